@@ -1,0 +1,283 @@
+#include "cli/install_command.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/project.h"
+#include "cli/registry_sources.h"
+#include "cli/reporter.h"
+#include "installer/reify.h"
+#include "lockfile/ci_check.h"
+#include "lockfile/reader.h"
+#include "lockfile/writer.h"
+#include "resolver/ideal_tree.h"
+#include "store/store.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/thread_pool.h"
+
+namespace lade::cli {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::chrono::milliseconds since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t);
+}
+
+/// A fingerprint of everything an up-to-date install depends on: when it matches the one
+/// stored beside the hidden lockfile, there is nothing to do.
+std::string install_fingerprint(const std::string& package_json, const std::string& lock,
+                                 const InstallRequest& req, const fs::path& node_modules) {
+  struct stat st {};
+  std::string nm_stamp;
+  if (::stat(node_modules.c_str(), &st) == 0) {
+    nm_stamp = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  std::string flags;
+  for (const auto& o : req.omit) flags += "omit=" + o + ";";
+  if (req.production) flags += "production;";
+  if (req.ignore_scripts) flags += "ignore-scripts;";
+  util::Hasher h(util::HashAlgorithm::Sha256);
+  h.update(package_json);
+  h.update(std::string_view("\0", 1));
+  h.update(lock);
+  h.update(std::string_view("\0", 1));
+  h.update(flags);
+  h.update(nm_stamp);
+  return util::hex_encode(h.finish());
+}
+
+std::vector<std::string> effective_omit(const InstallRequest& req) {
+  std::vector<std::string> omit = req.omit;
+  if (req.production) omit.push_back("dev");
+  const char* env = std::getenv("NODE_ENV");
+  if (env && std::string(env) == "production" && req.omit.empty()) omit.push_back("dev");
+  for (const auto& inc : req.include) {
+    omit.erase(std::remove(omit.begin(), omit.end(), inc), omit.end());
+  }
+  return omit;
+}
+
+}  // namespace
+
+int run_install(const InstallRequest& req) {
+  auto start = Clock::now();
+  Reporter reporter(req.json, req.silent || req.loglevel == "silent", req.timing);
+  Summary summary;
+  auto fail = [&](const util::Error& e) {
+    reporter.error(e);
+    return 1;
+  };
+
+  // ---- project and settings ----
+  auto project_r = Project::open(req);
+  if (!project_r) return fail(project_r.error());
+  Project& project = *project_r;
+  const fs::path node_modules = project.dir / "node_modules";
+  const fs::path lock_path = project.dir / "package-lock.json";
+  const fs::path hidden_lock_path = node_modules / ".package-lock.json";
+  const fs::path state_path = node_modules / ".lade-state";
+
+  bool adding = req.command == Command::Install && !req.specs.empty();
+  std::string lock_text;
+  bool have_lock = false;
+  if (auto t = util::read_file(lock_path)) {
+    lock_text = std::move(*t);
+    have_lock = true;
+  }
+
+  // ---- up to date? ----
+  std::string fingerprint;
+  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
+    fingerprint = install_fingerprint(project.package_json_text, lock_text, req, node_modules);
+    auto stored = util::read_file(state_path);
+    if (stored && *stored == fingerprint && fs::exists(hidden_lock_path)) {
+      summary.up_to_date = true;
+      summary.elapsed = since(start);
+      reporter.summary(summary);
+      return 0;
+    }
+  }
+
+  if (req.command == Command::Ci && !have_lock) {
+    return fail(util::make_error(
+        "EUSAGE",
+        "The `lade ci` command can only install with an existing package-lock.json or "
+        "npm-shrinkwrap.json with lockfileVersion >= 1. Run an install with lade or npm first to "
+        "generate one, then try again."));
+  }
+
+  project.detect_node();
+  auto wiring_r = Wiring::create(req, project);
+  if (!wiring_r) return fail(wiring_r.error());
+  Wiring& wiring = **wiring_r;
+
+  // ---- trees ----
+  auto t_load = Clock::now();
+  auto make_tree = [&] {
+    auto t = std::make_unique<tree::Tree>(resolver::dep_valid);
+    t->version_gt = resolver::version_gt;
+    t->legacy_peer_deps = req.legacy_peer_deps || wiring.settings().legacy_peer_deps;
+    return t;
+  };
+  std::unique_ptr<tree::Tree> ideal_owner = make_tree();
+  tree::Tree& ideal = *ideal_owner;
+  manifest::Manifest root_manifest = project.manifest;
+
+  // `lade add`: the requested specs go into package.json's deps before resolving, as npm's
+  // add-rm-pkg-deps does; the saved range is settled once the version is known.
+  std::vector<AddedSpec> added;
+  if (adding) {
+    auto a = parse_added_specs(req, root_manifest, project);
+    if (!a) return fail(a.error());
+    added = std::move(*a);
+  }
+  lockfile::ReadOptions read_options;
+  lockfile::LoadedLock loaded;
+  bool loaded_lock = false;
+  if (have_lock) {
+    auto l = lockfile::read_lockfile(lock_text, lock_path.string(), ideal, root_manifest, read_options);
+    if (!l) return fail(l.error());
+    loaded = std::move(*l);
+    loaded_lock = true;
+  } else {
+    ideal.create_root(root_manifest);
+  }
+  tree::Node* root = ideal.root();
+  auto load_time = since(t_load);
+
+  // ---- resolve ----
+  auto t_resolve = Clock::now();
+  resolver::ResolveOptions ropts;
+  ropts.legacy_peer_deps = ideal.legacy_peer_deps;
+  ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
+  ropts.force = req.force || wiring.settings().force;
+  ropts.node_version = project.node_version;
+  ropts.loaded_from_lockfile = loaded_lock && !loaded.root_mismatch;
+  for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
+  if (auto st = builder.build(); !st) return fail(st.error());
+  auto resolve_time = since(t_resolve);
+  if (req.command == Command::Ci) {
+    // npm ci compares the tree an install would build with the lockfile alone.
+    auto virtual_tree = make_tree();
+    auto v = lockfile::read_lockfile(lock_text, lock_path.string(), *virtual_tree, project.manifest, read_options);
+    if (!v) return fail(v.error());
+    if (auto st = lockfile::check_ci_lockfile(*virtual_tree, ideal, "lade"); !st) return fail(st.error());
+  }
+
+  // `lade add`: the saved spec follows the version that was picked.
+  if (adding) {
+    if (auto st = settle_added_specs(added, *root, project, req, wiring.settings()); !st) {
+      return fail(st.error());
+    }
+  }
+
+  // ---- reify ----
+  installer::InstallReport report;
+  auto t_reify = Clock::now();
+  if (!req.package_lock_only) {
+    if (req.command == Command::Ci) {
+      std::error_code ec;
+      fs::remove_all(node_modules, ec);
+    }
+    installer::InstalledTree installed;
+    if (req.command != Command::Ci) {
+      if (auto hidden = util::read_file(hidden_lock_path)) {
+        auto actual = make_tree();
+        lockfile::ReadOptions hidden_options;
+        hidden_options.hidden = true;
+        if (auto h = lockfile::read_lockfile(*hidden, hidden_lock_path.string(), *actual, project.manifest,
+                                             hidden_options)) {
+          for (const auto& [loc, node] : h->nodes) {
+            if (loc.empty()) continue;
+            installed[loc] = installer::InstalledPackage{node->version(), node->resolved, node->integrity,
+                                                         node->is_link};
+          }
+        }
+      }
+      // An install that stops half way must not look complete next time.
+      std::error_code ec;
+      fs::remove(hidden_lock_path, ec);
+      fs::remove(state_path, ec);
+    }
+    installer::InstallOptions iopts;
+    iopts.project_dir = project.dir;
+    iopts.omit = effective_omit(req);
+    for (const auto& o : wiring.settings().omit) {
+      if (req.include.empty() && std::find(iopts.omit.begin(), iopts.omit.end(), o) == iopts.omit.end()) {
+        iopts.omit.push_back(o);
+      }
+    }
+    iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
+    iopts.arch = project.arch;
+    iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
+    installer::Reifier reifier(wiring.store(), wiring.tarballs(), wiring.pool(), iopts);
+    auto r = reifier.reify(ideal, installed);
+    if (!r) return fail(r.error());
+    report = std::move(*r);
+    for (const auto& w : report.warnings) reporter.warn(w);
+  }
+  auto reify_time = since(t_reify);
+
+  // ---- write ----
+  auto t_write = Clock::now();
+  lockfile::WriteOptions wopts;
+  wopts.format = lockfile::detect_json_format(project.package_json_text);
+  wopts.omit_registry_resolved = wiring.settings().omit_lockfile_registry_resolved;
+  wopts.project_folder_name = project.dir.filename().string();
+  if (loaded_lock) wopts.extras = &loaded.extras;
+  bool save = req.save && req.command != Command::Ci && wiring.settings().package_lock;
+  if (save) {
+    if (adding) {
+      if (auto st = project.save_package_json(); !st) return fail(st.error());
+    }
+    std::string text = lockfile::write_lockfile(ideal, wopts);
+    if (text != lock_text) {
+      if (auto st = util::write_file_atomic(lock_path, text); !st) return fail(st.error());
+    }
+    lock_text = text;
+  }
+  if (!req.package_lock_only && fs::exists(node_modules)) {
+    lockfile::WriteOptions hopts = wopts;
+    hopts.hidden = true;
+    hopts.omit_registry_resolved = false;
+    hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
+    if (auto st = util::write_file_atomic(hidden_lock_path, lockfile::write_lockfile(ideal, hopts)); !st) {
+      return fail(st.error());
+    }
+    if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
+      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req, node_modules);
+      (void)util::write_file_atomic(state_path, fp);
+    }
+  }
+  auto write_time = since(t_write);
+
+  summary.added = report.added;
+  summary.removed = report.removed;
+  summary.changed = report.changed;
+  summary.elapsed = since(start);
+  summary.timing = {{"load", load_time},
+                    {"resolve", resolve_time},
+                    {"fetch", report.fetch_extract_time},
+                    {"link", report.link_time},
+                    {"scripts", report.scripts_time},
+                    {"reify", reify_time},
+                    {"lockfile", write_time},
+                    {"total", summary.elapsed}};
+  summary.counters = wiring.counters();
+  summary.counters.push_back({"tarballs_downloaded", report.tarballs_downloaded});
+  summary.counters.push_back({"store_hits", report.store_hits});
+  summary.counters.push_back({"manifests_resolved", builder.stats().manifests_fetched});
+  reporter.summary(summary);
+  return 0;
+}
+
+}  // namespace lade::cli

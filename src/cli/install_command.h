@@ -1,0 +1,46 @@
+#pragma once
+// `lade install`, `lade add` and `lade ci`: the whole pipeline from package.json to
+// node_modules, wired from the stages (see ARCHITECTURE.md).
+#include <string>
+#include <vector>
+
+namespace lade::cli {
+
+enum class Command { Install, Ci };
+
+/// The command line, parsed into plain values.
+struct InstallRequest {
+  Command command = Command::Install;
+  std::string argv0;
+  std::vector<std::string> specs;
+  bool save_dev = false;
+  bool save_optional = false;
+  bool save_prod = false;
+  bool save_exact = false;
+  bool save = true;
+  std::string registry;
+  std::string prefix;
+  std::vector<std::string> omit;
+  std::vector<std::string> include;
+  bool production = false;
+  bool ignore_scripts = false;
+  bool package_lock_only = false;
+  bool legacy_peer_deps = false;
+  bool strict_peer_deps = false;
+  bool force = false;
+  bool prefer_offline = false;
+  bool offline = false;
+  bool timing = false;
+  bool json = false;
+  bool silent = false;
+  std::string loglevel;
+  std::string cache_dir;
+  std::string link_mode;
+  /// Flags npm has that change nothing here (--no-audit, --no-fund, --no-progress).
+  bool npm_compat_ignored = false;
+};
+
+/// Runs the request; returns the process exit code.
+int run_install(const InstallRequest& request);
+
+}  // namespace lade::cli

@@ -1,0 +1,88 @@
+// lade's entry point: parses the command line and hands a plain InstallRequest to the install
+// pipeline. Exit codes: 0 success, 1 an install error (npm's), 2 a usage error.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/install_command.h"
+#include "cli/reporter.h"
+
+namespace {
+
+void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req) {
+  app.add_option("--registry", req.registry, "Registry base URL");
+  app.add_option("--prefix", req.prefix, "Project folder (default: nearest folder with package.json)");
+  app.add_option("--omit", req.omit, "Leave out dependency types: dev, optional, peer")
+      ->check(CLI::IsMember({"dev", "optional", "peer"}))
+      ->take_all()
+      ->delimiter(',');
+  app.add_option("--include", req.include, "Include dependency types despite --omit")
+      ->check(CLI::IsMember({"prod", "dev", "optional", "peer"}))
+      ->delimiter(',');
+  app.add_flag("--production", req.production, "Same as --omit=dev");
+  app.add_flag("--ignore-scripts", req.ignore_scripts, "Do not run lifecycle scripts");
+  app.add_flag("--package-lock-only", req.package_lock_only,
+               "Only update package-lock.json; do not touch node_modules");
+  app.add_flag("--legacy-peer-deps", req.legacy_peer_deps, "Ignore peerDependencies, as npm 6 did");
+  app.add_flag("--strict-peer-deps", req.strict_peer_deps, "Treat peer conflicts as errors");
+  app.add_flag("-f,--force", req.force, "Accept peer conflicts");
+  app.add_flag("--prefer-offline", req.prefer_offline, "Use cached metadata without revalidating");
+  app.add_flag("--offline", req.offline, "Use only cached metadata and tarballs");
+  app.add_flag("--timing", req.timing, "Print where the time went");
+  app.add_flag("--json", req.json, "Print the result as JSON");
+  app.add_flag("--no-audit,--no-fund,--no-progress", req.npm_compat_ignored, "Accepted for npm compatibility");
+  app.add_option("--loglevel", req.loglevel, "silent, error, warn, notice, info");
+  app.add_flag("-s,--silent", req.silent, "Print nothing but errors");
+  app.add_option("--cache", req.cache_dir, "lade's cache folder (default $LADE_CACHE_DIR)");
+  app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lade: a fast package manager for JavaScript, compatible with npm", "lade"};
+  app.set_version_flag("-v,--version", LADE_VERSION, "Print lade's version");
+  app.require_subcommand(0, 1);
+  app.fallthrough(false);
+
+  lade::cli::InstallRequest req;
+  req.argv0 = argv[0];
+
+  auto* install = app.add_subcommand("install", "Install dependencies (with specs: add them)");
+  install->alias("i");
+  install->alias("add");
+  install->add_option("specs", req.specs, "Packages to add: name, name@range, name@tag, npm:alias...");
+  install->add_flag("-D,--save-dev", req.save_dev, "Save to devDependencies");
+  install->add_flag("-O,--save-optional", req.save_optional, "Save to optionalDependencies");
+  install->add_flag("-P,--save-prod", req.save_prod, "Save to dependencies");
+  install->add_flag("-E,--save-exact", req.save_exact, "Save the exact version instead of a ^range");
+  install->add_flag("!--no-save", req.save, "Do not write package.json or package-lock.json");
+  add_common_flags(*install, req);
+
+  auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
+  ci->alias("clean-install");
+  add_common_flags(*ci, req);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "lade: EUSAGE %s\nRun 'lade --help' for usage.\n", e.what());
+    return 2;
+  }
+
+  if (install->parsed()) {
+    req.command = lade::cli::Command::Install;
+  } else if (ci->parsed()) {
+    req.command = lade::cli::Command::Ci;
+  } else {
+    std::cout << app.help();
+    return 0;
+  }
+  return lade::cli::run_install(req);
+}

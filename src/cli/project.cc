@@ -1,0 +1,139 @@
+#include "cli/project.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "util/fs.h"
+
+namespace lade::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string machine_arch() {
+  struct utsname u {};
+  if (::uname(&u) != 0) return "x64";
+  std::string m = u.machine;
+  if (m == "x86_64" || m == "amd64") return "x64";
+  if (m == "aarch64" || m == "arm64") return "arm64";
+  if (m == "i386" || m == "i686") return "ia32";
+  if (m.rfind("arm", 0) == 0) return "arm";
+  return m;
+}
+
+fs::path find_project_dir(const InstallRequest& req) {
+  if (!req.prefix.empty()) return fs::absolute(req.prefix).lexically_normal();
+  std::error_code ec;
+  fs::path cwd = fs::current_path(ec);
+  for (fs::path p = cwd; !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p / "package.json", ec)) return p;
+    if (p == p.parent_path()) break;
+  }
+  return cwd;
+}
+
+}  // namespace
+
+util::Result<Project> Project::open(const InstallRequest& req) {
+  Project p;
+  p.dir = find_project_dir(req);
+  p.arch = machine_arch();
+  fs::path pj = p.dir / "package.json";
+  auto text = util::read_file(pj);
+  if (!text) {
+    if (text.error().code != "ENOENT") return text.take_error();
+    if (req.specs.empty()) {
+      return util::make_error("ENOENT", "no package.json in " + p.dir.string() +
+                                            ": run lade in a project folder, or pass --prefix <dir>");
+    }
+    // `lade add x` in an empty folder starts a package.json, as npm does.
+    p.package_json = LADE_TRY(manifest::PackageJson::load_or_create(p.dir));
+  } else {
+    p.package_json_text = std::move(*text);
+    p.package_json = LADE_TRY(manifest::PackageJson::from_text(p.package_json_text, pj));
+  }
+  if (!p.package_json->content().is_object()) {
+    return util::make_error("EJSONPARSE", pj.string() + ": package.json must contain a JSON object");
+  }
+  p.manifest = manifest::manifest_from_json(p.package_json->content());
+  return p;
+}
+
+void Project::detect_node() {
+  if (!node_version.empty()) return;
+  FILE* f = ::popen("node --version 2>/dev/null", "r");
+  if (!f) return;
+  char buf[64] = {0};
+  if (std::fgets(buf, sizeof buf, f)) {
+    std::string v = buf;
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+    if (!v.empty() && v[0] == 'v') v.erase(0, 1);
+    node_version = v;
+  }
+  ::pclose(f);
+}
+
+util::Status Project::save_package_json() {
+  LADE_TRY(package_json->save());
+  return {};
+}
+
+util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req, manifest::Manifest& root,
+                                                       const Project& project) {
+  std::vector<AddedSpec> out;
+  manifest::PackageJson scratch = *project.package_json;
+  for (const auto& arg : req.specs) {
+    AddedSpec a;
+    manifest::SpecOptions opts;
+    opts.where = project.dir;
+    a.spec = LADE_TRY(manifest::parse_spec(arg, opts));
+    if (a.spec.name.empty()) {
+      return util::make_error("EUNSUPPORTEDSPEC", "lade cannot add \"" + arg +
+                                                      "\" yet: name the package (name@spec)");
+    }
+    if (req.save_dev) {
+      a.kind = manifest::DependencyKind::kDev;
+    } else if (req.save_optional) {
+      a.kind = manifest::DependencyKind::kOptional;
+    } else if (req.save_prod) {
+      a.kind = manifest::DependencyKind::kProd;
+    }
+    a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
+    scratch.set_dependency(a.kind, a.spec.name, a.requested);
+    out.push_back(std::move(a));
+  }
+  // The root resolves from package.json as it will be, with the requested specs in place.
+  manifest::Manifest edited = manifest::manifest_from_json(scratch.content());
+  root.dependencies = edited.dependencies;
+  root.dev_dependencies = edited.dev_dependencies;
+  root.optional_dependencies = edited.optional_dependencies;
+  root.peer_dependencies = edited.peer_dependencies;
+  return out;
+}
+
+util::Status settle_added_specs(const std::vector<AddedSpec>& added, tree::Node& root, Project& project,
+                                const InstallRequest& req, const registry::Settings& settings) {
+  manifest::SaveOptions save;
+  save.save_prefix = settings.save_prefix;
+  save.save_exact = req.save_exact || settings.save_exact;
+  save.project_dir = project.dir;
+  for (const auto& a : added) {
+    tree::Node* child = root.child(a.spec.name);
+    std::string version = child ? child->version() : "";
+    std::string saved = manifest::save_spec_for(a.spec, version, save);
+    project.package_json->set_dependency(a.kind, a.spec.name, saved, a.requested);
+  }
+  // The lockfile's root entry lists what package.json now says.
+  manifest::Manifest now = manifest::manifest_from_json(project.package_json->content());
+  root.package.dependencies = now.dependencies;
+  root.package.dev_dependencies = now.dev_dependencies;
+  root.package.optional_dependencies = now.optional_dependencies;
+  root.package.peer_dependencies = now.peer_dependencies;
+  return {};
+}
+
+}  // namespace lade::cli

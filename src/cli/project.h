@@ -1,0 +1,59 @@
+#pragma once
+// The project an install works on: its folder, its package.json (text, manifest, formatting),
+// and the facts about the running node that resolution and installation need.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/install_command.h"
+#include "manifest/manifest.h"
+#include "manifest/package_json.h"
+#include "manifest/spec.h"
+#include "registry/npmrc.h"
+#include "tree/tree.h"
+#include "util/result.h"
+
+namespace lade::cli {
+
+struct Project {
+  std::filesystem::path dir;
+  /// package.json as read ("" when the file does not exist yet).
+  std::string package_json_text;
+  /// The file, edited as npm edits it; manifest is what it declares.
+  std::optional<manifest::PackageJson> package_json;
+  manifest::Manifest manifest;
+  std::string node_version;  // "20.20.2"; filled by detect_node()
+  std::string arch = "x64";
+
+  /// Finds the project (--prefix, else the nearest folder up from the cwd with a package.json)
+  /// and reads its package.json. EJSONPARSE names the file and position.
+  static util::Result<Project> open(const InstallRequest& req);
+  /// Asks the node on PATH for its version (for engines checks). Costs a process spawn, so only
+  /// called when something must be resolved.
+  void detect_node();
+  /// Writes package.json back with its own indentation and newline style.
+  util::Status save_package_json();
+};
+
+/// One `lade add` argument, with where it goes in package.json.
+struct AddedSpec {
+  manifest::PackageSpec spec;
+  /// --save-dev / --save-optional / --save-prod; nullopt lets npm's inference decide.
+  std::optional<manifest::DependencyKind> kind;
+  /// What goes into package.json before resolving ("*" for a bare name).
+  std::string requested;
+};
+
+/// Parses the specs of `lade add` and writes them into the root manifest (as npm's
+/// add-rm-pkg-deps does before resolving).
+util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req,
+                                                       manifest::Manifest& root,
+                                                       const Project& project);
+
+/// After resolution: the spec npm would save (`^<version>`, exact with -E, ...) goes into
+/// package.json and into the root node's manifest, so the lockfile's root entry agrees.
+util::Status settle_added_specs(const std::vector<AddedSpec>& added, tree::Node& root,
+                                Project& project, const InstallRequest& req,
+                                const registry::Settings& settings);
+
+}  // namespace lade::cli

@@ -1,0 +1,237 @@
+#include "cli/registry_sources.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "registry/packument_cache.h"
+#include "registry/registry_client.h"
+#include "registry/transfer_queue.h"
+
+namespace lade::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path default_cache_dir(const InstallRequest& req) {
+  if (!req.cache_dir.empty()) return req.cache_dir;
+  if (const char* d = std::getenv("LADE_CACHE_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "lade";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "lade";
+  return fs::temp_directory_path() / "lade-cache";
+}
+
+/// Packuments for the resolver, from the registry client (deduplicated, parsed off the network
+/// thread).
+class RegistryPackuments final : public resolver::PackumentSource {
+ public:
+  RegistryPackuments(registry::RegistryClient& client, const registry::Config& config)
+      : client_(client), config_(config) {}
+
+  void prefetch(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    if (!futures_.count(name)) futures_.emplace(name, client_.packument(name));
+  }
+
+  util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
+    registry::RegistryClient::PackumentFuture f;
+    {
+      std::lock_guard lock(mu_);
+      auto it = futures_.find(name);
+      if (it == futures_.end()) it = futures_.emplace(name, client_.packument(name)).first;
+      f = it->second;
+    }
+    return f.get();
+  }
+
+  std::string registry_for(const std::string& name) const override {
+    auto r = config_.registry_for(name);
+    return r ? *r : std::string();
+  }
+
+ private:
+  registry::RegistryClient& client_;
+  const registry::Config& config_;
+  std::mutex mu_;
+  std::unordered_map<std::string, registry::RegistryClient::PackumentFuture> futures_;
+};
+
+/// Tarballs for the installer. The client answers with futures; one waiter thread turns their
+/// completions into callbacks so that no pool thread blocks on the network.
+class RegistryTarballs final : public installer::TarballSource {
+ public:
+  RegistryTarballs(registry::RegistryClient& client, const registry::Config& config)
+      : client_(client), config_(config) {
+    waiter_ = std::thread([this] { wait_loop(); });
+  }
+  ~RegistryTarballs() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    waiter_.join();
+  }
+
+  void fetch(const installer::TarballRef& ref,
+             std::function<void(util::Result<std::string>)> done) override {
+    std::string url = ref.url;
+    if (url.empty()) {
+      auto reg = config_.registry_for(ref.package_name);
+      if (!reg) {
+        done(reg.take_error());
+        return;
+      }
+      auto slash = ref.package_name.find('/');
+      std::string unscoped = slash == std::string::npos ? ref.package_name : ref.package_name.substr(slash + 1);
+      url = *reg + ref.package_name + "/-/" + unscoped + "-" + ref.version + ".tgz";
+    }
+    auto body = std::make_shared<std::string>();
+    registry::RegistryClient::TarballRequest r;
+    r.url = url;
+    r.package_name = ref.package_name;
+    r.on_chunk = [body](std::string_view chunk) {
+      body->append(chunk);
+      return true;
+    };
+    r.on_restart = [body] { body->clear(); };
+    auto fut = client_.tarball(std::move(r));
+    {
+      std::lock_guard lock(mu_);
+      pending_.push_back(Pending{std::move(fut), body, std::move(done)});
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  struct Pending {
+    std::future<util::Result<registry::RegistryClient::TarballResult>> future;
+    std::shared_ptr<std::string> body;
+    std::function<void(util::Result<std::string>)> done;
+  };
+
+  void wait_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait_for(lock, std::chrono::milliseconds(2), [this] { return stopping_ || !pending_.empty(); });
+      if (stopping_ && pending_.empty()) return;
+      std::vector<Pending> ready;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          ready.push_back(std::move(*it));
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (ready.empty()) continue;
+      lock.unlock();
+      for (auto& p : ready) {
+        auto r = p.future.get();
+        if (!r) {
+          p.done(r.take_error());
+        } else {
+          p.done(std::move(*p.body));
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  registry::RegistryClient& client_;
+  const registry::Config& config_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> pending_;
+  bool stopping_ = false;
+  std::thread waiter_;
+};
+
+}  // namespace
+
+struct Wiring::Impl {
+  std::optional<registry::Config> config;
+  std::string registry;
+  std::unique_ptr<util::ThreadPool> pool;
+  std::unique_ptr<registry::TransferQueue> transport;
+  std::unique_ptr<registry::PackumentCache> cache;
+  std::unique_ptr<registry::RegistryClient> client;
+  std::unique_ptr<RegistryPackuments> packuments;
+  std::unique_ptr<RegistryTarballs> tarballs;
+  std::unique_ptr<store::Store> store;
+
+  ~Impl() {
+    // Order matters: nothing may call back into a destroyed object.
+    tarballs.reset();
+    packuments.reset();
+    if (transport) transport->shutdown();
+    client.reset();
+    transport.reset();
+    pool.reset();
+  }
+};
+
+util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project) {
+  registry::ConfigInputs in;
+  if (!req.registry.empty()) in.cli.emplace_back("registry", req.registry);
+  for (const auto& o : req.omit) in.cli.emplace_back("omit", o);
+  if (req.legacy_peer_deps) in.cli.emplace_back("legacy-peer-deps", "true");
+  if (req.strict_peer_deps) in.cli.emplace_back("strict-peer-deps", "true");
+  if (req.force) in.cli.emplace_back("force", "true");
+  if (req.prefer_offline) in.cli.emplace_back("prefer-offline", "true");
+  if (req.offline) in.cli.emplace_back("offline", "true");
+  if (req.save_exact) in.cli.emplace_back("save-exact", "true");
+  in.env = registry::process_environment();
+  in.project_dir = project.dir;
+  in.node = registry::discover_node_install(in.env);
+  in.run_command = registry::run_command;
+  in.lade_version = LADE_VERSION;
+  in.node_version = project.node_version.empty() ? "" : "v" + project.node_version;
+  auto config = LADE_TRY(registry::Config::load(std::move(in)));
+
+  std::unique_ptr<Wiring> w(new Wiring());
+  w->impl_ = std::make_unique<Impl>();
+  Impl& impl = *w->impl_;
+  impl.config.emplace(std::move(config));
+  impl.registry = LADE_TRY(impl.config->default_registry());
+  impl.pool = std::make_unique<util::ThreadPool>(std::max(2u, std::thread::hardware_concurrency()));
+  impl.transport = std::make_unique<registry::TransferQueue>(
+      registry::TransferOptions::from_settings(impl.config->settings()));
+  fs::path cache_dir = default_cache_dir(req);
+  impl.cache = std::make_unique<registry::PackumentCache>(cache_dir);
+  // npm 11 resolves with full packuments (license, funding... reach the lockfile from them).
+  auto client_options = registry::RegistryClientOptions::from_settings(impl.config->settings());
+  client_options.full_metadata = true;
+  impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.pool,
+                                                           impl.cache.get(), client_options);
+  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config);
+  impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config);
+  impl.store = std::make_unique<store::Store>(cache_dir);
+  return w;
+}
+
+Wiring::~Wiring() = default;
+
+const registry::Settings& Wiring::settings() const { return impl_->config->settings(); }
+std::string Wiring::default_registry() const { return impl_->registry; }
+resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
+installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
+const store::Store& Wiring::store() const { return *impl_->store; }
+util::ThreadPool& Wiring::pool() { return *impl_->pool; }
+
+std::vector<std::pair<std::string, size_t>> Wiring::counters() const {
+  auto s = impl_->client->stats();
+  return {{"packument_requests", s.packument_requests},
+          {"packument_cache_hits", s.packument_cache_hits},
+          {"packument_revalidated", s.packument_revalidated},
+          {"tarball_requests", s.tarball_requests},
+          {"bytes_received", s.bytes_received}};
+}
+
+}  // namespace lade::cli

@@ -1,0 +1,40 @@
+#pragma once
+// The one place where real network, cache and store objects are built and handed to the
+// resolver and the installer through their small interfaces.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/install_command.h"
+#include "cli/project.h"
+#include "installer/reify.h"
+#include "registry/npmrc.h"
+#include "resolver/packument_source.h"
+#include "store/store.h"
+#include "util/result.h"
+#include "util/thread_pool.h"
+
+namespace lade::cli {
+
+class Wiring {
+ public:
+  static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project);
+  ~Wiring();
+
+  const registry::Settings& settings() const;
+  std::string default_registry() const;
+  resolver::PackumentSource& packuments();
+  installer::TarballSource& tarballs();
+  const store::Store& store() const;
+  util::ThreadPool& pool();
+  /// Network and cache counters for --timing.
+  std::vector<std::pair<std::string, size_t>> counters() const;
+
+ private:
+  Wiring() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lade::cli

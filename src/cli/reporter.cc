@@ -1,0 +1,101 @@
+#include "cli/reporter.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+namespace lade::cli {
+
+std::string format_duration(std::chrono::milliseconds ms) {
+  auto n = ms.count();
+  if (n < 1000) return std::to_string(n) + "ms";
+  if (n < 60000) return std::to_string((n + 500) / 1000) + "s";
+  return std::to_string((n + 30000) / 60000) + "m";
+}
+
+Reporter::Reporter(bool json, bool silent, bool timing)
+    : json_(json), silent_(silent), timing_(timing) {
+  const char* ci = std::getenv("CI");
+  tty_ = ::isatty(2) && !(ci && *ci && std::string(ci) != "false") && !json;
+}
+
+void Reporter::clear_progress() {
+  if (progress_shown_) {
+    std::fputs("\r\033[K", stderr);
+    progress_shown_ = false;
+  }
+}
+
+void Reporter::progress(const std::string& phase, size_t done, size_t total) {
+  if (!tty_ || silent_) return;
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (done != total && now - last_progress_ < std::chrono::milliseconds(80)) return;
+  last_progress_ = now;
+  std::fprintf(stderr, "\r\033[K%s %zu/%zu", phase.c_str(), done, total);
+  progress_shown_ = true;
+}
+
+void Reporter::warn(const std::string& message) {
+  std::lock_guard lock(mu_);
+  warnings_.push_back(message);
+  if (silent_) return;
+  clear_progress();
+  std::fprintf(stderr, "lade warn: %s\n", message.c_str());
+}
+
+void Reporter::error(const util::Error& error) {
+  std::lock_guard lock(mu_);
+  clear_progress();
+  if (json_) {
+    nlohmann::json j = {{"error", {{"code", error.code}, {"summary", error.message}}}};
+    std::printf("%s\n", j.dump(2).c_str());
+  }
+  std::fprintf(stderr, "lade: %s %s\n", error.code.c_str(), error.message.c_str());
+}
+
+static std::string plural(size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+void Reporter::summary(const Summary& s) {
+  std::lock_guard lock(mu_);
+  clear_progress();
+  if (json_) {
+    nlohmann::json j = {{"added", s.added}, {"removed", s.removed}, {"changed", s.changed},
+                        {"elapsed_ms", s.elapsed.count()}};
+    if (timing_) {
+      nlohmann::json t = nlohmann::json::object();
+      for (auto& [k, v] : s.timing) t[k] = v.count();
+      j["timing"] = t;
+      nlohmann::json c = nlohmann::json::object();
+      for (auto& [k, v] : s.counters) c[k] = v;
+      j["counters"] = c;
+    }
+    if (!warnings_.empty()) j["warnings"] = warnings_;
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  if (silent_) return;
+  std::vector<std::string> parts;
+  if (s.added) parts.push_back("added " + plural(s.added, "package"));
+  if (s.removed) parts.push_back("removed " + plural(s.removed, "package"));
+  if (s.changed) parts.push_back("changed " + plural(s.changed, "package"));
+  std::string line;
+  if (parts.empty()) {
+    line = "up to date";
+  } else {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (i) line += (i + 1 == parts.size()) ? (parts.size() > 2 ? ", and " : " and ") : ", ";
+      line += parts[i];
+    }
+  }
+  std::printf("%s in %s\n", line.c_str(), format_duration(s.elapsed).c_str());
+  if (timing_) {
+    for (auto& [k, v] : s.timing) std::printf("  %-10s %6lld ms\n", k.c_str(), (long long)v.count());
+    for (auto& [k, v] : s.counters) std::printf("  %-22s %zu\n", k.c_str(), v);
+  }
+}
+
+}  // namespace lade::cli

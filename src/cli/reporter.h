@@ -1,0 +1,48 @@
+#pragma once
+// Everything lade prints: a progress line on a terminal, nothing but the summary in CI or when
+// piped, errors on stderr as `lade: <CODE> <message>`, and `--json` for scripts.
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace lade::cli {
+
+struct Summary {
+  size_t added = 0;
+  size_t removed = 0;
+  size_t changed = 0;
+  bool up_to_date = false;
+  std::chrono::milliseconds elapsed{0};
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> timing;
+  std::vector<std::pair<std::string, size_t>> counters;
+};
+
+class Reporter {
+ public:
+  Reporter(bool json, bool silent, bool timing);
+  /// A transient progress line (only on a terminal, never with --json or in CI).
+  void progress(const std::string& phase, size_t done, size_t total);
+  void warn(const std::string& message);
+  void error(const util::Error& error);
+  void summary(const Summary& summary);
+
+ private:
+  void clear_progress();
+  bool json_;
+  bool silent_;
+  bool timing_;
+  bool tty_;
+  bool progress_shown_ = false;
+  std::chrono::steady_clock::time_point last_progress_{};
+  std::mutex mu_;
+  std::vector<std::string> warnings_;
+};
+
+/// npm's "in 1s" / "in 604ms" formatting.
+std::string format_duration(std::chrono::milliseconds ms);
+
+}  // namespace lade::cli

@@ -1,0 +1,330 @@
+#include "installer/reify.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "installer/scripts.h"
+#include "store/linker.h"
+#include "util/collate.h"
+
+namespace lade::installer {
+
+using tree::Node;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t);
+}
+
+/// npm-install-checks: a list matches when the value is listed, or when only negations ("!x")
+/// are listed and none of them is the value.
+bool list_allows(const manifest::Json& list, const std::string& value) {
+  if (list.is_string()) {
+    manifest::Json arr = manifest::Json::array();
+    arr.push_back(list);
+    return list_allows(arr, value);
+  }
+  if (!list.is_array() || list.empty()) return true;
+  bool has_positive = false, matched_positive = false;
+  for (const auto& item : list) {
+    if (!item.is_string()) continue;
+    std::string s = item.get<std::string>();
+    if (!s.empty() && s[0] == '!') {
+      if (s.substr(1) == value) return false;
+    } else {
+      has_positive = true;
+      if (s == value || s == "any") matched_positive = true;
+    }
+  }
+  return !has_positive || matched_positive;
+}
+
+std::string unscoped(const std::string& name) {
+  auto slash = name.find('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+}  // namespace
+
+bool platform_ok(const Node& node, const InstallOptions& options) {
+  const auto& pkg = node.package;
+  if (!pkg.os.is_null() && !list_allows(pkg.os, options.platform)) return false;
+  if (!pkg.cpu.is_null() && !list_allows(pkg.cpu, options.arch)) return false;
+  if (!pkg.libc.is_null() && options.platform == "linux" && !list_allows(pkg.libc, options.libc)) {
+    return false;
+  }
+  return true;
+}
+
+bool omitted(const Node& node, const std::vector<std::string>& omit) {
+  auto has = [&](const char* t) { return std::find(omit.begin(), omit.end(), t) != omit.end(); };
+  const auto& f = node.flags;
+  if (f.peer && has("peer")) return true;
+  if (f.dev && has("dev")) return true;
+  if (f.optional && has("optional")) return true;
+  if (f.dev_optional && has("dev") && has("optional")) return true;
+  return false;
+}
+
+Reifier::Reifier(const store::Store& store, TarballSource& tarballs, util::ThreadPool& pool,
+                 InstallOptions options)
+    : store_(store), tarballs_(tarballs), pool_(pool), options_(std::move(options)) {}
+
+namespace {
+
+/// Removes everything in `dir` but its nested node_modules (which holds other packages' plans).
+void clear_package_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_symlink(dir, ec) || (fs::exists(dir, ec) && !fs::is_directory(dir, ec))) {
+    fs::remove(dir, ec);
+    return;
+  }
+  if (!fs::exists(dir, ec)) return;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == "node_modules") continue;
+    fs::remove_all(it->path(), ec);
+  }
+}
+
+std::string relative_link(const fs::path& from_dir, const fs::path& target) {
+  return fs::relative(target, from_dir).string();
+}
+
+}  // namespace
+
+util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTree& installed) {
+  InstallReport report;
+  const fs::path& project = options_.project_dir;
+  Node* root = ideal.root();
+
+  // ---- plan ----
+  std::vector<Node*> all = ideal.inventory();
+  std::vector<std::pair<std::string, Node*>> located;
+  for (Node* n : all) {
+    if (n == root) continue;
+    located.emplace_back(n->location(), n);
+  }
+  std::sort(located.begin(), located.end(),
+            [](const auto& a, const auto& b) { return util::locale_less(a.first, b.first); });
+
+  std::unordered_set<Node*> skipped;
+  std::vector<Node*> wanted;
+  for (auto& [loc, n] : located) {
+    if (n->fs_parent() && !n->parent()) continue;  // workspace folders live in the project
+    bool skip = n->inert || omitted(*n, options_.omit);
+    if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
+    if (!skip && !n->is_link && !platform_ok(*n, options_)) {
+      if (!n->flags.optional) {
+        return util::make_error(
+            "EBADPLATFORM", "Unsupported platform for " + n->package_name() + "@" + n->version() +
+                                ": wanted {\"os\":" + n->package.os.dump() + ",\"cpu\":" +
+                                n->package.cpu.dump() + "} (current: {\"os\":\"" + options_.platform +
+                                "\",\"cpu\":\"" + options_.arch + "\"})");
+      }
+      report.skipped_optional++;
+      skip = true;
+    }
+    if (skip) {
+      skipped.insert(n);
+      continue;
+    }
+    wanted.push_back(n);
+  }
+
+  std::vector<Node*> to_install;
+  std::set<std::string> wanted_locations;
+  for (Node* n : wanted) {
+    std::string loc = n->location();
+    wanted_locations.insert(loc);
+    auto it = installed.find(loc);
+    std::error_code ec;
+    bool present = fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec);
+    if (it != installed.end() && present) {
+      const InstalledPackage& p = it->second;
+      bool same = n->is_link ? p.is_link
+                             : (!n->integrity.empty() && !p.integrity.empty()
+                                    ? p.integrity == n->integrity
+                                    : p.version == n->version() && p.resolved == n->resolved);
+      if (same) {
+        report.unchanged++;
+        continue;
+      }
+      report.changed++;
+    } else {
+      report.added++;
+    }
+    to_install.push_back(n);
+  }
+
+  // ---- remove what is no longer wanted, and the old copies of what changes ----
+  for (const auto& [loc, pkg] : installed) {
+    if (loc.empty() || wanted_locations.count(loc)) continue;
+    // Skip entries already removed along with a removed parent.
+    std::error_code ec;
+    fs::path dir = project / loc;
+    if (pkg.is_link) {
+      fs::remove(dir, ec);
+    } else {
+      fs::remove_all(dir, ec);
+    }
+    report.removed++;
+  }
+  for (Node* n : to_install) clear_package_dir(project / n->location());
+
+  // ---- fetch, verify, extract, link ----
+  auto fetch_start = Clock::now();
+  store::Linker linker;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t pending = 0, done_count = 0;
+  std::optional<util::Error> first_error;
+  size_t total = to_install.size();
+
+  auto finish_one = [&](Node* n, util::Status st) {
+    std::lock_guard lock(mu);
+    if (!st.ok()) {
+      if (n->flags.optional) {
+        report.warnings.push_back("skipping optional dependency " + n->package_name() + "@" +
+                                  n->version() + ": " + st.error().message);
+        skipped.insert(n);
+      } else if (!first_error) {
+        first_error = st.error();
+      }
+    }
+    done_count++;
+    pending--;
+    if (options_.on_progress) options_.on_progress(done_count, total);
+    cv.notify_all();
+  };
+
+  auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
+    auto r = linker.link(dir, project / n->location());
+    if (!r) return r.take_error();
+    return {};
+  };
+
+  for (Node* n : to_install) {
+    if (n->is_link) {
+      // A workspace or `file:` folder: a relative symlink to it.
+      fs::path dest = project / n->location();
+      fs::path target = project / (n->target ? n->target->realpath : n->realpath);
+      std::error_code ec;
+      fs::create_directories(dest.parent_path(), ec);
+      fs::remove_all(dest, ec);
+      fs::create_directory_symlink(relative_link(dest.parent_path(), target), dest, ec);
+      if (ec) {
+        return util::make_error("EIO", "cannot link " + dest.string() + ": " + ec.message());
+      }
+      continue;
+    }
+    std::string name_for_errors = n->package_name() + "@" + n->version();
+    if (auto dir = store_.find(n->integrity)) {
+      report.store_hits++;
+      {
+        std::lock_guard lock(mu);
+        pending++;
+      }
+      fs::path d = *dir;
+      pool_.post([&, n, d] { finish_one(n, link_stored(n, d)); });
+      continue;
+    }
+    {
+      std::lock_guard lock(mu);
+      pending++;
+    }
+    report.tarballs_downloaded++;
+    TarballRef ref{n->resolved, n->package_name(), n->version()};
+    tarballs_.fetch(ref, [&, n, name_for_errors](util::Result<std::string> body) {
+      if (!body) {
+        finish_one(n, body.take_error());
+        return;
+      }
+      auto bytes = std::make_shared<std::string>(std::move(*body));
+      pool_.post([&, n, bytes, name_for_errors] {
+        auto stored = store_.add_tarball(*bytes, n->integrity, n->package.dist.shasum, name_for_errors);
+        if (!stored) {
+          finish_one(n, stored.take_error());
+          return;
+        }
+        if (n->integrity.empty()) {
+          std::lock_guard lock(mu);
+          n->integrity = stored->integrity;
+        }
+        finish_one(n, link_stored(n, stored->dir));
+      });
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return pending == 0; });
+  }
+  report.fetch_extract_time = since(fetch_start);
+  if (first_error) return *first_error;
+
+  // ---- bins ----
+  auto link_start = Clock::now();
+  for (Node* n : wanted) {
+    if (skipped.count(n) || n->package.bin.empty()) continue;
+    Node* parent = n->parent();
+    if (!parent) continue;
+    fs::path pkg_dir = project / n->location();
+    fs::path bin_dir = (parent == root ? project : project / parent->location()) / "node_modules" / ".bin";
+    std::error_code ec;
+    fs::create_directories(bin_dir, ec);
+    for (const auto& [bin_name, bin_path] : n->package.bin) {
+      if (bin_name.empty() || bin_name.find("..") != std::string::npos) continue;
+      fs::path target = (pkg_dir / bin_path).lexically_normal();
+      // A bin must stay inside its package.
+      auto rel_check = target.lexically_relative(pkg_dir).string();
+      if (rel_check.empty() || rel_check.rfind("..", 0) == 0) continue;
+      fs::path link = bin_dir / unscoped(bin_name);
+      fs::remove(link, ec);
+      fs::create_symlink(relative_link(bin_dir, target), link, ec);
+      if (fs::exists(target)) {
+        auto perms = fs::status(target, ec).permissions();
+        fs::permissions(target, perms | fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, ec);
+      }
+    }
+  }
+  report.link_time = since(link_start);
+
+  // ---- lifecycle scripts ----
+  if (!options_.ignore_scripts) {
+    auto scripts_start = Clock::now();
+    std::vector<Node*> with_scripts;
+    for (Node* n : to_install) {
+      if (!skipped.count(n) && !n->is_link && n->package.has_install_script) with_scripts.push_back(n);
+    }
+    std::stable_sort(with_scripts.begin(), with_scripts.end(),
+                     [](Node* a, Node* b) { return a->depth() > b->depth(); });
+    for (Node* n : with_scripts) {
+      auto st = run_install_scripts(*n, project, project / n->location());
+      if (!st) {
+        if (n->flags.optional) {
+          report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
+                                    st.error().message);
+          std::error_code ec;
+          fs::remove_all(project / n->location(), ec);
+          continue;
+        }
+        return st.take_error();
+      }
+    }
+    report.scripts_time = since(scripts_start);
+  }
+  for (Node* n : skipped) report.not_installed.insert(n);
+  return report;
+}
+
+}  // namespace lade::installer

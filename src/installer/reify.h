@@ -1,0 +1,103 @@
+#pragma once
+// Reification: make node_modules match the ideal tree. The plan is a diff of the ideal tree
+// against what the hidden lockfile says is installed; only changed locations are touched.
+// Packages come from the store (verified and extracted once), tarballs missing from the store are
+// downloaded concurrently and verified before anything of them reaches node_modules.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "store/store.h"
+#include "tree/tree.h"
+#include "util/result.h"
+#include "util/thread_pool.h"
+
+namespace lade::installer {
+
+namespace fs = std::filesystem;
+
+/// Which tarball to fetch. `url` may be empty for registry packages whose lockfile entry
+/// omits "resolved" (omit-lockfile-registry-resolved): the source then asks the package's
+/// registry for `<registry><name>/-/<unscoped name>-<version>.tgz`, as npm does.
+struct TarballRef {
+  std::string url;
+  std::string package_name;
+  std::string version;
+};
+
+/// What the installer needs from the network: tarball bytes.
+class TarballSource {
+ public:
+  virtual ~TarballSource() = default;
+  /// Starts a download. `done` is called exactly once, from any thread, with the whole body.
+  virtual void fetch(const TarballRef& ref, std::function<void(util::Result<std::string>)> done) = 0;
+};
+
+/// One installed package as the hidden lockfile records it.
+struct InstalledPackage {
+  std::string version;
+  std::string resolved;
+  std::string integrity;
+  bool is_link = false;
+};
+/// location -> package.
+using InstalledTree = std::map<std::string, InstalledPackage>;
+
+struct InstallOptions {
+  fs::path project_dir;
+  /// Dependency types left out: "dev", "optional", "peer".
+  std::vector<std::string> omit;
+  bool ignore_scripts = false;
+  /// process.platform / process.arch / libc family of the running node.
+  std::string platform = "linux";
+  std::string arch = "x64";
+  std::string libc = "glibc";
+  /// Called with short progress lines ("fetched 12/80"); may be empty.
+  std::function<void(size_t done, size_t total)> on_progress;
+};
+
+struct InstallReport {
+  size_t added = 0;
+  size_t removed = 0;
+  size_t changed = 0;
+  size_t unchanged = 0;
+  size_t tarballs_downloaded = 0;
+  size_t store_hits = 0;
+  size_t skipped_optional = 0;
+  /// Nodes of the ideal tree left out (omitted, other platforms, failed optional): the hidden
+  /// lockfile does not list them.
+  std::unordered_set<const tree::Node*> not_installed;
+  std::vector<std::string> warnings;
+  std::chrono::milliseconds fetch_extract_time{0};
+  std::chrono::milliseconds link_time{0};
+  std::chrono::milliseconds scripts_time{0};
+};
+
+/// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
+bool platform_ok(const tree::Node& node, const InstallOptions& options);
+
+/// Is this node left out by `omit` (arborist's omit rules on dep flags)?
+bool omitted(const tree::Node& node, const std::vector<std::string>& omit);
+
+class Reifier {
+ public:
+  Reifier(const store::Store& store, TarballSource& tarballs, util::ThreadPool& pool,
+          InstallOptions options);
+
+  /// Brings node_modules in line with `ideal`. Nodes installed without a known integrity get
+  /// the one computed from their tarball (so the lockfile can record it).
+  util::Result<InstallReport> reify(tree::Tree& ideal, const InstalledTree& installed);
+
+ private:
+  const store::Store& store_;
+  TarballSource& tarballs_;
+  util::ThreadPool& pool_;
+  InstallOptions options_;
+};
+
+}  // namespace lade::installer

@@ -1,0 +1,70 @@
+#include "lockfile/ci_check.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "util/collate.h"
+
+namespace lade::lockfile {
+namespace {
+
+const std::string& version_of(const tree::Node& node) {
+  return node.is_link && node.target ? node.target->version() : node.version();
+}
+
+}  // namespace
+
+std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
+                                             const std::vector<const tree::Node*>& ideal_nodes) {
+  std::unordered_map<std::string, const tree::Node*> lock;
+  for (const tree::Node* n : virtual_tree.inventory()) lock.emplace(n->location(), n);
+
+  std::vector<std::string> errors;
+  for (const tree::Node* entry : ideal_nodes) {
+    auto it = lock.find(entry->location());
+    if (it == lock.end()) {
+      errors.push_back("Missing: " + entry->name + "@" + version_of(*entry) + " from lock file");
+      continue;
+    }
+    const tree::Node* locked = it->second;
+    if (version_of(*entry) != version_of(*locked)) {
+      errors.push_back("Invalid: lock file's " + locked->name + "@" + version_of(*locked) +
+                       " does not satisfy " + entry->name + "@" + version_of(*entry));
+    }
+  }
+  return errors;
+}
+
+std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
+                                             const tree::Tree& ideal_tree) {
+  std::vector<std::pair<std::string, const tree::Node*>> keyed;
+  for (const tree::Node* n : ideal_tree.inventory()) keyed.emplace_back(n->location(), n);
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return util::locale_compare(a.first, b.first) < 0;
+  });
+  std::vector<const tree::Node*> nodes;
+  nodes.reserve(keyed.size());
+  for (const auto& [_, n] : keyed) nodes.push_back(n);
+  return lockfile_mismatches(virtual_tree, nodes);
+}
+
+util::Error ci_lockfile_error(const std::vector<std::string>& mismatches,
+                              std::string_view program) {
+  const std::string cmd(program);
+  std::string message = "`" + cmd +
+                        " ci` can only install packages when your package.json and "
+                        "package-lock.json or npm-shrinkwrap.json are in sync. Please update "
+                        "your lock file with `" +
+                        cmd + " install` before continuing.\n";
+  for (const std::string& e : mismatches) message += "\n" + e;
+  return util::make_error("EUSAGE", message);
+}
+
+util::Status check_ci_lockfile(const tree::Tree& virtual_tree, const tree::Tree& ideal_tree,
+                               std::string_view program) {
+  std::vector<std::string> errors = lockfile_mismatches(virtual_tree, ideal_tree);
+  if (errors.empty()) return {};
+  return ci_lockfile_error(errors, program);
+}
+
+}  // namespace lade::lockfile

@@ -1,0 +1,75 @@
+#include "lockfile/writer.h"
+
+#include <vector>
+
+namespace lade::lockfile {
+namespace {
+
+using tree::Node;
+
+bool inside_node_modules(const std::string& loc) {
+  return loc == "node_modules" || loc.starts_with("node_modules/") ||
+         loc.find("/node_modules/") != std::string::npos;
+}
+
+/// commit() leaves out stale folders: an extraneous workspace or file: target that the root
+/// no longer depends on (but keeps extraneous folders nested under another package).
+bool is_stale_top_folder(const Node& node, const std::string& loc) {
+  if (!node.flags.extraneous || inside_node_modules(loc)) return false;
+  const Node* fs_parent = node.fs_parent();
+  return !fs_parent || fs_parent->is_project_root;
+}
+
+}  // namespace
+
+std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
+  Node* root = tree.root();
+  static const EntryExtras kNoExtras;
+  auto extras_of = [&](const Node* n) -> const EntryExtras& {
+    if (!options.extras) return kNoExtras;
+    auto it = options.extras->entries.find(n);
+    return it == options.extras->entries.end() ? kNoExtras : it->second;
+  };
+  EntryOptions entry_options;
+  entry_options.omit_registry_resolved = options.omit_registry_resolved;
+  entry_options.project_folder_name = options.project_folder_name;
+
+  Json doc = Json::object();
+  std::string name = root->package.name;
+  if (name.empty()) name = options.project_folder_name;
+  if (name.empty()) name = root->name;
+  if (!name.empty()) doc["name"] = name;
+  if (!root->package.version.empty()) doc["version"] = root->package.version;
+  doc["lockfileVersion"] = 3;
+  doc["requires"] = true;
+  if (options.extras && options.extras->top_level.is_object()) {
+    for (const auto& [key, value] : options.extras->top_level.items()) {
+      if (!doc.contains(key)) doc[key] = value;
+    }
+  }
+
+  Json packages = Json::object();
+  if (!options.hidden) {
+    Json root_entry = entry_from_node(*root, extras_of(root), entry_options);
+    if (!root_entry.empty()) append_member(packages, "", std::move(root_entry));
+  }
+  std::vector<Node*> stack;
+  for (const auto& [_, child] : root->children()) stack.push_back(child);
+  for (Node* child : root->fs_children()) stack.push_back(child);
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    if (options.exclude && options.exclude(*node)) continue;
+    for (const auto& [_, child] : node->children()) stack.push_back(child);
+    for (Node* child : node->fs_children()) stack.push_back(child);
+    std::string loc = node->location();
+    if (loc.empty() || is_stale_top_folder(*node, loc)) continue;
+    // Optional packages that failed to load have nothing worth recording.
+    if (node->inert && node->package.version.empty()) continue;
+    append_member(packages, std::move(loc), entry_from_node(*node, extras_of(node), entry_options));
+  }
+  doc["packages"] = std::move(packages);
+  return stringify_lockfile(doc, options.format);
+}
+
+}  // namespace lade::lockfile

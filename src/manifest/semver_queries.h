@@ -1,0 +1,24 @@
+#pragma once
+// The few semver questions the manifest stage asks (node-semver semantics, loose mode). They
+// are passed in rather than hard-wired so that spec parsing and package.json editing can be
+// tested with known answers; default_semver_queries() answers them with lade::semver.
+#include <functional>
+#include <string_view>
+
+namespace lade::manifest {
+
+struct SemverQueries {
+  /// `semver.valid(text, {loose: true}) !== null`.
+  std::function<bool(std::string_view text)> is_version;
+  /// `semver.validRange(text, {loose: true}) !== null`.
+  std::function<bool(std::string_view text)> is_range;
+  /// `semver.subset(sub, super, {loose: true})`.
+  std::function<bool(std::string_view sub, std::string_view super)> is_subset;
+  /// `semver.intersects(a, b)`; false when either is not a valid range.
+  std::function<bool(std::string_view a, std::string_view b)> intersects;
+};
+
+/// The queries answered by lade::semver.
+SemverQueries default_semver_queries();
+
+}  // namespace lade::manifest

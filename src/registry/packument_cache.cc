@@ -1,0 +1,222 @@
+#include "registry/packument_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
+#include "util/fs.h"
+#include "util/hash.h"
+
+namespace lade::registry {
+
+namespace {
+
+constexpr std::string_view kMagic = "lade-packument-cache-v1";
+constexpr std::string_view kBucket = "packuments-v1";
+constexpr size_t kMaxHeader = 64 * 1024;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// Header values are single lines; a stray CR/LF from a server must not break the format.
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+  return out;
+}
+
+std::string render_header(const CacheEntryMeta& meta) {
+  std::string h(kMagic);
+  h += "\nkey: " + one_line(meta.key);
+  if (!meta.etag.empty()) h += "\netag: " + one_line(meta.etag);
+  if (!meta.last_modified.empty()) h += "\nlast-modified: " + one_line(meta.last_modified);
+  if (meta.max_age) h += "\nmax-age: " + std::to_string(meta.max_age->count());
+  if (meta.must_revalidate) h += "\nmust-revalidate: 1";
+  h += "\n\n";
+  return h;
+}
+
+/// Parses the header at the start of `text`; returns the offset of the body.
+std::optional<size_t> parse_header(std::string_view text, CacheEntryMeta& meta) {
+  size_t end = text.find("\n\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string_view header = text.substr(0, end);
+  size_t pos = 0;
+  bool first = true;
+  while (pos <= header.size()) {
+    size_t nl = header.find('\n', pos);
+    std::string_view line = header.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    pos = nl == std::string_view::npos ? header.size() + 1 : nl + 1;
+    if (first) {
+      if (line != kMagic) return std::nullopt;
+      first = false;
+      continue;
+    }
+    size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view name = line.substr(0, colon);
+    std::string value(line.substr(colon + 2));
+    if (name == "key") meta.key = value;
+    else if (name == "etag") meta.etag = value;
+    else if (name == "last-modified") meta.last_modified = value;
+    else if (name == "max-age") meta.max_age = std::chrono::seconds(std::atoll(value.c_str()));
+    else if (name == "must-revalidate") meta.must_revalidate = value == "1";
+  }
+  return end + 2;
+}
+
+std::optional<std::chrono::system_clock::time_point> mtime_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+void set_mtime(const fs::path& path, std::chrono::system_clock::time_point when) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+  timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns / 1000000000);
+  times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns % 1000000000);
+  ::utimensat(AT_FDCWD, path.c_str(), times, 0);
+}
+
+}  // namespace
+
+CacheControl parse_cache_control(std::string_view cache_control, std::string_view age) {
+  CacheControl cc;
+  std::string text = lower(cache_control);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view directive = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (directive == "no-store") {
+      cc.no_store = true;
+    } else if (directive == "no-cache") {
+      cc.no_cache = true;
+    } else if (directive == "must-revalidate" || directive == "proxy-revalidate") {
+      cc.must_revalidate = true;
+    } else if (directive.starts_with("max-age=")) {
+      std::string value(trim(directive.substr(8)));
+      if (!value.empty() && value.front() == '"') value = value.substr(1, value.size() - 2);
+      if (!value.empty() && std::all_of(value.begin(), value.end(), ::isdigit)) {
+        cc.max_age = std::chrono::seconds(std::atoll(value.c_str()));
+      }
+    }
+  }
+  if (cc.no_cache) cc.max_age.reset();
+  if (cc.max_age && !trim(age).empty()) {
+    long long a = std::atoll(std::string(trim(age)).c_str());
+    cc.max_age = std::max(std::chrono::seconds(0), *cc.max_age - std::chrono::seconds(a));
+  }
+  return cc;
+}
+
+PackumentCache::PackumentCache(const fs::path& lade_cache, Clock now)
+    : dir_(lade_cache / kBucket), now_(now ? std::move(now) : std::chrono::system_clock::now) {}
+
+std::string PackumentCache::key_for(std::string_view url, bool full_metadata) {
+  return (full_metadata ? "full:" : "corgi:") + std::string(url);
+}
+
+fs::path PackumentCache::path_for(std::string_view key) const {
+  return dir_ / util::hex_encode(util::digest(util::HashAlgorithm::Sha256, key));
+}
+
+std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const {
+  fs::path path = path_for(key);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string head(kMaxHeader, '\0');
+  size_t got = 0;
+  while (got < head.size()) {
+    ssize_t n = ::read(fd, head.data() + got, head.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+    if (std::string_view(head.data(), got).find("\n\n") != std::string_view::npos) break;
+  }
+  struct stat st {};
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  ::close(fd);
+  head.resize(got);
+  CacheEntryMeta meta;
+  if (!parse_header(head, meta) || meta.key != key || !stat_ok) return std::nullopt;
+  meta.stored_at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  return meta;
+}
+
+std::optional<CacheEntry> PackumentCache::load(std::string_view key) const {
+  fs::path path = path_for(key);
+  auto text = util::read_file(path);
+  if (!text.ok()) return std::nullopt;
+  auto mtime = mtime_of(path);
+  CacheEntry entry;
+  auto body_offset = parse_header(*text, entry.meta);
+  if (!body_offset || entry.meta.key != key || !mtime) return std::nullopt;
+  entry.meta.stored_at = *mtime;
+  entry.body = std::move(*text);
+  entry.body.erase(0, *body_offset);
+  return entry;
+}
+
+util::Status PackumentCache::store(const CacheEntryMeta& meta, std::string_view body) {
+  fs::path path = path_for(meta.key);
+  std::string contents = render_header(meta);
+  contents.append(body);
+  LADE_TRY(util::write_file_atomic(path, contents));
+  set_mtime(path, now_());
+  return {};
+}
+
+util::Status PackumentCache::refresh(const CacheEntryMeta& updated) {
+  auto current = lookup(updated.key);
+  if (!current) return util::make_error("ENOENT", "no cache entry for " + updated.key);
+  CacheEntryMeta merged = *current;
+  if (!updated.etag.empty()) merged.etag = updated.etag;
+  if (!updated.last_modified.empty()) merged.last_modified = updated.last_modified;
+  merged.max_age = updated.max_age;
+  merged.must_revalidate = updated.must_revalidate;
+  bool same = merged.etag == current->etag && merged.last_modified == current->last_modified &&
+              merged.max_age == current->max_age &&
+              merged.must_revalidate == current->must_revalidate;
+  fs::path path = path_for(updated.key);
+  if (same) {
+    set_mtime(path, now_());  // the stored time is the mtime: no need to rewrite a 10 MB body
+    return {};
+  }
+  auto entry = load(updated.key);
+  if (!entry) return util::make_error("ENOENT", "no cache entry for " + updated.key);
+  return store(merged, entry->body);
+}
+
+void PackumentCache::remove(std::string_view key) {
+  std::error_code ec;
+  fs::remove(path_for(key), ec);
+}
+
+bool PackumentCache::is_fresh(const CacheEntryMeta& meta) const {
+  if (!meta.max_age) return false;
+  auto age = now_() - meta.stored_at;
+  return age >= std::chrono::seconds(0) && age < *meta.max_age;
+}
+
+}  // namespace lade::registry

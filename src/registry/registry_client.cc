@@ -1,0 +1,305 @@
+#include "registry/registry_client.h"
+
+#include <exception>
+#include <optional>
+
+#include "registry/url.h"
+
+namespace lade::registry {
+
+using util::make_error;
+using util::Result;
+
+namespace {
+
+constexpr std::string_view kCorgiAccept =
+    "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+constexpr std::string_view kFullAccept = "application/json";
+
+using PackumentPtr = RegistryClient::PackumentPtr;
+using PackumentPromise = std::promise<Result<PackumentPtr>>;
+
+Result<PackumentPtr> parse_packument(std::string body, const std::string& name) {
+  try {
+    return manifest::Packument::parse(std::move(body), name);
+  } catch (const std::exception& e) {
+    return make_error("EJSONPARSE", "invalid packument for '" + name + "': " + e.what());
+  }
+}
+
+util::Error status_error(long status, const std::string& name, const std::string& url) {
+  if (status == 404) {
+    return make_error("E404", "'" + name + "' is not in this registry (GET " + url + " -> 404)");
+  }
+  return make_error("E" + std::to_string(status),
+                    "GET " + url + " -> " + std::to_string(status) +
+                        (name.empty() ? std::string{} : " (fetching '" + name + "')"));
+}
+
+void add_credentials(Request& req, const Credentials& credentials) {
+  if (std::string auth = credentials.authorization(); !auth.empty()) {
+    req.headers.emplace_back("Authorization", std::move(auth));
+  }
+  req.client_cert_file = credentials.certfile.string();
+  req.client_key_file = credentials.keyfile.string();
+}
+
+}  // namespace
+
+std::string escape_package_name(std::string_view name) {
+  std::string out(name);
+  if (!out.empty() && out.front() == '@') {
+    if (size_t slash = out.find('/'); slash != std::string::npos) out.replace(slash, 1, "%2f");
+  }
+  return out;
+}
+
+RegistryClientOptions RegistryClientOptions::from_settings(const Settings& s) {
+  RegistryClientOptions o;
+  o.cache_mode = s.offline          ? CacheMode::Offline
+                 : s.prefer_offline ? CacheMode::PreferOffline
+                 : s.prefer_online  ? CacheMode::PreferOnline
+                                    : CacheMode::Default;
+  return o;
+}
+
+/// Everything a request in flight needs; shared so that late callbacks never outlive it.
+struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::State> {
+  State(const Config& c, Transport& t, util::ThreadPool& p, PackumentCache* pc,
+        RegistryClientOptions o)
+      : config(c), transport(t), pool(p), cache(pc), options(std::move(o)) {}
+
+  struct Job {
+    std::string name;
+    std::string url;
+    std::string registry;
+    std::string key;
+    std::optional<CacheEntryMeta> cached;  // validators for a conditional request
+    std::shared_ptr<PackumentPromise> promise;
+  };
+
+  void start(Job job);
+  void request(Job job);
+  void on_response(Job job, Result<Response> response);
+  /// Serves the cached body of `job.key`; false when the entry vanished or did not parse.
+  bool serve_cached(Job& job, std::atomic<uint64_t>& counter);
+
+  const Config& config;
+  Transport& transport;
+  util::ThreadPool& pool;
+  PackumentCache* cache;
+  RegistryClientOptions options;
+
+  std::mutex mu;
+  std::map<std::string, RegistryClient::PackumentFuture, std::less<>> packuments;  // guarded
+
+  std::atomic<uint64_t> packument_calls{0}, packument_deduplicated{0}, packument_requests{0},
+      packument_cache_hits{0}, packument_revalidated{0}, packument_stale{0}, tarball_requests{0},
+      bytes_received{0};
+};
+
+bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counter) {
+  if (!cache) return false;
+  auto entry = cache->load(job.key);
+  if (!entry) return false;
+  auto parsed = parse_packument(std::move(entry->body), job.name);
+  if (!parsed.ok()) {
+    cache->remove(job.key);  // a corrupt entry is a miss, and must not be served again
+    return false;
+  }
+  counter++;
+  job.promise->set_value(std::move(parsed));
+  return true;
+}
+
+void RegistryClient::State::start(Job job) {
+  std::optional<CacheEntryMeta> meta = cache ? cache->lookup(job.key) : std::nullopt;
+  switch (options.cache_mode) {
+    case CacheMode::Offline:
+      if (meta && serve_cached(job, packument_cache_hits)) return;
+      job.promise->set_value(make_error(
+          "ENOTCACHED", "request to " + job.url +
+                            " failed: cache mode is 'only-if-cached' but no cached response is "
+                            "available."));
+      return;
+    case CacheMode::PreferOffline:
+      if (meta && serve_cached(job, packument_cache_hits)) return;
+      break;
+    case CacheMode::Default:
+      if (meta && cache->is_fresh(*meta) && serve_cached(job, packument_cache_hits)) return;
+      break;
+    case CacheMode::PreferOnline:
+      break;
+  }
+  job.cached = std::move(meta);
+  request(std::move(job));
+}
+
+void RegistryClient::State::request(Job job) {
+  Request req;
+  req.url = job.url;
+  req.headers.emplace_back("Accept", options.full_metadata ? kFullAccept : kCorgiAccept);
+  if (!options.npm_command.empty()) req.headers.emplace_back("npm-command", options.npm_command);
+  add_credentials(req, config.auth_for(job.url, job.registry));
+  if (job.cached) {
+    if (!job.cached->etag.empty()) req.headers.emplace_back("If-None-Match", job.cached->etag);
+    if (!job.cached->last_modified.empty()) {
+      req.headers.emplace_back("If-Modified-Since", job.cached->last_modified);
+    }
+  }
+  packument_requests++;
+  auto self = shared_from_this();
+  transport.submit(std::move(req), [self, job = std::move(job)](Result<Response> r) mutable {
+    // Off the network thread before touching the disk or parsing.
+    auto shared_job = std::make_shared<Job>(std::move(job));
+    auto shared_r = std::make_shared<Result<Response>>(std::move(r));
+    self->pool.post([self, shared_job, shared_r] {
+      self->on_response(std::move(*shared_job), std::move(*shared_r));
+    });
+  });
+}
+
+void RegistryClient::State::on_response(Job job, Result<Response> result) {
+  if (!result.ok()) {
+    // make-fetch-happen answers from a stale entry when revalidation cannot reach the server.
+    if (job.cached && !job.cached->must_revalidate && serve_cached(job, packument_stale)) return;
+    job.promise->set_value(result.take_error());
+    return;
+  }
+  Response& response = *result;
+  bytes_received += response.body_bytes;
+  CacheControl cc =
+      parse_cache_control(response.header("cache-control"), response.header("age"));
+
+  if (response.status == 304 && job.cached) {
+    packument_revalidated++;
+    CacheEntryMeta updated = *job.cached;
+    updated.etag = response.header("etag");
+    updated.last_modified = response.header("last-modified");
+    updated.max_age = cc.max_age;
+    updated.must_revalidate = cc.must_revalidate;
+    (void)cache->refresh(updated);
+    std::atomic<uint64_t> unused{0};
+    if (serve_cached(job, unused)) return;
+    // The entry vanished between lookup and now (another process pruned it): ask again in full.
+    job.cached.reset();
+    request(std::move(job));
+    return;
+  }
+  if (response.status < 200 || response.status >= 300) {
+    job.promise->set_value(status_error(response.status, job.name, job.url));
+    return;
+  }
+
+  if (cache && !cc.no_store) {
+    CacheEntryMeta meta;
+    meta.key = job.key;
+    meta.etag = response.header("etag");
+    meta.last_modified = response.header("last-modified");
+    meta.max_age = cc.max_age;
+    meta.must_revalidate = cc.must_revalidate;
+    (void)cache->store(meta, response.body);  // a read-only cache only costs speed
+  }
+  auto parsed = parse_packument(std::move(response.body), job.name);
+  if (!parsed.ok() && cache) cache->remove(job.key);
+  job.promise->set_value(std::move(parsed));
+}
+
+RegistryClient::RegistryClient(const Config& config, Transport& transport, util::ThreadPool& pool,
+                               PackumentCache* cache, RegistryClientOptions options)
+    : state_(std::make_shared<State>(config, transport, pool, cache, std::move(options))) {}
+
+RegistryClient::~RegistryClient() = default;
+
+Result<std::string> RegistryClient::packument_url(std::string_view name) const {
+  auto registry = state_->config.registry_for(name);
+  if (!registry.ok()) return registry.take_error();
+  return *registry + escape_package_name(name);
+}
+
+RegistryClient::PackumentFuture RegistryClient::packument(const std::string& name) {
+  State& s = *state_;
+  s.packument_calls++;
+  auto promise = std::make_shared<PackumentPromise>();
+  PackumentFuture future = promise->get_future().share();
+  {
+    std::lock_guard lock(s.mu);
+    auto [it, inserted] = s.packuments.emplace(name, future);
+    if (!inserted) {
+      s.packument_deduplicated++;
+      return it->second;
+    }
+  }
+  auto self = state_;
+  s.pool.post([self, name, promise] {
+    State::Job job;
+    job.name = name;
+    job.promise = promise;
+    auto registry = self->config.registry_for(name);
+    if (!registry.ok()) {
+      promise->set_value(registry.take_error());
+      return;
+    }
+    job.registry = *registry;
+    job.url = *registry + escape_package_name(name);
+    job.key = PackumentCache::key_for(job.url, self->options.full_metadata);
+    self->start(std::move(job));
+  });
+  return future;
+}
+
+std::future<Result<RegistryClient::TarballResult>> RegistryClient::tarball(TarballRequest request) {
+  auto promise = std::make_shared<std::promise<Result<TarballResult>>>();
+  auto future = promise->get_future();
+  State& s = *state_;
+  if (s.options.cache_mode == CacheMode::Offline) {
+    promise->set_value(make_error(
+        "ENOTCACHED", "request to " + request.url +
+                          " failed: cache mode is 'only-if-cached' but no cached response is "
+                          "available."));
+    return future;
+  }
+  std::string registry;
+  if (!request.package_name.empty()) {
+    if (auto r = s.config.registry_for(request.package_name); r.ok()) registry = *r;
+  }
+  Request req;
+  req.url = request.url;
+  req.on_data = std::move(request.on_chunk);
+  req.on_restart = std::move(request.on_restart);
+  if (!s.options.npm_command.empty()) req.headers.emplace_back("npm-command", s.options.npm_command);
+  add_credentials(req, s.config.auth_for(request.url, registry));
+  s.tarball_requests++;
+  auto self = state_;
+  std::string name = request.package_name;
+  std::string url = request.url;
+  s.transport.submit(std::move(req), [self, promise, name, url](Result<Response> r) {
+    if (!r.ok()) {
+      promise->set_value(r.take_error());
+      return;
+    }
+    self->bytes_received += r->body_bytes;
+    if (r->status < 200 || r->status >= 300) {
+      promise->set_value(status_error(r->status, name, url));
+      return;
+    }
+    promise->set_value(TarballResult{r->body_bytes, r->attempts, r->effective_url});
+  });
+  return future;
+}
+
+RegistryStats RegistryClient::stats() const {
+  const State& s = *state_;
+  RegistryStats out;
+  out.packument_calls = s.packument_calls;
+  out.packument_deduplicated = s.packument_deduplicated;
+  out.packument_requests = s.packument_requests;
+  out.packument_cache_hits = s.packument_cache_hits;
+  out.packument_revalidated = s.packument_revalidated;
+  out.packument_stale = s.packument_stale;
+  out.tarball_requests = s.tarball_requests;
+  out.bytes_received = s.bytes_received;
+  return out;
+}
+
+}  // namespace lade::registry

@@ -1,0 +1,522 @@
+#include "registry/transfer_queue.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "registry/npmrc.h"
+#include "util/fs.h"
+
+namespace lade::registry {
+
+using util::make_error;
+using util::Result;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+/// Statuses make-fetch-happen retries.
+bool retriable_status(long status) {
+  return status == 408 || status == 420 || status == 429 || status >= 500;
+}
+
+/// Node's names for OpenSSL verification failures, so messages read like npm's.
+std::string tls_verify_code(long verify_result) {
+  switch (verify_result) {
+    case 2: return "UNABLE_TO_GET_ISSUER_CERT";
+    case 9: return "CERT_NOT_YET_VALID";
+    case 10: return "CERT_HAS_EXPIRED";
+    case 18: return "DEPTH_ZERO_SELF_SIGNED_CERT";
+    case 19: return "SELF_SIGNED_CERT_IN_CHAIN";
+    case 20: return "UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
+    case 21: return "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+    case 0:
+    case 62: return "ERR_TLS_CERT_ALTNAME_INVALID";
+    default: return "ECERTVERIFY";
+  }
+}
+
+struct Failure {
+  std::string code;
+  bool retriable = true;
+};
+
+/// Maps a curl failure to the error code npm would report (from node's net/tls layer).
+Failure classify(CURL* easy, CURLcode result) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  switch (result) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return {"ENOTFOUND", true};
+    case CURLE_COULDNT_CONNECT:
+      if (os_errno == ENETUNREACH) return {"ENETUNREACH", true};
+      if (os_errno == EHOSTUNREACH) return {"EHOSTUNREACH", true};
+      if (os_errno == ETIMEDOUT) return {"ETIMEDOUT", true};
+      return {"ECONNREFUSED", true};
+    case CURLE_OPERATION_TIMEDOUT:
+      return {"ETIMEDOUT", true};
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return {"ECONNRESET", true};
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      long verify = 0;
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+      return {tls_verify_code(verify), false};  // a certificate does not get better by retrying
+    }
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+      return {"ECERTFILE", false};
+    case CURLE_SSL_CONNECT_ERROR:
+      return {"EPROTO", true};
+    case CURLE_TOO_MANY_REDIRECTS:
+      return {"EMAXREDIRECT", false};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      return {"EINVALIDURL", false};
+    default:
+      return {"EFETCH", true};
+  }
+}
+
+/// The system CA bundle curl was built to use, read once so extra CAs can be added to it.
+std::string system_ca_bundle() {
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  if (!info || !info->cainfo) return {};
+  auto text = util::read_file(info->cainfo);
+  return text.ok() ? std::move(*text) : std::string{};
+}
+
+}  // namespace
+
+std::string Response::header(std::string_view name) const {
+  std::string key = lower(name);
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->first == key) return it->second;
+  }
+  return {};
+}
+
+TransferOptions TransferOptions::from_settings(const Settings& s) {
+  TransferOptions o;
+  o.max_host_connections = std::max(1, s.maxsockets);
+  o.retries = std::max(0, s.fetch_retries);
+  o.retry_factor = s.fetch_retry_factor;
+  o.retry_min_timeout = s.fetch_retry_mintimeout;
+  o.retry_max_timeout = s.fetch_retry_maxtimeout;
+  o.timeout = s.fetch_timeout;
+  o.strict_ssl = s.strict_ssl;
+  o.user_agent = s.user_agent;
+  // As in npm, a readable cafile takes the place of inline `ca` entries.
+  if (!s.cafile.empty()) {
+    if (auto text = util::read_file(s.cafile); text.ok()) o.extra_ca_pem = std::move(*text);
+  }
+  if (o.extra_ca_pem.empty()) {
+    for (const auto& cert : s.ca) o.extra_ca_pem += cert + "\n";
+  }
+  return o;
+}
+
+struct TransferQueue::Transfer {
+  Request request;
+  Completion done;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  Response response;
+  int attempts = 0;
+  bool streaming = false;         // this attempt's body goes to on_data
+  bool streamed_any = false;      // on_data has seen bytes of this attempt
+  bool consumer_stopped = false;  // on_data returned false
+  bool body_started = false;
+  Clock::time_point not_before{};
+  char errbuf[CURL_ERROR_SIZE] = {};
+  std::atomic<uint64_t>* bytes_counter = nullptr;
+
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    if (header_list) curl_slist_free_all(header_list);
+  }
+};
+
+struct TransferQueue::Loop {
+  explicit Loop(TransferOptions o) : options(std::move(o)) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(std::max(1, options.max_host_connections)));
+    share = curl_share_init();
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    if (!options.extra_ca_pem.empty()) {
+      // CURLOPT_CAINFO_BLOB replaces curl's CA file, so the system bundle goes in the blob too.
+      ca_blob = system_ca_bundle();
+      if (ca_blob.find(options.extra_ca_pem) == std::string::npos) {
+        ca_blob += "\n" + options.extra_ca_pem;
+      }
+    }
+    thread = std::thread([this] { run(); });
+  }
+
+  ~Loop() {
+    stop();
+    if (thread.joinable()) thread.join();
+    curl_multi_cleanup(multi);
+    curl_share_cleanup(share);
+    curl_global_cleanup();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    curl_multi_wakeup(multi);
+  }
+
+  void enqueue(std::unique_ptr<Transfer> t) {
+    {
+      std::lock_guard lock(mu);
+      if (!stopping) {
+        incoming.push_back(std::move(t));
+        t = nullptr;
+      }
+    }
+    if (t) {
+      t->done(make_error("ECANCELED", "request to " + t->request.url +
+                                          " failed, reason: the transfer queue is shut down"));
+      return;
+    }
+    submitted++;
+    curl_multi_wakeup(multi);
+  }
+
+  void run();
+  bool start(std::unique_ptr<Transfer>& t);
+  void finish(CURL* easy, CURLcode result);
+  void schedule_retry(std::unique_ptr<Transfer> t);
+  void complete(std::unique_ptr<Transfer> t, Result<Response> result);
+
+  static size_t on_header(char* data, size_t size, size_t n, void* user);
+  static size_t on_body(char* data, size_t size, size_t n, void* user);
+
+  TransferOptions options;
+  CURLM* multi = nullptr;
+  CURLSH* share = nullptr;
+  std::string ca_blob;
+  std::thread thread;
+
+  std::mutex mu;
+  std::deque<std::unique_ptr<Transfer>> incoming;  // guarded by mu
+  bool stopping = false;                           // guarded by mu
+
+  // Network thread only.
+  std::deque<std::unique_ptr<Transfer>> waiting;  // new, or retries with a not_before
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;
+
+  std::atomic<uint64_t> submitted{0}, attempts{0}, retries{0}, succeeded{0}, failed{0},
+      bytes_received{0}, max_in_flight{0};
+};
+
+size_t TransferQueue::Loop::on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) {
+    // A new response begins (after a redirect or 100-continue): forget the previous headers.
+    t->response.headers.clear();
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                     std::string(trim(line.substr(colon + 1))));
+  }
+  return size * n;
+}
+
+size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t len = size * n;
+  if (!t->body_started) {
+    t->body_started = true;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    t->streaming = t->request.on_data && status >= 200 && status < 300;
+  }
+  t->response.body_bytes += len;
+  t->bytes_counter->fetch_add(len, std::memory_order_relaxed);
+  if (t->streaming) {
+    t->streamed_any = true;
+    if (!t->request.on_data(std::string_view(data, len))) {
+      t->consumer_stopped = true;
+      return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+    }
+  } else {
+    t->response.body.append(data, len);
+  }
+  return len;
+}
+
+bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
+  CURL* easy = curl_easy_init();
+  if (!easy) return false;
+  t->easy = easy;
+  t->attempts++;
+  t->response = Response{};
+  t->body_started = t->streaming = t->streamed_any = false;
+  t->errbuf[0] = '\0';
+  t->bytes_counter = &bytes_received;
+
+  if (!t->header_list) {
+    bool has_agent = false;
+    for (const auto& [name, value] : t->request.headers) {
+      if (lower(name) == "user-agent") has_agent = true;
+      t->header_list = curl_slist_append(t->header_list, (name + ": " + value).c_str());
+    }
+    if (!has_agent && !options.user_agent.empty()) {
+      t->header_list =
+          curl_slist_append(t->header_list, ("User-Agent: " + options.user_agent).c_str());
+    }
+  }
+  auto timeout = t->request.timeout.value_or(options.timeout);
+
+  curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl can decode
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 20L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  // Over TLS, wait for ALPN to tell whether the first connection multiplexes (HTTP/2) rather than
+  // opening one connection per transfer. Plain http never multiplexes (no h2c), and waiting there
+  // would hold every other transfer until the first response arrives.
+  if (t->request.url.starts_with("https:")) curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  if (!options.strict_ssl) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (!ca_blob.empty()) {
+    curl_blob blob{ca_blob.data(), ca_blob.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+  }
+
+  if (!t->request.client_cert_file.empty() && !t->request.client_key_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLCERT, t->request.client_cert_file.c_str());
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, t->request.client_key_file.c_str());
+  }
+
+  if (curl_multi_add_handle(multi, easy) != CURLM_OK) return false;
+  attempts++;
+  if (t->attempts > 1) retries++;
+  CURL* key = easy;
+  active.emplace(key, std::move(t));
+  uint64_t now_active = active.size();
+  if (now_active > max_in_flight.load()) max_in_flight = now_active;
+  return true;
+}
+
+void TransferQueue::Loop::complete(std::unique_ptr<Transfer> t, Result<Response> result) {
+  (result.ok() ? succeeded : failed)++;
+  Completion done = std::move(t->done);
+  t.reset();  // free the handle before user code runs
+  done(std::move(result));
+}
+
+void TransferQueue::Loop::schedule_retry(std::unique_ptr<Transfer> t) {
+  // promise-retry: min(minTimeout * factor^(attempt-1), maxTimeout), no randomisation.
+  double wait_ms = static_cast<double>(options.retry_min_timeout.count()) *
+                   std::pow(options.retry_factor, t->attempts - 1);
+  wait_ms = std::min(wait_ms, static_cast<double>(options.retry_max_timeout.count()));
+  t->not_before = Clock::now() + std::chrono::milliseconds(static_cast<long long>(wait_ms));
+  waiting.push_back(std::move(t));
+}
+
+void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
+  auto it = active.find(easy);
+  if (it == active.end()) return;
+  std::unique_ptr<Transfer> t = std::move(it->second);
+  active.erase(it);
+  curl_multi_remove_handle(multi, easy);
+
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  char* effective = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective);
+  t->response.status = status;
+  t->response.effective_url = effective ? effective : t->request.url;
+  t->response.attempts = t->attempts;
+  bool can_retry = t->attempts <= options.retries;
+
+  if (result == CURLE_OK) {
+    curl_easy_cleanup(easy);
+    t->easy = nullptr;
+    if (retriable_status(status) && can_retry) {
+      schedule_retry(std::move(t));
+      return;
+    }
+    Response response = std::move(t->response);
+    complete(std::move(t), std::move(response));
+    return;
+  }
+
+  std::string reason = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
+  Failure failure = classify(easy, result);
+  curl_easy_cleanup(easy);
+  t->easy = nullptr;
+  if (t->consumer_stopped) {
+    complete(std::move(t), make_error("ECANCELED", "request to " + t->request.url +
+                                                       " was stopped by its consumer"));
+    return;
+  }
+  if (failure.retriable && can_retry && (!t->streamed_any || t->request.on_restart)) {
+    if (t->streamed_any) t->request.on_restart();
+    schedule_retry(std::move(t));
+    return;
+  }
+  complete(std::move(t), make_error(failure.code, "request to " + t->request.url +
+                                                      " failed, reason: " + reason));
+}
+
+void TransferQueue::Loop::run() {
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (stopping) break;
+      while (!incoming.empty()) {
+        waiting.push_back(std::move(incoming.front()));
+        incoming.pop_front();
+      }
+    }
+
+    // Hand due transfers to curl, oldest first, up to the active limit.
+    const size_t max_active = static_cast<size_t>(std::max(1, options.max_active_transfers));
+    auto now = Clock::now();
+    for (auto it = waiting.begin(); it != waiting.end() && active.size() < max_active;) {
+      if ((*it)->not_before > now) {
+        ++it;
+        continue;
+      }
+      std::unique_ptr<Transfer> t = std::move(*it);
+      it = waiting.erase(it);
+      if (!start(t) && t) {
+        std::string url = t->request.url;
+        complete(std::move(t),
+                 make_error("EFETCH", "request to " + url + " failed, reason: cannot start it"));
+      }
+    }
+
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
+    }
+
+    // Sleep until curl has work, a retry falls due, or submit() wakes us.
+    int wait_ms = 1000;
+    now = Clock::now();
+    for (const auto& t : waiting) {
+      if (t->not_before <= now) {
+        if (active.size() < max_active) wait_ms = 0;
+        continue;
+      }
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(t->not_before - now);
+      wait_ms = std::min<int>(wait_ms, static_cast<int>(until.count()) + 1);
+    }
+    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+  }
+
+  // Shutting down: everything not completed is cancelled.
+  std::deque<std::unique_ptr<Transfer>> cancelled;
+  for (auto& [easy, t] : active) {
+    curl_multi_remove_handle(multi, easy);
+    cancelled.push_back(std::move(t));
+  }
+  active.clear();
+  for (auto& t : waiting) cancelled.push_back(std::move(t));
+  waiting.clear();
+  {
+    std::lock_guard lock(mu);
+    for (auto& t : incoming) cancelled.push_back(std::move(t));
+    incoming.clear();
+  }
+  for (auto& t : cancelled) {
+    std::string url = t->request.url;
+    complete(std::move(t), make_error("ECANCELED", "request to " + url +
+                                                       " failed, reason: lade is shutting down"));
+  }
+}
+
+TransferQueue::TransferQueue(TransferOptions options)
+    : loop_(std::make_unique<Loop>(std::move(options))) {}
+
+TransferQueue::~TransferQueue() = default;
+
+void TransferQueue::submit(Request request, Completion done) {
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  t->done = std::move(done);
+  loop_->enqueue(std::move(t));
+}
+
+std::future<Result<Response>> TransferQueue::submit(Request request) {
+  auto promise = std::make_shared<std::promise<Result<Response>>>();
+  auto future = promise->get_future();
+  submit(std::move(request), [promise](Result<Response> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void TransferQueue::shutdown() {
+  loop_->stop();
+  if (loop_->thread.joinable() && loop_->thread.get_id() != std::this_thread::get_id()) {
+    loop_->thread.join();
+  }
+}
+
+TransferStats TransferQueue::stats() const {
+  TransferStats s;
+  s.submitted = loop_->submitted;
+  s.attempts = loop_->attempts;
+  s.retries = loop_->retries;
+  s.succeeded = loop_->succeeded;
+  s.failed = loop_->failed;
+  s.bytes_received = loop_->bytes_received;
+  s.max_in_flight = loop_->max_in_flight;
+  return s;
+}
+
+}  // namespace lade::registry

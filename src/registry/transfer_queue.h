@@ -1,0 +1,137 @@
+#pragma once
+// TransferQueue: every HTTP GET of lade goes through one thread running a curl multi loop —
+// HTTP/2 multiplexing where the server offers it, a bounded number of connections per host,
+// many transfers in flight. The thread only moves bytes: completions are handed to callbacks
+// that must be quick (post real work to a thread pool).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "util/result.h"
+
+namespace lade::registry {
+
+struct Settings;
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string url;
+  /// Extra request headers ("Accept", "Authorization", "If-None-Match", ...).
+  HeaderList headers;
+  /// When set, the body of a 2xx response is streamed here chunk by chunk (already decoded from
+  /// any Content-Encoding) instead of being collected in Response::body. Runs on the network
+  /// thread: keep it cheap. Return false to stop the transfer (it then fails with ECANCELED).
+  std::function<bool(std::string_view chunk)> on_data;
+  /// Called before a retry when on_data already received part of a failed attempt, so the
+  /// consumer can start over (reset its hasher/buffer). Without it such a transfer is not retried.
+  std::function<void()> on_restart;
+  /// Overrides TransferOptions::timeout for this request.
+  std::optional<std::chrono::milliseconds> timeout;
+  /// A client certificate and its key (PEM files), for registries that want mutual TLS.
+  std::string client_cert_file;
+  std::string client_key_file;
+};
+
+struct Response {
+  long status = 0;
+  /// Response headers with lower-cased names, in arrival order (of the final response after
+  /// redirects).
+  HeaderList headers;
+  /// The body, unless it was streamed to Request::on_data.
+  std::string body;
+  /// The URL after redirects.
+  std::string effective_url;
+  /// How many attempts it took (1 = no retry).
+  int attempts = 1;
+  /// Bytes of body received (decoded), streamed or not.
+  uint64_t body_bytes = 0;
+
+  /// The value of a header (name compared case-insensitively), or empty.
+  std::string header(std::string_view name) const;
+};
+
+using Completion = std::function<void(util::Result<Response>)>;
+
+/// The seam between HTTP users and the network, so a fake can stand in for tests.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Starts `request`; `done` is called exactly once, on the transport's thread.
+  virtual void submit(Request request, Completion done) = 0;
+};
+
+struct TransferOptions {
+  /// Connections per host (npm's `maxsockets`); HTTP/2 streams share one connection.
+  int max_host_connections = 15;
+  /// Transfers handed to curl at once; the rest wait in our queue.
+  int max_active_transfers = 256;
+  /// npm's retry policy (make-fetch-happen + promise-retry): up to `retries` more attempts
+  /// after 408, 420, 429, 5xx or a network error; the n-th retry waits
+  /// min(retry_min_timeout * retry_factor^(n-1), retry_max_timeout).
+  int retries = 2;
+  double retry_factor = 10;
+  std::chrono::milliseconds retry_min_timeout{10000};
+  std::chrono::milliseconds retry_max_timeout{60000};
+  /// Whole-transfer timeout (npm's `fetch-timeout`).
+  std::chrono::milliseconds timeout{5 * 60 * 1000};
+  bool strict_ssl = true;
+  /// Extra trusted CAs (PEM), on top of the system store.
+  std::string extra_ca_pem;
+  /// Sent as User-Agent unless a request sets its own.
+  std::string user_agent;
+
+  /// npm's settings mapped to options: maxsockets, fetch-retries, fetch-retry-*, fetch-timeout,
+  /// strict-ssl, cafile (read here; ignored when unreadable, as npm does), ca, user-agent.
+  static TransferOptions from_settings(const Settings& settings);
+};
+
+/// Counters of the network thread (a snapshot).
+struct TransferStats {
+  uint64_t submitted = 0;     // requests accepted by submit()
+  uint64_t attempts = 0;      // HTTP attempts started (retries included)
+  uint64_t retries = 0;       // attempts that were retries
+  uint64_t succeeded = 0;     // completions with a Response (any status)
+  uint64_t failed = 0;        // completions with an error
+  uint64_t bytes_received = 0;
+  uint64_t max_in_flight = 0;  // most transfers inside curl at once
+};
+
+class TransferQueue final : public Transport {
+ public:
+  explicit TransferQueue(TransferOptions options);
+  /// Cancels whatever has not completed (ECANCELED) and joins the network thread.
+  ~TransferQueue() override;
+  TransferQueue(const TransferQueue&) = delete;
+  TransferQueue& operator=(const TransferQueue&) = delete;
+
+  /// Thread-safe. `done` runs on the network thread. After shutdown() it runs at once with
+  /// ECANCELED.
+  void submit(Request request, Completion done) override;
+  /// Thread-safe convenience over the callback form.
+  std::future<util::Result<Response>> submit(Request request);
+
+  /// Stops the network thread: transfers not yet completed fail with ECANCELED. Idempotent.
+  void shutdown();
+
+  TransferStats stats() const;
+
+ private:
+  struct Transfer;
+  struct Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace lade::registry

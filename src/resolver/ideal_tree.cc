@@ -1,0 +1,745 @@
+#include "resolver/ideal_tree.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "resolver/node_source.h"
+#include "util/collate.h"
+
+namespace lade::resolver {
+
+using tree::Edge;
+using tree::EdgeType;
+using tree::Node;
+using tree::Tree;
+
+namespace {
+
+enum class Place { None, Ok, Replace, Keep, Conflict };
+
+bool contains(const std::vector<Node*>& v, const Node* n) {
+  return std::find(v.begin(), v.end(), n) != v.end();
+}
+
+/// arborist's deepest-nesting-target: the deepest place from `start` up where `name` may go
+/// without landing under a node that has a peer dependency on it.
+Node* deepest_nesting_target(Node* start, const std::string* name) {
+  for (Node* target : start->ancestry()) {
+    if (target->is_project_root || !target->resolve_parent()) return target;
+    Edge* te = name ? target->edge_out(*name) : nullptr;
+    if (!te || !te->peer()) return target;
+  }
+  return start;
+}
+
+// ---- CanPlaceDep (can-place-dep.js) ----
+
+struct CanPlaceDep {
+  Node* dep;
+  Node* target;
+  Edge* edge;
+  CanPlaceDep* parent;
+  std::vector<Node*> peer_path;
+  bool prefer_dedupe;
+  bool explicit_request;
+  Node* current;
+  Edge* target_edge;
+  bool edge_override;
+  Place can_place = Place::None;
+  Place can_place_self = Place::None;
+  Place peers_result = Place::None;
+  std::vector<std::unique_ptr<CanPlaceDep>> children;
+  const std::string& name;
+
+  CanPlaceDep(Node* dep_, Node* target_, Edge* edge_, CanPlaceDep* parent_,
+              std::vector<Node*> peer_path_, bool prefer_dedupe_, bool explicit_request_)
+      : dep(dep_),
+        target(target_),
+        edge(edge_),
+        parent(parent_),
+        peer_path(std::move(peer_path_)),
+        prefer_dedupe(prefer_dedupe_ || edge_->peer()),
+        explicit_request(explicit_request_),
+        current(target_->child(edge_->name())),
+        target_edge(target_->edge_out(edge_->name())),
+        edge_override(!dep_->satisfies(*edge_)),
+        name(edge_->name()) {
+    can_place = check_can_place();
+    if (can_place_self == Place::None) can_place_self = can_place;
+  }
+
+  const CanPlaceDep* top() const { return parent ? parent->top() : this; }
+  Edge* peer_entry_edge() const { return top()->edge; }
+
+  Node* my_deepest_nesting_target() const {
+    Node* start = parent ? parent->my_deepest_nesting_target() : edge->from();
+    return deepest_nesting_target(start, &name);
+  }
+
+  Place check_can_place() {
+    if (!dep->errors.empty()) return current ? Place::Replace : Place::Ok;
+    if (target_edge && target_edge->peer() && !target->is_top()) return Place::Conflict;
+    if (!current && target_edge && !dep->satisfies(*target_edge) && target_edge != edge) {
+      return Place::Conflict;
+    }
+    return current ? check_current() : check_no_current();
+  }
+
+  Place check_current() {
+    if (dep->matches(*current)) {
+      if (current->satisfies(*edge) || edge_override) {
+        return explicit_request ? Place::Replace : Place::Keep;
+      }
+    }
+    const std::string& cur_ver = current->version();
+    const std::string& new_ver = dep->version();
+    bool try_replace = !cur_ver.empty() && !new_ver.empty() &&
+                       (new_ver == cur_ver || version_gt(new_ver, cur_ver));
+    if (try_replace && dep->can_replace(*current)) {
+      Place cpp = can_place_peers(Place::Replace);
+      if (cpp != Place::Conflict) return cpp;
+    }
+    if (current->satisfies(*edge) && (!explicit_request || prefer_dedupe)) return Place::Keep;
+    if (prefer_dedupe && !try_replace && dep->can_replace(*current)) {
+      Place cpp = can_place_peers(Place::Replace);
+      if (cpp != Place::Conflict) return cpp;
+    }
+    if (target != my_deepest_nesting_target()) return Place::Conflict;
+    if (!edge->peer() && target == edge->from()) return can_place_peers(Place::Replace);
+    if (!parent && !edge->peer()) return Place::Conflict;
+
+    bool can_replace = true;
+    for (auto& [entry_edge, current_peers] : tree::peer_entry_sets(current)) {
+      if (entry_edge == edge || entry_edge == peer_entry_edge()) continue;
+      Node* entry_node = entry_edge->to();
+      Node* vroot = dep->parent();
+      Node* entry_rep = vroot ? vroot->child(entry_node->name) : nullptr;
+      if (entry_rep) {
+        std::vector<std::string> keys;
+        for (auto& [k, _] : vroot->children()) keys.push_back(k);
+        if (entry_rep->can_replace(*entry_node, keys)) continue;
+      }
+      bool can_clobber = !entry_rep;
+      if (!entry_rep) {
+        std::vector<Node*> walk{entry_node};
+        for (size_t i = 0; i < walk.size() && can_clobber; ++i) {
+          for (Edge* pe : walk[i]->edges_out()) {
+            if (!pe->peer() || !pe->valid()) continue;
+            Node* rep = vroot ? vroot->child(pe->name()) : nullptr;
+            if (!rep) {
+              if (pe->to() && !contains(walk, pe->to())) walk.push_back(pe->to());
+              continue;
+            }
+            if (!rep->satisfies(*pe)) {
+              can_clobber = false;
+              break;
+            }
+          }
+        }
+      }
+      if (can_clobber) continue;
+      for (Node* current_peer : current_peers) {
+        Node* cur_deep = deepest_nesting_target(entry_edge->from(), &current_peer->name);
+        if (cur_deep == target || target->is_descendant_of(cur_deep)) {
+          can_replace = false;
+          break;
+        }
+      }
+    }
+    if (can_replace) return can_place_peers(Place::Replace);
+    return Place::Conflict;
+  }
+
+  Place check_no_current() {
+    Node* cur = target != peer_entry_edge()->from() ? target->resolve(name) : nullptr;
+    if (cur) {
+      for (Edge* e : cur->edges_in()) {
+        if (e->from()->is_descendant_of(target) && e->valid() && !dep->satisfies(*e)) {
+          return Place::Conflict;
+        }
+      }
+    }
+    return can_place_peers(Place::Ok);
+  }
+
+  Place can_place_peers(Place state) {
+    can_place_self = state;
+    if (peers_result != Place::None) return peers_result;
+    std::vector<Node*> path = peer_path;
+    path.push_back(dep);
+    bool saw_conflict = false;
+    for (Edge* pe : dep->edges_out()) {
+      if (!pe->peer() || !pe->to() || contains(path, pe->to())) continue;
+      Node* peer = pe->to();
+      Node* t = deepest_nesting_target(target, &peer->name);
+      children.push_back(std::make_unique<CanPlaceDep>(peer, t, pe, this, path, true, false));
+      if (children.back()->can_place == Place::Conflict) saw_conflict = true;
+    }
+    peers_result = saw_conflict ? Place::Conflict : state;
+    return peers_result;
+  }
+};
+
+struct PeerConflict {
+  std::string message;
+};
+
+}  // namespace
+
+// ---- the builder ----
+
+struct IdealTreeBuilder::Impl {
+  Tree& tree;
+  PackumentSource& source;
+  ResolveOptions options;
+  NodeSource nodes;
+  ResolveStats& stats;
+  bool& mutate_tree;
+
+  std::vector<Node*> queue;
+  bool queue_sorted = true;
+  std::unordered_set<Node*> seen;
+  std::unordered_map<Node*, Node*> virtual_roots;
+  std::unordered_map<Node*, Node*> peer_set_source;
+  std::vector<Node*> load_failures;
+  std::unordered_set<Edge*> explicit_requests;
+  std::vector<std::string> warnings;
+  std::optional<util::Error> fatal;
+
+  Impl(Tree& t, PackumentSource& s, ResolveOptions o, ResolveStats& st, bool& mt)
+      : tree(t), source(s), options(std::move(o)), nodes(t, s, options.node_version), stats(st),
+        mutate_tree(mt) {}
+
+  Node* real_root() const { return tree.root(); }
+
+  void push(Node* n) {
+    if (std::find(queue.begin(), queue.end(), n) != queue.end()) return;
+    queue.push_back(n);
+    queue_sorted = false;
+  }
+
+  Node* pop() {
+    if (!queue_sorted) {
+      std::vector<std::pair<std::pair<int, std::string>, Node*>> keyed;
+      keyed.reserve(queue.size());
+      for (Node* n : queue) keyed.push_back({{n->depth(), n->location()}, n});
+      std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+        if (a.first.first != b.first.first) return a.first.first < b.first.first;
+        return util::locale_less(a.first.second, b.first.second);
+      });
+      for (size_t i = 0; i < keyed.size(); ++i) queue[i] = keyed[i].second;
+      queue_sorted = true;
+    }
+    Node* n = queue.front();
+    queue.erase(queue.begin());
+    return n;
+  }
+
+  bool is_explicit(Edge* e) const { return explicit_requests.count(e) > 0; }
+  bool is_load_failure(Node* n) const { return contains(load_failures, n); }
+
+  std::vector<Edge*> problem_edges(Node* node) {
+    std::vector<std::string> bundled;
+    if (!node->is_project_root && !node->is_workspace) bundled = node->package.bundle_dependencies;
+    std::vector<Edge*> problems;
+    for (Edge* e : node->edges_out()) {
+      if (std::find(bundled.begin(), bundled.end(), e->name()) != bundled.end()) continue;
+      if (e->to() && is_load_failure(e->to())) continue;
+      if (!e->to()) {
+        if (e->type() != EdgeType::PeerOptional || is_explicit(e)) problems.push_back(e);
+        continue;
+      }
+      if (!e->valid()) {
+        problems.push_back(e);
+        continue;
+      }
+      if (e->to()->is_workspace) continue;
+      if (is_explicit(e)) problems.push_back(e);
+    }
+    return problems;
+  }
+
+  Node* virtual_root(Node* node, bool reuse) {
+    if (reuse) {
+      auto it = virtual_roots.find(node);
+      if (it != virtual_roots.end()) return it->second;
+    }
+    Node* vr = tree.create_node(node->name, node->package);
+    vr->source_reference = node;
+    vr->realpath = node->realpath;
+    // devDependencies only stand in for a top (the project root or a workspace folder).
+    tree.load_edges(vr, node->is_top());
+    virtual_roots[node] = vr;
+    return vr;
+  }
+
+  Node* find_hoistable_node(Node* root, Edge* edge) {
+    std::vector<Node*> q;
+    for (auto& [_, c] : root->children()) q.push_back(c);
+    for (size_t i = 0; i < q.size(); ++i) {
+      Node* n = q[i];
+      if (n->name == edge->name() && !n->in_dep_bundle() && n->satisfies(*edge)) return n;
+      for (auto& [_, c] : n->children()) q.push_back(c);
+    }
+    return nullptr;
+  }
+
+  /// Creates a node for `spec` under `parent` (attached, replacing a same-named child).
+  Node* node_from_spec(const std::string& name, const std::string& spec, Node* parent, Edge* edge) {
+    Node* n = nodes.create(name, spec, edge ? edge->from() : nullptr);
+    if (!n->errors.empty()) load_failures.push_back(n);
+    if (Node* old = parent->child(name)) tree.detach(old);
+    tree.attach(n, parent);
+    return n;
+  }
+
+  Node* node_from_edge(Edge* edge, Node* parent_in, Edge* second_edge,
+                       std::unordered_set<Node*>& required) {
+    Node* parent = parent_in ? parent_in : virtual_root(edge->from(), false);
+    Node* first = node_from_spec(edge->name(), edge->spec(), parent, edge);
+    Node* second = nullptr;
+    if (second_edge && !second_edge->valid()) {
+      second = node_from_spec(edge->name(), second_edge->spec(), parent, second_edge);
+    }
+    Node* node = second && edge->valid() ? second : first;
+    if (node->parent() != parent || parent->child(node->name) != node) {
+      if (Node* old = parent->child(node->name)) tree.detach(old);
+      tree.attach(node, parent);
+    }
+    if ((required.count(edge->from()) && edge->type() != EdgeType::PeerOptional) ||
+        (second_edge && required.count(second_edge->from()) &&
+         second_edge->type() != EdgeType::PeerOptional)) {
+      required.insert(node);
+    }
+    peer_set_source[node] = parent->source_reference;
+    return load_peer_set(node, required);
+  }
+
+  Node* load_peer_set(Node* node, std::unordered_set<Node*>& required) {
+    std::vector<Edge*> peer_edges;
+    for (Edge* e : node->edges_out()) {
+      if (e->peer() && !(e->valid() && e->to())) peer_edges.push_back(e);
+    }
+    std::stable_sort(peer_edges.begin(), peer_edges.end(),
+                     [](Edge* a, Edge* b) { return util::locale_less(a->name(), b->name()); });
+    for (Edge* edge : peer_edges) {
+      if (fatal) return node;
+      if (!node->parent()) break;
+      if (edge->valid() && edge->to()) continue;
+      Node* vparent = node->parent();
+      Edge* parent_edge = vparent->edge_out(edge->name());
+      Node* src = vparent->source_reference;
+      bool is_mine = src && (src->is_project_root || src->is_workspace);
+      bool conflict_ok = options.force || (!is_mine && !options.strict_peer_deps);
+      if (!edge->to()) {
+        if (!parent_edge) {
+          node_from_edge(edge, vparent, nullptr, required);
+          continue;
+        }
+        Node* dep = node_from_edge(parent_edge, vparent, edge, required);
+        if (edge->valid()) continue;
+        if (conflict_ok || !required.count(dep)) {
+          edge->peer_conflicted = true;
+          continue;
+        }
+        if (!node->parent()) break;
+        fail_peer_conflict(edge, parent_edge);
+        return node;
+      }
+      Node* current = edge->to();
+      Node* dep = node_from_edge(edge, nullptr, nullptr, required);
+      if (dep->can_replace(*current)) {
+        node_from_edge(edge, node->parent(), nullptr, required);
+        continue;
+      }
+      if (conflict_ok || !required.count(edge->from())) continue;
+      fail_peer_conflict(edge, parent_edge);
+      return node;
+    }
+    return node;
+  }
+
+  static std::string describe(Node* n) {
+    if (!n) return "(missing)";
+    if (n->is_project_root) return "the root project";
+    return n->package_name() + "@" + n->version();
+  }
+
+  void fail_peer_conflict(Edge* edge, Edge* current_edge) {
+    if (fatal) return;
+    Node* cur = edge->from()->resolve(edge->name());
+    std::string msg = "unable to resolve dependency tree: " + describe(edge->from()) +
+                      " has a peer dependency on " + edge->name() + "@\"" + edge->spec() +
+                      "\", but the tree has " + describe(cur);
+    if (current_edge) {
+      msg += " (required by " + describe(current_edge->from()) + " as \"" + current_edge->spec() + "\")";
+    }
+    msg += ". Fix the upstream dependency conflict, or retry with --force or --legacy-peer-deps.";
+    fatal = util::make_error("ERESOLVE", msg);
+  }
+
+  // ---- PlaceDep (place-dep.js) ----
+
+  struct PlaceDep {
+    Impl& b;
+    Node* dep;
+    Edge* edge;
+    PlaceDep* parent;
+    bool explicit_request;
+    std::vector<std::unique_ptr<CanPlaceDep>> checks;
+    CanPlaceDep* can_place = nullptr;
+    CanPlaceDep* can_place_self = nullptr;
+    Node* placed = nullptr;
+    Node* old_dep = nullptr;
+    std::vector<std::unique_ptr<PlaceDep>> children;
+    std::vector<Node*> need_evaluation;
+    std::string name;
+
+    PlaceDep(Impl& builder, Node* dep_, Edge* edge_, PlaceDep* parent_, bool explicit_)
+        : b(builder), dep(dep_), edge(edge_), parent(parent_), explicit_request(explicit_),
+          name(edge_->name()) {
+      run();
+    }
+
+    PlaceDep* top() { return parent ? parent->top() : this; }
+
+    Node* start_node() {
+      Node* from = parent ? parent->start_node() : edge->from();
+      return deepest_nesting_target(from, &name);
+    }
+
+    bool is_mine() {
+      Edge* e = top()->edge;
+      Node* node = e->from();
+      if (node->is_workspace || node->is_project_root) return true;
+      if (!e->peer()) return false;
+      bool has_peer_edges = false;
+      for (Edge* in : node->edges_in()) {
+        if (in->peer()) {
+          has_peer_edges = true;
+          continue;
+        }
+        if (in->from()->is_workspace || in->from()->is_project_root) return true;
+      }
+      if (has_peer_edges) {
+        for (auto& [entry, _] : tree::peer_entry_sets(node)) {
+          if (entry->from()->is_workspace || entry->from()->is_project_root) return true;
+        }
+      }
+      return false;
+    }
+
+    void warn_peer_conflict(Edge* e) {
+      e->peer_conflicted = true;
+      b.warnings.push_back("ERESOLVE overriding peer dependency " + e->name() + "@\"" + e->spec() +
+                           "\" of " + describe(e->from()));
+    }
+
+    void run() {
+      if (b.fatal) return;
+      if (edge->to() && edge->valid() && !explicit_request) return;
+      Node* start = start_node();
+      CanPlaceDep* parent_check = parent ? parent->can_place : nullptr;
+      for (Node* target : start->ancestry()) {
+        Edge* target_edge = target->edge_out(name);
+        if (!target->is_top() && target_edge && target_edge->peer()) continue;
+        checks.push_back(std::make_unique<CanPlaceDep>(dep, target, edge, parent_check,
+                                                       std::vector<Node*>{}, b.options.prefer_dedupe,
+                                                       explicit_request));
+        CanPlaceDep* cpd = checks.back().get();
+        if (cpd->can_place_self != Place::Conflict) can_place_self = cpd;
+        if (cpd->can_place != Place::Conflict) {
+          can_place = cpd;
+        } else {
+          break;
+        }
+        if (!dep->errors.empty()) break;
+      }
+      if (!can_place) {
+        if (!b.options.force && (is_mine() || b.options.strict_peer_deps)) {
+          PlaceDep* t = top();
+          b.fail_peer_conflict(t->edge, nullptr);
+          return;
+        }
+        if (!can_place_self) {
+          warn_peer_conflict(edge);
+          return;
+        }
+        can_place = can_place_self;
+      }
+      Node* target = can_place->target;
+      Place placement =
+          can_place->can_place == Place::Conflict ? can_place->can_place_self : can_place->can_place;
+      if (placement == Place::Keep) {
+        if (edge->peer() && !edge->valid()) warn_peer_conflict(edge);
+        prune_dedupable(target, true);
+        return;
+      }
+      for (Node* p = target; p; p = p->resolve_parent()) {
+        // A cycle back to an ancestor of the same identity: npm would link; requiring it from
+        // here already finds the ancestor's copy, so nothing needs placing.
+        if (p->matches(*dep) && !p->is_top()) return;
+      }
+      Node* virtual_root = dep->parent();
+      placed = b.tree.create_node(dep->name, dep->package);
+      placed->resolved = dep->resolved;
+      placed->integrity = dep->integrity;
+      placed->errors = dep->errors;
+      b.tree.load_edges(placed, false);
+      b.stats.nodes_placed++;
+      old_dep = target->child(name);
+      if (old_dep) {
+        replace_old_dep();
+      } else {
+        b.tree.attach(placed, target);
+      }
+      if (edge->peer() && !placed->satisfies(*edge)) warn_peer_conflict(edge);
+      if (edge->valid() && edge->to() && edge->to() != placed) prune_dedupable(edge->to(), false);
+      Node* root = target->root();
+      for (Node* node : b.tree.query_name(name)) {
+        if (node->root() != root) continue;
+        if (node->is_descendant_of(target) && !node->is_top()) {
+          prune_dedupable(node, false);
+          if (node->root() == root) {
+            std::vector<Node*> kids;
+            for (auto& [_, k] : node->children()) kids.push_back(k);
+            for (Node* k : kids) prune_dedupable(k, false);
+          }
+        }
+      }
+      if (!virtual_root) return;
+      for (Edge* pe : std::vector<Edge*>(placed->edges_out())) {
+        if (pe->valid() || !pe->peer() || pe->peer_conflicted) continue;
+        Node* peer = virtual_root->child(pe->name());
+        if (!peer) continue;
+        if (!peer->satisfies(*pe)) continue;
+        children.push_back(std::make_unique<PlaceDep>(b, peer, pe, this, explicit_request));
+      }
+    }
+
+    void replace_old_dep() {
+      Node* target = old_dep->parent();
+      std::vector<Node*> old_deps;
+      for (Edge* e : old_dep->edges_out()) {
+        if (!placed->edge_out(e->name()) && e->to()) {
+          Node* to = e->to();
+          auto set = tree::gather_dep_set({to}, [to](const Edge& x) { return x.to() != to; });
+          old_deps.insert(old_deps.end(), set.begin(), set.end());
+        }
+      }
+      std::vector<Node*> prune_peer_sets;
+      for (Edge* e : std::vector<Edge*>(old_dep->edges_in())) {
+        if (placed->satisfies(*e) || !e->peer() || e->from()->parent() != target ||
+            e->peer_conflicted) {
+          continue;
+        }
+        for (auto& [entry_edge, _] : tree::peer_entry_sets(e->from())) {
+          Node* entry_node = entry_edge->to();
+          Node* deepest = deepest_nesting_target(entry_node, nullptr);
+          if (deepest != target &&
+              !(entry_edge->from()->is_project_root || entry_edge->from()->is_workspace)) {
+            auto set = tree::gather_dep_set({entry_node}, [entry_node](const Edge& x) {
+              return x.to() != entry_node && !x.peer_conflicted;
+            });
+            prune_peer_sets.insert(prune_peer_sets.end(), set.begin(), set.end());
+          } else {
+            warn_peer_conflict(e);
+          }
+        }
+      }
+      b.tree.replace(placed, old_dep);
+      prune_for_replacement(placed, old_deps);
+      for (Node* d : prune_peer_sets) {
+        for (Edge* e : d->edges_in()) need_evaluation.push_back(e->from());
+        b.tree.detach(d);
+      }
+    }
+
+    void prune_for_replacement(Node* node, const std::vector<Node*>& old_deps) {
+      std::vector<Node*> invalid;
+      auto add = [&](Node* n) {
+        if (!contains(invalid, n)) invalid.push_back(n);
+      };
+      for (Edge* e : node->edges_out()) {
+        if (e->to() && !e->valid()) add(e->to());
+      }
+      for (Node* d : old_deps) {
+        for (Node* n : tree::gather_dep_set({d}, [d](const Edge& e) { return e.to() != d && e.valid(); })) {
+          add(n);
+        }
+      }
+      auto deps = tree::gather_dep_set(invalid, [node](const Edge& e) {
+        return e.from() != node && e.to() != node && e.valid();
+      });
+      for (Node* d : deps) b.tree.detach(d);
+    }
+
+    void prune_dedupable(Node* node, bool descend) {
+      if (node->can_dedupe(b.options.prefer_dedupe, explicit_request)) {
+        auto deps = tree::gather_dep_set({node}, [node](const Edge& e) { return e.to() != node && e.valid(); });
+        for (Node* n : deps) b.tree.detach(n);
+        return;
+      }
+      if (!descend) return;
+      auto sorted = [](std::vector<Node*> v) {
+        std::vector<std::pair<std::string, Node*>> k;
+        for (Node* n : v) k.push_back({n->location(), n});
+        std::stable_sort(k.begin(), k.end(), [](auto& a, auto& c) { return util::locale_less(a.first, c.first); });
+        std::vector<Node*> out;
+        for (auto& [_, n] : k) out.push_back(n);
+        return out;
+      };
+      std::vector<Node*> kids;
+      for (auto& [_, c] : node->children()) kids.push_back(c);
+      for (Node* c : sorted(kids)) prune_dedupable(c, true);
+      for (Node* top_node : sorted(node->fs_children())) {
+        std::vector<Node*> tk;
+        for (auto& [_, c] : top_node->children()) tk.push_back(c);
+        for (Node* c : sorted(tk)) prune_dedupable(c, true);
+      }
+    }
+  };
+
+  void visit(PlaceDep& pd) {
+    if (pd.placed) {
+      Node* placed = pd.placed;
+      if (!placed->errors.empty()) load_failures.push_back(placed);
+      mutate_tree = true;
+      Place self = pd.can_place ? pd.can_place->can_place_self : Place::None;
+      if (self == Place::Ok) {
+        for (Edge* in : placed->edges_in()) {
+          if (in == pd.edge) continue;
+          if (!in->peer_conflicted && !in->valid()) {
+            if (seen.count(in->from())) {
+              seen.erase(in->from());
+              push(in->from());
+            } else {
+              push(in->from());
+            }
+          }
+        }
+      } else if (self == Place::Replace) {
+        for (Edge* in : placed->edges_in()) {
+          if (in == pd.edge) continue;
+          if (!in->valid() && !in->peer_conflicted) {
+            seen.erase(in->from());
+            push(in->from());
+          }
+        }
+      }
+      push(placed);
+      for (Node* n : pd.need_evaluation) {
+        seen.erase(n);
+        push(n);
+      }
+      // Fetch what the new node will need next while we carry on placing.
+      for (Edge* e : placed->edges_out()) {
+        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec());
+      }
+    }
+    for (auto& child : pd.children) visit(*child);
+  }
+
+  void build_dep_step(Node* node) {
+    std::vector<std::pair<Edge*, Node*>> tasks;
+    Node* peer_source = node;
+    if (auto it = peer_set_source.find(node); it != peer_set_source.end() && it->second) {
+      peer_source = it->second;
+    }
+    auto problems = problem_edges(node);
+    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec());
+    for (Edge* edge : problems) {
+      if (fatal) return;
+      if (edge->peer_conflicted) continue;
+      Node* src = edge->peer() ? peer_source : node;
+      Node* vr = virtual_root(src, true);
+      Edge* vr_edge = vr->edge_out(edge->name());
+      Node* vr_dep = vr_edge && vr_edge->valid() ? vr_edge->to() : nullptr;
+      std::unordered_set<Node*> required{edge->from()};
+      Node* parent = edge->peer() ? vr : nullptr;
+      Node* dep = vr_dep && vr_dep->satisfies(*edge) ? vr_dep : nullptr;
+      if (!dep && edge->type() == EdgeType::PeerOptional) {
+        Node* from = edge->from();
+        dep = find_hoistable_node(from->resolve_parent() ? from->resolve_parent() : from, edge);
+      }
+      if (!dep) dep = node_from_edge(edge, parent, nullptr, required);
+      tasks.emplace_back(edge, dep);
+    }
+    if (fatal) return;
+    std::stable_sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& c) {
+      return util::locale_less(a.first->name(), c.first->name());
+    });
+    for (auto& [edge, dep] : tasks) {
+      PlaceDep pd(*this, dep, edge, nullptr, is_explicit(edge));
+      if (fatal) return;
+      visit(pd);
+    }
+  }
+
+  util::Status run() {
+    Node* root = real_root();
+    for (const auto& name : options.explicit_requests) {
+      if (Edge* e = root->edge_out(name)) explicit_requests.insert(e);
+    }
+    if (options.loaded_from_lockfile) {
+      // Anything the lockfile left missing or invalid gets a second look.
+      for (Node* n : tree.inventory()) {
+        for (Edge* e : n->edges_out()) {
+          if (!e->to() || !e->valid()) {
+            push(n);
+            break;
+          }
+        }
+      }
+    }
+    push(root);
+    while (!queue.empty()) {
+      Node* node = pop();
+      if (seen.count(node) || node->root() != root) continue;
+      seen.insert(node);
+      build_dep_step(node);
+      if (fatal) return *fatal;
+    }
+
+    if (!options.loaded_from_lockfile || mutate_tree) {
+      tree::reset_dep_flags(tree);
+      tree::calc_dep_flags(tree);
+      if (options.loaded_from_lockfile) {
+        for (Node* n : tree.inventory()) {
+          if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
+        }
+      }
+    } else {
+      root->flags = tree::DepFlags{false, false, false, false, false};
+    }
+
+    for (Node* failed : load_failures) {
+      if (failed->root() != root) continue;
+      if (!failed->flags.optional) return failed->errors.front();
+      // An optional dependency that failed takes with it whatever only it needed.
+      std::vector<Node*> set{failed};
+      for (size_t i = 0; i < set.size(); ++i) {
+        for (Edge* e : set[i]->edges_in()) {
+          if (!e->optional() && !contains(set, e->from())) set.push_back(e->from());
+        }
+      }
+      std::unordered_set<Node*> in_set(set.begin(), set.end());
+      for (Node* n : tree::gather_dep_set(set, [&](const Edge& e) {
+             return !in_set.count(e.to()) && !(e.from() && e.from()->inert);
+           })) {
+        n->inert = true;
+      }
+    }
+    stats.manifests_fetched = nodes.manifests_fetched();
+    return {};
+  }
+};
+
+IdealTreeBuilder::IdealTreeBuilder(Tree& tree, PackumentSource& source, ResolveOptions options)
+    : impl_(std::make_unique<Impl>(tree, source, std::move(options), stats_, mutate_tree_)) {}
+
+IdealTreeBuilder::~IdealTreeBuilder() = default;
+
+util::Status IdealTreeBuilder::build() { return impl_->run(); }
+
+}  // namespace lade::resolver

@@ -1,0 +1,64 @@
+#pragma once
+// Building the ideal tree: npm arborist's buildIdealTree (build-ideal-tree.js, place-dep.js,
+// can-place-dep.js) in C++. Starting from a root (and whatever a lockfile already placed), every
+// missing or invalid edge is resolved to a manifest and the new node is placed as high in
+// node_modules as it can go without conflict, peers travelling with their dependents.
+// Processing order is npm's (queue by depth then path; edges by name), so ties end the same way.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "resolver/packument_source.h"
+#include "tree/tree.h"
+#include "util/result.h"
+
+namespace lade::resolver {
+
+struct ResolveOptions {
+  bool legacy_peer_deps = false;
+  bool strict_peer_deps = false;
+  bool force = false;
+  bool prefer_dedupe = false;
+  /// The running node's version, for engines checks while picking versions.
+  std::string node_version;
+  /// Root dependency names the user asked for explicitly (`lade add x`): re-resolved even when
+  /// the lockfile satisfies them.
+  std::vector<std::string> explicit_requests;
+  /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
+  bool loaded_from_lockfile = false;
+};
+
+struct ResolveStats {
+  size_t manifests_fetched = 0;
+  size_t nodes_placed = 0;
+};
+
+class IdealTreeBuilder {
+ public:
+  IdealTreeBuilder(tree::Tree& tree, PackumentSource& source, ResolveOptions options);
+  ~IdealTreeBuilder();
+  /// Resolves every problem edge reachable from the root. Errors: E404, ETARGET, ENOVERSIONS,
+  /// ERESOLVE (peer conflicts npm would refuse), EUNSUPPORTEDSPEC.
+  util::Status build();
+  const ResolveStats& stats() const { return stats_; }
+  /// Names of the root edges that ended up resolved (for `lade add`'s saved spec).
+  bool tree_changed() const { return mutate_tree_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ResolveStats stats_;
+  bool mutate_tree_ = false;
+};
+
+/// npm's dep-valid: does `child` satisfy `spec` as declared by `from`? Registry ranges are
+/// tested in loose mode; tags accept a registry tarball; aliases test their sub-spec.
+bool dep_valid(const tree::Node& child, const std::string& spec, const tree::Node& from);
+/// semver a > b (both valid versions).
+bool version_gt(const std::string& a, const std::string& b);
+
+}  // namespace lade::resolver

@@ -1,0 +1,234 @@
+#include "resolver/pick_manifest.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "semver/functions.h"
+#include "semver/js_text.h"
+#include "semver/range.h"
+
+namespace lade::resolver {
+namespace {
+
+using manifest::Packument;
+using manifest::PackumentVersion;
+
+constexpr semver::Options kLoose{true, false};
+// npm-install-checks tests engines with includePrerelease, so "v21.0.0-pre" satisfies ">=20".
+constexpr semver::Options kEngines{false, true};
+
+// The characters encodeURIComponent leaves as they are.
+bool is_uri_component_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '-':
+    case '_':
+    case '.':
+    case '!':
+    case '~':
+    case '*':
+    case '\'':
+    case '(':
+    case ')':
+      return true;
+    default:
+      return false;
+  }
+}
+
+util::Error no_matching_version(const Packument& packument, std::string_view wanted) {
+  return util::make_error("ETARGET", "No matching version found for " + packument.name() + "@" +
+                                         std::string(wanted) + ".");
+}
+
+// `packument['dist-tags'][tag]`; JSON.parse keeps the last of duplicate keys.
+const std::string* dist_tag(const Packument& packument, std::string_view tag) {
+  const auto& tags = packument.dist_tags();
+  for (auto it = tags.rbegin(); it != tags.rend(); ++it) {
+    if (it->first == tag) return &it->second;
+  }
+  return nullptr;
+}
+
+// npm-install-checks' checkEngine, as a yes/no.
+class EngineCheck {
+ public:
+  explicit EngineCheck(const PickOptions& options) : options_(options) {}
+
+  bool ok(const PackumentVersion& v) const {
+    if (!options_.node_version.empty() && !v.engines_node.empty() &&
+        !semver::satisfies(options_.node_version, v.engines_node, kEngines)) {
+      return false;
+    }
+    if (!options_.npm_version.empty()) return npm_ok(v);
+    return true;
+  }
+
+ private:
+  // engines.npm is not indexed by Packument; it is read from the version's JSON when asked.
+  bool npm_ok(const PackumentVersion& v) const {
+    if (v.raw_json.empty()) return true;
+    nlohmann::json doc = nlohmann::json::parse(v.raw_json, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return true;
+    auto engines = doc.find("engines");
+    if (engines == doc.end() || !engines->is_object()) return true;
+    auto npm = engines->find("npm");
+    if (npm == engines->end()) return true;
+    const nlohmann::json& range = *npm;
+    // `eng.npm && !satisfies(npmVersion, eng.npm)`: falsy values are not checked, and a truthy
+    // non-string is not a range, so nothing satisfies it.
+    if (range.is_null() || (range.is_boolean() && !range.get<bool>()) ||
+        (range.is_number() && range.get<double>() == 0) ||
+        (range.is_string() && range.get<std::string>().empty())) {
+      return true;
+    }
+    if (!range.is_string()) return false;
+    return semver::satisfies(options_.npm_version, range.get<std::string>(), kEngines);
+  }
+
+  const PickOptions& options_;
+};
+
+// The versions that satisfy the range, ranked as npm-pick-manifest's sort ranks them: not
+// deprecated and engine-compatible first, then engine-compatible, then not deprecated, then
+// higher versions; its sort is stable, so equal versions keep document order. Engine checks
+// are costly (a range parse each), so they are made lazily, in rank order.
+const PackumentVersion* best_candidate(const PickIndex& index, const semver::Range& range,
+                                       const EngineCheck& engines) {
+  const auto& all = index.packument().versions();
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& v = index.version(i);
+    if (v && range.test(*v)) candidates.push_back(i);
+  }
+  if (candidates.empty()) return nullptr;
+
+  std::vector<int8_t> engine_state(all.size(), -1);
+  auto engine_ok = [&](size_t i) {
+    if (engine_state[i] < 0) engine_state[i] = engines.ok(all[i]) ? 1 : 0;
+    return engine_state[i] == 1;
+  };
+  auto ranks_before = [&](size_t a, size_t b) {
+    int c = index.version(a)->compare(*index.version(b));
+    return c > 0 || (c == 0 && a < b);
+  };
+
+  // Usually the highest version that is not deprecated is also engine-compatible: done.
+  std::optional<size_t> top;
+  for (size_t i : candidates) {
+    if (!all[i].deprecated && (!top || ranks_before(i, *top))) top = i;
+  }
+  if (top && engine_ok(*top)) return &all[*top];
+
+  std::sort(candidates.begin(), candidates.end(), ranks_before);
+  for (size_t i : candidates) {
+    if (!all[i].deprecated && engine_ok(i)) return &all[i];
+  }
+  for (size_t i : candidates) {
+    if (engine_ok(i)) return &all[i];
+  }
+  for (size_t i : candidates) {
+    if (!all[i].deprecated) return &all[i];
+  }
+  return &all[candidates.front()];
+}
+
+util::Result<const PackumentVersion*> pick(const Packument& packument, const PickIndex* index,
+                                           std::string_view wanted_as_written,
+                                           const PickOptions& options) {
+  // pacote passes npm-package-arg's fetchSpec, the trimmed spec.
+  const std::string_view wanted = semver::js::trim(wanted_as_written);
+  const std::string_view requested =
+      wanted.empty() ? std::string_view(options.default_tag) : wanted;
+  const RegistrySpec spec = classify_registry_spec(requested);
+  if (spec.kind == SpecKind::kInvalidTag) {
+    return invalid_tag_error(packument.name(), wanted.empty()
+                                                   ? std::string_view(options.default_tag)
+                                                   : wanted_as_written);
+  }
+
+  // A tag names exactly one version, deprecated or not.
+  if (!wanted.empty() && spec.kind == SpecKind::kTag) {
+    const std::string* version = dist_tag(packument, wanted);
+    const PackumentVersion* v = version ? packument.find(*version) : nullptr;
+    if (!v) return no_matching_version(packument, wanted);
+    return v;
+  }
+  // So does a version, after semver.clean ("v1.2.3", "=1.2.3" and "1.2.3+b" mean "1.2.3").
+  if (!wanted.empty() && spec.kind == SpecKind::kVersion) {
+    auto cleaned = semver::clean(wanted, kLoose);
+    const PackumentVersion* v = cleaned ? packument.find(*cleaned) : nullptr;
+    if (!v) return no_matching_version(packument, wanted);
+    return v;
+  }
+
+  const std::string_view range_text = spec.kind == SpecKind::kRange ? wanted : "*";
+  auto range = semver::Range::parse(range_text, kLoose);
+  const EngineCheck engines(options);
+
+  // The default tag wins whenever it fits ("*" takes it even when it is a prerelease).
+  if (const std::string* tagged = dist_tag(packument, options.default_tag)) {
+    bool fits = range_text == "*" || (range && range->test(std::string_view(*tagged)));
+    if (fits) {
+      const PackumentVersion* v = packument.find(*tagged);
+      if (v && engines.ok(*v) && !v->deprecated) return v;
+    }
+  }
+
+  if (packument.versions().empty()) {
+    return util::make_error("ENOVERSIONS", "No versions available for " + packument.name());
+  }
+  if (!range) return no_matching_version(packument, wanted);
+  std::optional<PickIndex> local;
+  if (!index) index = &local.emplace(packument);
+  const PackumentVersion* best = best_candidate(*index, *range, engines);
+  if (!best) return no_matching_version(packument, wanted);
+  return best;
+}
+
+}  // namespace
+
+RegistrySpec classify_registry_spec(std::string_view raw_spec) {
+  RegistrySpec out;
+  out.normalized = std::string(semver::js::trim(raw_spec));
+  if (semver::Version::parse(out.normalized, kLoose)) {
+    out.kind = SpecKind::kVersion;
+  } else if (semver::Range::parse(out.normalized, kLoose)) {
+    out.kind = SpecKind::kRange;
+  } else {
+    bool plain = std::all_of(out.normalized.begin(), out.normalized.end(), is_uri_component_char);
+    out.kind = plain ? SpecKind::kTag : SpecKind::kInvalidTag;
+  }
+  return out;
+}
+
+util::Error invalid_tag_error(std::string_view package_name, std::string_view raw_spec) {
+  std::string spec(semver::js::trim(raw_spec));
+  return util::make_error("EINVALIDTAGNAME",
+                          "Invalid tag name \"" + spec + "\" of package \"" +
+                              std::string(package_name) + "@" + std::string(raw_spec) +
+                              "\": Tags may not have any characters that encodeURIComponent "
+                              "encodes.");
+}
+
+PickIndex::PickIndex(const manifest::Packument& packument) : packument_(packument) {
+  versions_.reserve(packument.versions().size());
+  for (const PackumentVersion& v : packument.versions()) {
+    versions_.push_back(semver::Version::parse(v.version, kLoose));
+  }
+}
+
+util::Result<const manifest::PackumentVersion*> pick_version(const manifest::Packument& packument,
+                                                             std::string_view wanted,
+                                                             const PickOptions& options) {
+  return pick(packument, nullptr, wanted, options);
+}
+
+util::Result<const manifest::PackumentVersion*> pick_version(const PickIndex& index,
+                                                             std::string_view wanted,
+                                                             const PickOptions& options) {
+  return pick(index.packument(), &index, wanted, options);
+}
+
+}  // namespace lade::resolver

@@ -1,0 +1,120 @@
+#pragma once
+// The content-addressed package store: every package tarball lade has verified, extracted once,
+// keyed by the tarball's digest, ready to be linked into node_modules.
+//
+// Layout (versioned, so a format change never reads old data wrong):
+//   <root>/content-v1/sha512/<hex[0:2]>/<hex[2:]>/package/   the package's files (tarball's
+//                                                            top folder stripped)
+//   <root>/content-v1/sha512/<hex[0:2]>/<hex[2:]>/index      marker, written last
+//   <root>/content-v1/<algo>/<hex[0:2]>/<hex[2:]>            for sha1/sha256/sha384 keys: a
+//                                                            symlink to the sha512 entry
+//   <root>/tmp/                                              extraction in progress
+// An entry is built in tmp/ and renamed into place, so it appears whole or not at all; the
+// marker inside it is what find() looks for, so a directory left half-deleted (an interrupted
+// cache clean) is not taken as present. Two processes adding the same package race harmlessly:
+// the loser of the rename uses the winner's entry.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/expected_integrity.h"
+#include "store/extract.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+namespace lade::store {
+
+namespace fs = std::filesystem;
+
+/// A package present in the store.
+struct StoredPackage {
+  fs::path dir;  ///< the package's files: link or copy from here, never write into it
+  /// sha512 SRI of the tarball, computed even when only a sha1 was expected (npm records sha512
+  /// in lockfiles it writes).
+  std::string integrity;
+  std::string package_json;  ///< the tarball's package.json; empty if it had none
+  bool added = false;        ///< true if this call extracted it, false if it was already there
+  size_t files = 0;          ///< files extracted (only when `added`)
+  uint64_t bytes = 0;        ///< bytes of file contents (only when `added`)
+  std::vector<std::string> warnings;  ///< npm-style tar warnings (only when `added`)
+};
+
+class Store;
+
+/// Receives a tarball chunk by chunk (as a download delivers it), hashing it as it comes with
+/// sha512 and, if different, the expected algorithm; finish() then verifies and extracts.
+/// Not thread-safe; one sink per tarball. The Store must outlive it.
+class TarballSink {
+ public:
+  TarballSink(TarballSink&&) noexcept = default;
+  TarballSink& operator=(TarballSink&&) noexcept = default;
+
+  /// Pre-sizes the buffer when the length is known (Content-Length), to avoid regrowth.
+  void reserve(size_t bytes) { buffer_.reserve(bytes); }
+  void write(std::string_view chunk);
+  uint64_t size() const { return buffer_.size(); }
+
+  /// Verifies the bytes against the expected integrity (EINTEGRITY, nothing stored, when they
+  /// differ), then extracts them into the store unless the entry exists already.
+  /// Call once; the sink is spent afterwards.
+  util::Result<StoredPackage> finish();
+
+ private:
+  friend class Store;
+  TarballSink(const Store* store, util::Result<ExpectedIntegrity> expected, std::string name);
+
+  const Store* store_;
+  util::Result<ExpectedIntegrity> expected_;
+  std::string name_;
+  util::Hasher sha512_{util::HashAlgorithm::Sha512};
+  std::optional<util::Hasher> expected_hasher_;
+  std::string buffer_;
+};
+
+class Store {
+ public:
+  /// `root` is the cache directory (the CLI decides it: $LADE_CACHE_DIR, $XDG_CACHE_HOME/lade or
+  /// ~/.cache/lade). Nothing is created until a package is added.
+  explicit Store(fs::path root, ExtractOptions extract_options = {});
+
+  const fs::path& root() const { return root_; }
+
+  /// The directory of the package whose tarball has `integrity` (SRI) or, when `integrity`
+  /// names no hash, the hex sha1 `shasum`; nullopt when not stored. One stat.
+  std::optional<fs::path> find(std::string_view integrity, std::string_view shasum = {}) const;
+
+  /// Like find(), with the entry's recorded integrity and package.json read back.
+  /// Error ENOTCACHED when absent.
+  util::Result<StoredPackage> load(std::string_view integrity, std::string_view shasum = {}) const;
+
+  /// Verifies a whole tarball and stores it (see TarballSink::finish). `name_for_errors`
+  /// ("lodash@4.17.21") names the package in error messages.
+  util::Result<StoredPackage> add_tarball(std::string_view tarball, std::string_view integrity,
+                                          std::string_view shasum,
+                                          std::string_view name_for_errors) const;
+
+  /// A sink to stream a tarball into; same contract as add_tarball.
+  TarballSink begin_tarball(std::string_view integrity, std::string_view shasum,
+                            std::string_view name_for_errors) const;
+
+  /// The entry directory for a digest: <root>/content-v1/<algo>/<hex[0:2]>/<hex[2:]>.
+  fs::path entry_path(util::HashAlgorithm algorithm, std::string_view raw_digest) const;
+
+ private:
+  friend class TarballSink;
+  /// Extracts verified bytes and renames the result into place as the sha512 entry.
+  util::Result<StoredPackage> commit(std::string_view tarball, const std::string& sha512_digest,
+                                     const std::string& name) const;
+  /// Points `<algo>/<hex>` at the sha512 entry so lookups by a weaker hash find it.
+  util::Status add_alias(util::HashAlgorithm algorithm, std::string_view raw_digest,
+                         std::string_view sha512_digest) const;
+  util::Result<StoredPackage> load_entry(const fs::path& entry) const;
+
+  fs::path root_;
+  ExtractOptions extract_options_;
+};
+
+}  // namespace lade::store

@@ -1,0 +1,224 @@
+#pragma once
+// The dependency graph as npm's arborist models it: Nodes (a package at a location in
+// node_modules) and Edges (one dependency declaration of a node, resolved to the node that
+// `require()` would find from there). A Tree owns every node it creates; nodes leave the tree
+// only through explicit operations (attach, detach, replace), and every operation reloads exactly
+// the edges whose resolution it can change.
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "manifest/manifest.h"
+#include "util/result.h"
+
+namespace lade::tree {
+
+class Node;
+class Tree;
+
+enum class EdgeType { Prod, Dev, Optional, Peer, PeerOptional, Workspace };
+std::string_view edge_type_name(EdgeType type);
+
+enum class EdgeError { None, Missing, PeerLocal, Invalid, Detached };
+
+class Edge {
+ public:
+  Node* from() const { return from_; }
+  Node* to() const { return to_; }
+  const std::string& name() const { return name_; }
+  /// The spec in effect (after overrides).
+  const std::string& spec() const { return spec_; }
+  /// The spec as the package declared it.
+  const std::string& raw_spec() const { return raw_spec_; }
+  EdgeType type() const { return type_; }
+  bool peer() const { return type_ == EdgeType::Peer || type_ == EdgeType::PeerOptional; }
+  bool optional() const { return type_ == EdgeType::Optional || type_ == EdgeType::PeerOptional; }
+  bool dev() const { return type_ == EdgeType::Dev; }
+  bool workspace() const { return type_ == EdgeType::Workspace; }
+  EdgeError error() const;
+  bool valid() const { return error() == EdgeError::None; }
+  bool missing() const { return error() == EdgeError::Missing; }
+  /// Would `node` satisfy this edge (name and spec)?
+  bool satisfied_by(const Node& node) const;
+
+  /// Set when a peer conflict was overridden (npm's peerConflicted).
+  bool peer_conflicted = false;
+
+ private:
+  friend class Tree;
+  friend class Node;
+  Node* from_ = nullptr;
+  Node* to_ = nullptr;
+  std::string name_;
+  std::string spec_;
+  std::string raw_spec_;
+  EdgeType type_ = EdgeType::Prod;
+  bool detached_ = false;
+};
+
+/// Dependency flags, as arborist computes them (calc-dep-flags): true until proven otherwise.
+struct DepFlags {
+  bool dev = true;
+  bool optional = true;
+  bool dev_optional = true;
+  bool peer = true;
+  bool extraneous = true;
+};
+
+class Node {
+ public:
+  /// The folder name in node_modules (the alias for `npm:` deps).
+  std::string name;
+  /// package.json / manifest data; package.name is the real package name.
+  manifest::Manifest package;
+  /// Where it came from: tarball URL, `file:...`, `git+...#<sha>`; empty for the root.
+  std::string resolved;
+  std::string integrity;
+  DepFlags flags;
+  /// Load failure (manifest could not be fetched); the node is a placeholder.
+  std::vector<util::Error> errors;
+  /// Excluded from reification (an optional dependency that failed).
+  bool inert = false;
+  bool is_project_root = false;
+  bool is_workspace = false;
+  /// A symlink (workspaces, `file:` directories): `target` is the node of the real folder.
+  bool is_link = false;
+  Node* target = nullptr;
+  /// For links and workspace folders: the folder, relative to the project root ("packages/a").
+  std::string realpath;
+  /// For virtual roots: the node whose dependencies this root stands in for.
+  Node* source_reference = nullptr;
+  /// True for nodes read from a lockfile or node_modules (not freshly resolved).
+  bool from_lockfile = false;
+
+  const std::string& package_name() const {
+    return package.name.empty() ? name : package.name;
+  }
+  const std::string& version() const { return package.version; }
+
+  Node* parent() const { return parent_; }
+  Node* fs_parent() const { return fs_parent_; }
+  Node* resolve_parent() const { return parent_ ? parent_ : fs_parent_; }
+  bool is_top() const { return parent_ == nullptr; }
+  Node* root();
+  const std::map<std::string, Node*>& children() const { return children_; }
+  const std::vector<Node*>& fs_children() const { return fs_children_; }
+  Node* child(std::string_view n) const;
+  /// The lockfile key: "" for the root, "node_modules/a/node_modules/b", "packages/x".
+  std::string location() const;
+  int depth() const;
+  /// What `require(name)` would find from here: own child, else up the resolve parents.
+  Node* resolve(std::string_view name);
+  bool is_descendant_of(const Node* other) const;
+  /// This node and each resolve parent up to the top.
+  std::vector<Node*> ancestry();
+
+  /// Outgoing edges in arborist's insertion order (peer, peerOptional, prod, optional, dev).
+  const std::vector<Edge*>& edges_out() const { return edges_out_; }
+  Edge* edge_out(std::string_view name) const;
+  const std::vector<Edge*>& edges_in() const { return edges_in_; }
+
+  /// Same package content (integrity, else resolved, else name+version).
+  bool matches(const Node& other) const;
+  /// Every edge into `other` (from outside other's own dep set) would be satisfied by this.
+  bool can_replace(Node& other, const std::vector<std::string>& ignore_peers = {});
+  bool satisfies(const Edge& edge) const { return edge.name() == name && edge.satisfied_by(*this); }
+  /// The package bundling this node, if any.
+  Node* bundler();
+  bool in_bundle() { return bundler() != nullptr; }
+  bool in_dep_bundle();
+  bool can_dedupe(bool prefer_dedupe, bool explicit_request);
+
+ private:
+  friend class Tree;
+  friend class Edge;
+  Tree* tree_ = nullptr;
+  Node* parent_ = nullptr;
+  Node* fs_parent_ = nullptr;
+  std::map<std::string, Node*> children_;
+  std::vector<Node*> fs_children_;
+  std::vector<Edge*> edges_out_;
+  std::vector<Edge*> edges_in_;
+};
+
+/// Decides whether a node satisfies a spec (npm's dep-valid). Injected so that tree/ does not
+/// need to know every spec kind; resolver/ provides the full one.
+using DepValidFn = std::function<bool(const Node& child, const std::string& spec, const Node& from)>;
+
+/// Owns nodes and edges and performs every structural change.
+class Tree {
+ public:
+  explicit Tree(DepValidFn dep_valid);
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
+
+  /// Creates a detached node. Its edges are created when it is attached (or by load_edges).
+  Node* create_node(std::string name, manifest::Manifest package);
+  /// Creates the project root (with dev dependencies) and remembers it.
+  Node* create_root(manifest::Manifest package);
+  Node* root() const { return root_; }
+
+  /// Creates the node's outgoing edges from its package (arborist's _loadDeps). `with_dev` loads
+  /// devDependencies (only for tops: the project root and virtual roots standing in for it).
+  void load_edges(Node* node, bool with_dev);
+  /// Adds one edge by hand (workspace edges, edges from lockfile entries).
+  Edge* add_edge(Node* from, std::string name, std::string spec, EdgeType type);
+
+  /// Puts `node` into parent's node_modules (replacing nothing: the name must be free).
+  void attach(Node* node, Node* parent);
+  /// Puts `node` (a workspace folder) under `fs_parent` without node_modules.
+  void attach_fs(Node* node, Node* fs_parent);
+  /// Removes the node and its subtree from the tree.
+  void detach(Node* node);
+  /// `node` takes `old`'s place; old's children move under node; old is detached.
+  void replace(Node* node, Node* old);
+
+  /// Every node attached under the root (including the root), in no particular order.
+  std::vector<Node*> inventory() const;
+  /// Nodes attached under the root with this name.
+  std::vector<Node*> query_name(std::string_view name) const;
+
+  /// Sets the spec of an existing edge (overrides) and reloads it.
+  void set_edge_spec(Edge* edge, std::string spec);
+  const DepValidFn& dep_valid() const { return dep_valid_; }
+
+  /// semver `a > b` for two valid versions (injected with dep_valid).
+  std::function<bool(const std::string& a, const std::string& b)> version_gt;
+  /// npm's legacy-peer-deps: peer dependencies are not loaded as edges.
+  bool legacy_peer_deps = false;
+
+ private:
+  void reload_edge(Edge* edge);
+  void reload_named(Node* at, const std::string& name);
+  void reload_out_edges_of_subtree(Node* node);
+  void detach_edge(Edge* edge);
+
+  DepValidFn dep_valid_;
+  Node* root_ = nullptr;
+  std::deque<std::unique_ptr<Node>> nodes_;
+  std::deque<std::unique_ptr<Edge>> edges_;
+  std::unordered_map<std::string, std::vector<Edge*>> edges_by_name_;
+};
+
+/// The nodes reachable from `start` through edges passing `filter`, minus any also depended on
+/// from outside the set (arborist's gather-dep-set). Order: discovery order.
+std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
+                                  const std::function<bool(const Edge&)>& filter);
+
+/// arborist's peer-entry-sets: for each edge that brings `node`'s peer group into the tree (a
+/// non-peer edge, or any edge from a top), the peer group it brings. Insertion ordered.
+std::vector<std::pair<Edge*, std::vector<Node*>>> peer_entry_sets(Node* node);
+
+/// Resets every node's dep flags to "unproven" (true), as arborist's reset-dep-flags.
+void reset_dep_flags(Tree& tree);
+
+/// arborist's calc-dep-flags: recomputes dev/optional/devOptional/peer/extraneous from the root.
+void calc_dep_flags(Tree& tree);
+
+}  // namespace lade::tree

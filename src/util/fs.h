@@ -1,0 +1,65 @@
+#pragma once
+// File-system helpers that know nothing about npm: whole-file reads, atomic writes, temp dirs,
+// advisory locks.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace lade::util {
+
+namespace fs = std::filesystem;
+
+/// Reads a whole file. Error code ENOENT when it does not exist.
+Result<std::string> read_file(const fs::path& path);
+
+/// Writes `contents` to a temp file beside `path`, fsyncs nothing (speed), then renames it over
+/// `path`: readers see the old file or the new one, never a torn one.
+Status write_file_atomic(const fs::path& path, std::string_view contents);
+
+/// An AtomicFile collects contents and only replaces the target on commit().
+class AtomicFile {
+ public:
+  explicit AtomicFile(fs::path target) : target_(std::move(target)) {}
+  void write(std::string_view s) { buffer_.append(s); }
+  Status commit() { return write_file_atomic(target_, buffer_); }
+
+ private:
+  fs::path target_;
+  std::string buffer_;
+};
+
+/// A fresh directory removed (recursively) on destruction unless release()d.
+class TempDir {
+ public:
+  /// Creates `<parent>/<prefix>XXXXXX`. parent defaults to the system temp dir.
+  static Result<TempDir> create(const fs::path& parent = {}, std::string_view prefix = "lade-");
+  TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  TempDir& operator=(TempDir&&) = delete;
+  ~TempDir();
+  const fs::path& path() const { return path_; }
+  fs::path release() { return std::exchange(path_, fs::path{}); }
+
+ private:
+  explicit TempDir(fs::path p) : path_(std::move(p)) {}
+  fs::path path_;
+};
+
+/// An exclusive advisory lock (flock) on a file, released on destruction.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const fs::path& path);
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+/// A name unique to this process and call, for temp files beside a target.
+std::string unique_suffix();
+
+}  // namespace lade::util

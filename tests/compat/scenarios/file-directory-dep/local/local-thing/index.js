@@ -1,0 +1,1 @@
+module.exports = 'local-thing';

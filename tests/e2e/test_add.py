@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""lade add: package.json must be edited byte for byte as npm edits it (npm runs on a copy of the
+same project against the same registry)."""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+suite = h.Suite("add")
+L = h.LadeConventions
+
+BASE = {"name": "app", "version": "1.0.0", "description": "demo",
+        "dependencies": {"shared": "^1.0.0"}, "license": "MIT"}
+
+
+def same_as_npm(ctx, add_args, package_json_text, files=None, check_lock=True):
+    """Runs `lade add ARGS` and `npm install ARGS` on two copies of a project and compares
+    package.json bytes (and the lockfile). Returns (lade project, lade result)."""
+    base_files = {"package.json": package_json_text}
+    base_files.update(files or {})
+    lade_proj = ctx.project(base_files, name="lade")
+    npm_proj = ctx.project(base_files, name="npm")
+    r = ctx.lade(L.add + list(add_args) + ["--ignore-scripts"], lade_proj)
+    h.check_exit(r, 0, "lade add %s" % " ".join(add_args))
+    n = ctx.npm(["install"] + list(add_args) + ["--ignore-scripts"], npm_proj)
+    h.check_exit(n, 0, "npm install %s" % " ".join(add_args))
+    h.check_equal(lade_proj.read_text("package.json"), npm_proj.read_text("package.json"),
+                  "package.json after add %s" % " ".join(add_args), r,
+                  expected_name="npm", actual_name="lade")
+    if check_lock and npm_proj.exists("package-lock.json"):
+        h.check_equal(lade_proj.read_text("package-lock.json"),
+                      npm_proj.read_text("package-lock.json"), "package-lock.json", r,
+                      expected_name="npm", actual_name="lade")
+    h.check_equal(lade_proj.tree(), npm_proj.tree(), "node_modules", r,
+                  expected_name="npm", actual_name="lade")
+    return lade_proj, r
+
+
+def text(obj, indent=2):
+    return json.dumps(obj, indent=indent) + "\n"
+
+
+@suite.test
+def add_caret_range(ctx):
+    proj, r = same_as_npm(ctx, ["leaf@^1"], text(BASE))
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "installed leaf", r)
+
+
+@suite.test
+def add_without_range_saves_caret_latest(ctx):
+    proj, r = same_as_npm(ctx, ["lagging"], text(BASE))
+    h.check_equal(proj.package_json()["dependencies"].get("lagging"), "^1.1.0",
+                  "saved spec (latest tag is 1.1.0, highest is 2.0.0)", r)
+
+
+@suite.test
+def add_dev(ctx):
+    proj, r = same_as_npm(ctx, ["-D", "dev-tool@^1"], text(BASE))
+    h.check("dev-tool" in proj.package_json().get("devDependencies", {}),
+            "not in devDependencies", r)
+
+
+@suite.test
+def add_exact(ctx):
+    proj, r = same_as_npm(ctx, ["-E", "leaf@^1"], text(BASE))
+    h.check_equal(proj.package_json()["dependencies"].get("leaf"), "1.1.0",
+                  "saved exact version", r)
+
+
+@suite.test
+def add_scoped_and_several(ctx):
+    same_as_npm(ctx, ["@fx/scoped-a", "host@1.0.0", "multi@~1.0.0"], text(BASE))
+
+
+@suite.test
+def add_moves_between_dependency_types(ctx):
+    pj = dict(BASE, devDependencies={"leaf": "^1.0.0"})
+    # Without a type flag npm updates the entry where it is...
+    proj, r = same_as_npm(ctx, ["leaf@^2"], text(pj))
+    h.check_equal(proj.package_json()["devDependencies"].get("leaf"), "^2.0.0",
+                  "leaf stays in devDependencies", r)
+    # ...and -P moves it to dependencies.
+    proj, r = same_as_npm(ctx, ["-P", "leaf@^2"], text(pj))
+    h.check("leaf" not in proj.package_json().get("devDependencies", {}),
+            "leaf should have moved out of devDependencies", r)
+
+
+@suite.test
+def add_keeps_formatting(ctx):
+    # four-space indent, no trailing newline, unusual key order
+    pj = {"version": "1.0.0", "name": "app", "scripts": {"test": "true"},
+          "dependencies": {"shared": "^1.0.0"}}
+    same_as_npm(ctx, ["leaf@^1"], json.dumps(pj, indent=4))
+    # tab indent and CRLF line endings
+    crlf = json.dumps(pj, indent="\t").replace("\n", "\r\n") + "\r\n"
+    same_as_npm(ctx, ["leaf@^1"], crlf)
+
+
+@suite.test
+def add_to_project_without_dependencies(ctx):
+    same_as_npm(ctx, ["leaf@^1"], text({"name": "bare", "version": "0.0.0"}))
+
+
+@suite.test
+def add_no_save(ctx):
+    pj = text(BASE)
+    lade_proj = ctx.project({"package.json": pj}, name="lade")
+    h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], lade_proj), 0, "initial install")
+    lock_before = lade_proj.read_bytes("package-lock.json")
+    r = ctx.lade(L.add + ["leaf@^1", "--no-save", "--ignore-scripts"], lade_proj)
+    h.check_exit(r, 0, "lade add --no-save")
+    h.check_equal(lade_proj.read_text("package.json"), pj, "package.json after --no-save", r)
+    h.check_equal(lade_proj.read_bytes("package-lock.json"), lock_before,
+                  "package-lock.json after --no-save", r)
+    h.check_equal(lade_proj.installed_version("leaf"), "1.1.0", "leaf installed", r)
+    # npm behaves the same way.
+    npm_proj = ctx.project({"package.json": pj}, name="npm")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], npm_proj), 0, "npm initial install")
+    h.check_exit(ctx.npm(["install", "leaf@^1", "--no-save", "--ignore-scripts"], npm_proj), 0,
+                 "npm install --no-save")
+    h.check_equal(lade_proj.read_text("package-lock.json"), npm_proj.read_text("package-lock.json"),
+                  "lockfile", expected_name="npm", actual_name="lade")
+    h.check_equal(lade_proj.tree(), npm_proj.tree(), "node_modules",
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def add_unknown_package_leaves_package_json_alone(ctx):
+    pj = text(BASE)
+    proj = ctx.project({"package.json": pj})
+    r = ctx.lade(L.add + ["no-such-package-anywhere@^1"], proj)
+    h.check_exit(r, "nonzero", "lade add of an unknown package")
+    h.check_output_contains(r, "E404", "no-such-package-anywhere")
+    h.check_equal(proj.read_text("package.json"), pj, "package.json after a failed add")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile after a failed add")
+
+
+if __name__ == "__main__":
+    suite.main()

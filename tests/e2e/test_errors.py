@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""lade's failures: non-zero exits with messages that name the problem (npm's error codes)."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+suite = h.Suite("errors")
+L = h.LadeConventions
+
+
+# npm retries connection errors and integrity failures with a 10 s minimum back-off; in oracle
+# mode that is switched off so the suite stays quick. lade is run as it is.
+NO_RETRY = ["--fetch-retries=0"] if L.is_npm_oracle() else []
+
+
+def app(deps):
+    return {"package.json": {"name": "app", "version": "1.0.0", "dependencies": deps}}
+
+
+@suite.test
+def malformed_package_json(ctx):
+    bad = ('{\n  "name": "app",\n  "version": "1.0.0",\n  "dependencies": {\n'
+           '    "leaf": "^1.0.0",\n  }\n}\n')
+    proj = ctx.project({"package.json": bad})
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install with a malformed package.json")
+    h.check_output_contains(r, "EJSONPARSE", "package.json")
+    h.check_output_matches(r, r"(?i)(position|line|column|offset)\s*:?\s*\d+", "gives a position")
+    h.check_not_exists(proj.path("node_modules"), "node_modules made")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+
+
+@suite.test
+def malformed_lockfile(ctx):
+    files = app({"leaf": "^1.0.0"})
+    files["package-lock.json"] = '{"lockfileVersion": 3, "packages": {'
+    proj = ctx.project(files)
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, "nonzero", "ci with a malformed lockfile")
+    h.check_output_contains(r, "package-lock.json")
+
+
+@suite.test
+def unknown_package_is_e404(ctx):
+    proj = ctx.project(app({"leaf": "^1.0.0", "no-such-package-anywhere": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install of an unknown package")
+    h.check_output_contains(r, "E404", "no-such-package-anywhere")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+
+
+@suite.test
+def unknown_scoped_package_is_e404(ctx):
+    proj = ctx.project(app({"@fx/nope": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install of an unknown scoped package")
+    h.check_output_contains(r, "E404", "@fx/nope")
+
+
+@suite.test
+def unsatisfiable_range_is_etarget(ctx):
+    proj = ctx.project(app({"leaf": "^9.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install of an unsatisfiable range")
+    h.check_output_contains(r, "ETARGET", "leaf", "^9.0.0")
+
+
+@suite.test
+def unknown_dist_tag_is_etarget(ctx):
+    proj = ctx.project(app({"leaf": "nightly"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install of an unknown dist-tag")
+    h.check_output_contains(r, "ETARGET", "leaf")
+
+
+@suite.test
+def unreachable_registry(ctx):
+    port = h.closed_port()
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    r = ctx.lade(L.install + NO_RETRY, proj, registry="http://127.0.0.1:%d/" % port, timeout=120)
+    h.check(not r.timed_out, "install against a closed port hung", r)
+    h.check_exit(r, "nonzero", "install against a closed port")
+    h.check_output_matches(r, r"(?i)ECONNREFUSED|connection refused|could(n't| not) connect",
+                           "says the connection was refused")
+    h.check_output_contains(r, "127.0.0.1:%d" % port)
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+
+
+@suite.test
+def integrity_mismatch(ctx):
+    reg = ctx.registry
+    reg.control(bad_integrity=["leaf@1.1.0"])
+    proj = ctx.project(app({"leaf": "^1.0.0", "shared": "^1.0.0"}))
+    r = ctx.lade(L.install + NO_RETRY, proj)
+    h.check_exit(r, "nonzero", "install with a wrong integrity in the packument")
+    h.check_output_contains(r, "EINTEGRITY")
+    h.check_output_contains(r, "leaf")
+    h.check_not_exists(proj.path("node_modules/leaf"), "leaf (or part of it) is in node_modules")
+
+
+@suite.test
+def integrity_mismatch_from_lockfile(ctx):
+    reg = ctx.registry
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0,
+                 "npm lock")
+    lock = proj.read_text("package-lock.json")
+    good = proj.lockfile()["packages"]["node_modules/leaf"]["integrity"]
+    other = ctx.npm(["view", "host@1.0.0", "dist.integrity"], proj).stdout.strip()
+    h.check(other.startswith("sha512-"), "could not read another integrity")
+    proj.write("package-lock.json", lock.replace(good, other))
+    r = ctx.lade(L.ci + NO_RETRY, proj)
+    h.check_exit(r, "nonzero", "ci with a wrong integrity in the lockfile")
+    h.check_output_contains(r, "EINTEGRITY")
+    h.check_not_exists(proj.path("node_modules/leaf"), "leaf (or part of it) is in node_modules")
+
+
+@suite.test(lade_only=True)
+def unknown_cli_flag(ctx):
+    # npm only warns about unknown options; lade refuses them.
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--no-such-flag-xyz"], proj)
+    h.check_exit(r, "nonzero", "unknown flag")
+    h.check_output_contains(r, "no-such-flag-xyz")
+    h.check_not_exists(proj.path("node_modules"), "installed despite the unknown flag")
+
+
+@suite.test(lade_only=True)
+def unknown_command(ctx):
+    proj = ctx.project(app({}))
+    r = ctx.lade(["frobnicate"], proj)
+    h.check_exit(r, "nonzero", "unknown command")
+    h.check_output_contains(r, "frobnicate")
+
+
+@suite.test
+def missing_package_json(ctx):
+    cwd = ctx.sandbox.new_dir("empty")
+    r = ctx.lade(L.ci, cwd)
+    h.check_exit(r, "nonzero", "ci without package.json")
+    h.check_output_matches(r, r"package\.json|package-lock\.json", "names the missing file")
+
+
+if __name__ == "__main__":
+    suite.main()

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""lade install / ci: the Foundation behaviour, checked against the loopback fixture registry and,
+where it applies, against npm on the same input."""
+
+import os
+import shutil
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+suite = h.Suite("install")
+L = h.LadeConventions
+
+
+def pkg_json(deps=None, dev=None, name="app", **extra):
+    d = {"name": name, "version": "1.0.0"}
+    if deps is not None:
+        d["dependencies"] = deps
+    if dev is not None:
+        d["devDependencies"] = dev
+    d.update(extra)
+    return {"package.json": d}
+
+
+@suite.test
+def install_from_package_json(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0", "bin-string": "^1.0.0", "bin-object": "^1.0.0",
+                                 "@fx/scoped-bin": "^1.0.0", "@fx/scoped-a": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "lade install")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "node_modules/leaf version", r)
+    h.check_equal(proj.installed_version("@fx/scoped-b"), "1.1.0", "transitive scoped dep", r)
+    for b in ("bin-string", "bin-one", "bin-two", "scoped-bin"):
+        h.check_executable(proj.path("node_modules", ".bin", b))
+    lock = proj.lockfile()
+    h.check(lock is not None, "no package-lock.json written", r)
+    h.check_equal(lock.get("lockfileVersion"), 3, "lockfileVersion")
+    h.check_equal(lock["packages"]["node_modules/leaf"]["version"], "1.1.0", "locked leaf")
+    # npm accepts lade's lockfile as it is.
+    copy = proj.copy(ctx.sandbox, "npm-ci")
+    r2 = ctx.npm(["ci", "--ignore-scripts"], copy)
+    h.check_exit(r2, 0, "npm ci on lade's lockfile")
+    h.check_exit(ctx.npm(["ls", "--all"], copy), 0, "npm ls --all")
+    h.check_equal(proj.tree(), copy.tree(), "node_modules (lade vs npm ci)",
+                  expected_name="npm", actual_name="lade")
+    h.check_equal(copy.read_bytes("package-lock.json"), proj.read_bytes("package-lock.json"),
+                  "npm ci must leave the lockfile as lade wrote it")
+
+
+@suite.test
+def install_from_npm_lockfile_keeps_locked_versions(ctx):
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "uses-leaf-1": "^1.0.0", "shared": "1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0,
+                 "npm writes the lockfile")
+    # Loosen the ranges: the lockfile still satisfies them, so its (older) versions must win.
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0", "uses-leaf-1": "^1.0.0",
+                                         "shared": "^1.0.0"})["package.json"])
+    npm_lock = proj.read_bytes("package-lock.json")
+    npm_lock_json = proj.lockfile()
+    reg.clear_log()
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "lade install")
+    h.check_equal(proj.installed_version("leaf"), "1.0.0",
+                  "leaf (locked 1.0.0, newest ^1 is 1.1.0)", r)
+    h.check_equal(proj.installed_version("shared"), "1.0.0", "shared", r)
+    h.check_equal(proj.lockfile()["packages"]["node_modules/leaf"],
+                  npm_lock_json["packages"]["node_modules/leaf"], "lockfile entry for leaf")
+    # Only the root's ranges changed in package.json; npm would rewrite just those lines.
+    copy = ctx.project({"package.json": proj.read_text("package.json"),
+                        "package-lock.json": npm_lock})
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], copy), 0, "npm install on the same input")
+    h.check_equal(proj.read_text("package-lock.json"), copy.read_text("package-lock.json"),
+                  "lockfile after install", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def satisfied_lockfile_needs_no_packuments(ctx):
+    """A lockfile with resolved+integrity that satisfies package.json costs zero metadata
+    requests (DESIGN: performance principles; npm does the same)."""
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0", "@fx/scoped-a": "^1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts",
+                          "--omit-lockfile-registry-resolved=false"], proj), 0, "npm lockfile")
+    reg.clear_log()
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "lade install")
+    packuments = [e["path"] for e in reg.log() if e.get("kind") == "packument"]
+    h.check_equal(packuments, [], "packument requests", r)
+    tarballs = sorted(e["path"] for e in reg.log() if e.get("kind") == "tarball")
+    h.check_equal(len(tarballs), 7, "tarball requests (%s)" % tarballs, r)
+
+
+@suite.test
+def ci_removes_node_modules_first(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0,
+                 "npm lock")
+    proj.write("node_modules/stray.txt", "left over\n")
+    proj.write("node_modules/extraneous-pkg/package.json",
+               {"name": "extraneous-pkg", "version": "9.9.9"})
+    proj.write("node_modules/leaf/package.json", {"name": "leaf", "version": "0.0.1"})
+    lock_before = proj.read_bytes("package-lock.json")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 0, "lade ci")
+    h.check_not_exists(proj.path("node_modules/stray.txt"), "ci keeps stray files")
+    h.check_not_exists(proj.path("node_modules/extraneous-pkg"), "ci keeps extraneous packages")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf after ci", r)
+    h.check_equal(proj.read_bytes("package-lock.json"), lock_before,
+                  "ci must not touch the lockfile")
+
+
+@suite.test
+def ci_fails_when_lockfile_and_package_json_disagree(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0,
+                 "npm lock")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0", "shared": "^1.0.0"})["package.json"])
+    lock_before = proj.read_bytes("package-lock.json")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, "nonzero", "lade ci with a stale lockfile")
+    h.check_output_contains(r, "shared")
+    h.check_output_matches(r, r"(?i)(sync|lock ?file)", "says why")
+    h.check_not_exists(proj.path("node_modules/leaf"), "installed anyway")
+    h.check_equal(proj.read_bytes("package-lock.json"), lock_before, "lockfile changed")
+    # npm agrees.
+    copy = proj.copy(ctx.sandbox, "npm-copy")
+    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], copy), "nonzero", "npm ci")
+    # Range no longer satisfied by the locked version.
+    proj.write("package.json", pkg_json({"leaf": "^2.0.0"})["package.json"])
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, "nonzero", "lade ci with a locked version outside the range")
+    h.check_output_contains(r, "leaf")
+
+
+@suite.test
+def ci_without_lockfile_fails(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, "nonzero", "lade ci without a lockfile")
+    h.check_output_matches(r, r"(?i)(package-lock\.json|lockfile|shrinkwrap)", "names the lockfile")
+    h.check_not_exists(proj.path("package-lock.json"), "ci wrote a lockfile")
+
+
+@suite.test
+def omit_dev(ctx):
+    files = pkg_json({"uses-leaf-1": "^1.0.0"}, dev={"dev-tool": "^1.0.0", "host": "^2.0.0"})
+    proj = ctx.project(files)
+    r = ctx.lade(L.install + ["--omit=dev"], proj)
+    h.check_exit(r, 0, "lade install --omit=dev")
+    tree = h.versions_only(proj.tree())
+    h.check_equal(tree, {"node_modules/leaf": "1.1.0", "node_modules/uses-leaf-1": "1.0.0"},
+                  "installed packages", r)
+    lock = proj.lockfile()
+    h.check_equal(lock["packages"].get("node_modules/dev-tool", {}).get("dev"), True,
+                  "dev deps stay in the lockfile", r)
+    copy = ctx.project(files)
+    h.check_exit(ctx.npm(["install", "--omit=dev", "--ignore-scripts"], copy), 0, "npm")
+    h.check_equal(proj.read_text("package-lock.json"), copy.read_text("package-lock.json"),
+                  "lockfile", expected_name="npm", actual_name="lade")
+    h.check_equal(proj.tree(), copy.tree(), "tree", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def ignore_scripts_and_scripts(ctx):
+    marker = "node_modules/has-postinstall/postinstall-ran.txt"
+    proj = ctx.project(pkg_json({"has-postinstall": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "lade install --ignore-scripts")
+    h.check_exists(proj.path("node_modules/has-postinstall/package.json"), "package")
+    h.check_not_exists(proj.path(marker), "postinstall ran despite --ignore-scripts")
+    entry = proj.lockfile()["packages"]["node_modules/has-postinstall"]
+    h.check_equal(entry.get("hasInstallScript"), True, "hasInstallScript in the lockfile")
+    proj2 = ctx.project(pkg_json({"has-postinstall": "^1.0.0"}))
+    r = ctx.lade(L.install, proj2)
+    h.check_exit(r, 0, "lade install")
+    h.check_exists(proj2.path(marker), "postinstall did not run")
+
+
+@suite.test
+def package_lock_only(ctx):
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
+    reg = ctx.registry
+    r = ctx.lade(L.install + [L.package_lock_only], proj)
+    h.check_exit(r, 0, "lade install --package-lock-only")
+    h.check_not_exists(proj.path("node_modules"), "node_modules made")
+    lock = proj.lockfile()
+    h.check(lock and lock["lockfileVersion"] == 3, "no v3 lockfile", r)
+    h.check_equal(sorted(lock["packages"]), ["", "node_modules/chain-a", "node_modules/chain-b",
+                                             "node_modules/chain-c", "node_modules/chain-d",
+                                             "node_modules/leaf"], "lockfile packages")
+    h.check_equal([e["path"] for e in reg.log() if e.get("kind") == "tarball"], [],
+                  "tarballs fetched for a lockfile-only run")
+
+
+@suite.test
+def prefix_flag(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^2.0.0"}))
+    elsewhere = ctx.sandbox.new_dir("elsewhere")
+    r = ctx.lade(L.install + ["--prefix", proj.root], elsewhere)
+    h.check_exit(r, 0, "lade install --prefix")
+    h.check_equal(proj.installed_version("leaf"), "2.0.0", "installed under the prefix", r)
+    h.check(proj.exists("package-lock.json"), "lockfile under the prefix")
+    h.check_equal(os.listdir(elsewhere), [], "files written in the cwd")
+
+
+@suite.test
+def registry_setting_precedence(ctx):
+    # flag > npm_config_registry env > project .npmrc (> user .npmrc)
+    with h.registries(4) as (flag_reg, env_reg, proj_reg, user_reg):
+        with open(os.path.join(ctx.sandbox.home, ".npmrc"), "a") as f:
+            f.write("registry=%s\n" % user_reg.url)
+        cases = [
+            ("flag", {"registry": flag_reg, "env": env_reg, "npmrc": proj_reg}, flag_reg),
+            ("env", {"registry": None, "env": env_reg, "npmrc": proj_reg}, env_reg),
+            ("project .npmrc", {"registry": None, "env": None, "npmrc": proj_reg}, proj_reg),
+            ("user .npmrc", {"registry": None, "env": None, "npmrc": None}, user_reg),
+        ]
+        for label, setup, winner in cases:
+            files = pkg_json({"leaf": "^1.0.0"})
+            if setup["npmrc"]:
+                files[".npmrc"] = "registry=%s\n" % setup["npmrc"].url
+            proj = ctx.project(files)
+            env = {"npm_config_registry": setup["env"].url} if setup["env"] else {}
+            for reg in (flag_reg, env_reg, proj_reg, user_reg):
+                reg.clear_log()
+            r = ctx.lade(L.install, proj, registry=setup["registry"], env=env)
+            h.check_exit(r, 0, "lade install (%s)" % label)
+            for reg, name in ((flag_reg, "flag"), (env_reg, "env"), (proj_reg, "project"),
+                              (user_reg, "user")):
+                n = len(reg.log())
+                if reg is winner:
+                    h.check(n > 0, "%s: the %s registry got no request" % (label, name), r)
+                else:
+                    h.check_equal(n, 0, "%s: requests to the %s registry" % (label, name), r)
+
+
+@suite.test
+def version_flag(ctx):
+    cwd = ctx.sandbox.new_dir("cwd")
+    r = ctx.lade(["--version"], cwd, registry=None)
+    h.check_exit(r, 0, "--version")
+    first = r.stdout.strip().splitlines()[0] if r.stdout.strip() else ""
+    h.check(h.semver_like(first), "--version should print a bare version", r)
+
+
+@suite.test(lade_only=True)
+def help_flag(ctx):
+    # npm exits 1 after printing its usage; lade follows the usual convention of 0.
+    cwd = ctx.sandbox.new_dir("cwd")
+    for flag in ("-h", "--help"):
+        r = ctx.lade([flag], cwd, registry=None)
+        h.check_exit(r, 0, flag)
+        h.check_output_contains(r, "install", "ci")
+        h.check_output_matches(r, r"(?i)usage", "prints usage")
+
+
+@suite.test
+def second_install_is_up_to_date(ctx):
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    lock = proj.read_bytes("package-lock.json")
+    tree = proj.tree()
+    reg.clear_log()
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_equal([e["path"] for e in reg.log() if e.get("kind") == "tarball"], [],
+                  "tarballs fetched by a no-op install", r)
+    h.check_equal(proj.read_bytes("package-lock.json"), lock, "lockfile changed by a no-op install")
+    h.check_equal(proj.tree(), tree, "tree changed by a no-op install")
+
+
+@suite.test
+def install_repairs_a_damaged_tree(ctx):
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    shutil.rmtree(proj.path("node_modules/leaf"))
+    os.remove(proj.path("node_modules/.bin/bin-string"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "removed package restored", r)
+    h.check_executable(proj.path("node_modules/.bin/bin-string"))
+
+
+if __name__ == "__main__":
+    suite.main()

@@ -1,0 +1,227 @@
+// pick_version() against npm-pick-manifest's answers. Every expectation below was produced by
+// running npm-pick-manifest 11 (the copy npm 11 bundles) on the same packument, and the
+// package.json spec rules were checked by running `npm install` against a loopback registry.
+#include "resolver/pick_manifest.h"
+
+#include <catch2/catch.hpp>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "manifest/packument.h"
+
+using lade::manifest::Packument;
+using lade::resolver::classify_registry_spec;
+using lade::resolver::PickIndex;
+using lade::resolver::PickOptions;
+using lade::resolver::SpecKind;
+
+namespace {
+
+struct V {
+  std::string version;
+  std::string extra;  // more JSON fields of the version object, e.g. "\"deprecated\":\"x\""
+};
+
+std::shared_ptr<const Packument> packument(std::initializer_list<V> versions,
+                                           std::string dist_tags) {
+  std::string text = "{\"name\":\"demo\",\"dist-tags\":{" + dist_tags + "},\"versions\":{";
+  bool first = true;
+  for (const V& v : versions) {
+    if (!first) text += ",";
+    first = false;
+    text += "\"" + v.version + "\":{\"name\":\"demo\",\"version\":\"" + v.version + "\"";
+    if (!v.extra.empty()) text += "," + v.extra;
+    text += "}";
+  }
+  text += "}}";
+  auto parsed = Packument::parse(text, "demo");
+  REQUIRE(parsed.ok());
+  return *parsed;
+}
+
+std::shared_ptr<const Packument> base(std::string latest = "2.0.0",
+                                      std::string deprecated_prerelease = "\"deprecated\":\"no\"") {
+  return packument({{"1.0.0", ""},
+                    {"1.1.0", ""},
+                    {"2.0.0", ""},
+                    {"2.1.0", ""},
+                    {"3.0.0-beta.1", deprecated_prerelease}},
+                   "\"latest\":\"" + latest +
+                       "\",\"next\":\"3.0.0-beta.1\",\"old\":\"1.0.0\",\"gone\":\"9.9.9\"");
+}
+
+// The picked version, or "CODE: message".
+std::string pick(const Packument& p, std::string_view wanted, PickOptions options = {}) {
+  auto r = lade::resolver::pick_version(p, wanted, options);
+  std::string one_shot = r.ok() ? (*r)->version : r.error().code + ": " + r.error().message;
+  // The indexed form must always agree with the one-shot form.
+  PickIndex index(p);
+  auto again = lade::resolver::pick_version(index, wanted, options);
+  std::string indexed =
+      again.ok() ? (*again)->version : again.error().code + ": " + again.error().message;
+  CHECK(indexed == one_shot);
+  return one_shot;
+}
+
+PickOptions node(std::string version) {
+  PickOptions o;
+  o.node_version = std::move(version);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("pick_version prefers the latest tag when it satisfies the range", "[resolver][pick]") {
+  auto p = base();
+  CHECK(pick(*p, "^2") == "2.0.0");  // not 2.1.0
+  CHECK(pick(*p, "*") == "2.0.0");
+  CHECK(pick(*p, "") == "2.0.0");
+  CHECK(pick(*p, ">=1") == "2.0.0");
+  CHECK(pick(*p, "^1") == "1.1.0");
+  CHECK(pick(*p, " ^1 ") == "1.1.0");
+  CHECK(pick(*p, "\xC2\xA0^1\xC2\xA0") == "1.1.0");  // trimmed with JavaScript's trim
+  CHECK(pick(*p, "x") == "2.0.0");
+  CHECK(pick(*p, ">= 1.1") == "2.0.0");
+  CHECK(pick(*p, "1.0.0 - 2") == "2.0.0");
+  CHECK(pick(*p, "^3.0.0-beta.0") == "3.0.0-beta.1");
+  CHECK(pick(*p, "^4") == "ETARGET: No matching version found for demo@^4.");
+  CHECK(pick(*p, " ^4 ") == "ETARGET: No matching version found for demo@^4.");
+  CHECK(pick(*p, "~1.2.3 foo") == "ETARGET: No matching version found for demo@~1.2.3 foo.");
+}
+
+TEST_CASE("pick_version: exact versions and tags", "[resolver][pick]") {
+  auto p = base();
+  CHECK(pick(*p, "v1.1.0") == "1.1.0");
+  CHECK(pick(*p, "=1.1.0") == "1.1.0");
+  CHECK(pick(*p, "1.1.0+build") == "1.1.0");
+  CHECK(pick(*p, "1.0.5") == "ETARGET: No matching version found for demo@1.0.5.");
+  CHECK(pick(*p, "next") == "3.0.0-beta.1");  // deprecated, but a tag is taken as it is
+  CHECK(pick(*p, "old") == "1.0.0");
+  CHECK(pick(*p, "latest") == "2.0.0");
+  CHECK(pick(*p, " latest ") == "2.0.0");
+  CHECK(pick(*p, "gone") == "ETARGET: No matching version found for demo@gone.");
+  CHECK(pick(*p, "nope") == "ETARGET: No matching version found for demo@nope.");
+  CHECK(pick(*p, " a b ") ==
+        "EINVALIDTAGNAME: Invalid tag name \"a b\" of package \"demo@ a b \": Tags may not have "
+        "any characters that encodeURIComponent encodes.");
+}
+
+TEST_CASE("pick_version: a prerelease latest only counts for '*' and ''", "[resolver][pick]") {
+  auto p = base("3.0.0-beta.1", "\"description\":\"not deprecated\"");
+  CHECK(pick(*p, "*") == "3.0.0-beta.1");
+  CHECK(pick(*p, "") == "3.0.0-beta.1");
+  CHECK(pick(*p, ">=2") == "2.1.0");
+  CHECK(pick(*p, "x") == "2.1.0");
+  CHECK(pick(*p, ">=2.0.0-0") == "2.1.0");
+}
+
+TEST_CASE("pick_version avoids deprecated versions", "[resolver][pick]") {
+  auto p = packument({{"1.0.0", ""}, {"2.0.0", ""}, {"2.1.0", "\"deprecated\":\"old\""}},
+                     "\"latest\":\"2.1.0\"");
+  CHECK(pick(*p, "^2") == "2.0.0");
+  CHECK(pick(*p, "*") == "2.0.0");
+  auto all = packument({{"1.0.0", "\"deprecated\":\"x\""},
+                        {"1.1.0", "\"deprecated\":\"x\""},
+                        {"2.0.0", "\"deprecated\":\"x\""},
+                        {"2.1.0", "\"deprecated\":\"x\""}},
+                       "\"latest\":\"2.0.0\"");
+  CHECK(pick(*all, "^2") == "2.1.0");
+  CHECK(pick(*all, "*") == "2.1.0");
+  CHECK(pick(*all, "^1") == "1.1.0");
+}
+
+TEST_CASE("pick_version ranks engine-compatible versions first", "[resolver][pick]") {
+  const std::string needs_22 = "\"engines\":{\"node\":\">=22\"}";
+  auto p = packument(
+      {{"1.0.0", ""}, {"1.1.0", "\"deprecated\":\"x\""}, {"2.0.0", needs_22}, {"2.1.0", needs_22}},
+      "\"latest\":\"2.0.0\"");
+  CHECK(pick(*p, "^2", node("v20.11.0")) == "2.1.0");  // nothing fits: highest not deprecated
+  CHECK(pick(*p, "*", node("v20.11.0")) == "1.0.0");
+  CHECK(pick(*p, ">=1", node("v20.11.0")) == "1.0.0");
+  CHECK(pick(*p, "^1", node("v20.11.0")) == "1.0.0");
+  CHECK(pick(*p, "^2") == "2.0.0");  // no node version: engines are not checked
+  CHECK(pick(*p, "*") == "2.0.0");
+
+  // Not deprecated but engine-incompatible loses to deprecated but engine-compatible...
+  auto tier2 = packument({{"1.0.0", ""}, {"2.0.0", "\"deprecated\":\"x\""}, {"2.1.0", needs_22}},
+                         "\"latest\":\"1.0.0\"");
+  CHECK(pick(*tier2, "^2", node("v20.11.0")) == "2.0.0");
+  // ...and when both fail the engine check, not deprecated wins.
+  auto tier3 =
+      packument({{"1.0.0", ""}, {"2.0.0", "\"deprecated\":\"x\"," + needs_22}, {"2.1.0", needs_22}},
+                "\"latest\":\"1.0.0\"");
+  CHECK(pick(*tier3, "^2", node("v20.11.0")) == "2.1.0");
+
+  // Engines are tested with includePrerelease.
+  auto pre = packument({{"2.0.0", "\"engines\":{\"node\":\">=20\"}"}, {"2.1.0", needs_22}},
+                       "\"latest\":\"2.0.0\"");
+  CHECK(pick(*pre, "^2", node("v21.0.0-pre")) == "2.0.0");
+}
+
+TEST_CASE("pick_version checks engines.npm when given npm's version", "[resolver][pick]") {
+  auto p = packument({{"1.0.0", ""},
+                      {"1.1.0", ""},
+                      {"2.0.0", "\"engines\":{\"npm\":\"^6\"}"},
+                      {"2.1.0", "\"engines\":{\"npm\":1}"}},
+                     "\"latest\":\"2.0.0\"");
+  PickOptions o = node("v20.11.0");
+  o.npm_version = "11.6.2";
+  CHECK(pick(*p, "^2", o) == "2.1.0");  // both fail; a number is not a range
+  CHECK(pick(*p, "*", o) == "1.1.0");
+  CHECK(pick(*p, "*", node("v20.11.0")) == "2.0.0");
+}
+
+TEST_CASE("pick_version: no versions, equal versions, loose keys, default tag",
+          "[resolver][pick]") {
+  auto empty = packument({}, "");
+  CHECK(pick(*empty, "^1") == "ENOVERSIONS: No versions available for demo");
+  CHECK(pick(*empty, "") == "ENOVERSIONS: No versions available for demo");
+  CHECK(pick(*empty, "*") == "ENOVERSIONS: No versions available for demo");
+  CHECK(pick(*empty, "latest") == "ETARGET: No matching version found for demo@latest.");
+  CHECK(pick(*empty, "1.0.0") == "ETARGET: No matching version found for demo@1.0.0.");
+
+  auto ties = packument({{"1.0.0+b", ""}, {"1.0.0+a", ""}, {"0.9.0", ""}}, "");
+  CHECK(pick(*ties, "*") == "1.0.0+b");  // equal precedence: document order
+  CHECK(pick(*ties, "^1") == "1.0.0+b");
+  CHECK(pick(*ties, "1.0.0") == "ETARGET: No matching version found for demo@1.0.0.");
+
+  auto loose = packument({{"1.0.0", ""}, {"1.2.0beta", ""}, {"v1.3.0", ""}, {"junk", ""}},
+                         "\"latest\":\"1.0.0\"");
+  CHECK(pick(*loose, ">=1.1") == "v1.3.0");
+  CHECK(pick(*loose, "^1.0.1") == "v1.3.0");
+  CHECK(pick(*loose, "1.2.0beta") == "ETARGET: No matching version found for demo@1.2.0beta.");
+  CHECK(pick(*loose, "v1.3.0") == "ETARGET: No matching version found for demo@v1.3.0.");
+
+  auto p = base();
+  PickOptions old;
+  old.default_tag = "old";
+  CHECK(pick(*p, "", old) == "1.0.0");
+  PickOptions next;
+  next.default_tag = "next";
+  CHECK(pick(*p, "^2", next) == "2.1.0");
+  PickOptions missing;
+  missing.default_tag = "missing";
+  CHECK(pick(*p, "", missing) == "2.1.0");
+}
+
+TEST_CASE("classify_registry_spec follows npm-package-arg", "[resolver][pick]") {
+  auto kind = [](std::string_view s) { return classify_registry_spec(s).kind; };
+  CHECK(kind("1.2.3") == SpecKind::kVersion);
+  CHECK(kind(" v1.2.3 ") == SpecKind::kVersion);
+  CHECK(kind("=1.2.3") == SpecKind::kVersion);
+  CHECK(kind("1.2.3beta") == SpecKind::kVersion);
+  CHECK(kind("1.2.3+build") == SpecKind::kVersion);
+  CHECK(kind(" ^1.2.3 ") == SpecKind::kRange);
+  CHECK(kind(">= 1.2") == SpecKind::kRange);
+  CHECK(kind("1.2.3 - 2") == SpecKind::kRange);
+  CHECK(kind("") == SpecKind::kRange);
+  CHECK(kind("*") == SpecKind::kRange);
+  CHECK(kind("~1.2.3 foo") == SpecKind::kRange);
+  CHECK(kind("latest") == SpecKind::kTag);
+  CHECK(kind("beta-1.x_(rc)!") == SpecKind::kTag);
+  CHECK(kind("a b") == SpecKind::kInvalidTag);
+  CHECK(kind("50%") == SpecKind::kInvalidTag);
+  CHECK(classify_registry_spec("\t^1.2.3\n").normalized == "^1.2.3");
+}

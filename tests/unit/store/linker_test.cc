@@ -1,0 +1,227 @@
+#include "store/linker.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "store/store.h"
+#include "tarball_builder.h"
+#include "util/fs.h"
+#include "util/thread_pool.h"
+
+namespace lade::store {
+namespace {
+
+using testing::file;
+using testing::make_tarball;
+using testing::mode_of;
+
+struct stat stat_of(const fs::path& p) {
+  struct stat st {};
+  ::lstat(p.c_str(), &st);
+  return st;
+}
+
+/// Whether FICLONE works inside `dir` (it does on btrfs/xfs, not on ext4 or tmpfs).
+bool reflink_supported(const fs::path& dir) {
+  fs::path a = dir / "probe-a", b = dir / "probe-b";
+  (void)util::write_file_atomic(a, "probe");
+  int src = ::open(a.c_str(), O_RDONLY);
+  int dst = ::open(b.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bool ok = src >= 0 && dst >= 0 && ::ioctl(dst, FICLONE, src) == 0;
+  if (src >= 0) ::close(src);
+  if (dst >= 0) ::close(dst);
+  fs::remove(a);
+  fs::remove(b);
+  return ok;
+}
+
+/// A store with one package: 3 files (one executable) in nested folders, plus a symlink
+/// added by hand (tarballs never bring links, other sources of store entries might).
+struct LinkFixture {
+  util::TempDir dir = util::TempDir::create({}, "lade-linker-test-").value();
+  Store store{dir.path() / "cache"};
+  fs::path package;
+  fs::path node_modules = dir.path() / "project" / "node_modules";
+
+  LinkFixture() {
+    std::string tgz = make_tarball({
+        file("package/package.json", R"({"name":"p","version":"1.0.0"})"),
+        file("package/bin/run", "#!/bin/sh\necho hi\n", 0755),
+        file("package/lib/deep/a.js", std::string(10000, 'a')),
+    });
+    auto r = store.add_tarball(tgz, "", "", "p@1.0.0");
+    REQUIRE(r.ok());
+    package = r->dir;
+    REQUIRE(::symlink("lib/deep/a.js", (package / "alias.js").c_str()) == 0);
+  }
+
+  void check_tree(const fs::path& dest) {
+    CHECK(util::read_file(dest / "package.json").value() == R"({"name":"p","version":"1.0.0"})");
+    CHECK(util::read_file(dest / "lib/deep/a.js").value() == std::string(10000, 'a'));
+    CHECK(mode_of(dest / "bin/run") == mode_of(package / "bin/run"));
+    CHECK(mode_of(dest / "package.json") == mode_of(package / "package.json"));
+    CHECK(fs::is_symlink(dest / "alias.js"));
+    CHECK(fs::read_symlink(dest / "alias.js") == "lib/deep/a.js");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("parse_link_mode", "[store]") {
+  CHECK(parse_link_mode("auto") == LinkMode::Auto);
+  CHECK(parse_link_mode("clone") == LinkMode::Reflink);
+  CHECK(parse_link_mode("reflink") == LinkMode::Reflink);
+  CHECK(parse_link_mode("hardlink") == LinkMode::Hardlink);
+  CHECK(parse_link_mode("copy") == LinkMode::Copy);
+  CHECK_FALSE(parse_link_mode("symlink"));
+  CHECK(std::string(link_mode_name(LinkMode::Hardlink)) == "hardlink");
+}
+
+TEST_CASE("Linker copy mode makes independent copies", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Copy);
+  fs::path dest = f.node_modules / "p";
+  auto r = linker.link(f.package, dest);
+  INFO((r.ok() ? "" : r.error().message));
+  REQUIRE(r.ok());
+  f.check_tree(dest);
+  CHECK(r->files_copied == 3);
+  CHECK(r->files() == 3);
+  CHECK(r->symlinks == 1);
+  CHECK(r->directories == 3);  // bin, lib, lib/deep
+  CHECK(r->bytes_copied == 10000 + 18 + 30);
+  CHECK(stat_of(dest / "lib/deep/a.js").st_ino != stat_of(f.package / "lib/deep/a.js").st_ino);
+  CHECK(linker.totals().files_copied == 3);
+}
+
+TEST_CASE("Linker hardlink mode shares inodes with the store", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Hardlink);
+  fs::path dest = f.node_modules / "p";
+  auto r = linker.link(f.package, dest);
+  REQUIRE(r.ok());
+  f.check_tree(dest);
+  CHECK(r->files_hardlinked == 3);
+  CHECK(r->bytes_copied == 0);
+  CHECK(stat_of(dest / "lib/deep/a.js").st_ino == stat_of(f.package / "lib/deep/a.js").st_ino);
+}
+
+TEST_CASE("Linker reflink mode clones or says the file system cannot", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Reflink);
+  fs::path dest = f.node_modules / "p";
+  auto r = linker.link(f.package, dest);
+  if (reflink_supported(f.dir.path())) {
+    REQUIRE(r.ok());
+    f.check_tree(dest);
+    CHECK(r->files_reflinked == 3);
+    CHECK(stat_of(dest / "lib/deep/a.js").st_ino != stat_of(f.package / "lib/deep/a.js").st_ino);
+  } else {
+    REQUIRE_FALSE(r.ok());
+    CHECK((r.error().code == "EOPNOTSUPP" || r.error().code == "ENOTSUP" ||
+           r.error().code == "EXDEV" || r.error().code == "EINVAL"));
+    CHECK(r.error().message.find("cannot reflink") != std::string::npos);
+  }
+}
+
+TEST_CASE("Linker auto mode falls back and remembers per device", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Auto);
+  const dev_t src_dev = stat_of(f.package).st_dev;
+  fs::path first = f.node_modules / "p";
+  auto r = linker.link(f.package, first);
+  REQUIRE(r.ok());
+  f.check_tree(first);
+  CHECK(r->files() == 3);
+  const dev_t dst_dev = stat_of(first).st_dev;
+  auto learned = linker.learned_mode(src_dev, dst_dev);
+  REQUIRE(learned);
+  if (reflink_supported(f.dir.path())) {
+    CHECK(*learned == LinkMode::Reflink);
+    CHECK(r->files_reflinked == 3);
+  } else {
+    CHECK(*learned == LinkMode::Hardlink);
+    CHECK(r->files_hardlinked == 3);
+  }
+  auto second = linker.link(f.package, f.node_modules / "q" / "node_modules" / "p");
+  REQUIRE(second.ok());
+  CHECK(second->files() == 3);
+  CHECK(linker.totals().files() == 6);
+}
+
+TEST_CASE("Linker auto mode copies across devices", "[store]") {
+  LinkFixture f;
+  const fs::path shm = "/dev/shm";
+  if (::access(shm.c_str(), W_OK) != 0 || stat_of(shm).st_dev == stat_of(f.package).st_dev) {
+    WARN("no writable second file system here; cross-device fallback not exercised");
+    return;
+  }
+  auto other = util::TempDir::create(shm, "lade-linker-test-");
+  REQUIRE(other.ok());
+  Linker linker(LinkMode::Auto);
+  fs::path dest = other->path() / "node_modules" / "p";
+  auto r = linker.link(f.package, dest);
+  REQUIRE(r.ok());
+  f.check_tree(dest);
+  CHECK(r->files_copied == 3);
+  CHECK(linker.learned_mode(stat_of(f.package).st_dev, stat_of(dest).st_dev) == LinkMode::Copy);
+
+  Linker hard(LinkMode::Hardlink);
+  auto refused = hard.link(f.package, other->path() / "node_modules" / "h");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == "EXDEV");
+}
+
+TEST_CASE("Linker replaces files already at the destination", "[store]") {
+  LinkFixture f;
+  fs::path dest = f.node_modules / "p";
+  fs::create_directories(dest / "lib");
+  REQUIRE(util::write_file_atomic(dest / "package.json", "old").ok());
+  REQUIRE(util::write_file_atomic(dest / "extra.js", "kept").ok());
+  REQUIRE(::symlink("elsewhere", (dest / "alias.js").c_str()) == 0);
+  for (LinkMode mode : {LinkMode::Copy, LinkMode::Hardlink, LinkMode::Auto}) {
+    Linker linker(mode);
+    auto r = linker.link(f.package, dest);
+    REQUIRE(r.ok());
+    f.check_tree(dest);
+    CHECK(util::read_file(dest / "extra.js").value() == "kept");
+  }
+}
+
+TEST_CASE("Linker links many packages in parallel from a thread pool", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Auto);
+  util::ThreadPool pool(4);
+  constexpr int kPackages = 40;
+  std::mutex mu;
+  std::vector<std::string> errors;
+  for (int i = 0; i < kPackages; ++i) {
+    pool.post([&, i] {
+      auto r = linker.link(f.package, f.node_modules / ("p" + std::to_string(i)));
+      if (!r.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back(r.error().message);
+      }
+    });
+  }
+  pool.wait_idle();
+  CHECK(errors.empty());
+  CHECK(linker.totals().files() == 3 * kPackages);
+  CHECK(linker.totals().symlinks == kPackages);
+  f.check_tree(f.node_modules / "p17");
+}
+
+TEST_CASE("Linker reports a missing source", "[store]") {
+  util::TempDir dir = util::TempDir::create({}, "lade-linker-test-").value();
+  Linker linker;
+  auto r = linker.link(dir.path() / "nope", dir.path() / "dest");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "ENOENT");
+}
+
+}  // namespace lade::store
