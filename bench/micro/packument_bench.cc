@@ -4,6 +4,8 @@
 //   bench_packument_bench <packument.json> [iterations]
 //
 // Prints the median wall time of each way and their ratio.
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
   size_t versions = 0;
   std::string latest;
   const double index_ms = median_ms(iterations, [&] {
-    auto p = lade::manifest::Packument::parse(*text, "bench");  // copies the text, as a fetch would hand it over
+    auto p = lade::manifest::Packument::parse(
+        *text, "bench");  // copies the text, as a fetch would hand it over
     if (!p.ok()) {
       std::fprintf(stderr, "%s\n", p.error().message.c_str());
       std::exit(1);
@@ -84,7 +87,8 @@ int main(int argc, char** argv) {
     for (const auto& pv : (*packument)->versions()) {
       const auto& expected = all[pv.version];
       if (nlohmann::ordered_json::parse(pv.raw_json) != expected) ++mismatches;
-      const bool deprecated = expected.contains("deprecated") && expected["deprecated"].is_string() &&
+      const bool deprecated = expected.contains("deprecated") &&
+                              expected["deprecated"].is_string() &&
                               !expected["deprecated"].get<std::string>().empty();
       if (deprecated != pv.deprecated) ++mismatches;
       std::string node;
@@ -96,10 +100,11 @@ int main(int argc, char** argv) {
     std::printf("index check against the full parse: %zu mismatches\n", mismatches);
     if (mismatches) return 1;
   }
-  std::printf("packument: %.1f MB, %zu versions, latest %s, %d iterations (median)\n", mb, versions,
-              latest.c_str(), iterations);
-  std::printf("  lade index (simdjson on-demand, incl. text copy) %8.2f ms  (%.0f MB/s)\n", index_ms,
-              mb / (index_ms / 1000.0));
+  std::printf("packument: %.1f MB, %zu versions, latest %s, %d iterations (median), simdjson %s\n",
+              mb, versions, latest.c_str(), iterations,
+              simdjson::get_active_implementation()->name().c_str());
+  std::printf("  lade index (simdjson on-demand, incl. text copy) %8.2f ms  (%.0f MB/s)\n",
+              index_ms, mb / (index_ms / 1000.0));
   std::printf("    of which copying the text                    %8.2f ms\n", copy_ms);
   std::printf("  nlohmann::json::parse                          %8.2f ms\n", dom_ms);
   std::printf("  nlohmann::ordered_json::parse                  %8.2f ms\n", ordered_dom_ms);

@@ -1,5 +1,6 @@
 #include "cli/install_command.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,14 +35,10 @@ std::chrono::milliseconds since(Clock::time_point t) {
 /// A fingerprint of everything an up-to-date install depends on: when it matches the one
 /// stored beside the hidden lockfile, there is nothing to do.
 std::string install_fingerprint(const std::string& package_json, const std::string& lock,
-                                 const InstallRequest& req, const fs::path& node_modules) {
-  struct stat st {};
-  std::string nm_stamp;
-  if (::stat(node_modules.c_str(), &st) == 0) {
-    nm_stamp = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  }
+                                const InstallRequest& req) {
   std::string flags;
   for (const auto& o : req.omit) flags += "omit=" + o + ";";
+  for (const auto& o : req.include) flags += "include=" + o + ";";
   if (req.production) flags += "production;";
   if (req.ignore_scripts) flags += "ignore-scripts;";
   util::Hasher h(util::HashAlgorithm::Sha256);
@@ -50,8 +47,16 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   h.update(lock);
   h.update(std::string_view("\0", 1));
   h.update(flags);
-  h.update(nm_stamp);
   return util::hex_encode(h.finish());
+}
+
+/// The state file is touched after it is written, so node_modules changing afterwards (a
+/// package folder added or removed by hand) makes the folder newer than the file.
+bool node_modules_untouched(const fs::path& node_modules, const fs::path& state) {
+  struct stat nm {}, st {};
+  if (::stat(node_modules.c_str(), &nm) != 0 || ::stat(state.c_str(), &st) != 0) return false;
+  auto ns = [](const timespec& t) { return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; };
+  return ns(nm.st_mtim) <= ns(st.st_mtim);
 }
 
 std::vector<std::string> effective_omit(const InstallRequest& req) {
@@ -96,9 +101,10 @@ int run_install(const InstallRequest& req) {
   // ---- up to date? ----
   std::string fingerprint;
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
-    fingerprint = install_fingerprint(project.package_json_text, lock_text, req, node_modules);
+    fingerprint = install_fingerprint(project.package_json_text, lock_text, req);
     auto stored = util::read_file(state_path);
-    if (stored && *stored == fingerprint && fs::exists(hidden_lock_path)) {
+    if (stored && *stored == fingerprint && node_modules_untouched(node_modules, state_path) &&
+        fs::exists(hidden_lock_path)) {
       summary.up_to_date = true;
       summary.elapsed = since(start);
       reporter.summary(summary);
@@ -254,8 +260,8 @@ int run_install(const InstallRequest& req) {
       return fail(st.error());
     }
     if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
-      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req, node_modules);
-      (void)util::write_file_atomic(state_path, fp);
+      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req);
+      if (util::write_file_atomic(state_path, fp)) ::utimensat(AT_FDCWD, state_path.c_str(), nullptr, 0);
     }
   }
   auto write_time = since(t_write);

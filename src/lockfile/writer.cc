@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "lockfile/legacy_lock.h"
+
 namespace lade::lockfile {
 namespace {
 
@@ -40,7 +42,8 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   if (name.empty()) name = root->name;
   if (!name.empty()) doc["name"] = name;
   if (!root->package.version.empty()) doc["version"] = root->package.version;
-  doc["lockfileVersion"] = 3;
+  const int version = options.hidden || options.lockfile_version != 2 ? 3 : 2;
+  doc["lockfileVersion"] = version;
   doc["requires"] = true;
   if (options.extras && options.extras->top_level.is_object()) {
     for (const auto& [key, value] : options.extras->top_level.items()) {
@@ -69,6 +72,10 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
     append_member(packages, std::move(loc), entry_from_node(*node, extras_of(node), entry_options));
   }
   doc["packages"] = std::move(packages);
+  if (version == 2) {
+    Json legacy = legacy_dependencies(tree, options.omit_registry_resolved);
+    if (!legacy.is_null()) doc["dependencies"] = std::move(legacy);
+  }
   return stringify_lockfile(doc, options.format);
 }
 

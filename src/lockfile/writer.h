@@ -18,8 +18,11 @@ struct WriteOptions {
   /// (versions, ranges, tags, npm: aliases) depend on. Tarball URLs, file:, git and link
   /// resolutions, and nodes nothing depends on, keep theirs.
   bool omit_registry_resolved = false;
-  /// The hidden lockfile (node_modules/.package-lock.json): no root entry.
+  /// The hidden lockfile (node_modules/.package-lock.json): no root entry, always v3.
   bool hidden = false;
+  /// 3, or 2 to add the legacy "dependencies" section as npm does when the project's
+  /// lockfile is already v2 (npm only converts it to v3 when asked to).
+  int lockfile_version = 3;
   /// The project folder's name: the top-level "name" when package.json has none.
   std::string project_folder_name;
   /// What the lockfile that was read knew beyond the tree (may be null).
@@ -29,8 +32,8 @@ struct WriteOptions {
   std::function<bool(const tree::Node&)> exclude;
 };
 
-/// The lockfile text for `tree`: {name, version, lockfileVersion: 3, requires: true, packages}
-/// plus top-level keys npm keeps from the lockfile it read. Entries are written for every node
+/// The lockfile text for `tree`: {name, version, lockfileVersion, requires: true, packages}
+/// (and "dependencies" for v2) plus top-level keys npm keeps from the lockfile it read. Entries are written for every node
 /// under the root (see entry_from_node) except extraneous folders directly under the root
 /// outside node_modules, and inert nodes without a version. Node::resolved must be in
 /// lockfile form: a URL, "git+...#<sha>", or "file:<path relative to the project root>".

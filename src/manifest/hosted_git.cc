@@ -18,12 +18,18 @@ struct HostInfo {
 
 const std::array<HostInfo, 5>& hosts() {
   static const std::array<HostInfo, 5> kHosts = {{
-      {GitHostType::kGitHub, "github", "github.com",
+      {GitHostType::kGitHub,
+       "github",
+       "github.com",
        {"git:", "http:", "git+ssh:", "git+https:", "ssh:", "https:"}},
-      {GitHostType::kBitbucket, "bitbucket", "bitbucket.org",
+      {GitHostType::kBitbucket,
+       "bitbucket",
+       "bitbucket.org",
        {"git+ssh:", "git+https:", "ssh:", "https:"}},
       {GitHostType::kGitLab, "gitlab", "gitlab.com", {"git+ssh:", "git+https:", "ssh:", "https:"}},
-      {GitHostType::kGist, "gist", "gist.github.com",
+      {GitHostType::kGist,
+       "gist",
+       "gist.github.com",
        {"git:", "git+ssh:", "git+https:", "ssh:", "https:"}},
       {GitHostType::kSourcehut, "sourcehut", "git.sr.ht", {"git+ssh:", "https:"}},
   }};
@@ -86,9 +92,9 @@ bool is_github_shorthand(std::string_view arg) {
     return pos == npos || (first_hash != npos && pos > first_hash);
   };
   const bool has_slash = first_slash != npos && first_slash > 0;
-  const bool does_not_end_with_slash =
-      first_hash != npos ? (first_hash == 0 || arg[first_hash - 1] != '/')
-                         : (arg.empty() || arg.back() != '/');
+  const bool does_not_end_with_slash = first_hash != npos
+                                           ? (first_hash == 0 || arg[first_hash - 1] != '/')
+                                           : (arg.empty() || arg.back() != '/');
   const bool does_not_start_with_dot = arg.empty() || arg[0] != '.';
   return only_after_hash(first_space) && has_slash && does_not_end_with_slash &&
          does_not_start_with_dot && only_after_hash(first_at) && only_after_hash(first_colon) &&
@@ -126,8 +132,8 @@ std::string correct_protocol(std::string_view arg) {
 std::string correct_url(std::string giturl) {
   const size_t first_at = last_index_of_before(giturl, '@', '#');
   const size_t last_colon = last_index_of_before(giturl, ':', '#');
-  const bool colon_after_at = last_colon != std::string::npos &&
-                              (first_at == std::string::npos || last_colon > first_at);
+  const bool colon_after_at =
+      last_colon != std::string::npos && (first_at == std::string::npos || last_colon > first_at);
   if (colon_after_at) giturl = giturl.substr(0, last_colon) + "/" + giturl.substr(last_colon + 1);
   if (last_index_of_before(giturl, ':', '#') == std::string::npos &&
       giturl.find("//") == std::string::npos)
@@ -173,7 +179,8 @@ struct Segments {
 
 /// Each host's `extract`: user/project/committish from a full URL on that host.
 std::optional<Segments> extract(GitHostType type, const Url& url) {
-  const std::string_view hash = url.hash.empty() ? std::string_view() : std::string_view(url.hash).substr(1);
+  const std::string_view hash =
+      url.hash.empty() ? std::string_view() : std::string_view(url.hash).substr(1);
   Segments seg;
   switch (type) {
     case GitHostType::kGitHub: {
@@ -254,15 +261,16 @@ std::string HostedGit::type_name() const { return std::string(info(type).name); 
 std::string HostedGit::domain() const { return std::string(info(type).domain); }
 
 std::string HostedGit::shortcut(Form form) const {
-  if (type == GitHostType::kGist) return finish("gist:" + project + hash_part(committish, form), form);
+  if (type == GitHostType::kGist)
+    return finish("gist:" + project + hash_part(committish, form), form);
   return finish(type_name() + ":" + user_text(user) + "/" + project + hash_part(committish, form),
                 form);
 }
 
 std::string HostedGit::sshurl(Form form) const {
   if (type == GitHostType::kGist)
-    return finish("git+ssh://git@" + domain() + "/" + project + ".git" + hash_part(committish, form),
-                  form);
+    return finish(
+        "git+ssh://git@" + domain() + "/" + project + ".git" + hash_part(committish, form), form);
   return finish("git+ssh://git@" + domain() + "/" + user_text(user) + "/" + project + ".git" +
                     hash_part(committish, form),
                 form);
@@ -279,8 +287,8 @@ std::string HostedGit::ssh(Form form) const {
 std::string HostedGit::https(Form form) const {
   switch (type) {
     case GitHostType::kGist:
-      return finish("git+https://" + domain() + "/" + project + ".git" + hash_part(committish, form),
-                    form);
+      return finish(
+          "git+https://" + domain() + "/" + project + ".git" + hash_part(committish, form), form);
     case GitHostType::kSourcehut:
       return finish("https://" + domain() + "/" + user_text(user) + "/" + project +
                         hash_part(committish, form),
@@ -331,11 +339,15 @@ std::string HostedGit::tarball() const {
 
 std::string HostedGit::to_string(Form form) const {
   switch (representation) {
-    case GitRepresentation::kShortcut: return shortcut(form);
-    case GitRepresentation::kHttps: return https(form);
-    case GitRepresentation::kGit: return git(form);
+    case GitRepresentation::kShortcut:
+      return shortcut(form);
+    case GitRepresentation::kHttps:
+      return https(form);
+    case GitRepresentation::kGit:
+      return git(form);
     case GitRepresentation::kSshUrl:
-    case GitRepresentation::kOther: break;
+    case GitRepresentation::kOther:
+      break;
   }
   return sshurl(form);
 }
@@ -353,7 +365,8 @@ std::optional<HostedGit> hosted_git_from_url(std::string_view giturl) {
 
   HostedGit hosted;
   hosted.type = host->type;
-  if (protocol_info(parsed->protocol).auth && (!parsed->username.empty() || !parsed->password.empty()))
+  if (protocol_info(parsed->protocol).auth &&
+      (!parsed->username.empty() || !parsed->password.empty()))
     hosted.auth = parsed->username + (parsed->password.empty() ? "" : ":" + parsed->password);
 
   if (shortcut_host) {

@@ -9,7 +9,7 @@ namespace {
 // Algorithms ssri accepts (node's crypto hashes whose names fit [a-z0-9]+), and the order in
 // which it prefers them. Anything not in the priority list ranks lowest.
 constexpr std::array<std::string_view, 14> kKnownAlgorithms = {
-    "md5",    "sha1",   "sha224",     "sha256",     "sha384", "sha512",   "blake2b512",
+    "md5",        "sha1",   "sha224",    "sha256", "sha384",   "sha512",   "blake2b512",
     "blake2s256", "ripemd", "ripemd160", "rmd160", "shake128", "shake256", "sm3"};
 constexpr std::array<std::string_view, 6> kPriority = {"md5",    "sha1",   "sha224",
                                                        "sha256", "sha384", "sha512"};
@@ -19,13 +19,15 @@ int priority(std::string_view algorithm) {
   return it == kPriority.end() ? -1 : static_cast<int>(it - kPriority.begin());
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 /// ssri's Hash constructor (non-strict): /^([a-z0-9]+)-([^?]+)(\?[?\S*]*)?$/
 std::optional<IntegrityHash> parse_hash(std::string_view text) {
   size_t dash = 0;
-  while (dash < text.size() && ((text[dash] >= 'a' && text[dash] <= 'z') ||
-                                (text[dash] >= '0' && text[dash] <= '9')))
+  while (dash < text.size() &&
+         ((text[dash] >= 'a' && text[dash] <= 'z') || (text[dash] >= '0' && text[dash] <= '9')))
     ++dash;
   if (dash == 0 || dash >= text.size() || text[dash] != '-') return std::nullopt;
   std::string_view algorithm = text.substr(0, dash);
@@ -42,7 +44,8 @@ std::optional<IntegrityHash> parse_hash(std::string_view text) {
     size_t start = 0;
     for (;;) {
       size_t end = opts.find('?', start);
-      hash.options.emplace_back(opts.substr(start, end == std::string_view::npos ? end : end - start));
+      hash.options.emplace_back(
+          opts.substr(start, end == std::string_view::npos ? end : end - start));
       if (end == std::string_view::npos) break;
       start = end + 1;
     }
@@ -71,10 +74,14 @@ std::optional<util::HashAlgorithm> hash_algorithm(std::string_view name) {
 
 std::string_view hash_algorithm_name(util::HashAlgorithm algorithm) {
   switch (algorithm) {
-    case util::HashAlgorithm::Sha1: return "sha1";
-    case util::HashAlgorithm::Sha256: return "sha256";
-    case util::HashAlgorithm::Sha384: return "sha384";
-    case util::HashAlgorithm::Sha512: return "sha512";
+    case util::HashAlgorithm::Sha1:
+      return "sha1";
+    case util::HashAlgorithm::Sha256:
+      return "sha256";
+    case util::HashAlgorithm::Sha384:
+      return "sha384";
+    case util::HashAlgorithm::Sha512:
+      return "sha512";
   }
   return "sha512";
 }
@@ -186,7 +193,8 @@ IntegrityChecker::IntegrityChecker(Integrity expected) : expected_(std::move(exp
   algorithm_ = expected_.pick_algorithm();
   hashers_.emplace_back("sha512", util::Hasher(util::HashAlgorithm::Sha512));
   if (algorithm_ && *algorithm_ != "sha512") {
-    if (auto alg = hash_algorithm(*algorithm_)) hashers_.emplace_back(*algorithm_, util::Hasher(*alg));
+    if (auto alg = hash_algorithm(*algorithm_))
+      hashers_.emplace_back(*algorithm_, util::Hasher(*alg));
   }
 }
 
@@ -200,14 +208,13 @@ util::Status IntegrityChecker::finish() {
     computed_.add({name, util::base64_encode(hasher.finish()), {}});
   if (!algorithm_) return {};  // nothing to check against
   if (!hash_algorithm(*algorithm_)) {
-    return util::make_error("EINTEGRITY", expected_.to_string() +
-                                              " integrity checksum uses " + *algorithm_ +
-                                              ", which cannot be verified.");
+    return util::make_error("EINTEGRITY", expected_.to_string() + " integrity checksum uses " +
+                                              *algorithm_ + ", which cannot be verified.");
   }
   if (computed_.match(expected_)) return {};
   return util::make_error(
-      "EINTEGRITY", expected_.to_string() + " integrity checksum failed when using " +
-                        *algorithm_ + ": wanted " + join_hashes(*expected_.hashes(*algorithm_), ",") +
+      "EINTEGRITY", expected_.to_string() + " integrity checksum failed when using " + *algorithm_ +
+                        ": wanted " + join_hashes(*expected_.hashes(*algorithm_), ",") +
                         " but got " + computed_.to_string() + ". (" + std::to_string(size_) +
                         " bytes)");
 }

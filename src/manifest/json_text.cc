@@ -155,7 +155,8 @@ char32_t code_point_at(std::string_view text, size_t pos, size_t* length) {
   size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
   if (pos + len > text.size()) len = 1;
   char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-  for (size_t i = 1; i < len; ++i) cp = (cp << 6) | (static_cast<unsigned char>(text[pos + i]) & 0x3F);
+  for (size_t i = 1; i < len; ++i)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[pos + i]) & 0x3F);
   if (length) *length = len;
   return cp;
 }
@@ -256,8 +257,7 @@ class V8JsonScanner {
         if (!at_end() && peek() == '}') {
           ++pos_;
         } else {
-          if (at_end() || peek() != '"')
-            return Failure{V8Error::kExpectedPropNameOrRBrace, pos_};
+          if (at_end() || peek() != '"') return Failure{V8Error::kExpectedPropNameOrRBrace, pos_};
           if (auto f = string()) return f;
           if (auto f = colon()) return f;
           stack.push_back(Frame::kObject);
@@ -430,28 +430,36 @@ std::string unexpected_token_message(std::string_view text, size_t byte_pos) {
 std::string v8_message(std::string_view text, const Failure& f) {
   const size_t p = utf16_index(text, f.pos);
   switch (f.kind) {
-    case V8Error::kUnexpectedEnd: return "Unexpected end of JSON input";
-    case V8Error::kUnexpectedToken: return unexpected_token_message(text, f.pos);
-    case V8Error::kUnexpectedNumber: return with_position("Unexpected number", p);
+    case V8Error::kUnexpectedEnd:
+      return "Unexpected end of JSON input";
+    case V8Error::kUnexpectedToken:
+      return unexpected_token_message(text, f.pos);
+    case V8Error::kUnexpectedNumber:
+      return with_position("Unexpected number", p);
     case V8Error::kExpectedPropNameOrRBrace:
       return with_position("Expected property name or '}'", p);
     case V8Error::kExpectedCommaOrRBrack:
       return with_position("Expected ',' or ']' after array element", p);
     case V8Error::kExpectedCommaOrRBrace:
       return with_position("Expected ',' or '}' after property value", p);
-    case V8Error::kExpectedColon: return with_position("Expected ':' after property name", p);
+    case V8Error::kExpectedColon:
+      return with_position("Expected ':' after property name", p);
     case V8Error::kExpectedDoubleQuotedPropName:
       return with_position("Expected double-quoted property name", p);
     case V8Error::kExponentMissingNumber:
       return with_position("Exponent part is missing a number", p);
-    case V8Error::kNoNumberAfterMinus: return with_position("No number after minus sign", p);
+    case V8Error::kNoNumberAfterMinus:
+      return with_position("No number after minus sign", p);
     case V8Error::kUnterminatedFraction:
       return with_position("Unterminated fractional number", p);
-    case V8Error::kUnterminatedString: return with_position("Unterminated string", p);
+    case V8Error::kUnterminatedString:
+      return with_position("Unterminated string", p);
     case V8Error::kBadControlCharacter:
       return with_position("Bad control character in string literal", p);
-    case V8Error::kBadEscapedCharacter: return with_position("Bad escaped character", p);
-    case V8Error::kBadUnicodeEscape: return with_position("Bad Unicode escape", p);
+    case V8Error::kBadEscapedCharacter:
+      return with_position("Bad escaped character", p);
+    case V8Error::kBadUnicodeEscape:
+      return with_position("Bad Unicode escape", p);
     case V8Error::kNonWhitespaceAfterJson:
       return "Unexpected non-whitespace character after JSON at position " + std::to_string(p);
   }
@@ -488,8 +496,8 @@ std::string npm_message(std::string_view text, const Failure& f, const std::stri
   const size_t total = utf16_index(text, text.size());
   const size_t start = *index <= kContext ? 0 : *index - kContext;
   const size_t end = *index + kContext >= total ? total : *index + kContext;
-  std::string slice = (start ? "..." : "") + std::string(js_slice(text, start, end)) +
-                      (end == total ? "" : "...");
+  std::string slice =
+      (start ? "..." : "") + std::string(js_slice(text, start, end)) + (end == total ? "" : "...");
   std::string quoted;
   append_js_string(quoted, slice);
   return msg + " while parsing " + (slice == text ? "" : "near ") + quoted;
@@ -503,13 +511,27 @@ void append_js_string(std::string& out, std::string_view text) {
   for (char ch : text) {
     unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

@@ -183,11 +183,11 @@ Manifest manifest_from_json(const Json& doc) {
       if (v.is_string()) m.scripts.emplace_back(k, v.get<std::string>());
     }
   }
-  m.has_install_script = true_member(doc, "hasInstallScript") ||
-                         std::any_of(m.scripts.begin(), m.scripts.end(), [](const auto& s) {
-                           return s.first == "preinstall" || s.first == "install" ||
-                                  s.first == "postinstall";
-                         });
+  m.has_install_script =
+      true_member(doc, "hasInstallScript") ||
+      std::any_of(m.scripts.begin(), m.scripts.end(), [](const auto& s) {
+        return s.first == "preinstall" || s.first == "install" || s.first == "postinstall";
+      });
 
   if (const std::string* d = string_member(doc, "deprecated")) m.deprecated = *d;
   m.workspaces = workspace_globs(doc);

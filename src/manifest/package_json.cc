@@ -70,11 +70,15 @@ void erase(Entries& e, std::string_view name) {
 
 std::string_view dependency_field(DependencyKind kind) {
   switch (kind) {
-    case DependencyKind::kProd: return "dependencies";
-    case DependencyKind::kDev: return "devDependencies";
-    case DependencyKind::kOptional: return "optionalDependencies";
+    case DependencyKind::kProd:
+      return "dependencies";
+    case DependencyKind::kDev:
+      return "devDependencies";
+    case DependencyKind::kOptional:
+      return "optionalDependencies";
     case DependencyKind::kPeer:
-    case DependencyKind::kPeerOptional: return "peerDependencies";
+    case DependencyKind::kPeerOptional:
+      return "peerDependencies";
   }
   return "dependencies";
 }
@@ -136,11 +140,15 @@ struct PackageJson::Sections {
   std::optional<Json> bundle;  // normalised bundleDependencies; nullopt: none
   Entries& of(DependencyKind k) {
     switch (k) {
-      case DependencyKind::kProd: return prod;
-      case DependencyKind::kDev: return dev;
-      case DependencyKind::kOptional: return optional;
+      case DependencyKind::kProd:
+        return prod;
+      case DependencyKind::kDev:
+        return dev;
+      case DependencyKind::kOptional:
+        return optional;
       case DependencyKind::kPeer:
-      case DependencyKind::kPeerOptional: return peer;
+      case DependencyKind::kPeerOptional:
+        return peer;
     }
     return prod;
   }
@@ -257,8 +265,12 @@ void PackageJson::set_dependency(std::optional<DependencyKind> kind, std::string
       erase(s.dev, name);
       erase(s.peer, name);
       break;
-    case DependencyKind::kDev: erase(s.prod, name); break;
-    case DependencyKind::kOptional: erase(s.peer, name); break;
+    case DependencyKind::kDev:
+      erase(s.prod, name);
+      break;
+    case DependencyKind::kOptional:
+      erase(s.peer, name);
+      break;
     case DependencyKind::kPeer:
     case DependencyKind::kPeerOptional:
       erase(s.prod, name);
@@ -331,7 +343,8 @@ util::Result<bool> PackageJson::save() {
   return true;
 }
 
-util::Result<PackageJson> PackageJson::from_text(std::string_view text, std::filesystem::path file) {
+util::Result<PackageJson> PackageJson::from_text(std::string_view text,
+                                                 std::filesystem::path file) {
   PackageJson pj;
   pj.content_ = LADE_TRY(parse_json(text, file.string()));
   pj.original_ = pj.content_;

@@ -14,7 +14,8 @@
 namespace lade::manifest {
 
 /// npm's save types: --save-prod, --save-dev (-D), --save-optional (-O), --save-peer, and a
-/// peer dependency marked optional in peerDependenciesMeta.
+/// peer dependency marked optional in peerDependenciesMeta (only ever inferred: npm 11 refuses
+/// --save-peer with --save-optional).
 enum class DependencyKind { kProd, kDev, kOptional, kPeer, kPeerOptional };
 
 /// "dependencies", "devDependencies", "optionalDependencies", "peerDependencies".

@@ -12,8 +12,9 @@ struct NameValidation {
   /// No errors: a name that may exist from before the current rules (capitals, > 214
   /// characters, core module names, ~'!()*). npm-package-arg accepts these.
   bool valid_for_old_packages = false;
-  std::vector<std::string> warnings;  // npm's wording, e.g. "name can no longer contain capital letters"
-  std::vector<std::string> errors;    // e.g. "name can only contain URL-friendly characters"
+  std::vector<std::string>
+      warnings;  // npm's wording, e.g. "name can no longer contain capital letters"
+  std::vector<std::string> errors;  // e.g. "name can only contain URL-friendly characters"
 };
 
 NameValidation validate_package_name(std::string_view name);

@@ -12,16 +12,17 @@ namespace od = simdjson::ondemand;
 util::Error parse_error(std::string_view name, std::string_view text, std::string_view detail) {
   // The strict checker gives the same message JSON.parse would; simdjson's is the fallback.
   if (auto err = find_json_syntax_error(text)) {
-    return util::make_error("EJSONPARSE", std::string(name) + ": " + err->npm_message +
-                                              " (line " + std::to_string(err->line) +
-                                              ", column " + std::to_string(err->column) + ")");
+    return util::make_error("EJSONPARSE", std::string(name) + ": " + err->npm_message + " (line " +
+                                              std::to_string(err->line) + ", column " +
+                                              std::to_string(err->column) + ")");
   }
   return util::make_error("EJSONPARSE",
                           std::string(name) + ": invalid packument: " + std::string(detail));
 }
 
 std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
@@ -109,7 +110,8 @@ Status Packument::index_document(std::string_view name_for_errors) {
         }
         const char* end = nullptr;
         if (auto e = doc.current_location().get(end)) return fail(e);
-        std::string_view raw = trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
+        std::string_view raw =
+            trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
         if (raw.size() < 2 || raw.front() != '{' || raw.back() != '}')
           return fail(simdjson::TAPE_ERROR);
         pv.raw_json = raw;

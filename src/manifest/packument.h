@@ -15,10 +15,10 @@ namespace lade::manifest {
 
 /// What npm-pick-manifest needs to know about one version without parsing all of it.
 struct PackumentVersion {
-  std::string version;         // the key in "versions"
-  bool deprecated = false;     // has a non-empty string "deprecated"
-  std::string engines_node;    // engines.node when it is a string, else empty
-  std::string_view raw_json;   // this version's object, a view into the owned document text
+  std::string version;        // the key in "versions"
+  bool deprecated = false;    // has a non-empty string "deprecated"
+  std::string engines_node;   // engines.node when it is a string, else empty
+  std::string_view raw_json;  // this version's object, a view into the owned document text
 };
 
 class Packument {
@@ -28,7 +28,7 @@ class Packument {
   /// read now (simdjson on-demand); the rest of each version is left as raw text.
   /// Errors: EJSONPARSE (naming `name_for_errors`).
   static util::Result<std::shared_ptr<const Packument>> parse(std::string text,
-                                                         std::string_view name_for_errors);
+                                                              std::string_view name_for_errors);
 
   const std::string& name() const { return name_; }
   /// dist-tags in document order: tag -> version.

@@ -106,8 +106,8 @@ std::vector<std::string> split_segments(std::string_view path) {
 
 /// path.posix.resolve(base, path) with `base` absolute; no trailing slash.
 std::string path_resolve(const std::string& base, std::string_view path) {
-  std::string joined = (!path.empty() && path[0] == '/') ? std::string(path)
-                                                          : base + "/" + std::string(path);
+  std::string joined =
+      (!path.empty() && path[0] == '/') ? std::string(path) : base + "/" + std::string(path);
   std::vector<std::string> parts;
   for (auto& seg : split_segments(joined)) {
     if (seg.empty() || seg == ".") continue;
@@ -188,7 +188,9 @@ struct Context {
   std::string where;  // absolute
 };
 
-util::Error invalid_spec(std::string message) { return make_error("EINVALIDSPEC", std::move(message)); }
+util::Error invalid_spec(std::string message) {
+  return make_error("EINVALIDSPEC", std::move(message));
+}
 
 util::Result<PackageSpec> parse_arg(std::string_view arg, const Context& ctx);
 
@@ -199,8 +201,8 @@ util::Result<PackageSpec> make_result(std::optional<std::string_view> name, std:
   if (arg) {
     res.raw = std::string(*arg);
   } else {
-    res.raw = (name && !name->empty()) ? std::string(*name) + "@" + std::string(spec)
-                                       : std::string(spec);
+    res.raw =
+        (name && !name->empty()) ? std::string(*name) + "@" + std::string(spec) : std::string(spec);
   }
   res.raw_spec = std::string(spec);
   if (name && !name->empty()) {
@@ -209,8 +211,8 @@ util::Result<PackageSpec> make_result(std::optional<std::string_view> name, std:
       std::string reasons;
       for (const auto& e : valid.errors) reasons += (reasons.empty() ? "" : "; ") + e;
       return make_error("EINVALIDPACKAGENAME", "Invalid package name \"" + std::string(*name) +
-                                                   "\" of package \"" + res.raw + "\": " +
-                                                   reasons + ".");
+                                                   "\" of package \"" + res.raw + "\": " + reasons +
+                                                   ".");
     }
     res.name = std::string(*name);
     if (res.name[0] == '@') res.scope = res.name.substr(0, res.name.find('/'));
@@ -228,8 +230,8 @@ util::Status set_git_attrs(PackageSpec& res, std::string_view committish) {
   size_t start = 0;
   for (;;) {
     size_t end = committish.find("::", start);
-    std::string_view part =
-        committish.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    std::string_view part = committish.substr(
+        start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (part.find(':') == std::string_view::npos) {
       if (nonempty(res.git_range))
         return invalid_spec("cannot override existing semver range with a committish");
@@ -268,22 +270,53 @@ std::string path_to_file_url(std::string_view path) {
   std::string out;
   for (char c : path) {
     switch (c) {
-      case '\0': out += "%00"; break;
-      case '\t': out += "%09"; break;
-      case '\n': out += "%0A"; break;
-      case '\r': out += "%0D"; break;
-      case ' ': out += "%20"; break;
-      case '"': out += "%22"; break;
-      case '#': out += "%23"; break;
-      case '%': out += "%25"; break;
-      case '?': out += "%3F"; break;
-      case '[': out += "%5B"; break;
-      case '\\': out += "%5C"; break;
-      case ']': out += "%5D"; break;
-      case '^': out += "%5E"; break;
-      case '|': out += "%7C"; break;
-      case '~': out += "%7E"; break;
-      default: out += c;
+      case '\0':
+        out += "%00";
+        break;
+      case '\t':
+        out += "%09";
+        break;
+      case '\n':
+        out += "%0A";
+        break;
+      case '\r':
+        out += "%0D";
+        break;
+      case ' ':
+        out += "%20";
+        break;
+      case '"':
+        out += "%22";
+        break;
+      case '#':
+        out += "%23";
+        break;
+      case '%':
+        out += "%25";
+        break;
+      case '?':
+        out += "%3F";
+        break;
+      case '[':
+        out += "%5B";
+        break;
+      case '\\':
+        out += "%5C";
+        break;
+      case ']':
+        out += "%5D";
+        break;
+      case '^':
+        out += "%5E";
+        break;
+      case '|':
+        out += "%7C";
+        break;
+      case '~':
+        out += "%7E";
+        break;
+      default:
+        out += c;
     }
   }
   return out.rfind("file:", 0) == 0 ? out : "file:" + out;
@@ -315,7 +348,8 @@ util::Result<PackageSpec> from_file(PackageSpec res, const Context& ctx) {
   if (raw.rfind("file:/", 0) == 0) {
     // npm's backwards-compatible readings: "file://path" is "file:/path", and
     // "file:/../x" / "file:///./x" are relative.
-    if (raw.size() > 7 && raw.compare(5, 2, "//") == 0 && raw[7] != '/') raw = "file:/" + raw.substr(5);
+    if (raw.size() > 7 && raw.compare(5, 2, "//") == 0 && raw[7] != '/')
+      raw = "file:/" + raw.substr(5);
     std::string_view after = std::string_view(raw).substr(5);
     size_t slashes = 0;
     while (slashes < after.size() && slashes < 4 && after[slashes] == '/') ++slashes;
@@ -331,7 +365,8 @@ util::Result<PackageSpec> from_file(PackageSpec res, const Context& ctx) {
   const std::string spec_path = file_url_path(after_scheme, "");
   std::string resolved_path = file_url_path(after_scheme, base_dir);
 
-  const bool tilde = spec_path.rfind("/~", 0) == 0 && (spec_path.size() == 2 || spec_path[2] == '/');
+  const bool tilde =
+      spec_path.rfind("/~", 0) == 0 && (spec_path.size() == 2 || spec_path[2] == '/');
   if (tilde) {
     res.save_spec = "file:" + spec_path.substr(1);
     resolved_path = path_resolve(home_dir(ctx.options),
@@ -370,8 +405,9 @@ util::Result<PackageSpec> from_url(PackageSpec res) {
       size_t hash = rest.find('#');
       std::string_view body = rest.substr(0, hash);
       size_t colon = body.find(':');
-      bool matched = colon != std::string_view::npos && colon > 0 && colon + 1 < body.size() &&
-                     (hash == std::string_view::npos || is_line_terminator_free(rest.substr(hash + 1)));
+      bool matched =
+          colon != std::string_view::npos && colon > 0 && colon + 1 < body.size() &&
+          (hash == std::string_view::npos || is_line_terminator_free(rest.substr(hash + 1)));
       if (matched && !has_port_number(body)) {
         res.type = SpecType::kGit;
         LADE_TRY(set_git_attrs(res, hash == std::string_view::npos ? "" : rest.substr(hash + 1)));
@@ -399,8 +435,7 @@ util::Result<PackageSpec> from_url(PackageSpec res) {
     res.type = SpecType::kRemote;
     res.fetch_spec = res.save_spec;
   } else {
-    return make_error("EUNSUPPORTEDPROTOCOL",
-                      "Unsupported URL Type \"" + protocol + "\": " + raw);
+    return make_error("EUNSUPPORTEDPROTOCOL", "Unsupported URL Type \"" + protocol + "\": " + raw);
   }
   return res;
 }
@@ -426,9 +461,10 @@ util::Result<PackageSpec> from_registry(PackageSpec res, const Context& ctx) {
     res.type = SpecType::kRange;
   } else {
     if (encode_uri_component(spec) != spec) {
-      return make_error("EINVALIDTAGNAME",
-                        "Invalid tag name \"" + spec + "\" of package \"" + res.raw +
-                            "\": Tags may not have any characters that encodeURIComponent encodes.");
+      return make_error(
+          "EINVALIDTAGNAME",
+          "Invalid tag name \"" + spec + "\" of package \"" + res.raw +
+              "\": Tags may not have any characters that encodeURIComponent encodes.");
     }
     res.type = SpecType::kTag;
   }
@@ -441,22 +477,26 @@ util::Result<PackageSpec> resolve(std::optional<std::string_view> name, std::str
   PackageSpec res = LADE_TRY(make_result(name, spec, arg));
   if (is_file_spec(spec)) return from_file(std::move(res), ctx);
   if (is_alias_spec(spec)) return from_alias(std::move(res), ctx);
-  if (auto hosted = hosted_git_from_url(spec)) return from_hosted_git(std::move(res), std::move(*hosted));
+  if (auto hosted = hosted_git_from_url(spec))
+    return from_hosted_git(std::move(res), std::move(*hosted));
   if (!spec.empty() && is_url(spec)) return from_url(std::move(res));
-  if (!spec.empty() && (has_slashes(spec) || is_file_type(spec))) return from_file(std::move(res), ctx);
+  if (!spec.empty() && (has_slashes(spec) || is_file_type(spec)))
+    return from_file(std::move(res), ctx);
   return from_registry(std::move(res), ctx);
 }
 
 /// npa(arg): split "name@spec", recognising URLs, scp-style git and paths first.
 util::Result<PackageSpec> parse_arg(std::string_view arg, const Context& ctx) {
   const size_t name_ends = arg.size() > 1 ? arg.find('@', 1) : std::string_view::npos;
-  const std::string_view name_part = name_ends != std::string_view::npos ? arg.substr(0, name_ends) : arg;
+  const std::string_view name_part =
+      name_ends != std::string_view::npos ? arg.substr(0, name_ends) : arg;
   if (is_url(arg)) return resolve(std::nullopt, arg, arg, ctx);
   if (is_scp_git(arg)) {
     std::string spec = "git+ssh://" + std::string(arg);
     return resolve(std::nullopt, spec, arg, ctx);
   }
-  if ((name_part.empty() || name_part[0] != '@') && (has_slashes(name_part) || is_file_type(name_part)))
+  if ((name_part.empty() || name_part[0] != '@') &&
+      (has_slashes(name_part) || is_file_type(name_part)))
     return resolve(std::nullopt, arg, arg, ctx);
   if (name_ends != std::string_view::npos) {
     std::string_view spec = arg.substr(name_ends + 1);
@@ -475,14 +515,22 @@ std::string absolute_where(const std::filesystem::path& where) {
 
 std::string_view spec_type_name(SpecType type) {
   switch (type) {
-    case SpecType::kVersion: return "version";
-    case SpecType::kRange: return "range";
-    case SpecType::kTag: return "tag";
-    case SpecType::kAlias: return "alias";
-    case SpecType::kGit: return "git";
-    case SpecType::kRemote: return "remote";
-    case SpecType::kFile: return "file";
-    case SpecType::kDirectory: return "directory";
+    case SpecType::kVersion:
+      return "version";
+    case SpecType::kRange:
+      return "range";
+    case SpecType::kTag:
+      return "tag";
+    case SpecType::kAlias:
+      return "alias";
+    case SpecType::kGit:
+      return "git";
+    case SpecType::kRemote:
+      return "remote";
+    case SpecType::kFile:
+      return "file";
+    case SpecType::kDirectory:
+      return "directory";
   }
   return "range";
 }
@@ -497,12 +545,15 @@ std::string PackageSpec::to_string() const {
   return name + "@" + spec;
 }
 
-util::Result<PackageSpec> parse_spec(std::string_view arg) { return parse_spec(arg, SpecOptions{}); }
+util::Result<PackageSpec> parse_spec(std::string_view arg) {
+  return parse_spec(arg, SpecOptions{});
+}
 
 util::Result<PackageSpec> parse_spec(std::string_view arg, const SpecOptions& options) {
   SemverQueries fallback;
   if (!options.semver) fallback = default_semver_queries();
-  const Context ctx{options, options.semver ? *options.semver : fallback, absolute_where(options.where)};
+  const Context ctx{options, options.semver ? *options.semver : fallback,
+                    absolute_where(options.where)};
   return parse_arg(arg, ctx);
 }
 
@@ -517,7 +568,8 @@ util::Result<PackageSpec> resolve_spec(std::string_view name, std::string_view s
                                        const SpecOptions& options) {
   SemverQueries fallback;
   if (!options.semver) fallback = default_semver_queries();
-  const Context ctx{options, options.semver ? *options.semver : fallback, absolute_where(options.where)};
+  const Context ctx{options, options.semver ? *options.semver : fallback,
+                    absolute_where(options.where)};
   return resolve(name.empty() ? std::nullopt : std::optional<std::string_view>(name), spec,
                  std::nullopt, ctx);
 }

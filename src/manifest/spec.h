@@ -52,9 +52,9 @@ struct PackageSpec {
 
   // git specs
   std::optional<std::string> git_committish;  // "#v1.2" / "#abc123"
-  std::optional<std::string> git_range;        // "#semver:^1"
-  std::optional<std::string> git_subdir;       // "#path:packages/x" -> "/packages/x"
-  std::optional<HostedGit> hosted;              // when on a known host
+  std::optional<std::string> git_range;       // "#semver:^1"
+  std::optional<std::string> git_subdir;      // "#path:packages/x" -> "/packages/x"
+  std::optional<HostedGit> hosted;            // when on a known host
 
   /// The aliased spec of `npm:` aliases ("y@npm:x@^2" -> x@^2).
   std::shared_ptr<const PackageSpec> sub_spec;

@@ -10,9 +10,7 @@ bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-int hex_value(char c) {
-  return is_digit(c) ? c - '0' : (lower(c) - 'a' + 10);
-}
+int hex_value(char c) { return is_digit(c) ? c - '0' : (lower(c) - 'a' + 10); }
 
 std::string_view default_port(std::string_view scheme) {
   if (scheme == "http" || scheme == "ws") return "80";
@@ -31,9 +29,12 @@ enum class EncodeSet { kC0, kFragment, kQuery, kSpecialQuery, kPath, kUserinfo }
 bool needs_encoding(unsigned char c, EncodeSet set) {
   if (c < 0x20 || c >= 0x7F) return true;  // C0 controls, DEL and all non-ASCII bytes
   switch (set) {
-    case EncodeSet::kC0: return false;
-    case EncodeSet::kFragment: return c == ' ' || c == '"' || c == '<' || c == '>' || c == '`';
-    case EncodeSet::kQuery: return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>';
+    case EncodeSet::kC0:
+      return false;
+    case EncodeSet::kFragment:
+      return c == ' ' || c == '"' || c == '<' || c == '>' || c == '`';
+    case EncodeSet::kQuery:
+      return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>';
     case EncodeSet::kSpecialQuery:
       return c == ' ' || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'';
     case EncodeSet::kPath:
@@ -78,9 +79,7 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool is_single_dot(std::string_view seg) {
-  return seg == "." || seg == "%2e" || seg == "%2E";
-}
+bool is_single_dot(std::string_view seg) { return seg == "." || seg == "%2e" || seg == "%2E"; }
 
 bool is_double_dot(std::string_view seg) {
   std::string l;
@@ -202,8 +201,8 @@ std::optional<Url> parse_url(std::string_view raw) {
     rest = rest.substr(0, h);
   }
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    url.search = "?" + percent_encode(rest.substr(q + 1), special ? EncodeSet::kSpecialQuery
-                                                                   : EncodeSet::kQuery);
+    url.search = "?" + percent_encode(rest.substr(q + 1),
+                                      special ? EncodeSet::kSpecialQuery : EncodeSet::kQuery);
     rest = rest.substr(0, q);
   }
   auto is_sep = [&](char c) { return c == '/' || (special && c == '\\'); };

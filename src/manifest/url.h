@@ -11,12 +11,12 @@ struct Url {
   std::string protocol;  // scheme, lower-cased, with its ':' ("git+ssh:")
   std::string username;  // percent-encoded as in the input
   std::string password;
-  std::string hostname;  // lower-cased for http(s)/ws(s)/ftp; as written otherwise
-  std::string port;      // digits; empty when absent or the scheme's default
-  std::string pathname;  // "/a/b", or an opaque path ("user/repo" in "github:user/repo")
-  std::string search;    // "" or "?..."
-  std::string hash;      // "" or "#..."
-  bool has_host = false; // an authority ("//...") was present, even an empty one
+  std::string hostname;   // lower-cased for http(s)/ws(s)/ftp; as written otherwise
+  std::string port;       // digits; empty when absent or the scheme's default
+  std::string pathname;   // "/a/b", or an opaque path ("user/repo" in "github:user/repo")
+  std::string search;     // "" or "?..."
+  std::string hash;       // "" or "#..."
+  bool has_host = false;  // an authority ("//...") was present, even an empty one
 
   std::string host() const { return port.empty() ? hostname : hostname + ":" + port; }
   /// The serialised URL, as `url.href` / `url.toString()` gives it.

@@ -36,7 +36,8 @@ util::Result<std::string> run_command(const std::vector<std::string>& argv, cons
   if (argv.empty()) return util::make_error("ECOMMAND", "no command to run");
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return util::make_error("ECOMMAND", std::string("cannot create a pipe: ") + std::strerror(errno));
+    return util::make_error("ECOMMAND",
+                            std::string("cannot create a pipe: ") + std::strerror(errno));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -68,8 +69,9 @@ util::Result<std::string> run_command(const std::vector<std::string>& argv, cons
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                        : "was killed";
+    std::string how = WIFEXITED(status)
+                          ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                          : "was killed";
     return util::make_error("ECOMMAND", "`" + argv[0] + "` " + how);
   }
   return out;

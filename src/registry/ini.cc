@@ -40,10 +40,14 @@ std::optional<unsigned> hex4(std::string_view s, size_t at) {
   for (size_t i = at; i < at + 4; ++i) {
     char c = s[i];
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      v |= static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v |= static_cast<unsigned>(c - 'A' + 10);
+    else
+      return std::nullopt;
   }
   return v;
 }
@@ -61,14 +65,30 @@ std::optional<std::string> parse_json_string(std::string_view s) {
     }
     if (i + 1 >= s.size() - 1) return std::nullopt;  // a backslash escaping the closing quote
     switch (s[++i]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         auto cp = hex4(s.substr(0, s.size() - 1), i + 1);
         if (!cp) return std::nullopt;
@@ -186,7 +206,8 @@ std::string replace_env(std::string_view text, const Environment& env) {
     }
     size_t name_begin = i + 2;
     size_t j = name_begin;
-    while (j < text.size() && text[j] != '$' && text[j] != '{' && text[j] != '}' && text[j] != '?') {
+    while (j < text.size() && text[j] != '$' && text[j] != '{' && text[j] != '}' &&
+           text[j] != '?') {
       ++j;
     }
     bool optional = false;
@@ -194,7 +215,8 @@ std::string replace_env(std::string_view text, const Environment& env) {
       optional = true;
       ++j;
     }
-    if (j == name_begin || (optional && j - 1 == name_begin) || j >= text.size() || text[j] != '}') {
+    if (j == name_begin || (optional && j - 1 == name_begin) || j >= text.size() ||
+        text[j] != '}') {
       out += text[i++];
       continue;
     }

@@ -168,9 +168,9 @@ Result<Config> Config::load(ConfigInputs in) {
   config.fallback_ = std::make_shared<RegistryFallback>();
   const Environment& env = in.env;
   const fs::path home = home_dir(in);
-  const fs::path cwd = !in.cwd.empty()               ? in.cwd
-                       : !in.project_dir.empty()     ? in.project_dir
-                                                     : fs::current_path();
+  const fs::path cwd = !in.cwd.empty()           ? in.cwd
+                       : !in.project_dir.empty() ? in.project_dir
+                                                 : fs::current_path();
   config.project_dir_ = in.project_dir.empty() ? cwd : in.project_dir;
   auto& warnings = config.warnings_;
 
@@ -188,8 +188,8 @@ Result<Config> Config::load(ConfigInputs in) {
   }
   Layer env_layer{"env", "environment", {}};
   for (const auto& [name, value] : env) {
-    if (name.size() <= kEnvPrefix.size() || lower(name.substr(0, kEnvPrefix.size())) != kEnvPrefix ||
-        value.empty()) {
+    if (name.size() <= kEnvPrefix.size() ||
+        lower(name.substr(0, kEnvPrefix.size())) != kEnvPrefix || value.empty()) {
       continue;
     }
     std::string key = name.substr(kEnvPrefix.size());
@@ -203,13 +203,13 @@ Result<Config> Config::load(ConfigInputs in) {
     std::string v = replace_env(value, env);
     env_layer.values[key] = is_list_key(key) ? split_blank_lines(v) : std::vector<std::string>{v};
   }
-  config.layers_ = {std::move(cli), std::move(env_layer), Layer{"project", "", {}},
+  config.layers_ = {std::move(cli),        std::move(env_layer),    Layer{"project", "", {}},
                     Layer{"user", "", {}}, Layer{"global", "", {}}, Layer{"builtin", "", {}}};
   enum { kCli, kEnv, kProject, kUser, kGlobal, kBuiltin };
 
   auto resolve_path = [&](std::string_view raw) -> fs::path {
     std::string_view v = trim(raw);
-    if (v.starts_with("~/") ) return (home / fs::path(std::string(v.substr(2)))).lexically_normal();
+    if (v.starts_with("~/")) return (home / fs::path(std::string(v.substr(2)))).lexically_normal();
     fs::path p{std::string(v)};
     return (p.is_absolute() ? p : cwd / p).lexically_normal();
   };
@@ -432,13 +432,15 @@ Result<Config> Config::load(ConfigInputs in) {
     };
     for (std::string_view key : {"_authtoken", "-authtoken"}) {
       if (has(key)) {
-        problems.push_back("`" + std::string(key) + "` is not allowed in " + layer.name + " config");
+        problems.push_back("`" + std::string(key) + "` is not allowed in " + layer.name +
+                           " config");
       }
     }
     for (std::string_view key : {"_auth", "_authToken", "username", "_password"}) {
       if (!has(key)) continue;
       if ((key == "username" && !has("_password")) || (key == "_password" && !has("username"))) {
-        problems.push_back("`" + std::string(key) + "` is not allowed in " + layer.name + " config");
+        problems.push_back("`" + std::string(key) + "` is not allowed in " + layer.name +
+                           " config");
         continue;
       }
       auto registry = config.default_registry();
@@ -469,7 +471,8 @@ Result<std::string> Config::ask_npm_for_registry() const {
   if (::stat(cache_file.c_str(), &st) == 0) {
     auto mtime = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     auto age = now_() - mtime;
     if (age >= std::chrono::seconds(0) && age < kNpmRegistryCacheLifetime) {
       if (auto text = util::read_file(cache_file); text.ok() && parse_url(trim(*text))) {
@@ -485,8 +488,10 @@ Result<std::string> Config::ask_npm_for_registry() const {
   }
   auto out = run_command_({"npm", "config", "get", "registry"}, project_dir_);
   if (!out.ok()) {
-    return make_error("ENOREGISTRY", "No registry is configured and asking npm for its default "
-                                     "failed (" + out.error().message + "). " + how_to_fix);
+    return make_error("ENOREGISTRY",
+                      "No registry is configured and asking npm for its default "
+                      "failed (" +
+                          out.error().message + "). " + how_to_fix);
   }
   std::string_view answer = trim(*out);
   if (!parse_url(answer)) {

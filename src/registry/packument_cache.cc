@@ -71,11 +71,16 @@ std::optional<size_t> parse_header(std::string_view text, CacheEntryMeta& meta) 
     if (colon == std::string_view::npos) return std::nullopt;
     std::string_view name = line.substr(0, colon);
     std::string value(line.substr(colon + 2));
-    if (name == "key") meta.key = value;
-    else if (name == "etag") meta.etag = value;
-    else if (name == "last-modified") meta.last_modified = value;
-    else if (name == "max-age") meta.max_age = std::chrono::seconds(std::atoll(value.c_str()));
-    else if (name == "must-revalidate") meta.must_revalidate = value == "1";
+    if (name == "key")
+      meta.key = value;
+    else if (name == "etag")
+      meta.etag = value;
+    else if (name == "last-modified")
+      meta.last_modified = value;
+    else if (name == "max-age")
+      meta.max_age = std::chrono::seconds(std::atoll(value.c_str()));
+    else if (name == "must-revalidate")
+      meta.must_revalidate = value == "1";
   }
   return end + 2;
 }

@@ -168,8 +168,7 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
   }
   Response& response = *result;
   bytes_received += response.body_bytes;
-  CacheControl cc =
-      parse_cache_control(response.header("cache-control"), response.header("age"));
+  CacheControl cc = parse_cache_control(response.header("cache-control"), response.header("age"));
 
   if (response.status == 304 && job.cached) {
     packument_revalidated++;
@@ -267,7 +266,8 @@ std::future<Result<RegistryClient::TarballResult>> RegistryClient::tarball(Tarba
   req.url = request.url;
   req.on_data = std::move(request.on_chunk);
   req.on_restart = std::move(request.on_restart);
-  if (!s.options.npm_command.empty()) req.headers.emplace_back("npm-command", s.options.npm_command);
+  if (!s.options.npm_command.empty())
+    req.headers.emplace_back("npm-command", s.options.npm_command);
   add_credentials(req, s.config.auth_for(request.url, registry));
   s.tarball_requests++;
   auto self = state_;

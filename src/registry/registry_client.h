@@ -45,12 +45,12 @@ struct RegistryClientOptions {
 
 /// Counters that tests and `--timing` read (a snapshot).
 struct RegistryStats {
-  uint64_t packument_calls = 0;        // packument() calls
+  uint64_t packument_calls = 0;         // packument() calls
   uint64_t packument_deduplicated = 0;  // calls answered by an earlier call for the same name
-  uint64_t packument_requests = 0;     // HTTP requests for packuments (conditional ones too)
-  uint64_t packument_cache_hits = 0;   // answered from the cache without any request
-  uint64_t packument_revalidated = 0;  // 304 Not Modified answers
-  uint64_t packument_stale = 0;        // served stale from the cache after a network error
+  uint64_t packument_requests = 0;      // HTTP requests for packuments (conditional ones too)
+  uint64_t packument_cache_hits = 0;    // answered from the cache without any request
+  uint64_t packument_revalidated = 0;   // 304 Not Modified answers
+  uint64_t packument_stale = 0;         // served stale from the cache after a network error
   uint64_t tarball_requests = 0;
   uint64_t bytes_received = 0;  // bodies of packuments and tarballs (decoded)
 };

@@ -42,16 +42,25 @@ bool retriable_status(long status) {
 /// Node's names for OpenSSL verification failures, so messages read like npm's.
 std::string tls_verify_code(long verify_result) {
   switch (verify_result) {
-    case 2: return "UNABLE_TO_GET_ISSUER_CERT";
-    case 9: return "CERT_NOT_YET_VALID";
-    case 10: return "CERT_HAS_EXPIRED";
-    case 18: return "DEPTH_ZERO_SELF_SIGNED_CERT";
-    case 19: return "SELF_SIGNED_CERT_IN_CHAIN";
-    case 20: return "UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
-    case 21: return "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+    case 2:
+      return "UNABLE_TO_GET_ISSUER_CERT";
+    case 9:
+      return "CERT_NOT_YET_VALID";
+    case 10:
+      return "CERT_HAS_EXPIRED";
+    case 18:
+      return "DEPTH_ZERO_SELF_SIGNED_CERT";
+    case 19:
+      return "SELF_SIGNED_CERT_IN_CHAIN";
+    case 20:
+      return "UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
+    case 21:
+      return "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
     case 0:
-    case 62: return "ERR_TLS_CERT_ALTNAME_INVALID";
-    default: return "ECERTVERIFY";
+    case 62:
+      return "ERR_TLS_CERT_ALTNAME_INVALID";
+    default:
+      return "ECERTVERIFY";
   }
 }
 
@@ -202,7 +211,7 @@ struct TransferQueue::Loop {
       std::lock_guard lock(mu);
       if (!stopping) {
         incoming.push_back(std::move(t));
-        t = nullptr;
+        submitted++;
       }
     }
     if (t) {
@@ -210,7 +219,6 @@ struct TransferQueue::Loop {
                                           " failed, reason: the transfer queue is shut down"));
       return;
     }
-    submitted++;
     curl_multi_wakeup(multi);
   }
 
@@ -407,8 +415,8 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
     schedule_retry(std::move(t));
     return;
   }
-  complete(std::move(t), make_error(failure.code, "request to " + t->request.url +
-                                                      " failed, reason: " + reason));
+  complete(std::move(t),
+           make_error(failure.code, "request to " + t->request.url + " failed, reason: " + reason));
 }
 
 void TransferQueue::Loop::run() {

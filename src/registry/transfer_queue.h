@@ -100,11 +100,11 @@ struct TransferOptions {
 
 /// Counters of the network thread (a snapshot).
 struct TransferStats {
-  uint64_t submitted = 0;     // requests accepted by submit()
-  uint64_t attempts = 0;      // HTTP attempts started (retries included)
-  uint64_t retries = 0;       // attempts that were retries
-  uint64_t succeeded = 0;     // completions with a Response (any status)
-  uint64_t failed = 0;        // completions with an error
+  uint64_t submitted = 0;  // requests accepted by submit()
+  uint64_t attempts = 0;   // HTTP attempts started (retries included)
+  uint64_t retries = 0;    // attempts that were retries
+  uint64_t succeeded = 0;  // completions with a Response (any status)
+  uint64_t failed = 0;     // completions with an error
   uint64_t bytes_received = 0;
   uint64_t max_in_flight = 0;  // most transfers inside curl at once
 };

@@ -41,7 +41,8 @@ std::optional<Url> parse_url(std::string_view text) {
   std::string_view port;
   // The port follows the last ':' unless that ':' is inside an IPv6 literal.
   size_t port_colon = authority.rfind(':');
-  if (port_colon != std::string_view::npos && authority.find(']', port_colon) == std::string_view::npos) {
+  if (port_colon != std::string_view::npos &&
+      authority.find(']', port_colon) == std::string_view::npos) {
     hostname = authority.substr(0, port_colon);
     port = authority.substr(port_colon + 1);
   }

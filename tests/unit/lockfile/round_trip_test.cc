@@ -70,6 +70,21 @@ TEST_CASE("lockfile: v2 lockfiles are written as npm writes them as v3", "[lockf
   }
 }
 
+TEST_CASE("lockfile: v2 lockfiles can be kept as v2, as npm keeps them", "[lockfile]") {
+  // npm writes a project's v2 lockfile back as v2 (packages plus the legacy nested
+  // "dependencies") unless told to convert it.
+  for (std::string c : {"basic", "workspaces"}) {
+    SECTION(c) {
+      auto project = load_project(c, "package-lock.v2.json");
+      REQUIRE(project.ok());
+      WriteOptions options = write_options_for(**project);
+      options.lockfile_version = 2;
+      check_same(write_lockfile(*(*project)->tree, options),
+                 read_text(data_dir() / c / "package-lock.v2.json"));
+    }
+  }
+}
+
 TEST_CASE("lockfile: hidden lockfiles round trip", "[lockfile]") {
   // Real installs: the hidden lockfile lists what is on disk (no root entry, no skipped
   // platform packages); its dep flags are recomputed from the tree on load.

@@ -1,14 +1,15 @@
 // Subresource Integrity with npm's ssri semantics; expected strings come from ssri itself.
-#include <catch2/catch.hpp>
-
 #include "manifest/integrity.h"
+
+#include <catch2/catch.hpp>
 
 namespace lade::manifest {
 namespace {
 
 constexpr std::string_view kData = "hello world\n";
 constexpr const char* kSha512 =
-    "sha512-2zl0qX8kB7fK4a5jfAAwaHoRkTJ01XhJJVjjnBbAF96E6s3Ixi/jTuThK0sUKIF/Cbaidgw/imZM6ulNJDSlkw==";
+    "sha512-2zl0qX8kB7fK4a5jfAAwaHoRkTJ01XhJJVjjnBbAF96E6s3Ixi/jTuThK0sUKIF/Cbaidgw/"
+    "imZM6ulNJDSlkw==";
 constexpr const char* kSha1 = "sha1-IlljY7PeQLBvmB+4XYIxLowO1RE=";
 
 TEST_CASE("Integrity::parse groups hashes by algorithm like ssri", "[manifest][integrity]") {
@@ -72,7 +73,8 @@ TEST_CASE("IntegrityChecker verifies streamed bytes", "[manifest][integrity]") {
 
 TEST_CASE("IntegrityChecker fails with npm's EINTEGRITY message", "[manifest][integrity]") {
   const std::string wrong =
-      "sha512-AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==";
+      "sha512-"
+      "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==";
   IntegrityChecker bad(Integrity::parse(wrong));
   bad.update(kData);
   auto status = bad.finish();
@@ -89,7 +91,8 @@ TEST_CASE("IntegrityChecker fails with npm's EINTEGRITY message", "[manifest][in
   CHECK(s2.error().message ==
         "sha1-AgICAgICAgICAgICAgICAgICAgI= sha256-bogus integrity checksum failed when using "
         "sha256: wanted sha256-bogus but got " +
-            std::string(kSha512) + " sha256-qUiQTy8PR5uPgZdpSzAYSw0u0cHNKh7A+4XSmaGSpEc=. (12 bytes)");
+            std::string(kSha512) +
+            " sha256-qUiQTy8PR5uPgZdpSzAYSw0u0cHNKh7A+4XSmaGSpEc=. (12 bytes)");
 
   // One matching digest among several for the algorithm is enough.
   IntegrityChecker any(Integrity::parse(wrong + " " + kSha512));

@@ -1,11 +1,10 @@
 // JSON text as node sees it: JSON.stringify output and JSON.parse's (V8's) error messages, with
 // npm's rewording. The error rows were produced by node 20 (JSON.parse) and npm 11's
 // json-parse-even-better-errors on the same input.
-#include <catch2/catch.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include "manifest/json_text.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 namespace lade::manifest {
 namespace {
@@ -86,11 +85,15 @@ TEST_CASE("find_json_syntax_error survives deep nesting", "[manifest][json]") {
 }
 
 TEST_CASE("js_stringify matches JSON.stringify", "[manifest][json]") {
-  auto doc = Json::parse(R"({"b":1,"a":[1.0,2.5,1e21,1e-7,0.000001,-0.0,12345678901234],"s":"\u0001\"\\\n/é","e":{},"l":[]})");
-  CHECK(js_stringify(doc) ==
-        R"({"b":1,"a":[1,2.5,1e+21,1e-7,0.000001,0,12345678901234],"s":"\u0001\"\\\n/é","e":{},"l":[]})");
-  CHECK(js_stringify(doc["a"], "  ") == "[\n  1,\n  2.5,\n  1e+21,\n  1e-7,\n  0.000001,\n  0,\n  12345678901234\n]");
-  CHECK(js_stringify(Json::parse(R"({"a":{"b":[]}})"), "\t") == "{\n\t\"a\": {\n\t\t\"b\": []\n\t}\n}");
+  auto doc = Json::parse(
+      R"({"b":1,"a":[1.0,2.5,1e21,1e-7,0.000001,-0.0,12345678901234],"s":"\u0001\"\\\n/é","e":{},"l":[]})");
+  CHECK(
+      js_stringify(doc) ==
+      R"({"b":1,"a":[1,2.5,1e+21,1e-7,0.000001,0,12345678901234],"s":"\u0001\"\\\n/é","e":{},"l":[]})");
+  CHECK(js_stringify(doc["a"], "  ") ==
+        "[\n  1,\n  2.5,\n  1e+21,\n  1e-7,\n  0.000001,\n  0,\n  12345678901234\n]");
+  CHECK(js_stringify(Json::parse(R"({"a":{"b":[]}})"), "\t") ==
+        "{\n\t\"a\": {\n\t\t\"b\": []\n\t}\n}");
   // JSON.stringify uses at most 10 characters of a string indent.
   CHECK(js_stringify(Json::parse("[1]"), "123456789012") == "[\n12345678901\n]");
   CHECK(js_stringify(Json::parse("[0.1, 100, 1.5e300, 123e-20]")) == "[0.1,100,1.5e+300,1.23e-18]");

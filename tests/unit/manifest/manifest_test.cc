@@ -1,7 +1,7 @@
 // Manifest reading: npm's normalisation of package.json / packument version entries.
-#include <catch2/catch.hpp>
-
 #include "manifest/manifest.h"
+
+#include <catch2/catch.hpp>
 
 namespace lade::manifest {
 namespace {
@@ -52,8 +52,9 @@ TEST_CASE("manifest_from_json expands bundleDependencies", "[manifest]") {
   CHECK(from(R"({"dependencies": {"a": "1", "b": "2"}, "bundleDependencies": true})")
             .bundle_dependencies == Names{"a", "b"});
   CHECK(from(R"({"bundledDependencies": ["x"]})").bundle_dependencies == Names{"x"});
-  CHECK(from(R"({"bundleDependencies": ["y"], "bundledDependencies": ["x"]})")
-            .bundle_dependencies == Names{"y"});
+  CHECK(
+      from(R"({"bundleDependencies": ["y"], "bundledDependencies": ["x"]})").bundle_dependencies ==
+      Names{"y"});
   CHECK(from(R"({"bundleDependencies": false})").bundle_dependencies.empty());
 }
 
@@ -111,7 +112,8 @@ TEST_CASE("manifest_from_json tolerates wrong types", "[manifest]") {
 }
 
 TEST_CASE("parse_json errors name the source, line and column", "[manifest]") {
-  auto bad = parse_json("{\n  \"name\": \"x\",\n  \"version\": \"1.0.0\",\n}\n", "/app/package.json");
+  auto bad =
+      parse_json("{\n  \"name\": \"x\",\n  \"version\": \"1.0.0\",\n}\n", "/app/package.json");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == "EJSONPARSE");
   CHECK(bad.error().message ==
@@ -126,7 +128,8 @@ TEST_CASE("parse_json errors name the source, line and column", "[manifest]") {
 
   auto empty = parse_json("", "e.json");
   REQUIRE_FALSE(empty.ok());
-  CHECK(empty.error().message == "e.json: Unexpected end of JSON input while parsing empty string (line 1, column 1)");
+  CHECK(empty.error().message ==
+        "e.json: Unexpected end of JSON input while parsing empty string (line 1, column 1)");
 
   // Invalid UTF-8 passes JSON.parse's grammar but not the strict parser: still EJSONPARSE.
   auto bytes = parse_json("{\"a\": \"\xFF\"}", "b.json");

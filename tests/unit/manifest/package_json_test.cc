@@ -1,11 +1,11 @@
 // package.json editing, compared byte for byte with what npm 11 wrote for the same input
 // (`npm install|uninstall --package-lock-only <args>` in a scratch project; the operation column
 // is the lade call that corresponds to the npm command line).
-#include <catch2/catch.hpp>
+#include "manifest/package_json.h"
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "manifest/package_json.h"
 #include "util/fs.h"
 
 namespace lade::manifest {
@@ -90,7 +90,8 @@ TEST_CASE("PackageJson saves atomically and only when changed", "[manifest][pack
   auto dir = util::TempDir::create();
   REQUIRE(dir.ok());
   const auto file = dir->path() / "package.json";
-  const std::string original = "{\n    \"name\": \"app\",\n    \"dependencies\": {\n        \"b\": \"1\"\n    }\n}";
+  const std::string original =
+      "{\n    \"name\": \"app\",\n    \"dependencies\": {\n        \"b\": \"1\"\n    }\n}";
   REQUIRE(util::write_file_atomic(file, original).ok());
 
   auto pj = PackageJson::load(dir->path());

@@ -1,7 +1,7 @@
 // Packument indexing (simdjson on-demand) and on-demand manifests.
-#include <catch2/catch.hpp>
-
 #include "manifest/packument.h"
+
+#include <catch2/catch.hpp>
 
 namespace lade::manifest {
 namespace {
@@ -49,8 +49,8 @@ TEST_CASE("Packument indexes name, dist-tags and versions", "[manifest][packumen
 
   const auto& v2 = p.versions()[1];
   CHECK(v2.version == "1.1.0");
-  CHECK_FALSE(v2.deprecated);       // an empty message is not a deprecation
-  CHECK(v2.engines_node.empty());   // engines is not an object; nested ones do not count
+  CHECK_FALSE(v2.deprecated);      // an empty message is not a deprecation
+  CHECK(v2.engines_node.empty());  // engines is not an object; nested ones do not count
 
   const auto& v3 = p.versions()[2];
   CHECK_FALSE(v3.deprecated);

@@ -1,11 +1,11 @@
 // npm-package-arg behaviour: every row was produced by running npm 11's npm-package-arg on the
 // same input (with where=/srv/app and HOME=/home/user) and is compared field by field.
-#include <catch2/catch.hpp>
+#include "manifest/spec.h"
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "manifest/package_name.h"
-#include "manifest/spec.h"
 
 namespace lade::manifest {
 namespace {
@@ -42,7 +42,7 @@ const char* const kNpaCases = R"JSON([
 ["arg", "npm/cli", null, {"type": "git", "raw": "npm/cli", "rawSpec": "npm/cli", "saveSpec": "github:npm/cli", "fetchSpec": null, "gitCommittish": null}],
 ["arg", "npm/cli#semver:^7.0.0", null, {"type": "git", "raw": "npm/cli#semver:^7.0.0", "rawSpec": "npm/cli#semver:^7.0.0", "saveSpec": "github:npm/cli#semver:^7.0.0", "fetchSpec": null, "gitRange": "^7.0.0"}],
 ["arg", "npm/cli#semver:%3E%3D1.0.0%20%3C2", null, {"type": "git", "raw": "npm/cli#semver:%3E%3D1.0.0%20%3C2", "rawSpec": "npm/cli#semver:%3E%3D1.0.0%20%3C2", "saveSpec": "github:npm/cli#semver:>=1.0.0 <2", "fetchSpec": null, "gitRange": ">=1.0.0 <2"}],
-["arg", "npm/cli#main::path:workspaces/arborist", null, {"type": "git", "raw": "npm/cli#main::path:workspaces/arborist", "rawSpec": "npm/cli#main::path:workspaces/arborist", "saveSpec": "github:npm/cli#main::path:workspaces/arborist", "fetchSpec": null, "gitCommittish": "main", "gitSubdir": "/workspaces/arborist"}],
+["arg", "npm/cli#main::path:packages/core", null, {"type": "git", "raw": "npm/cli#main::path:packages/core", "rawSpec": "npm/cli#main::path:packages/core", "saveSpec": "github:npm/cli#main::path:packages/core", "fetchSpec": null, "gitCommittish": "main", "gitSubdir": "/packages/core"}],
 ["arg", "npm/cli#a::b", null, {"error": null, "message": "cannot override existing committish with a second committish"}],
 ["arg", "npm/cli#a::semver:1", null, {"error": null, "message": "cannot override existing committish with a semver range"}],
 ["arg", "gitlab:group/sub/project#abc", null, {"type": "git", "raw": "gitlab:group/sub/project#abc", "rawSpec": "gitlab:group/sub/project#abc", "saveSpec": "gitlab:group/sub/project#abc", "fetchSpec": null, "gitCommittish": "abc"}],
@@ -171,11 +171,12 @@ TEST_CASE("parse_spec and resolve_spec match npm-package-arg", "[manifest][spec]
     const std::string a = c[1];
     const nlohmann::json& want = c[3];
     INFO(c.dump());
-    auto got = mode == "arg" ? parse_spec(a, options)
-                             : resolve_spec(a, c[2].get<std::string>(), options);
+    auto got =
+        mode == "arg" ? parse_spec(a, options) : resolve_spec(a, c[2].get<std::string>(), options);
     if (want.contains("error")) {
       REQUIRE_FALSE(got.ok());
-      const std::string code = want["error"].is_null() ? "EINVALIDSPEC" : want["error"].get<std::string>();
+      const std::string code =
+          want["error"].is_null() ? "EINVALIDSPEC" : want["error"].get<std::string>();
       CHECK(got.error().code == code);
       CHECK(got.error().message == want["message"].get<std::string>());
     } else {
@@ -259,9 +260,11 @@ TEST_CASE("validate_package_name follows validate-npm-package-name", "[manifest]
   auto dot = validate_package_name(".hidden");
   CHECK(dot.errors.at(0) == "name cannot start with a period");
   CHECK(validate_package_name("@scope/.x").errors.at(0) == "name cannot start with a period");
-  CHECK(validate_package_name("a/b").errors.at(0) == "name can only contain URL-friendly characters");
+  CHECK(validate_package_name("a/b").errors.at(0) ==
+        "name can only contain URL-friendly characters");
   CHECK(validate_package_name("").errors.at(0) == "name length must be greater than zero");
-  CHECK(validate_package_name("FAVICON.ICO").errors.at(0) == "favicon.ico is not a valid package name");
+  CHECK(validate_package_name("FAVICON.ICO").errors.at(0) ==
+        "favicon.ico is not a valid package name");
 }
 
 TEST_CASE("save_spec_for saves what npm writes to package.json", "[manifest][spec]") {

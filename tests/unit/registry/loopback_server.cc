@@ -31,16 +31,26 @@ std::string trim(const std::string& s) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 304: return "Not Modified";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 304:
+      return "Not Modified";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -129,8 +139,8 @@ size_t LoopbackServer::request_count() const {
 
 size_t LoopbackServer::request_count(const std::string& target) const {
   std::lock_guard lock(mu_);
-  return static_cast<size_t>(std::count_if(log_.begin(), log_.end(),
-                                           [&](const auto& r) { return r.target == target; }));
+  return static_cast<size_t>(
+      std::count_if(log_.begin(), log_.end(), [&](const auto& r) { return r.target == target; }));
 }
 
 bool LoopbackServer::wait(std::chrono::milliseconds d) {

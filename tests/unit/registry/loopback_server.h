@@ -42,7 +42,7 @@ struct CannedResponse {
 
 struct RecordedRequest {
   std::string method;
-  std::string target;  // path and query as sent
+  std::string target;                          // path and query as sent
   std::map<std::string, std::string> headers;  // lower-case names
 
   std::string header(const std::string& name) const {

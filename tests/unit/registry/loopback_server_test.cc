@@ -12,7 +12,8 @@
 namespace lade::registry::testing {
 namespace {
 
-/// One raw HTTP exchange (empty on failure), without curl, so the server is checked independently of the client.
+/// One raw HTTP exchange (empty on failure), without curl, so the server is checked independently
+/// of the client.
 std::string raw_get(uint16_t port, const std::string& target) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -39,7 +40,8 @@ TEST_CASE("loopback server: canned sequences, 404 for unknown paths, request log
   LoopbackServer server;
   CHECK(server.port() != 0);
   CHECK(server.url("/x") == "http://127.0.0.1:" + std::to_string(server.port()) + "/x");
-  server.on("/seq", {CannedResponse{500, {}, "first"}, CannedResponse{200, {{"ETag", "\"e\""}}, "second"}});
+  server.on("/seq",
+            {CannedResponse{500, {}, "first"}, CannedResponse{200, {{"ETag", "\"e\""}}, "second"}});
 
   std::string a = raw_get(server.port(), "/seq");
   std::string b = raw_get(server.port(), "/seq");

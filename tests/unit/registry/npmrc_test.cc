@@ -300,8 +300,7 @@ TEST_CASE("config: no registry anywhere is ENOREGISTRY with a hint", "[registry]
   }
 }
 
-TEST_CASE("config: un-scoped auth in a config file is refused like npm does",
-          "[registry][npmrc]") {
+TEST_CASE("config: un-scoped auth in a config file is refused like npm does", "[registry][npmrc]") {
   Machine m;
   m.write(m.home / ".npmrc", "registry=http://127.0.0.1:4873/\n_authToken=abc\n");
   auto c = Config::load(m.inputs());
@@ -352,8 +351,7 @@ TEST_CASE("auth_for: tokens go only where they are configured", "[registry][npmr
   SECTION("a tarball on the registry's host outside its path uses the registry's credentials") {
     const std::string registry = "http://127.0.0.1:4877/npm/";
     CHECK(c.auth_for("http://127.0.0.1:4877/tarballs/pkg.tgz").empty());
-    CHECK(c.auth_for("http://127.0.0.1:4877/tarballs/pkg.tgz", registry).token ==
-          "npm-path-token");
+    CHECK(c.auth_for("http://127.0.0.1:4877/tarballs/pkg.tgz", registry).token == "npm-path-token");
     CHECK(c.auth_for("http://127.0.0.1:4878/tarballs/pkg.tgz", registry).empty());
   }
 }

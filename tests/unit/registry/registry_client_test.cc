@@ -13,9 +13,9 @@ using testing::CannedResponse;
 using testing::LoopbackServer;
 
 std::string packument_json(const std::string& name, const std::string& version = "1.0.0") {
-  return R"({"name":")" + name + R"(","dist-tags":{"latest":")" + version +
-         R"("},"versions":{")" + version + R"(":{"name":")" + name + R"(","version":")" +
-         version + R"(","dist":{"tarball":"http://127.0.0.1/x.tgz"}}}})";
+  return R"({"name":")" + name + R"(","dist-tags":{"latest":")" + version + R"("},"versions":{")" +
+         version + R"(":{"name":")" + name + R"(","version":")" + version +
+         R"(","dist":{"tarball":"http://127.0.0.1/x.tgz"}}}})";
 }
 
 /// A project whose .npmrc points at loopback registries, plus the collaborators a client needs.
@@ -139,8 +139,8 @@ TEST_CASE("registry client: failing statuses become npm error codes", "[registry
   auto missing = wait(client->packument("no-such-pkg"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code == "E404");
-  CHECK(missing.error().message == "'no-such-pkg' is not in this registry (GET " +
-                                       server.url("/no-such-pkg") + " -> 404)");
+  CHECK(missing.error().message ==
+        "'no-such-pkg' is not in this registry (GET " + server.url("/no-such-pkg") + " -> 404)");
 
   auto broken = wait(client->packument("broken"));
   REQUIRE_FALSE(broken.ok());
@@ -162,8 +162,10 @@ TEST_CASE("registry client: ETag revalidation answers from the cache on 304",
   LoopbackServer server;
   const std::string body = packument_json("etagged", "2.0.0");
   server.on("/etagged", [&](const testing::RecordedRequest& req) {
-    if (req.header("if-none-match") == "\"abc\"") return CannedResponse{304, {{"ETag", "\"abc\""}}, ""};
-    return CannedResponse{200, {{"ETag", "\"abc\""}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}}, body};
+    if (req.header("if-none-match") == "\"abc\"")
+      return CannedResponse{304, {{"ETag", "\"abc\""}}, ""};
+    return CannedResponse{
+        200, {{"ETag", "\"abc\""}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}}, body};
   });
   World w("registry=" + server.url("/") + "\n");
 
@@ -191,8 +193,9 @@ TEST_CASE("registry client: ETag revalidation answers from the cache on 304",
 
 TEST_CASE("registry client: cache modes", "[registry][client][cache]") {
   LoopbackServer server;
-  server.on("/fresh", {CannedResponse{200, {{"Cache-Control", "public, max-age=300"}},
-                                      packument_json("fresh")}});
+  server.on(
+      "/fresh",
+      {CannedResponse{200, {{"Cache-Control", "public, max-age=300"}}, packument_json("fresh")}});
   server.on("/stale", {CannedResponse{200, {{"ETag", "\"s\""}}, packument_json("stale")}});
   World w("registry=" + server.url("/") + "\n");
   {
@@ -244,7 +247,8 @@ TEST_CASE("registry client: a stale entry is served when the registry is unreach
           "[registry][client][cache]") {
   auto server = std::make_unique<LoopbackServer>();
   std::string registry = server->url("/");
-  server->on("/offline-soon", {CannedResponse{200, {{"ETag", "\"1\""}}, packument_json("offline-soon")}});
+  server->on("/offline-soon",
+             {CannedResponse{200, {{"ETag", "\"1\""}}, packument_json("offline-soon")}});
   World w("registry=" + registry + "\n");
   REQUIRE(wait(w.client()->packument("offline-soon")).ok());
   server.reset();  // the port now refuses connections
@@ -271,7 +275,8 @@ TEST_CASE("registry client: tarballs stream to the caller with the registry's cr
   auto client = w.client();
 
   std::string received;
-  auto f = client->tarball({server.url("/files/pkg-1.0.0.tgz"), "pkg",
+  auto f = client->tarball({server.url("/files/pkg-1.0.0.tgz"),
+                            "pkg",
                             [&](std::string_view chunk) {
                               received.append(chunk);
                               return true;
@@ -285,8 +290,8 @@ TEST_CASE("registry client: tarballs stream to the caller with the registry's cr
   CHECK(server.requests()[0].header("authorization") == "Bearer reg-token");
   CHECK(client->stats().tarball_requests == 1);
 
-  auto gone = client->tarball({server.url("/files/gone.tgz"), "gone",
-                               [](std::string_view) { return true; }, {}});
+  auto gone = client->tarball(
+      {server.url("/files/gone.tgz"), "gone", [](std::string_view) { return true; }, {}});
   REQUIRE(gone.wait_for(10s) == std::future_status::ready);
   auto gone_result = gone.get();
   REQUIRE_FALSE(gone_result.ok());
