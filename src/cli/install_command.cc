@@ -14,6 +14,7 @@
 #include "installer/reify.h"
 #include "lockfile/ci_check.h"
 #include "lockfile/reader.h"
+#include "lockfile/package_entry.h"
 #include "lockfile/writer.h"
 #include "resolver/ideal_tree.h"
 #include "store/store.h"
@@ -146,6 +147,7 @@ int run_install(const InstallRequest& req) {
     added = std::move(*a);
   }
   lockfile::ReadOptions read_options;
+  read_options.root_extras = lockfile::entry_extras_from_json(project.package_json->content());
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   if (have_lock) {
@@ -239,7 +241,13 @@ int run_install(const InstallRequest& req) {
   wopts.format = lockfile::detect_json_format(project.package_json_text);
   wopts.omit_registry_resolved = wiring.settings().omit_lockfile_registry_resolved;
   wopts.project_folder_name = project.dir.filename().string();
-  if (loaded_lock) wopts.extras = &loaded.extras;
+  // What package.json says beyond the tree (an empty devDependencies, the object form of
+  // workspaces), as it is now (after `lade add`).
+  lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
+  extras.entries[root] = lockfile::entry_extras_from_json(project.package_json->content());
+  wopts.extras = &extras;
+  // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
+  if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
   bool save = req.save && req.command != Command::Ci && wiring.settings().package_lock;
   if (save) {
     if (adding) {
@@ -254,6 +262,7 @@ int run_install(const InstallRequest& req) {
   if (!req.package_lock_only && fs::exists(node_modules)) {
     lockfile::WriteOptions hopts = wopts;
     hopts.hidden = true;
+    hopts.lockfile_version = 3;
     hopts.omit_registry_resolved = false;
     hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
     if (auto st = util::write_file_atomic(hidden_lock_path, lockfile::write_lockfile(ideal, hopts)); !st) {

@@ -12,6 +12,7 @@
 #include "registry/packument_cache.h"
 #include "registry/registry_client.h"
 #include "registry/transfer_queue.h"
+#include "util/fs.h"
 
 namespace lade::cli {
 
@@ -31,12 +32,48 @@ fs::path default_cache_dir(const InstallRequest& req) {
 /// thread).
 class RegistryPackuments final : public resolver::PackumentSource {
  public:
-  RegistryPackuments(registry::RegistryClient& client, const registry::Config& config)
-      : client_(client), config_(config) {}
+  RegistryPackuments(registry::RegistryClient& client, const registry::Config& config,
+                     installer::TarballSource& tarballs, const store::Store& store)
+      : client_(client), config_(config), tarballs_(tarballs), store_(store) {
+    waiter_ = std::thread([this] { notify_loop(); });
+  }
+  ~RegistryPackuments() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    waiter_.join();
+  }
 
-  void prefetch(const std::string& name) override {
-    std::lock_guard lock(mu_);
-    if (!futures_.count(name)) futures_.emplace(name, client_.packument(name));
+  util::Result<std::vector<BundledPackage>> bundled_packages(const tree::Node& node) override {
+    fs::path dir;
+    if (auto found = store_.find(node.integrity, node.package.dist.shasum)) {
+      dir = *found;
+    } else {
+      std::promise<util::Result<std::string>> body;
+      auto future = body.get_future();
+      tarballs_.fetch(installer::TarballRef{node.resolved, node.package_name(), node.version()},
+                      [&body](util::Result<std::string> r) { body.set_value(std::move(r)); });
+      auto bytes = LADE_TRY(future.get());
+      auto stored = LADE_TRY(store_.add_tarball(bytes, node.integrity, node.package.dist.shasum,
+                                                node.package_name() + "@" + node.version()));
+      dir = stored.dir;
+    }
+    std::vector<BundledPackage> out;
+    collect_bundled(dir, "", out);
+    return out;
+  }
+
+  void prefetch(const std::string& name, std::function<void()> on_ready) override {
+    {
+      std::lock_guard lock(mu_);
+      auto it = futures_.find(name);
+      if (it == futures_.end()) it = futures_.emplace(name, client_.packument(name)).first;
+      if (!on_ready) return;
+      waiting_.push_back(Waiting{it->second, std::move(on_ready)});
+    }
+    cv_.notify_all();
   }
 
   util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
@@ -56,10 +93,75 @@ class RegistryPackuments final : public resolver::PackumentSource {
   }
 
  private:
+  /// Every package folder under `dir`/node_modules, parents before children, in name order.
+  static void collect_bundled(const fs::path& dir, const std::string& prefix, std::vector<BundledPackage>& out) {
+    std::error_code ec;
+    fs::path nm = dir / "node_modules";
+    if (!fs::is_directory(nm, ec)) return;
+    std::vector<std::pair<std::string, fs::path>> entries;
+    for (auto& e : fs::directory_iterator(nm, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      if (name[0] == '@') {
+        for (auto& s : fs::directory_iterator(e.path(), ec)) {
+          entries.emplace_back(name + "/" + s.path().filename().string(), s.path());
+        }
+      } else {
+        entries.emplace_back(name, e.path());
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    for (auto& [name, path] : entries) {
+      auto text = util::read_file(path / "package.json");
+      if (!text) continue;
+      auto json = manifest::parse_json(*text, (path / "package.json").string());
+      if (!json || !json->is_object()) continue;
+      std::string rel = (prefix.empty() ? "" : prefix + "/") + "node_modules/" + name;
+      out.push_back(BundledPackage{rel, std::move(*json)});
+      collect_bundled(path, rel, out);
+    }
+  }
+
+  struct Waiting {
+    registry::RegistryClient::PackumentFuture future;
+    std::function<void()> on_ready;
+  };
+
+  /// Turns packument arrivals into on_ready calls (the client answers with futures).
+  void notify_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
+      if (stopping_) return;
+      std::vector<std::function<void()>> ready;
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (it->future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          ready.push_back(std::move(it->on_ready));
+          it = waiting_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (ready.empty()) {
+        cv_.wait_for(lock, std::chrono::milliseconds(1));
+        continue;
+      }
+      lock.unlock();
+      for (auto& f : ready) f();
+      lock.lock();
+    }
+  }
+
   registry::RegistryClient& client_;
   const registry::Config& config_;
+  installer::TarballSource& tarballs_;
+  const store::Store& store_;
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
   std::unordered_map<std::string, registry::RegistryClient::PackumentFuture> futures_;
+  std::deque<Waiting> waiting_;
+  std::thread waiter_;
 };
 
 /// Tarballs for the installer. The client answers with futures; one waiter thread turns their
@@ -119,7 +221,7 @@ class RegistryTarballs final : public installer::TarballSource {
   void wait_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait_for(lock, std::chrono::milliseconds(2), [this] { return stopping_ || !pending_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (stopping_ && pending_.empty()) return;
       std::vector<Pending> ready;
       for (auto it = pending_.begin(); it != pending_.end();) {
@@ -130,7 +232,10 @@ class RegistryTarballs final : public installer::TarballSource {
           ++it;
         }
       }
-      if (ready.empty()) continue;
+      if (ready.empty()) {
+        cv_.wait_for(lock, std::chrono::milliseconds(1));
+        continue;
+      }
       lock.unlock();
       for (auto& p : ready) {
         auto r = p.future.get();
@@ -208,11 +313,15 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   // npm 11 resolves with full packuments (license, funding... reach the lockfile from them).
   auto client_options = registry::RegistryClientOptions::from_settings(impl.config->settings());
   client_options.full_metadata = true;
+  // A registry that says nothing about caching gets the five minutes the public registry grants
+  // with max-age=300: back-to-back installs then skip the network instead of downloading every
+  // document again (without validators there is nothing to revalidate with).
+  client_options.default_max_age = std::chrono::seconds(300);
   impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.pool,
                                                            impl.cache.get(), client_options);
-  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config);
   impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config);
   impl.store = std::make_unique<store::Store>(cache_dir);
+  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config, *impl.tarballs, *impl.store);
   return w;
 }
 

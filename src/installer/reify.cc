@@ -122,6 +122,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::vector<Node*> wanted;
   for (auto& [loc, n] : located) {
     if (n->fs_parent() && !n->parent()) continue;  // workspace folders live in the project
+    if (n->in_dep_bundle()) continue;               // arrives inside its bundler's tarball
     bool skip = n->inert || omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && !n->is_link && !platform_ok(*n, options_)) {

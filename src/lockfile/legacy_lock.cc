@@ -153,8 +153,7 @@ class LegacyBuilder {
       for (const Edge* e : depender.edges_out()) {
         if (e->peer()) continue;
         const std::string& s = e->spec();
-        requires_[e->name()] =
-            s.starts_with("file:") ? file_save_spec(s) : s;
+        requires_[e->name()] = s.starts_with("file:") ? file_save_spec(s) : s;
       }
       lock["requires"] = std::move(requires_);
     }

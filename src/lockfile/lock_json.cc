@@ -12,8 +12,8 @@ namespace {
 
 // npm's swKeyOrder: these keys come first, in this order, wherever they appear.
 constexpr std::array<std::string_view, 8> kPreferredKeys = {
-    "name", "version", "lockfileVersion", "resolved", "integrity", "requires", "packages",
-    "dependencies"};
+    "name",      "version",  "lockfileVersion", "resolved",
+    "integrity", "requires", "packages",        "dependencies"};
 
 int preferred_rank(std::string_view key) {
   for (size_t i = 0; i < kPreferredKeys.size(); ++i) {

@@ -121,8 +121,8 @@ Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOpt
   // The name is only recorded where the folder does not tell it: the root (so that the
   // project folder's name does not matter), aliases, and folders named otherwise.
   const std::string& pname = pkg.name;
-  if (!pname.empty() && (node.is_project_root || pname != node.name ||
-                         name_from_folder(node.location()) != pname)) {
+  if (!pname.empty() &&
+      (node.is_project_root || pname != node.name || name_from_folder(node.location()) != pname)) {
     meta["name"] = pname;
   }
   if (node.is_top() && (!pkg.dev_dependencies.empty() || extras.declares_dev_dependencies)) {
@@ -131,8 +131,7 @@ Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOpt
   if (!node.integrity.empty()) meta["integrity"] = node.integrity;
   if (!node.is_project_root && node.in_bundle()) meta["inBundle"] = true;
 
-  if (!node.resolved.empty() &&
-      !(options.omit_registry_resolved && is_registry_dependency(node))) {
+  if (!node.resolved.empty() && !(options.omit_registry_resolved && is_registry_dependency(node))) {
     meta["resolved"] = node.resolved;
   }
 

@@ -25,9 +25,6 @@ EntryExtras entry_extras_from_json(const Json& package);
 struct EntryOptions {
   /// npm's omit-lockfile-registry-resolved: no "resolved" for registry dependencies.
   bool omit_registry_resolved = false;
-  /// Name of the project folder, for the root's name when package.json has none (only used
-  /// for the top-level "name", never in the root entry).
-  std::string project_folder_name;
 };
 
 /// The lockfile entry for `node` (metaFromNode). Links give {resolved, link}; other nodes the

@@ -129,7 +129,7 @@ bool root_edges_match(const Json& lock_root, const tree::Node& root,
   for (const tree::Edge* e : root.edges_out()) root_names.push_back(e->name());
 
   const std::pair<const char*, const std::map<std::string, std::string>*> by_type[] = {
-      {"dev", &dev},   {"optional", &optional}, {"peer", &peer}, {"peerOptional", &peer_optional},
+      {"dev", &dev},   {"optional", &optional},  {"peer", &peer}, {"peerOptional", &peer_optional},
       {"prod", &prod}, {"workspace", &workspace}};
   for (const auto& [type, deps] : by_type) {
     for (const auto& [name, spec] : *deps) {
@@ -155,8 +155,8 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
   int version = 1;
   if (auto v = doc.find("lockfileVersion"); v != doc.end()) {
     if (!v->is_number_integer() && !v->is_number_unsigned()) {
-      return util::make_error("ELOCKFILEVERSION", std::string(file_name) +
-                                                      ": lockfileVersion " + v->dump() +
+      return util::make_error("ELOCKFILEVERSION", std::string(file_name) + ": lockfileVersion " +
+                                                      v->dump() +
                                                       " is not supported (expected 1, 2 or 3)");
     }
     const int64_t n = v->get<int64_t>();
@@ -234,7 +234,8 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
     manifest::Manifest pkg = manifest_from_entry(entry);
     if (pkg.name.empty()) pkg.name = name;
     Node* node = tree.create_node(name, std::move(pkg));
-    if (const std::string* r = string_at(entry, "resolved")) node->resolved = consistent_resolved(*r);
+    if (const std::string* r = string_at(entry, "resolved"))
+      node->resolved = consistent_resolved(*r);
     if (const std::string* i = string_at(entry, "integrity")) node->integrity = *i;
     node->flags = flags_from_entry(entry);
     node->from_lockfile = true;
@@ -266,11 +267,11 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
     std::string target_loc = resolved ? normalize_relative_path(*resolved) : std::string();
     auto target_it = out.nodes.find(target_loc);
     if (!resolved || target_it == out.nodes.end() || target_it->second->is_link) {
-      return util::make_error(
-          "EMISSINGTARGET", "Missing target in lock file: \"" + target_loc +
-                                "\" is referenced by \"" + loc +
-                                "\" but does not exist.\nTo fix:\n1. rm package-lock.json\n2. "
-                                "npm install");
+      return util::make_error("EMISSINGTARGET",
+                              "Missing target in lock file: \"" + target_loc +
+                                  "\" is referenced by \"" + loc +
+                                  "\" but does not exist.\nTo fix:\n1. rm package-lock.json\n2. "
+                                  "npm install");
     }
     Node* target = target_it->second;
     if (!target->parent() && options.read_link_target) {

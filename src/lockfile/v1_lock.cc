@@ -115,8 +115,7 @@ class V1Converter {
   }
 
  private:
-  const Json& meta_from_lock(const std::string& location, std::string_view name,
-                             const Json& lock) {
+  const Json& meta_from_lock(const std::string& location, std::string_view name, const Json& lock) {
     using manifest::SpecType;
     const std::optional<manifest::PackageSpec> spec = spec_from_lock(name, lock);
 

@@ -126,7 +126,8 @@ Patterns workspace_patterns(const std::vector<std::string>& globs) {
     pattern.erase(0, bangs);
     // strip a leading "/" or "./" (any number of slashes)
     size_t i = 0;
-    if (i < pattern.size() && pattern[i] == '.' && i + 1 < pattern.size() && pattern[i + 1] == '/') {
+    if (i < pattern.size() && pattern[i] == '.' && i + 1 < pattern.size() &&
+        pattern[i + 1] == '/') {
       ++i;
     }
     size_t slashes = i;

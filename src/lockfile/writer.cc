@@ -34,7 +34,6 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   };
   EntryOptions entry_options;
   entry_options.omit_registry_resolved = options.omit_registry_resolved;
-  entry_options.project_folder_name = options.project_folder_name;
 
   Json doc = Json::object();
   std::string name = root->package.name;

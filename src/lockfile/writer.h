@@ -33,10 +33,10 @@ struct WriteOptions {
 };
 
 /// The lockfile text for `tree`: {name, version, lockfileVersion, requires: true, packages}
-/// (and "dependencies" for v2) plus top-level keys npm keeps from the lockfile it read. Entries are written for every node
-/// under the root (see entry_from_node) except extraneous folders directly under the root
-/// outside node_modules, and inert nodes without a version. Node::resolved must be in
-/// lockfile form: a URL, "git+...#<sha>", or "file:<path relative to the project root>".
+/// (and "dependencies" for v2) plus top-level keys npm keeps from the lockfile it read. Entries are
+/// written for every node under the root (see entry_from_node) except extraneous folders directly
+/// under the root outside node_modules, and inert nodes without a version. Node::resolved must be
+/// in lockfile form: a URL, "git+...#<sha>", or "file:<path relative to the project root>".
 std::string write_lockfile(tree::Tree& tree, const WriteOptions& options);
 
 }  // namespace lade::lockfile

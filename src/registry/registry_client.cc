@@ -196,6 +196,9 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     meta.etag = response.header("etag");
     meta.last_modified = response.header("last-modified");
     meta.max_age = cc.max_age;
+    if (!meta.max_age && response.header("cache-control").empty() && options.default_max_age.count() > 0) {
+      meta.max_age = options.default_max_age;
+    }
     meta.must_revalidate = cc.must_revalidate;
     (void)cache->store(meta, response.body);  // a read-only cache only costs speed
   }

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 // RegistryClient: packuments and tarballs from npm registries, as npm's pacote and
 // npm-registry-fetch ask for them (same URLs, Accept header, auth scoping, cache modes).
 //
@@ -38,6 +39,9 @@ struct RegistryClientOptions {
   std::string npm_command = "install";
   /// Ask for full packuments instead of abbreviated ("corgi") ones.
   bool full_metadata = false;
+  /// How long a packument stays fresh when the registry sends no Cache-Control at all.
+  /// npm's HTTP cache treats such a response as stale at once (0 here).
+  std::chrono::seconds default_max_age{0};
 
   /// offline > prefer-offline > prefer-online > default, like npm.
   static RegistryClientOptions from_settings(const Settings& settings);

@@ -640,7 +640,38 @@ struct IdealTreeBuilder::Impl {
     for (auto& child : pd.children) visit(*child);
   }
 
+  /// Adds the packages a node's tarball bundles as its children (arborist's crackOpen).
+  void load_bundle(Node* node) {
+    auto bundled = source.bundled_packages(*node);
+    if (!bundled) {
+      node->errors.push_back(bundled.take_error());
+      load_failures.push_back(node);
+      return;
+    }
+    std::unordered_map<std::string, Node*> by_path{{"", node}};
+    for (auto& b : *bundled) {
+      auto slash = b.path.rfind("/node_modules/");
+      std::string parent_path = slash == std::string::npos ? "" : b.path.substr(0, slash);
+      std::string name = b.path.substr(slash == std::string::npos ? std::string("node_modules/").size()
+                                                                  : slash + std::string("/node_modules/").size());
+      auto pit = by_path.find(parent_path);
+      if (pit == by_path.end()) continue;
+      manifest::Manifest m = manifest::manifest_from_json(b.package_json);
+      if (m.name.empty() || m.version.empty()) continue;
+      Node* child = tree.create_node(name, std::move(m));
+      child->from_lockfile = true;
+      tree.load_edges(child, false);
+      if (Node* old = pit->second->child(name)) tree.detach(old);
+      tree.attach(child, pit->second);
+      by_path[b.path] = child;
+    }
+  }
+
   void build_dep_step(Node* node) {
+    if (!node->is_project_root && !node->is_workspace && !node->from_lockfile &&
+        !node->package.bundle_dependencies.empty() && node->errors.empty()) {
+      load_bundle(node);
+    }
     std::vector<std::pair<Edge*, Node*>> tasks;
     Node* peer_source = node;
     if (auto it = peer_set_source.find(node); it != peer_set_source.end() && it->second) {
@@ -692,6 +723,7 @@ struct IdealTreeBuilder::Impl {
         }
       }
     }
+    for (Edge* e : root->edges_out()) nodes.prefetch(e->name(), e->spec());
     push(root);
     while (!queue.empty()) {
       Node* node = pop();

@@ -20,12 +20,9 @@ util::Result<RegistryRequest> registry_request(const std::string& name, const st
 }
 
 NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version)
-    : tree_(tree), source_(source), node_version_(std::move(node_version)) {}
+    : tree_(tree), source_(source), node_version_(node_version), prefetcher_(source, node_version) {}
 
-void NodeSource::prefetch(const std::string& name, const std::string& spec) {
-  auto req = registry_request(name, spec);
-  if (req) source_.prefetch(req->package_name);
-}
+void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_.want(name, spec); }
 
 util::Result<NodeSource::Resolved> NodeSource::resolve(const std::string& name, const std::string& spec) {
   RegistryRequest req = LADE_TRY(registry_request(name, spec));

@@ -8,6 +8,7 @@
 
 #include "resolver/packument_source.h"
 #include "resolver/pick_manifest.h"
+#include "resolver/prefetcher.h"
 #include "tree/tree.h"
 
 namespace lade::resolver {
@@ -41,6 +42,7 @@ class NodeSource {
   tree::Tree& tree_;
   PackumentSource& source_;
   std::string node_version_;
+  Prefetcher prefetcher_;
   std::unordered_map<std::string, util::Result<std::shared_ptr<const Resolved>>> cache_;
   /// Version keys parsed once per packument, however many specs pick from it.
   std::unordered_map<const manifest::Packument*, std::unique_ptr<PickIndex>> pick_indexes_;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "lockfile/lock_json.h"
+
+#include <catch2/catch.hpp>
 
 using namespace lade::lockfile;
 
@@ -13,9 +13,9 @@ TEST_CASE("lockfile: detect_json_format follows json-parse-even-better-errors", 
   CHECK(fmt("{\n\t\"a\": 1\n}") == "\t|\n");
   CHECK(fmt("{\r\n    \"a\": 1\r\n}") == "    |\r\n");
   CHECK(fmt("\xEF\xBB\xBF{\n   \"a\": 1}") == "   |\n");  // BOM skipped
-  CHECK(fmt("  [\n\n  1]") == "  |\n\n");                  // every leading line break counts
-  CHECK(fmt("{\"a\":1}") == "|");                          // no line break: nothing to copy
-  CHECK(fmt("{ \n  \"a\": 1}") == "|");                    // space before the line break
+  CHECK(fmt("  [\n\n  1]") == "  |\n\n");                 // every leading line break counts
+  CHECK(fmt("{\"a\":1}") == "|");                         // no line break: nothing to copy
+  CHECK(fmt("{ \n  \"a\": 1}") == "|");                   // space before the line break
   CHECK(fmt("{\n\"a\": 1}") == "|\n");
   CHECK(fmt("{}") == "  |\n");
   CHECK(fmt("{}\r\n") == "  |\r\n");
@@ -63,19 +63,23 @@ TEST_CASE("lockfile: keys sort like json-stringify-nice with npm's key order", "
 
 TEST_CASE("lockfile: lockfile keys use localeCompare order", "[lockfile]") {
   // Scoped before plain, '_' before '-' before '.' before '/', case after letters.
-  std::vector<std::string> keys = {"node_modules/b",   "node_modules/a.b", "node_modules/a-b",
-                                   "node_modules/a_b", "node_modules/A",   "node_modules/a",
-                                   "node_modules/@z/y", "node_modules/a/node_modules/c",
-                                   "node_modules/ab",  "packages/a"};
+  std::vector<std::string> keys = {
+      "node_modules/b",  "node_modules/a.b", "node_modules/a-b",  "node_modules/a_b",
+      "node_modules/A",  "node_modules/a",   "node_modules/@z/y", "node_modules/a/node_modules/c",
+      "node_modules/ab", "packages/a"};
   std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
     return lockfile_key_less(a, true, b, true);
   });
   // (as node 20's localeCompare(b, 'en') orders them: '/' sorts after '_', '-' and '.')
-  std::vector<std::string> expected = {"node_modules/@z/y", "node_modules/a",
-                                       "node_modules/A",    "node_modules/a_b",
-                                       "node_modules/a-b",  "node_modules/a.b",
+  std::vector<std::string> expected = {"node_modules/@z/y",
+                                       "node_modules/a",
+                                       "node_modules/A",
+                                       "node_modules/a_b",
+                                       "node_modules/a-b",
+                                       "node_modules/a.b",
                                        "node_modules/a/node_modules/c",
-                                       "node_modules/ab",   "node_modules/b",
+                                       "node_modules/ab",
+                                       "node_modules/b",
                                        "packages/a"};
   CHECK(keys == expected);
   // Values that are not objects come first, whatever their keys.
@@ -87,8 +91,7 @@ TEST_CASE("lockfile: lockfile keys use localeCompare order", "[lockfile]") {
   CHECK(lockfile_key_less("integrity", false, "dev", false));
 }
 
-TEST_CASE("lockfile: stringify escapes like JSON.stringify and applies the format",
-          "[lockfile]") {
+TEST_CASE("lockfile: stringify escapes like JSON.stringify and applies the format", "[lockfile]") {
   Json doc = Json::object();
   doc["s"] = "quote \" backslash \\ tab \t nl \n ctl \x01 unicode \xC3\xA9";
   CHECK(stringify_lockfile(doc, {"\t", "\r\n"}) ==

@@ -74,8 +74,7 @@ inline util::Result<std::unique_ptr<Project>> load_project(const std::string& ca
 }
 
 inline WriteOptions write_options_for(const Project& project, bool omit = false,
-                                      bool hidden = false,
-                                      std::string folder_name = "project") {
+                                      bool hidden = false, std::string folder_name = "project") {
   WriteOptions options;
   options.format = detect_json_format(project.package_json_text);
   options.omit_registry_resolved = omit;
@@ -99,8 +98,8 @@ inline std::string first_difference(const std::string& a, const std::string& b) 
       start = i + 1;
     }
   }
-  if (a.size() != b.size()) return "lengths differ: " + std::to_string(a.size()) + " vs " +
-                                    std::to_string(b.size());
+  if (a.size() != b.size())
+    return "lengths differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
   return "identical";
 }
 

@@ -84,12 +84,10 @@ TEST_CASE("lockfile: aliases keep the real package name", "[lockfile]") {
   CHECK(alias->edges_in().size() == 1);
   tree::Node* ws = (*loaded)->lock.nodes.at("node_modules/ws");
   CHECK(ws->flags.peer);
-  CHECK(ws->package.optional_peers ==
-        std::vector<std::string>{"bufferutil", "utf-8-validate"});
+  CHECK(ws->package.optional_peers == std::vector<std::string>{"bufferutil", "utf-8-validate"});
 }
 
-TEST_CASE("lockfile: a package.json that changed makes npm recompute the dep flags",
-          "[lockfile]") {
+TEST_CASE("lockfile: a package.json that changed makes npm recompute the dep flags", "[lockfile]") {
   auto base = load_project("basic", "package-lock.json");
   REQUIRE(base.ok());
   CHECK((*base)->lock.nodes.at("node_modules/rimraf")->flags.dev);
@@ -111,8 +109,8 @@ TEST_CASE("lockfile: a package.json that changed makes npm recompute the dep fla
   pj = parse(read_text(data_dir() / "basic/package.json"));
   pj["dependencies"]["readable-stream"] = "^2.3.7";
   auto tree2 = make_tree();
-  auto lock2 = read_lockfile(read_text(data_dir() / "basic/package-lock.json"),
-                             "package-lock.json", *tree2, manifest::manifest_from_json(pj));
+  auto lock2 = read_lockfile(read_text(data_dir() / "basic/package-lock.json"), "package-lock.json",
+                             *tree2, manifest::manifest_from_json(pj));
   REQUIRE(lock2.ok());
   CHECK(lock2->root_mismatch);
 }
@@ -163,7 +161,8 @@ TEST_CASE("lockfile: read errors", "[lockfile]") {
 
 TEST_CASE("lockfile: absurdly nested v1 lockfiles are refused", "[lockfile]") {
   std::string text = R"({"lockfileVersion": 1, "requires": true)";
-  for (int i = 0; i < kMaxV1Depth + 5; ++i) text += R"(, "dependencies": {"a": {"version": "1.0.0")";
+  for (int i = 0; i < kMaxV1Depth + 5; ++i)
+    text += R"(, "dependencies": {"a": {"version": "1.0.0")";
   for (int i = 0; i < kMaxV1Depth + 5; ++i) text += "}}";
   text += "}";
   auto tree = make_tree();
@@ -206,7 +205,8 @@ TEST_CASE("lockfile: npm ci's lockfile check", "[lockfile]") {
 
   (*ideal)->lock.nodes.at("node_modules/isarray")->package.version = "2.0.5";
   tree::Node* added = (*ideal)->tree->create_node(
-      "left-pad", manifest::manifest_from_json(Json::parse(R"({"name":"left-pad","version":"1.3.0"})")));
+      "left-pad",
+      manifest::manifest_from_json(Json::parse(R"({"name":"left-pad","version":"1.3.0"})")));
   (*ideal)->tree->attach(added, (*ideal)->tree->root());
 
   std::vector<std::string> expected = {

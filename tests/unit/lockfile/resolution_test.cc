@@ -1,6 +1,7 @@
+#include "lockfile/resolution.h"
+
 #include <catch2/catch.hpp>
 
-#include "lockfile/resolution.h"
 #include "lockfile/v1_lock.h"
 #include "lockfile/workspaces.h"
 
@@ -12,10 +13,10 @@ TEST_CASE("lockfile: registry specs as npm-package-arg sees them", "[lockfile]")
     INFO(spec);
     CHECK(is_registry_spec(spec));
   }
-  for (const char* spec : {"file:./local-dir", "file:vendor/x-1.0.0.tgz", "../sibling",
-                           "github:user/repo#semver:^1", "user/repo",
-                           "git+ssh://git@host.example/repo.git#abc",
-                           "http://127.0.0.1:4873/x/-/x-1.0.0.tgz"}) {
+  for (const char* spec :
+       {"file:./local-dir", "file:vendor/x-1.0.0.tgz", "../sibling", "github:user/repo#semver:^1",
+        "user/repo", "git+ssh://git@host.example/repo.git#abc",
+        "http://127.0.0.1:4873/x/-/x-1.0.0.tgz"}) {
     INFO(spec);
     CHECK_FALSE(is_registry_spec(spec));
   }

@@ -38,8 +38,7 @@ TEST_CASE("lockfile: v3 round trips byte for byte", "[lockfile]") {
   }
 }
 
-TEST_CASE("lockfile: omit-lockfile-registry-resolved drops registry resolved only",
-          "[lockfile]") {
+TEST_CASE("lockfile: omit-lockfile-registry-resolved drops registry resolved only", "[lockfile]") {
   for (std::string c : {"basic", "workspaces", "tabs"}) {
     SECTION(c) {
       std::string expected = read_text(data_dir() / c / "package-lock.omit.json");

@@ -1,0 +1,77 @@
+#include "resolver/prefetcher.h"
+
+#include "resolver/node_source.h"
+
+namespace lade::resolver {
+
+Prefetcher::Prefetcher(PackumentSource& source, std::string node_version)
+    : source_(source), node_version_(std::move(node_version)) {
+  if (!node_version_.empty() && node_version_[0] != 'v') node_version_ = "v" + node_version_;
+}
+
+size_t Prefetcher::specs_seen() const {
+  std::lock_guard lock(mu_);
+  return seen_.size();
+}
+
+void Prefetcher::want(const std::string& name, const std::string& spec) {
+  auto req = registry_request(name, spec);
+  if (!req) return;  // not a registry spec: nothing to fetch ahead
+  const std::string& pkg = req->package_name;
+  bool first_for_name = false, ready = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!seen_.insert(pkg + "@" + req->wanted).second) return;
+    ready = ready_.count(pkg) > 0;
+    if (!ready) {
+      auto [it, inserted] = pending_by_name_.try_emplace(pkg);
+      first_for_name = inserted;
+      it->second.push_back(req->wanted);
+    }
+  }
+  if (ready) {
+    expand(pkg, req->wanted);
+  } else if (first_for_name) {
+    source_.prefetch(pkg, [this, pkg] { on_ready(pkg); });
+  }
+}
+
+void Prefetcher::on_ready(const std::string& package_name) {
+  std::vector<std::string> wanted;
+  {
+    std::lock_guard lock(mu_);
+    ready_.insert(package_name);
+    auto it = pending_by_name_.find(package_name);
+    if (it != pending_by_name_.end()) {
+      wanted = std::move(it->second);
+      pending_by_name_.erase(it);
+    }
+  }
+  for (const auto& w : wanted) expand(package_name, w);
+}
+
+void Prefetcher::expand(const std::string& package_name, const std::string& wanted) {
+  auto packument = source_.packument(package_name);
+  if (!packument) return;
+  const PickIndex* index = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = indexes_[packument->get()];
+    if (!slot) {
+      slot = std::make_unique<PickIndex>(**packument);
+      keep_alive_.push_back(*packument);
+    }
+    index = slot.get();
+  }
+  PickOptions opts;
+  opts.node_version = node_version_;
+  auto picked = pick_version(*index, wanted, opts);
+  if (!picked) return;
+  auto m = (*packument)->manifest((*picked)->version);
+  if (!m) return;
+  for (const auto& [n, s] : m->dependencies) want(n, s);
+  for (const auto& [n, s] : m->optional_dependencies) want(n, s);
+  for (const auto& [n, s] : m->peer_dependencies) want(n, s);
+}
+
+}  // namespace lade::resolver

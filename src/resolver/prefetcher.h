@@ -1,0 +1,40 @@
+#pragma once
+// Fetching ahead of the resolver. Placement must follow npm's order, one edge at a time, but
+// what it will ask for is mostly predictable: as soon as a packument arrives, the version each
+// known spec will pick is known, and so are that version's dependencies, whose packuments can be
+// requested at once. The whole graph is then discovered at network speed while placement
+// proceeds at its own pace, finding packuments already parsed.
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "resolver/packument_source.h"
+#include "resolver/pick_manifest.h"
+
+namespace lade::resolver {
+
+class Prefetcher {
+ public:
+  Prefetcher(PackumentSource& source, std::string node_version);
+  /// The resolver will (probably) need `name@spec`: fetch it and, transitively, what it needs.
+  /// Thread-safe; never blocks on the network.
+  void want(const std::string& name, const std::string& spec);
+  size_t specs_seen() const;
+
+ private:
+  void on_ready(const std::string& package_name);
+  void expand(const std::string& package_name, const std::string& wanted);
+
+  PackumentSource& source_;
+  std::string node_version_;
+  mutable std::mutex mu_;
+  std::unordered_set<std::string> seen_;
+  std::unordered_map<std::string, std::vector<std::string>> pending_by_name_;
+  std::unordered_set<std::string> ready_;
+  std::unordered_map<const manifest::Packument*, std::unique_ptr<PickIndex>> indexes_;
+  std::vector<std::shared_ptr<const manifest::Packument>> keep_alive_;
+};
+
+}  // namespace lade::resolver
