@@ -13,7 +13,7 @@ ALLOWED = {
     "store": {"util", "manifest"},
     "resolver": {"util", "semver", "manifest", "tree"},
     "lockfile": {"util", "semver", "manifest", "tree"},
-    "installer": {"util", "manifest", "tree", "store", "lockfile"},
+    "installer": {"util", "semver", "manifest", "tree", "store", "lockfile"},
     "cli": {"util", "semver", "manifest", "tree", "registry", "store", "resolver", "lockfile", "installer"},
 }
 

@@ -168,7 +168,8 @@ int run_install(const InstallRequest& req) {
   ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
-  ropts.loaded_from_lockfile = loaded_lock && !loaded.root_mismatch;
+  ropts.loaded_from_lockfile = loaded_lock;
+  ropts.flags_suspect = loaded_lock && loaded.root_mismatch;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
   if (auto st = builder.build(); !st) return fail(st.error());
@@ -179,6 +180,18 @@ int run_install(const InstallRequest& req) {
     auto v = lockfile::read_lockfile(lock_text, lock_path.string(), *virtual_tree, project.manifest, read_options);
     if (!v) return fail(v.error());
     if (auto st = lockfile::check_ci_lockfile(*virtual_tree, ideal, "lade"); !st) return fail(st.error());
+  }
+
+  installer::InstallOptions iopts;
+  iopts.project_dir = project.dir;
+  iopts.arch = project.arch;
+  {
+    std::vector<std::string> warnings;
+    auto st = installer::check_engines_and_platforms(
+        ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
+        req.force || wiring.settings().force, warnings);
+    for (const auto& w : warnings) reporter.warn(w);
+    if (!st) return fail(st.error());
   }
 
   // `lade add`: the saved spec follows the version that was picked.
@@ -216,8 +229,6 @@ int run_install(const InstallRequest& req) {
       fs::remove(hidden_lock_path, ec);
       fs::remove(state_path, ec);
     }
-    installer::InstallOptions iopts;
-    iopts.project_dir = project.dir;
     iopts.omit = effective_omit(req);
     for (const auto& o : wiring.settings().omit) {
       if (req.include.empty() && std::find(iopts.omit.begin(), iopts.omit.end(), o) == iopts.omit.end()) {
@@ -225,7 +236,6 @@ int run_install(const InstallRequest& req) {
       }
     }
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
-    iopts.arch = project.arch;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
     installer::Reifier reifier(wiring.store(), wiring.tarballs(), wiring.pool(), iopts);
     auto r = reifier.reify(ideal, installed);

@@ -28,6 +28,7 @@ struct InstallRequest {
   bool legacy_peer_deps = false;
   bool strict_peer_deps = false;
   bool force = false;
+  bool engine_strict = false;
   bool prefer_offline = false;
   bool offline = false;
   bool timing = false;

@@ -25,7 +25,8 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req) {
                "Only update package-lock.json; do not touch node_modules");
   app.add_flag("--legacy-peer-deps", req.legacy_peer_deps, "Ignore peerDependencies, as npm 6 did");
   app.add_flag("--strict-peer-deps", req.strict_peer_deps, "Treat peer conflicts as errors");
-  app.add_flag("-f,--force", req.force, "Accept peer conflicts");
+  app.add_flag("-f,--force", req.force, "Accept peer conflicts and unsupported engines/platforms");
+  app.add_flag("--engine-strict", req.engine_strict, "Refuse packages whose engines exclude this node");
   app.add_flag("--prefer-offline", req.prefer_offline, "Use cached metadata without revalidating");
   app.add_flag("--offline", req.offline, "Use only cached metadata and tarballs");
   app.add_flag("--timing", req.timing, "Print where the time went");

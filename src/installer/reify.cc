@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "installer/scripts.h"
+#include "semver/functions.h"
 #include "store/linker.h"
 #include "util/collate.h"
 
@@ -65,6 +66,38 @@ bool platform_ok(const Node& node, const InstallOptions& options) {
     return false;
   }
   return true;
+}
+
+util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions& options,
+                                         const std::string& node_version, bool engine_strict,
+                                         bool force, std::vector<std::string>& warnings) {
+  if (force) return {};
+  std::string current_node = node_version.empty() || node_version[0] == 'v' ? node_version : "v" + node_version;
+  for (Node* n : ideal.inventory()) {
+    if (n->flags.optional || n->is_link) continue;
+    std::string id = n->package_name() + "@" + n->version();
+    const auto& engines = n->package.engines;
+    if (engines.is_object() && engines.contains("node") && engines["node"].is_string() && !current_node.empty()) {
+      std::string wanted = engines["node"].get<std::string>();
+      semver::Options include_pre{false, true};
+      if (!semver::satisfies(current_node, wanted, include_pre)) {
+        std::string msg = "Unsupported engine for " + id + ": wanted: {\"node\":\"" + wanted +
+                          "\"} (current: {\"node\":\"" + current_node + "\"})";
+        if (engine_strict) return util::make_error("EBADENGINE", msg);
+        warnings.push_back("EBADENGINE " + msg);
+      }
+    }
+    if (!n->is_project_root && !platform_ok(*n, options)) {
+      manifest::Json wanted = manifest::Json::object();
+      if (!n->package.os.is_null()) wanted["os"] = n->package.os;
+      if (!n->package.cpu.is_null()) wanted["cpu"] = n->package.cpu;
+      if (!n->package.libc.is_null()) wanted["libc"] = n->package.libc;
+      manifest::Json current = {{"os", options.platform}, {"cpu", options.arch}};
+      return util::make_error("EBADPLATFORM", "Unsupported platform for " + id + ": wanted " +
+                                                  wanted.dump() + " (current: " + current.dump() + ")");
+    }
+  }
+  return {};
 }
 
 bool omitted(const Node& node, const std::vector<std::string>& omit) {
@@ -126,13 +159,6 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     bool skip = n->inert || omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && !n->is_link && !platform_ok(*n, options_)) {
-      if (!n->flags.optional) {
-        return util::make_error(
-            "EBADPLATFORM", "Unsupported platform for " + n->package_name() + "@" + n->version() +
-                                ": wanted {\"os\":" + n->package.os.dump() + ",\"cpu\":" +
-                                n->package.cpu.dump() + "} (current: {\"os\":\"" + options_.platform +
-                                "\",\"cpu\":\"" + options_.arch + "\"})");
-      }
       report.skipped_optional++;
       skip = true;
     }

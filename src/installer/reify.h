@@ -81,6 +81,13 @@ struct InstallReport {
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
 
+/// npm's check before reifying (and for --package-lock-only too): every non-optional package must
+/// suit this platform (EBADPLATFORM) and, with engine-strict, this node's version
+/// (EBADENGINE; otherwise a warning). `force` skips both.
+util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions& options,
+                                         const std::string& node_version, bool engine_strict,
+                                         bool force, std::vector<std::string>& warnings);
+
 /// Is this node left out by `omit` (arborist's omit rules on dep flags)?
 bool omitted(const tree::Node& node, const std::vector<std::string>& omit);
 

@@ -736,13 +736,14 @@ struct IdealTreeBuilder::Impl {
     if (!options.loaded_from_lockfile || mutate_tree) {
       tree::reset_dep_flags(tree);
       tree::calc_dep_flags(tree);
-      if (options.loaded_from_lockfile) {
-        for (Node* n : tree.inventory()) {
-          if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
-        }
-      }
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
+    }
+    // arborist's #idealTreePrune: what a lockfile held that nothing needs any more goes.
+    if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
+      for (Node* n : tree.inventory()) {
+        if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
+      }
     }
 
     for (Node* failed : load_failures) {

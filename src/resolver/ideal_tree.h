@@ -30,6 +30,9 @@ struct ResolveOptions {
   std::vector<std::string> explicit_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
+  /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect): its
+  /// extraneous nodes are pruned even when nothing else changes.
+  bool flags_suspect = false;
 };
 
 struct ResolveStats {
