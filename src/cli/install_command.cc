@@ -51,13 +51,30 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   return util::hex_encode(h.finish());
 }
 
-/// The state file is touched after it is written, so node_modules changing afterwards (a
-/// package folder added or removed by hand) makes the folder newer than the file.
-bool node_modules_untouched(const fs::path& node_modules, const fs::path& state) {
-  struct stat nm {}, st {};
-  if (::stat(node_modules.c_str(), &nm) != 0 || ::stat(state.c_str(), &st) != 0) return false;
-  auto ns = [](const timespec& t) { return (long long)t.tv_sec * 1000000000LL + t.tv_nsec; };
-  return ns(nm.st_mtim) <= ns(st.st_mtim);
+/// What is in node_modules at the top (package folders, scoped ones, bins), as one digest: a
+/// package folder or bin removed or added by hand since the last install changes it. Costs a
+/// few readdirs, no stat per package.
+std::string node_modules_listing(const fs::path& node_modules) {
+  std::vector<std::string> names;
+  auto list = [&names](const fs::path& dir, const std::string& prefix) {
+    std::error_code ec;
+    std::vector<std::string> scopes;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::string n = it->path().filename().string();
+      names.push_back(prefix + n);
+      if (prefix.empty() && !n.empty() && n[0] == '@') scopes.push_back(n);
+    }
+    return scopes;
+  };
+  for (const auto& scope : list(node_modules, "")) list(node_modules / scope, scope + "/");
+  list(node_modules / ".bin", ".bin/");
+  std::sort(names.begin(), names.end());
+  util::Hasher h(util::HashAlgorithm::Sha256);
+  for (const auto& n : names) {
+    h.update(n);
+    h.update(std::string_view("\0", 1));
+  }
+  return util::hex_encode(h.finish());
 }
 
 std::vector<std::string> effective_omit(const InstallRequest& req) {
@@ -100,12 +117,11 @@ int run_install(const InstallRequest& req) {
   }
 
   // ---- up to date? ----
-  std::string fingerprint;
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
-    fingerprint = install_fingerprint(project.package_json_text, lock_text, req);
     auto stored = util::read_file(state_path);
-    if (stored && *stored == fingerprint && node_modules_untouched(node_modules, state_path) &&
-        fs::exists(hidden_lock_path)) {
+    if (stored && fs::exists(hidden_lock_path) &&
+        *stored == install_fingerprint(project.package_json_text, lock_text, req) + "\n" +
+                       node_modules_listing(node_modules)) {
       summary.up_to_date = true;
       summary.elapsed = since(start);
       reporter.summary(summary);
@@ -171,6 +187,16 @@ int run_install(const InstallRequest& req) {
   ropts.loaded_from_lockfile = loaded_lock;
   ropts.flags_suspect = loaded_lock && loaded.root_mismatch;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  installer::InstallOptions platform;
+  platform.arch = project.arch;
+  if (!req.package_lock_only) {
+    // Tarballs start downloading as soon as a version is placed.
+    ropts.on_placed = [&](const tree::Node& n) {
+      if (n.resolved.empty() || n.is_link || !installer::platform_ok(n, platform)) return;
+      wiring.packages().prefetch(installer::TarballRef{n.resolved, n.package_name(), n.version()},
+                                 n.integrity, n.package.dist.shasum);
+    };
+  }
   resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
   if (auto st = builder.build(); !st) return fail(st.error());
   auto resolve_time = since(t_resolve);
@@ -237,7 +263,7 @@ int run_install(const InstallRequest& req) {
     }
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
-    installer::Reifier reifier(wiring.store(), wiring.tarballs(), wiring.pool(), iopts);
+    installer::Reifier reifier(wiring.packages(), wiring.pool(), iopts);
     auto r = reifier.reify(ideal, installed);
     if (!r) return fail(r.error());
     report = std::move(*r);
@@ -279,8 +305,11 @@ int run_install(const InstallRequest& req) {
       return fail(st.error());
     }
     if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
-      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req);
-      if (util::write_file_atomic(state_path, fp)) ::utimensat(AT_FDCWD, state_path.c_str(), nullptr, 0);
+      // The state file itself is part of the listing: write it once to exist, then for real.
+      (void)util::write_file_atomic(state_path, "");
+      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req) + "\n" +
+                       node_modules_listing(node_modules);
+      (void)util::write_file_atomic(state_path, fp);
     }
   }
   auto write_time = since(t_write);

@@ -270,10 +270,13 @@ struct Wiring::Impl {
   std::unique_ptr<RegistryPackuments> packuments;
   std::unique_ptr<RegistryTarballs> tarballs;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<installer::PackageFetcher> packages;
 
   ~Impl() {
     // Order matters: nothing may call back into a destroyed object.
-    tarballs.reset();
+    tarballs.reset();  // waits for downloads in flight; their callbacks may still post work
+    if (pool) pool->wait_idle();
+    packages.reset();
     packuments.reset();
     if (transport) transport->shutdown();
     client.reset();
@@ -322,6 +325,7 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config);
   impl.store = std::make_unique<store::Store>(cache_dir);
   impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config, *impl.tarballs, *impl.store);
+  impl.packages = std::make_unique<installer::PackageFetcher>(*impl.store, *impl.tarballs, *impl.pool);
   return w;
 }
 
@@ -331,6 +335,7 @@ const registry::Settings& Wiring::settings() const { return impl_->config->setti
 std::string Wiring::default_registry() const { return impl_->registry; }
 resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
 installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
+installer::PackageFetcher& Wiring::packages() { return *impl_->packages; }
 const store::Store& Wiring::store() const { return *impl_->store; }
 util::ThreadPool& Wiring::pool() { return *impl_->pool; }
 

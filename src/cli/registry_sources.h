@@ -8,6 +8,7 @@
 
 #include "cli/install_command.h"
 #include "cli/project.h"
+#include "installer/package_fetcher.h"
 #include "installer/reify.h"
 #include "registry/npmrc.h"
 #include "resolver/packument_source.h"
@@ -26,6 +27,8 @@ class Wiring {
   std::string default_registry() const;
   resolver::PackumentSource& packuments();
   installer::TarballSource& tarballs();
+  /// Store-backed package downloads, shared by the resolver's early start and the reifier.
+  installer::PackageFetcher& packages();
   const store::Store& store() const;
   util::ThreadPool& pool();
   /// Network and cache counters for --timing.

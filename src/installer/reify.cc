@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "installer/package_fetcher.h"
 #include "installer/scripts.h"
 #include "semver/functions.h"
 #include "store/linker.h"
@@ -110,9 +111,8 @@ bool omitted(const Node& node, const std::vector<std::string>& omit) {
   return false;
 }
 
-Reifier::Reifier(const store::Store& store, TarballSource& tarballs, util::ThreadPool& pool,
-                 InstallOptions options)
-    : store_(store), tarballs_(tarballs), pool_(pool), options_(std::move(options)) {}
+Reifier::Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOptions options)
+    : packages_(packages), pool_(pool), options_(std::move(options)) {}
 
 namespace {
 
@@ -153,9 +153,13 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;
+  std::set<std::string> bundled_locations;
   for (auto& [loc, n] : located) {
     if (n->fs_parent() && !n->parent()) continue;  // workspace folders live in the project
-    if (n->in_dep_bundle()) continue;               // arrives inside its bundler's tarball
+    if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
+      bundled_locations.insert(loc);
+      continue;
+    }
     bool skip = n->inert || omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && !n->is_link && !platform_ok(*n, options_)) {
@@ -196,7 +200,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
-    if (loc.empty() || wanted_locations.count(loc)) continue;
+    if (loc.empty() || wanted_locations.count(loc) || bundled_locations.count(loc)) continue;
     // Skip entries already removed along with a removed parent.
     std::error_code ec;
     fs::path dir = project / loc;
@@ -255,41 +259,27 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       }
       continue;
     }
-    std::string name_for_errors = n->package_name() + "@" + n->version();
-    if (auto dir = store_.find(n->integrity)) {
-      report.store_hits++;
-      {
-        std::lock_guard lock(mu);
-        pending++;
-      }
-      fs::path d = *dir;
-      pool_.post([&, n, d] { finish_one(n, link_stored(n, d)); });
-      continue;
-    }
     {
       std::lock_guard lock(mu);
       pending++;
     }
-    report.tarballs_downloaded++;
     TarballRef ref{n->resolved, n->package_name(), n->version()};
-    tarballs_.fetch(ref, [&, n, name_for_errors](util::Result<std::string> body) {
-      if (!body) {
-        finish_one(n, body.take_error());
+    packages_.ensure(ref, n->integrity, n->package.dist.shasum, [&, n](const util::Result<StoredRef>& stored) {
+      if (!stored) {
+        finish_one(n, stored.error());
         return;
       }
-      auto bytes = std::make_shared<std::string>(std::move(*body));
-      pool_.post([&, n, bytes, name_for_errors] {
-        auto stored = store_.add_tarball(*bytes, n->integrity, n->package.dist.shasum, name_for_errors);
-        if (!stored) {
-          finish_one(n, stored.take_error());
-          return;
+      {
+        std::lock_guard lock(mu);
+        if (n->integrity.empty()) n->integrity = stored->integrity;
+        if (stored->downloaded) {
+          report.tarballs_downloaded++;
+        } else {
+          report.store_hits++;
         }
-        if (n->integrity.empty()) {
-          std::lock_guard lock(mu);
-          n->integrity = stored->integrity;
-        }
-        finish_one(n, link_stored(n, stored->dir));
-      });
+      }
+      fs::path dir = stored->dir;
+      pool_.post([&, n, dir] { finish_one(n, link_stored(n, dir)); });
     });
   }
   {

@@ -91,18 +91,18 @@ util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions
 /// Is this node left out by `omit` (arborist's omit rules on dep flags)?
 bool omitted(const tree::Node& node, const std::vector<std::string>& omit);
 
+class PackageFetcher;
+
 class Reifier {
  public:
-  Reifier(const store::Store& store, TarballSource& tarballs, util::ThreadPool& pool,
-          InstallOptions options);
+  Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOptions options);
 
   /// Brings node_modules in line with `ideal`. Nodes installed without a known integrity get
   /// the one computed from their tarball (so the lockfile can record it).
   util::Result<InstallReport> reify(tree::Tree& ideal, const InstalledTree& installed);
 
  private:
-  const store::Store& store_;
-  TarballSource& tarballs_;
+  PackageFetcher& packages_;
   util::ThreadPool& pool_;
   InstallOptions options_;
 };

@@ -628,6 +628,7 @@ struct IdealTreeBuilder::Impl {
         }
       }
       push(placed);
+      if (options.on_placed && placed->errors.empty()) options.on_placed(*placed);
       for (Node* n : pd.need_evaluation) {
         seen.erase(n);
         push(n);
@@ -723,7 +724,6 @@ struct IdealTreeBuilder::Impl {
         }
       }
     }
-    for (Edge* e : root->edges_out()) nodes.prefetch(e->name(), e->spec());
     push(root);
     while (!queue.empty()) {
       Node* node = pop();

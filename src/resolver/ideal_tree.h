@@ -4,6 +4,7 @@
 // missing or invalid edge is resolved to a manifest and the new node is placed as high in
 // node_modules as it can go without conflict, peers travelling with their dependents.
 // Processing order is npm's (queue by depth then path; edges by name), so ties end the same way.
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -33,6 +34,9 @@ struct ResolveOptions {
   /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect): its
   /// extraneous nodes are pruned even when nothing else changes.
   bool flags_suspect = false;
+  /// Called for every node placed in the tree (its version is settled): where the caller starts
+  /// downloading the tarball while resolution goes on. May be empty.
+  std::function<void(const tree::Node&)> on_placed;
 };
 
 struct ResolveStats {

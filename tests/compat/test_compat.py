@@ -239,6 +239,22 @@ def run_scenario(scenario, registry, placeholders, keep):
         sandbox.cleanup()
 
 
+def load_known_gaps():
+    """Scenarios lade is known not to match yet, with the reason (tests/compat/known_gaps.txt:
+    `name: reason` lines). Their failures are reported but do not fail the suite; a known gap that
+    passes is reported so the line can go."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known_gaps.txt")
+    gaps = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and ":" in line:
+                    name, reason = line.split(":", 1)
+                    gaps[name.strip()] = reason.strip()
+    return gaps
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="npm vs lade on every scenario")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("LADE_COMPAT_JOBS", "2")))
@@ -281,13 +297,20 @@ def main(argv=None):
                 list(pool.map(job, scenarios))
     finally:
         shutil.rmtree(git_dir, ignore_errors=True)
+    gaps = load_known_gaps()
     passed = sum(1 for ok in results.values() if ok)
-    failed = len(results) - passed
+    known = sorted(n for n, ok in results.items() if not ok and n in gaps)
+    failed_names = sorted(n for n, ok in results.items() if not ok and n not in gaps)
+    fixed = sorted(n for n, ok in results.items() if ok and n in gaps)
     print("%d scenarios in %.0fs" % (len(results), time.time() - start))
-    if failed:
-        print("failed: " + " ".join(sorted(n for n, ok in results.items() if not ok)))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    for n in known:
+        print("known gap %s: %s" % (n, gaps[n]))
+    for n in fixed:
+        print("note: %s passes now; remove it from known_gaps.txt" % n)
+    if failed_names:
+        print("failed: " + " ".join(failed_names))
+    print("%d passed, %d failed, %d skipped" % (passed, len(failed_names), len(known)))
+    return 1 if failed_names else 0
 
 
 if __name__ == "__main__":
