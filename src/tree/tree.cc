@@ -173,7 +173,8 @@ bool Node::can_replace(Node& other, const std::vector<std::string>& ignore_peers
   if (package_name() != other.package_name()) return false;
   // Dependencies resolved under other rules would be wrong under these.
   if (!other.edges_out_.empty()) {
-    if (overrides ? !overrides->is_equal(other.overrides) : other.overrides != nullptr) return false;
+    bool same = overrides ? overrides->is_equal(other.overrides) : other.overrides == nullptr;
+    if (!same) return false;
   }
   auto dep_set = gather_dep_set({&other}, [&](const Edge& e) { return e.to() != &other && e.valid(); });
   std::unordered_set<Node*> dep_lookup(dep_set.begin(), dep_set.end());

@@ -204,7 +204,7 @@ class Tree {
   /// Nodes attached under the root with this name.
   std::vector<Node*> query_name(std::string_view name) const;
 
-  /// Sets the spec of an existing edge (overrides) and reloads it.
+  /// Sets the declared spec of an existing edge (override rules still apply on top of it).
   void set_edge_spec(Edge* edge, std::string spec);
 
   /// The rules parsed from the root's "overrides"; null when it has none.

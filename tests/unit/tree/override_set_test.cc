@@ -185,6 +185,12 @@ TEST_CASE("overrides: malformed keys and other shapes", "[tree][overrides]") {
   CHECK((*str)->children().empty());
   CHECK(show((*str)->edge_rule("leaf", "^1")) == "(root)");
 
+  // Key specs as npm-package-arg prints them without the name.
+  auto kinds = parse(R"({"leaf@latest": "1.0.0", "leaf@npm:foo@1": "2.0.0", "leaf@": "3.0.0"})");
+  CHECK(show(kinds->child("leaf@latest")) == "leaf@latest|leaf|latest|1.0.0");
+  CHECK(show(kinds->child("leaf@npm:foo@1")) == "leaf@npm:foo@1|leaf|npm:foo@1|2.0.0");
+  CHECK(show(kinds->child("leaf@")) == "leaf@|leaf|*|3.0.0");
+
   // A rule whose value is neither string nor object keeps its key spec.
   auto odd = parse(R"({"leaf@^1": 5})");
   CHECK(show(odd->child("leaf@^1")) == "leaf@^1|leaf|^1|^1");
