@@ -267,6 +267,8 @@ struct IdealTreeBuilder::Impl {
     Node* vr = tree.create_node(node->name, node->package);
     vr->source_reference = node;
     vr->realpath = node->realpath;
+    // Deps loaded here resolve under the rules in effect for the node they stand in for.
+    vr->overrides = node->overrides;
     // devDependencies only stand in for a top (the project root or a workspace folder).
     tree.load_edges(vr, node->is_top());
     virtual_roots[node] = vr;
@@ -485,6 +487,7 @@ struct IdealTreeBuilder::Impl {
       placed->resolved = dep->resolved;
       placed->integrity = dep->integrity;
       placed->errors = dep->errors;
+      placed->overrides = dep->overrides;
       b.tree.load_edges(placed, false);
       b.stats.nodes_placed++;
       old_dep = target->child(name);
@@ -708,8 +711,17 @@ struct IdealTreeBuilder::Impl {
     }
   }
 
+  /// npm fails as soon as an override cannot be applied.
+  std::optional<util::Error> override_error() const {
+    const auto& errors = tree.override_errors();
+    if (errors.empty()) return std::nullopt;
+    return errors.front();
+  }
+
   util::Status run() {
     Node* root = real_root();
+    if (auto e = override_error()) return *e;
+    if (auto st = tree.assert_root_overrides(); !st) return st;
     for (const auto& name : options.explicit_requests) {
       if (Edge* e = root->edge_out(name)) explicit_requests.insert(e);
     }
@@ -731,6 +743,7 @@ struct IdealTreeBuilder::Impl {
       seen.insert(node);
       build_dep_step(node);
       if (fatal) return *fatal;
+      if (auto e = override_error()) return *e;
     }
 
     if (!options.loaded_from_lockfile || mutate_tree) {

@@ -26,12 +26,39 @@ EdgeError Edge::error() const {
   if (!to_) return optional() ? EdgeError::None : EdgeError::Missing;
   if (peer() && to_->parent() == from_ && !from_->is_top()) return EdgeError::PeerLocal;
   if (!satisfied_by(*to_)) return EdgeError::Invalid;
+  // The target's own dependencies were resolved under rules that contradict this edge's.
+  if (overrides_ && to_->overrides && !to_->edges_out_.empty() &&
+      OverrideSet::conflict(*overrides_, *to_->overrides)) {
+    return EdgeError::Invalid;
+  }
   return EdgeError::None;
 }
 
+namespace {
+
+bool in_shrinkwrap(const Node& node) {
+  for (const Node* p = node.parent(); p; p = p->parent()) {
+    if (p->package.has_shrinkwrap) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool Edge::satisfied_by(const Node& node) const {
   if (node.name != name_ || !from_) return false;
-  return from_->tree_->dep_valid()(node, spec_, *from_);
+  const DepValidFn& valid = from_->tree_->dep_valid();
+  if (!overrides_) return valid(node, spec_, *from_);
+  // Bundled and shrinkwrapped packages are taken as their packer locked them: never overridden.
+  if (node.package.has_shrinkwrap || in_shrinkwrap(node) || const_cast<Node&>(node).in_bundle()) {
+    return valid(node, spec_, *from_);
+  }
+  if (overrides_->key_spec().empty()) return valid(node, spec(), *from_);
+  if (valid(node, spec(), *from_)) return true;
+  if (!valid(node, spec_, *from_)) return false;
+  // Satisfying the declared spec is enough only for versions the rule does not replace: with
+  // ^8 declared and "x@8.23.0": "9.0.0", 9.0.0 and 8.24.0 do, 8.23.0 does not.
+  return !valid(node, overrides_->key_spec(), *from_);
 }
 
 // ---- Node ----
@@ -55,6 +82,18 @@ std::string Node::location() const {
   }
   if (fs_parent_) return realpath;
   return "";
+}
+
+bool Node::overridden() const {
+  if (!overrides || overrides->value().empty() || overrides->name() != name) return false;
+  for (const Edge* e : edges_in_) {
+    const OverrideSet* rule = e->overrides();
+    if (rule && rule->name() == name && rule->value() == version() &&
+        !rule->is_equal(e->from()->overrides)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int Node::depth() const { return parent_ ? parent_->depth() + 1 : 0; }
@@ -132,6 +171,11 @@ bool Node::can_replace(Node& other, const std::vector<std::string>& ignore_peers
   // arborist: other.canReplaceWith(this)
   if (name != other.name) return false;
   if (package_name() != other.package_name()) return false;
+  // Dependencies resolved under other rules would be wrong under these.
+  if (!other.edges_out_.empty()) {
+    bool same = overrides ? overrides->is_equal(other.overrides) : other.overrides == nullptr;
+    if (!same) return false;
+  }
   auto dep_set = gather_dep_set({&other}, [&](const Edge& e) { return e.to() != &other && e.valid(); });
   std::unordered_set<Node*> dep_lookup(dep_set.begin(), dep_set.end());
   for (Edge* e : other.edges_in()) {
@@ -178,7 +222,10 @@ bool Node::can_dedupe(bool prefer_dedupe, bool explicit_request) {
   if (!other->can_replace(*this)) return false;
   if (prefer_dedupe) return true;
   if (other->version() == version()) return true;
-  if (tree_->version_gt && tree_->version_gt(other->version(), version())) return true;
+  // An overridden version stays even when a greater one could replace it.
+  if (!overridden() && tree_->version_gt && tree_->version_gt(other->version(), version())) {
+    return true;
+  }
   if (explicit_request) return true;
   return false;
 }
@@ -202,8 +249,31 @@ Node* Tree::create_root(manifest::Manifest package) {
   n->is_project_root = true;
   n->flags = DepFlags{false, false, false, false, false};
   root_ = n;
+  // npm reads "overrides" from the root package.json only; a dependency's own are ignored.
+  const manifest::Json& declared = n->package.overrides;
+  if ((declared.is_object() || declared.is_string()) && !declared.empty() &&
+      !(declared.is_string() && declared.get_ref<const std::string&>().empty())) {
+    auto parsed = OverrideSet::parse(declared);
+    if (parsed.ok()) {
+      root_overrides_ = std::move(parsed).value();
+      n->overrides = root_overrides_.get();
+    } else {
+      override_errors_.push_back(parsed.take_error());
+    }
+  }
   load_edges(n, true);
   return n;
+}
+
+util::Status Tree::assert_root_overrides() const {
+  if (!root_ || !root_->overrides) return {};
+  for (const Edge* e : root_->edges_out_) {
+    if (e->spec() != e->spec_ && !e->spec().starts_with('$')) {
+      return util::make_error("EOVERRIDE", "Override for " + e->name_ + "@" + e->spec_ +
+                                               " conflicts with direct dependency");
+    }
+  }
+  return {};
 }
 
 Edge* Tree::add_edge(Node* from, std::string name, std::string spec, EdgeType type) {
@@ -222,9 +292,10 @@ Edge* Tree::add_edge(Node* from, std::string name, std::string spec, EdgeType ty
   e->raw_spec_ = spec;
   e->spec_ = std::move(spec);
   e->type_ = type;
+  if (from->overrides) e->overrides_ = from->overrides->edge_rule(e->name_, e->spec_);
   from->edges_out_.push_back(e);
   edges_by_name_[e->name_].push_back(e);
-  reload_edge(e);
+  reload_edge(e, /*hard=*/true);
   return e;
 }
 
@@ -247,10 +318,7 @@ void Tree::load_edges(Node* node, bool with_dev) {
 }
 
 void Tree::detach_edge(Edge* e) {
-  if (e->to_) {
-    auto& in = e->to_->edges_in_;
-    in.erase(std::remove(in.begin(), in.end(), e), in.end());
-  }
+  if (e->to_) delete_edge_in(e->to_, e);
   auto& out = e->from_->edges_out_;
   out.erase(std::remove(out.begin(), out.end(), e), out.end());
   auto& byname = edges_by_name_[e->name_];
@@ -259,16 +327,161 @@ void Tree::detach_edge(Edge* e) {
   e->detached_ = true;
 }
 
-void Tree::reload_edge(Edge* e) {
+void Tree::reload_edge(Edge* e, bool hard) {
   if (e->detached_) return;
-  Node* to = e->from_->resolve(e->name_);
-  if (to == e->to_) return;
-  if (e->to_) {
-    auto& in = e->to_->edges_in_;
-    in.erase(std::remove(in.begin(), in.end(), e), in.end());
+  bool overrides_changed = false;
+  const OverrideSet* old_overrides = nullptr;
+  if (e->from_->overrides) {
+    const OverrideSet* fresh = e->from_->overrides->edge_rule(e->name_, e->spec_);
+    if (fresh && !fresh->is_equal(e->overrides_)) {
+      overrides_changed = true;
+      old_overrides = e->overrides_;
+      e->overrides_ = fresh;
+    }
+  } else {
+    e->overrides_ = nullptr;
   }
-  e->to_ = to;
-  if (to) to->edges_in_.push_back(e);
+  refresh_override_spec(e);
+  Node* to = e->from_->resolve(e->name_);
+  if (to != e->to_) {
+    if (e->to_) delete_edge_in(e->to_, e);
+    e->to_ = to;
+    if (to) add_edge_in(to, e);
+  } else if (!hard && overrides_changed && e->to_) {
+    overrides_edge_in_removed(e->to_, old_overrides);
+    overrides_edge_in_added(e->to_, e->overrides_);
+  }
+}
+
+namespace {
+
+/// What the package declares for `name`, looked up as npm resolves a `$name` override:
+/// devDependencies, optionalDependencies, dependencies, peerDependencies; empty specs skipped.
+const std::string* referenced_spec(const manifest::Manifest& pkg, std::string_view name) {
+  for (const manifest::DependencyList* list :
+       {&pkg.dev_dependencies, &pkg.optional_dependencies, &pkg.dependencies,
+        &pkg.peer_dependencies}) {
+    for (const auto& [n, spec] : *list) {
+      if (n == name && !spec.empty()) return &spec;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Tree::refresh_override_spec(Edge* e) {
+  e->has_override_spec_ = false;
+  const OverrideSet* rule = e->overrides_;
+  if (!rule || rule->value().empty() || rule->value() == "*" || rule->name() != e->name_) return;
+  const std::string& value = rule->value();
+  if (value[0] != '$') {
+    e->override_spec_ = value;
+    e->has_override_spec_ = true;
+    return;
+  }
+  // `$name` means the root package.json's spec for name (the dependent's own as a fallback).
+  std::string_view ref = std::string_view(value).substr(1);
+  Node* from = e->from_;
+  Node* top = from->source_reference ? from->source_reference->root() : from->root();
+  const std::string* found = referenced_spec(top->package, ref);
+  if (!found) found = referenced_spec(from->package, ref);
+  if (found) {
+    e->override_spec_ = *found;
+    e->has_override_spec_ = true;
+    return;
+  }
+  // Only a dependency of the real tree is one npm would have to install; scratch copies in
+  // virtual roots see another root package and may be wrong here harmlessly.
+  if (top != root_ || !root_) return;
+  std::string message = "Unable to resolve reference " + value;
+  for (const util::Error& known : override_errors_) {
+    if (known.message == message) return;
+  }
+  override_errors_.push_back(util::make_error("EOVERRIDE", std::move(message)));
+}
+
+void Tree::add_edge_in(Node* node, Edge* e) {
+  if (!node->overrides || !node->overrides->is_equal(e->overrides_)) {
+    overrides_edge_in_added(node, e->overrides_);
+  }
+  node->edges_in_.push_back(e);
+}
+
+void Tree::delete_edge_in(Node* node, Edge* e) {
+  auto& in = node->edges_in_;
+  in.erase(std::remove(in.begin(), in.end(), e), in.end());
+  if (e->overrides_) overrides_edge_in_removed(node, e->overrides_);
+}
+
+void Tree::overrides_edge_in_removed(Node* node, const OverrideSet* removed) {
+  // Only the edge that gave the node its set can take it away.
+  if (!node->overrides || !node->overrides->is_equal(removed)) return;
+  const OverrideSet* fresh = nullptr;
+  for (const Edge* in : std::vector<Edge*>(node->edges_in_)) {
+    if (fresh && in->overrides_) {
+      fresh = OverrideSet::find_specific(in->overrides_, fresh);
+    } else {
+      fresh = in->overrides_;
+    }
+  }
+  if (node->overrides->is_equal(fresh)) return;
+  node->overrides = fresh;
+  // With no set at all the node is on its way out or about to get one: nothing to redo yet.
+  if (fresh) recalculate_out_edges_overrides(node);
+}
+
+void Tree::overrides_edge_in_added(Node* node, const OverrideSet* added) {
+  if (!added) return;
+  if (!node->overrides) {
+    node->overrides = added;
+    recalculate_out_edges_overrides(node);
+    return;
+  }
+  if (node->overrides->is_equal(added)) return;
+  // Two ways in under different rules: the more specific set wins (arborist's compromise; a
+  // conflicting pair keeps the current one).
+  const OverrideSet* fresh = OverrideSet::find_specific(node->overrides, added);
+  if (fresh && !node->overrides->is_equal(fresh)) {
+    node->overrides = fresh;
+    recalculate_out_edges_overrides(node);
+  }
+}
+
+namespace {
+
+/// A link hands its set to its target only when some rule applies to a dependency reachable
+/// from the target (npm's overrideMatchesSubtree).
+bool override_matches_subtree(const OverrideSet& overrides, Node* target) {
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack{target};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    Node* real = n->is_link && n->target ? n->target : n;
+    if (!seen.insert(real).second) continue;
+    for (const Edge* e : real->edges_out()) {
+      if (overrides.edge_rule(e->name(), e->raw_spec())->name() == e->name()) return true;
+      if (e->to()) stack.push_back(e->to());
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void Tree::recalculate_out_edges_overrides(Node* node) {
+  if (node->is_link) {
+    if (node->target && node->overrides &&
+        override_matches_subtree(*node->overrides, node->target)) {
+      overrides_edge_in_added(node->target, node->overrides);
+    }
+    return;
+  }
+  for (Edge* e : std::vector<Edge*>(node->edges_out_)) {
+    reload_edge(e, /*hard=*/true);
+    if (e->to_) overrides_edge_in_added(e->to_, e->overrides_);
+  }
 }
 
 void Tree::reload_named(Node* at, const std::string& name) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "manifest/manifest.h"
+#include "tree/override_set.h"
 #include "util/result.h"
 
 namespace lade::tree {
@@ -32,11 +33,15 @@ class Edge {
   Node* from() const { return from_; }
   Node* to() const { return to_; }
   const std::string& name() const { return name_; }
-  /// The spec in effect (after overrides).
-  const std::string& spec() const { return spec_; }
+  /// The spec in effect: the value of the override rule for this dependency when one applies
+  /// (a `$name` value resolved against the root package.json's dependencies), else the spec.
+  const std::string& spec() const { return has_override_spec_ ? override_spec_ : spec_; }
   /// The spec as the package declared it.
   const std::string& raw_spec() const { return raw_spec_; }
   EdgeType type() const { return type_; }
+  /// The override set in effect for this dependency: the rule that matched it, else its
+  /// dependent's set; null when the project has no overrides.
+  const OverrideSet* overrides() const { return overrides_; }
   bool peer() const { return type_ == EdgeType::Peer || type_ == EdgeType::PeerOptional; }
   bool optional() const { return type_ == EdgeType::Optional || type_ == EdgeType::PeerOptional; }
   bool dev() const { return type_ == EdgeType::Dev; }
@@ -44,7 +49,9 @@ class Edge {
   EdgeError error() const;
   bool valid() const { return error() == EdgeError::None; }
   bool missing() const { return error() == EdgeError::Missing; }
-  /// Would `node` satisfy this edge (name and spec)?
+  /// Would `node` satisfy this edge (name and spec)? An overridden edge takes a node that
+  /// satisfies the override, or the declared spec without matching the rule's key spec;
+  /// bundled and shrinkwrapped nodes are judged by the declared spec alone.
   bool satisfied_by(const Node& node) const;
 
   /// Set when a peer conflict was overridden (npm's peerConflicted).
@@ -60,6 +67,9 @@ class Edge {
   std::string raw_spec_;
   EdgeType type_ = EdgeType::Prod;
   bool detached_ = false;
+  const OverrideSet* overrides_ = nullptr;
+  std::string override_spec_;
+  bool has_override_spec_ = false;
 };
 
 /// Dependency flags, as arborist computes them (calc-dep-flags): true until proven otherwise.
@@ -96,11 +106,19 @@ class Node {
   Node* source_reference = nullptr;
   /// True for nodes read from a lockfile or node_modules (not freshly resolved).
   bool from_lockfile = false;
+  /// The override set in effect for this package and its dependencies. The project root's
+  /// comes from its package.json; other nodes take the one of the edges into them (the most
+  /// specific one). Set it by hand only before the node's edges are loaded (a copy of a node
+  /// that carries its set along); afterwards the Tree keeps it current.
+  const OverrideSet* overrides = nullptr;
 
   const std::string& package_name() const {
     return package.name.empty() ? name : package.name;
   }
   const std::string& version() const { return package.version; }
+  /// This version is the result of an override rule for this package (arborist's overridden):
+  /// some edge into it matched a rule whose value is exactly this version.
+  bool overridden() const;
 
   Node* parent() const { return parent_; }
   Node* fs_parent() const { return fs_parent_; }
@@ -160,7 +178,9 @@ class Tree {
 
   /// Creates a detached node. Its edges are created when it is attached (or by load_edges).
   Node* create_node(std::string name, manifest::Manifest package);
-  /// Creates the project root (with dev dependencies) and remembers it.
+  /// Creates the project root (with dev dependencies) and remembers it. The root's
+  /// package.json "overrides" (and only the root's) become the tree's override rules; a
+  /// malformed rule is reported by override_errors().
   Node* create_root(manifest::Manifest package);
   Node* root() const { return root_; }
 
@@ -184,8 +204,18 @@ class Tree {
   /// Nodes attached under the root with this name.
   std::vector<Node*> query_name(std::string_view name) const;
 
-  /// Sets the spec of an existing edge (overrides) and reloads it.
+  /// Sets the declared spec of an existing edge (override rules still apply on top of it).
   void set_edge_spec(Edge* edge, std::string spec);
+
+  /// The rules parsed from the root's "overrides"; null when it has none.
+  const OverrideSet* root_overrides() const { return root_overrides_.get(); }
+  /// Problems found while applying overrides, each once: a rule that does not parse (EOVERRIDE,
+  /// or the spec parser's code), a `$name` reference that nothing declares (EOVERRIDE; npm
+  /// gives no code). npm fails the install on either.
+  const std::vector<util::Error>& override_errors() const { return override_errors_; }
+  /// npm's assertRootOverrides: an override may not change the spec of one of the root's own
+  /// dependencies (a `$name` reference to it is how to override those). EOVERRIDE.
+  util::Status assert_root_overrides() const;
   const DepValidFn& dep_valid() const { return dep_valid_; }
 
   /// semver `a > b` for two valid versions (injected with dep_valid).
@@ -194,7 +224,18 @@ class Tree {
   bool legacy_peer_deps = false;
 
  private:
-  void reload_edge(Edge* edge);
+  /// Re-resolves the edge and recomputes its override set (arborist's edge.reload). A `hard`
+  /// reload (a new edge, or its dependent's set changed) leaves telling the old target about a
+  /// changed set to the caller.
+  void reload_edge(Edge* edge, bool hard = false);
+  void refresh_override_spec(Edge* edge);
+  // Override propagation along edges (node.js: addEdgeIn, deleteEdgeIn,
+  // updateOverridesEdgeInAdded/Removed, recalculateOutEdgesOverrides).
+  void add_edge_in(Node* node, Edge* edge);
+  void delete_edge_in(Node* node, Edge* edge);
+  void overrides_edge_in_added(Node* node, const OverrideSet* added);
+  void overrides_edge_in_removed(Node* node, const OverrideSet* removed);
+  void recalculate_out_edges_overrides(Node* node);
   void reload_named(Node* at, const std::string& name);
   void reload_out_edges_of_subtree(Node* node);
   void detach_edge(Edge* edge);
@@ -204,6 +245,8 @@ class Tree {
   std::deque<std::unique_ptr<Node>> nodes_;
   std::deque<std::unique_ptr<Edge>> edges_;
   std::unordered_map<std::string, std::vector<Edge*>> edges_by_name_;
+  std::unique_ptr<OverrideSet> root_overrides_;
+  std::vector<util::Error> override_errors_;
 };
 
 /// The nodes reachable from `start` through edges passing `filter`, minus any also depended on
