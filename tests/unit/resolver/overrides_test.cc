@@ -24,7 +24,12 @@ class MemoryRegistry : public lade::resolver::PackumentSource {
            std::map<std::string, std::string> deps = {}) {
     versions_[name][version] = std::move(deps);
   }
-  void prefetch(const std::string&) override {}
+  void prefetch(const std::string&, std::function<void()> on_ready) override {
+    if (on_ready) on_ready();
+  }
+  lade::util::Result<std::vector<BundledPackage>> bundled_packages(const Node&) override {
+    return std::vector<BundledPackage>{};
+  }
   lade::util::Result<std::shared_ptr<const Packument>> packument(const std::string& name) override {
     auto it = versions_.find(name);
     if (it == versions_.end()) return lade::util::make_error("E404", "no " + name);
