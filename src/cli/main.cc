@@ -35,6 +35,12 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req) {
   app.add_flag("-s,--silent", req.silent, "Print nothing but errors");
   app.add_option("--cache", req.cache_dir, "lade's cache folder (default $LADE_CACHE_DIR)");
   app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
+  app.add_flag("--omit-lockfile-registry-resolved,!--no-omit-lockfile-registry-resolved",
+               req.omit_lockfile_registry_resolved,
+               "Leave registry tarball URLs out of package-lock.json");
+  app.add_option("-w,--workspace", req.workspaces, "Only this workspace (name or folder); repeatable")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 }  // namespace

@@ -187,6 +187,10 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   if (req.prefer_offline) in.cli.emplace_back("prefer-offline", "true");
   if (req.offline) in.cli.emplace_back("offline", "true");
   if (req.save_exact) in.cli.emplace_back("save-exact", "true");
+  if (req.omit_lockfile_registry_resolved) {
+    in.cli.emplace_back("omit-lockfile-registry-resolved",
+                        *req.omit_lockfile_registry_resolved ? "true" : "false");
+  }
   in.env = registry::process_environment();
   in.project_dir = project.dir;
   in.node = registry::discover_node_install(in.env);
