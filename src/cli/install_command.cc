@@ -11,6 +11,8 @@
 #include "cli/project.h"
 #include "cli/registry_sources.h"
 #include "cli/reporter.h"
+#include "cli/sourced_packages.h"
+#include "cli/workspaces.h"
 #include "installer/reify.h"
 #include "lockfile/ci_check.h"
 #include "lockfile/reader.h"
@@ -59,6 +61,48 @@ bool node_modules_untouched(const fs::path& node_modules, const fs::path& state)
   return ns(nm.st_mtim) <= ns(st.st_mtim);
 }
 
+/// The package.json files of the folders the project links to (its workspaces and the `file:`
+/// folders it depends on): an up-to-date install also depends on them.
+std::string linked_package_jsons(const Project& project) {
+  std::vector<std::string> folders;
+  if (auto ws = map_workspaces(project.dir, project.package_json->content())) {
+    for (const auto& [_, folder] : *ws) folders.push_back(folder);
+  }
+  const manifest::Manifest& m = project.manifest;
+  for (const auto* list : {&m.dependencies, &m.dev_dependencies, &m.optional_dependencies}) {
+    for (const auto& [name, spec] : *list) {
+      if (spec.find(':') == std::string::npos && spec.find('/') == std::string::npos) continue;
+      auto parsed = manifest::resolve_spec(name, spec, project.dir);
+      if (parsed && parsed->type == manifest::SpecType::kDirectory) folders.push_back(*parsed->fetch_spec);
+    }
+  }
+  std::string out;
+  for (const auto& f : folders) {
+    out += f;
+    out += '\0';
+    if (auto t = util::read_file(project.dir / f / "package.json")) out += *t;
+    out += '\0';
+  }
+  return out;
+}
+
+/// A `lade add -w <workspace>`: the workspace's package.json and what is added to it.
+struct WorkspaceAdd {
+  std::string folder;
+  fs::path dir;
+  std::optional<manifest::PackageJson> package_json;
+  manifest::Manifest manifest;
+  std::vector<AddedSpec> added;
+};
+
+/// The folder node (workspace or link target) at `realpath`, if the tree has one.
+tree::Node* folder_node(tree::Tree& tree, const std::string& realpath) {
+  for (tree::Node* n : tree.inventory()) {
+    if (!n->is_link && !n->parent() && n->fs_parent() && n->realpath == realpath) return n;
+  }
+  return nullptr;
+}
+
 std::vector<std::string> effective_omit(const InstallRequest& req) {
   std::vector<std::string> omit = req.omit;
   if (req.production) omit.push_back("dev");
@@ -101,7 +145,7 @@ int run_install(const InstallRequest& req) {
   // ---- up to date? ----
   std::string fingerprint;
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
-    fingerprint = install_fingerprint(project.package_json_text, lock_text, req);
+    fingerprint = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req);
     auto stored = util::read_file(state_path);
     if (stored && *stored == fingerprint && node_modules_untouched(node_modules, state_path) &&
         fs::exists(hidden_lock_path)) {
@@ -120,6 +164,19 @@ int run_install(const InstallRequest& req) {
         "generate one, then try again."));
   }
 
+  // ---- workspaces ----
+  auto workspaces_r = map_workspaces(project.dir, project.package_json->content());
+  if (!workspaces_r) return fail(workspaces_r.error());
+  const WorkspaceFolders& workspaces = *workspaces_r;
+  WorkspaceFolders selected;
+  if (!req.workspaces.empty()) {
+    std::error_code ec;
+    fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
+    auto s = select_workspaces(workspaces, req.workspaces, project.dir, cwd);
+    if (!s) return fail(s.error());
+    selected = std::move(*s);
+  }
+
   project.detect_node();
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
@@ -128,7 +185,7 @@ int run_install(const InstallRequest& req) {
   // ---- trees ----
   auto t_load = Clock::now();
   auto make_tree = [&] {
-    auto t = std::make_unique<tree::Tree>(resolver::dep_valid);
+    auto t = std::make_unique<tree::Tree>(resolver::make_dep_valid(project.dir));
     t->version_gt = resolver::version_gt;
     t->legacy_peer_deps = req.legacy_peer_deps || wiring.settings().legacy_peer_deps;
     return t;
@@ -139,13 +196,52 @@ int run_install(const InstallRequest& req) {
 
   // `lade add`: the requested specs go into package.json's deps before resolving, as npm's
   // add-rm-pkg-deps does; the saved range is settled once the version is known.
+  // A spec that does not name its package (a folder, a tarball, a repository) is looked at.
+  SpecNameLookup name_of = [&](const manifest::PackageSpec& spec) -> util::Result<std::string> {
+    if (spec.type == manifest::SpecType::kDirectory) {
+      auto m = wiring.sourced().read_folder(spec.fetch_spec.value_or(""));
+      if (!m) return m.take_error();
+      return m->name;
+    }
+    auto p = wiring.sourced().fetch(spec);
+    if (!p) return p.take_error();
+    return p->manifest.name;
+  };
   std::vector<AddedSpec> added;
-  if (adding) {
-    auto a = parse_added_specs(req, root_manifest, project);
+  std::vector<WorkspaceAdd> workspace_adds;
+  if (adding && !selected.empty()) {
+    std::error_code ec;
+    fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
+    for (const auto& [name, folder] : selected) {
+      WorkspaceAdd w;
+      w.folder = folder;
+      w.dir = project.dir / folder;
+      auto pj = manifest::PackageJson::load(w.dir);
+      if (!pj) return fail(pj.error());
+      w.package_json.emplace(std::move(*pj));
+      w.manifest = manifest::manifest_from_json(w.package_json->content());
+      auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of);
+      if (!a) return fail(a.error());
+      w.added = std::move(*a);
+      // The workspace resolves from its package.json as it will be.
+      wiring.sourced().override_folder(w.dir, w.manifest);
+      workspace_adds.push_back(std::move(w));
+    }
+  } else if (adding) {
+    auto a = parse_added_specs(req, root_manifest, project, name_of);
     if (!a) return fail(a.error());
     added = std::move(*a);
   }
   lockfile::ReadOptions read_options;
+  for (const auto& [name, folder] : workspaces) read_options.workspaces.emplace_back(name, folder);
+  read_options.read_link_target = [&](std::string_view location) -> std::optional<manifest::Json> {
+    const fs::path file = project.dir / std::string(location) / "package.json";
+    auto text = util::read_file(file);
+    if (!text) return std::nullopt;
+    auto doc = manifest::parse_json(*text, file.string());
+    if (!doc || !doc->is_object()) return std::nullopt;
+    return std::move(*doc);
+  };
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   if (have_lock) {
@@ -154,9 +250,21 @@ int run_install(const InstallRequest& req) {
     loaded = std::move(*l);
     loaded_lock = true;
   } else {
-    ideal.create_root(root_manifest);
+    tree::Node* r = ideal.create_root(root_manifest);
+    for (const auto& [name, folder] : workspaces) {
+      ideal.add_edge(r, name, "file:" + folder, tree::EdgeType::Workspace);
+    }
   }
   tree::Node* root = ideal.root();
+  for (WorkspaceAdd& w : workspace_adds) {
+    if (tree::Node* n = folder_node(ideal, w.folder)) {
+      n->package.dependencies = w.manifest.dependencies;
+      n->package.dev_dependencies = w.manifest.dev_dependencies;
+      n->package.optional_dependencies = w.manifest.optional_dependencies;
+      n->package.peer_dependencies = w.manifest.peer_dependencies;
+      ideal.load_edges(n, true);
+    }
+  }
   auto load_time = since(t_load);
 
   // ---- resolve ----
@@ -167,7 +275,11 @@ int run_install(const InstallRequest& req) {
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
   ropts.loaded_from_lockfile = loaded_lock && !loaded.root_mismatch;
+  ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  for (const auto& w : workspace_adds) {
+    for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
+  }
   resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
   if (auto st = builder.build(); !st) return fail(st.error());
   auto resolve_time = since(t_resolve);
@@ -183,6 +295,12 @@ int run_install(const InstallRequest& req) {
   if (adding) {
     if (auto st = settle_added_specs(added, *root, project, req, wiring.settings()); !st) {
       return fail(st.error());
+    }
+    for (WorkspaceAdd& w : workspace_adds) {
+      tree::Node* n = folder_node(ideal, w.folder);
+      if (!n) continue;
+      auto st = settle_added_specs_for(w.added, *n, *w.package_json, w.dir, req, wiring.settings());
+      if (!st) return fail(st.error());
     }
   }
 
@@ -205,7 +323,7 @@ int run_install(const InstallRequest& req) {
           for (const auto& [loc, node] : h->nodes) {
             if (loc.empty()) continue;
             installed[loc] = installer::InstalledPackage{node->version(), node->resolved, node->integrity,
-                                                         node->is_link};
+                                                         node->is_link, node->is_link ? node->realpath : ""};
           }
         }
       }
@@ -244,6 +362,9 @@ int run_install(const InstallRequest& req) {
   if (save) {
     if (adding) {
       if (auto st = project.save_package_json(); !st) return fail(st.error());
+      for (WorkspaceAdd& w : workspace_adds) {
+        if (auto st = w.package_json->save(); !st) return fail(st.error());
+      }
     }
     std::string text = lockfile::write_lockfile(ideal, wopts);
     if (text != lock_text) {

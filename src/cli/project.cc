@@ -83,17 +83,28 @@ util::Status Project::save_package_json() {
 }
 
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req, manifest::Manifest& root,
-                                                       const Project& project) {
+                                                       const Project& project, const SpecNameLookup& name_of) {
+  return parse_added_specs_for(req, root, *project.package_json, project.dir, project.dir, name_of);
+}
+
+util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest& req, manifest::Manifest& target,
+                                                           const manifest::PackageJson& base, const fs::path& dir,
+                                                           const fs::path& cwd, const SpecNameLookup& name_of) {
   std::vector<AddedSpec> out;
-  manifest::PackageJson scratch = *project.package_json;
+  manifest::PackageJson scratch = base;
   for (const auto& arg : req.specs) {
     AddedSpec a;
     manifest::SpecOptions opts;
-    opts.where = project.dir;
+    opts.where = cwd;
     a.spec = LADE_TRY(manifest::parse_spec(arg, opts));
     if (a.spec.name.empty()) {
-      return util::make_error("EUNSUPPORTEDSPEC", "lade cannot add \"" + arg +
-                                                      "\" yet: name the package (name@spec)");
+      if (!name_of || a.spec.registry) {
+        return util::make_error("EUNSUPPORTEDSPEC", "lade cannot add \"" + arg + "\": name the package (name@spec)");
+      }
+      a.spec.name = LADE_TRY(name_of(a.spec));
+      if (a.spec.name.empty()) {
+        return util::make_error("EINVALIDPACKAGENAME", "the package at " + arg + " has no name");
+      }
     }
     if (req.save_dev) {
       a.kind = manifest::DependencyKind::kDev;
@@ -103,36 +114,50 @@ util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req
       a.kind = manifest::DependencyKind::kProd;
     }
     a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
+    if (a.spec.type == manifest::SpecType::kFile || a.spec.type == manifest::SpecType::kDirectory) {
+      // Paths are resolved from where the user stands, then written relative to the package.
+      manifest::SaveOptions save;
+      save.project_dir = dir;
+      a.requested = manifest::save_spec_for(a.spec, "", save);
+    } else if (!a.spec.registry) {
+      a.requested = a.spec.save_spec.value_or(a.requested);
+    }
     scratch.set_dependency(a.kind, a.spec.name, a.requested);
     out.push_back(std::move(a));
   }
-  // The root resolves from package.json as it will be, with the requested specs in place.
+  // The package resolves from package.json as it will be, with the requested specs in place.
   manifest::Manifest edited = manifest::manifest_from_json(scratch.content());
-  root.dependencies = edited.dependencies;
-  root.dev_dependencies = edited.dev_dependencies;
-  root.optional_dependencies = edited.optional_dependencies;
-  root.peer_dependencies = edited.peer_dependencies;
+  target.dependencies = edited.dependencies;
+  target.dev_dependencies = edited.dev_dependencies;
+  target.optional_dependencies = edited.optional_dependencies;
+  target.peer_dependencies = edited.peer_dependencies;
   return out;
 }
 
 util::Status settle_added_specs(const std::vector<AddedSpec>& added, tree::Node& root, Project& project,
                                 const InstallRequest& req, const registry::Settings& settings) {
+  return settle_added_specs_for(added, root, *project.package_json, project.dir, req, settings);
+}
+
+util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::Node& node,
+                                    manifest::PackageJson& pj, const fs::path& dir, const InstallRequest& req,
+                                    const registry::Settings& settings) {
   manifest::SaveOptions save;
   save.save_prefix = settings.save_prefix;
   save.save_exact = req.save_exact || settings.save_exact;
-  save.project_dir = project.dir;
+  save.project_dir = dir;
   for (const auto& a : added) {
-    tree::Node* child = root.child(a.spec.name);
+    tree::Node* child = node.resolve(a.spec.name);
     std::string version = child ? child->version() : "";
     std::string saved = manifest::save_spec_for(a.spec, version, save);
-    project.package_json->set_dependency(a.kind, a.spec.name, saved, a.requested);
+    pj.set_dependency(a.kind, a.spec.name, saved, a.requested);
   }
-  // The lockfile's root entry lists what package.json now says.
-  manifest::Manifest now = manifest::manifest_from_json(project.package_json->content());
-  root.package.dependencies = now.dependencies;
-  root.package.dev_dependencies = now.dev_dependencies;
-  root.package.optional_dependencies = now.optional_dependencies;
-  root.package.peer_dependencies = now.peer_dependencies;
+  // The lockfile's entry lists what package.json now says.
+  manifest::Manifest now = manifest::manifest_from_json(pj.content());
+  node.package.dependencies = now.dependencies;
+  node.package.dev_dependencies = now.dev_dependencies;
+  node.package.optional_dependencies = now.optional_dependencies;
+  node.package.peer_dependencies = now.peer_dependencies;
   return {};
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cli/sourced_packages.h"
 #include "registry/packument_cache.h"
 #include "registry/registry_client.h"
 #include "registry/transfer_queue.h"
@@ -31,8 +32,17 @@ fs::path default_cache_dir(const InstallRequest& req) {
 /// thread).
 class RegistryPackuments final : public resolver::PackumentSource {
  public:
-  RegistryPackuments(registry::RegistryClient& client, const registry::Config& config)
-      : client_(client), config_(config) {}
+  RegistryPackuments(registry::RegistryClient& client, const registry::Config& config,
+                     SourcedPackages& sourced)
+      : client_(client), config_(config), sourced_(sourced) {}
+
+  util::Result<resolver::SourcedPackage> fetch_package(const manifest::PackageSpec& spec) override {
+    return sourced_.fetch(spec);
+  }
+
+  util::Result<manifest::Manifest> read_folder(const fs::path& dir) override {
+    return sourced_.read_folder(dir);
+  }
 
   void prefetch(const std::string& name) override {
     std::lock_guard lock(mu_);
@@ -58,6 +68,7 @@ class RegistryPackuments final : public resolver::PackumentSource {
  private:
   registry::RegistryClient& client_;
   const registry::Config& config_;
+  SourcedPackages& sourced_;
   std::mutex mu_;
   std::unordered_map<std::string, registry::RegistryClient::PackumentFuture> futures_;
 };
@@ -66,8 +77,9 @@ class RegistryPackuments final : public resolver::PackumentSource {
 /// completions into callbacks so that no pool thread blocks on the network.
 class RegistryTarballs final : public installer::TarballSource {
  public:
-  RegistryTarballs(registry::RegistryClient& client, const registry::Config& config)
-      : client_(client), config_(config) {
+  RegistryTarballs(registry::RegistryClient& client, const registry::Config& config,
+                   SourcedPackages& sourced)
+      : client_(client), config_(config), sourced_(sourced) {
     waiter_ = std::thread([this] { wait_loop(); });
   }
   ~RegistryTarballs() override {
@@ -81,6 +93,16 @@ class RegistryTarballs final : public installer::TarballSource {
 
   void fetch(const installer::TarballRef& ref,
              std::function<void(util::Result<std::string>)> done) override {
+    using Kind = installer::TarballRef::Kind;
+    // Files and git checkouts are read here and now; downloads go through the client.
+    if (ref.kind == Kind::kFile) {
+      done(sourced_.file_tarball(ref.url));
+      return;
+    }
+    if (ref.kind == Kind::kGit) {
+      done(sourced_.git_tarball(ref.url));
+      return;
+    }
     std::string url = ref.url;
     if (url.empty()) {
       auto reg = config_.registry_for(ref.package_name);
@@ -95,7 +117,8 @@ class RegistryTarballs final : public installer::TarballSource {
     auto body = std::make_shared<std::string>();
     registry::RegistryClient::TarballRequest r;
     r.url = url;
-    r.package_name = ref.package_name;
+    // A tarball URL that no registry dependency names gets no registry's credentials.
+    if (ref.kind == Kind::kRegistry) r.package_name = ref.package_name;
     r.on_chunk = [body](std::string_view chunk) {
       body->append(chunk);
       return true;
@@ -146,6 +169,7 @@ class RegistryTarballs final : public installer::TarballSource {
 
   registry::RegistryClient& client_;
   const registry::Config& config_;
+  SourcedPackages& sourced_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> pending_;
@@ -162,14 +186,16 @@ struct Wiring::Impl {
   std::unique_ptr<registry::TransferQueue> transport;
   std::unique_ptr<registry::PackumentCache> cache;
   std::unique_ptr<registry::RegistryClient> client;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<SourcedPackages> sourced;
   std::unique_ptr<RegistryPackuments> packuments;
   std::unique_ptr<RegistryTarballs> tarballs;
-  std::unique_ptr<store::Store> store;
 
   ~Impl() {
     // Order matters: nothing may call back into a destroyed object.
     tarballs.reset();
     packuments.reset();
+    sourced.reset();
     if (transport) transport->shutdown();
     client.reset();
     transport.reset();
@@ -214,9 +240,18 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   client_options.full_metadata = true;
   impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.pool,
                                                            impl.cache.get(), client_options);
-  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config);
-  impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config);
   impl.store = std::make_unique<store::Store>(cache_dir);
+  SourcedOptions sourced_options;
+  sourced_options.project_dir = project.dir;
+  sourced_options.cache_dir = cache_dir;
+  sourced_options.ignore_scripts = req.ignore_scripts || impl.config->settings().ignore_scripts;
+  sourced_options.registry = impl.registry;
+  std::error_code ec;
+  sourced_options.lade_binary = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) sourced_options.lade_binary = req.argv0;
+  impl.sourced = std::make_unique<SourcedPackages>(*impl.client, *impl.store, std::move(sourced_options));
+  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config, *impl.sourced);
+  impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config, *impl.sourced);
   return w;
 }
 
@@ -227,6 +262,7 @@ std::string Wiring::default_registry() const { return impl_->registry; }
 resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
 installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
 const store::Store& Wiring::store() const { return *impl_->store; }
+SourcedPackages& Wiring::sourced() { return *impl_->sourced; }
 util::ThreadPool& Wiring::pool() { return *impl_->pool; }
 
 std::vector<std::pair<std::string, size_t>> Wiring::counters() const {

@@ -17,6 +17,8 @@
 
 namespace lade::cli {
 
+class SourcedPackages;
+
 class Wiring {
  public:
   static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project);
@@ -27,6 +29,8 @@ class Wiring {
   resolver::PackumentSource& packuments();
   installer::TarballSource& tarballs();
   const store::Store& store() const;
+  /// Tarball files, tarball URLs, git repositories and folders.
+  SourcedPackages& sourced();
   util::ThreadPool& pool();
   /// Network and cache counters for --timing.
   std::vector<std::pair<std::string, size_t>> counters() const;

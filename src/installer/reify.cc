@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "installer/scripts.h"
+#include "lockfile/package_entry.h"
 #include "store/linker.h"
 #include "util/collate.h"
 
@@ -57,6 +58,19 @@ std::string unscoped(const std::string& name) {
 
 }  // namespace
 
+TarballRef tarball_ref_for(const Node& node) {
+  TarballRef ref{node.resolved, node.package_name(), node.version()};
+  const std::string& r = node.resolved;
+  if (r.rfind("file:", 0) == 0) {
+    ref.kind = TarballRef::Kind::kFile;
+  } else if (r.rfind("git+", 0) == 0 || r.rfind("git:", 0) == 0) {
+    ref.kind = TarballRef::Kind::kGit;
+  } else if (!r.empty() && !lockfile::is_registry_dependency(node)) {
+    ref.kind = TarballRef::Kind::kRemote;
+  }
+  return ref;
+}
+
 bool platform_ok(const Node& node, const InstallOptions& options) {
   const auto& pkg = node.package;
   if (!pkg.os.is_null() && !list_allows(pkg.os, options.platform)) return false;
@@ -98,7 +112,8 @@ void clear_package_dir(const fs::path& dir) {
 }
 
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
-  return fs::relative(target, from_dir).string();
+  // Lexically: a bin reached through a workspace link points through that link, as npm's does.
+  return target.lexically_normal().lexically_relative(from_dir.lexically_normal()).string();
 }
 
 }  // namespace
@@ -152,7 +167,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     bool present = fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec);
     if (it != installed.end() && present) {
       const InstalledPackage& p = it->second;
-      bool same = n->is_link ? p.is_link
+      bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
                              : (!n->integrity.empty() && !p.integrity.empty()
                                     ? p.integrity == n->integrity
                                     : p.version == n->version() && p.resolved == n->resolved);
@@ -244,20 +259,22 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       pending++;
     }
     report.tarballs_downloaded++;
-    TarballRef ref{n->resolved, n->package_name(), n->version()};
-    tarballs_.fetch(ref, [&, n, name_for_errors](util::Result<std::string> body) {
+    TarballRef ref = tarball_ref_for(*n);
+    // npm never records an integrity for git dependencies: a packed checkout differs each time.
+    const bool record_integrity = ref.kind != TarballRef::Kind::kGit;
+    tarballs_.fetch(ref, [&, n, name_for_errors, record_integrity](util::Result<std::string> body) {
       if (!body) {
         finish_one(n, body.take_error());
         return;
       }
       auto bytes = std::make_shared<std::string>(std::move(*body));
-      pool_.post([&, n, bytes, name_for_errors] {
+      pool_.post([&, n, bytes, name_for_errors, record_integrity] {
         auto stored = store_.add_tarball(*bytes, n->integrity, n->package.dist.shasum, name_for_errors);
         if (!stored) {
           finish_one(n, stored.take_error());
           return;
         }
-        if (n->integrity.empty()) {
+        if (n->integrity.empty() && record_integrity) {
           std::lock_guard lock(mu);
           n->integrity = stored->integrity;
         }

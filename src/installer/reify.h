@@ -28,7 +28,14 @@ struct TarballRef {
   std::string url;
   std::string package_name;
   std::string version;
+  /// Where the bytes come from: a registry (its credentials apply), another URL (none but the
+  /// URL's own), a tarball file (`url` is "file:<path relative to the project>"), a git
+  /// repository (`url` is "git+<repository>#<commit>"; the source packs the checkout).
+  enum class Kind { kRegistry, kRemote, kFile, kGit } kind = Kind::kRegistry;
 };
+
+/// The TarballRef for a node to install, its kind read from `resolved` and its edges in.
+TarballRef tarball_ref_for(const tree::Node& node);
 
 /// What the installer needs from the network: tarball bytes.
 class TarballSource {
@@ -44,6 +51,8 @@ struct InstalledPackage {
   std::string resolved;
   std::string integrity;
   bool is_link = false;
+  /// For links: the folder linked to.
+  std::string link_target;
 };
 /// location -> package.
 using InstalledTree = std::map<std::string, InstalledPackage>;
