@@ -311,6 +311,8 @@ int run_install(const InstallRequest& req) {
     if (req.command == Command::Ci) {
       std::error_code ec;
       fs::remove_all(node_modules, ec);
+      // npm ci empties every workspace's node_modules too.
+      for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
     }
     installer::InstalledTree installed;
     if (req.command != Command::Ci) {
@@ -343,6 +345,13 @@ int run_install(const InstallRequest& req) {
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
     iopts.arch = project.arch;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
+    std::unordered_set<const tree::Node*> selection;
+    if (!selected.empty() && req.command == Command::Install) {
+      std::vector<std::string> names;
+      for (const auto& [name, _] : selected) names.push_back(name);
+      selection = installer::workspace_dependency_set(ideal, names);
+      iopts.only = [&selection](const tree::Node& n) { return selection.count(&n) > 0; };
+    }
     installer::Reifier reifier(wiring.store(), wiring.tarballs(), wiring.pool(), iopts);
     auto r = reifier.reify(ideal, installed);
     if (!r) return fail(r.error());

@@ -275,13 +275,13 @@ util::Result<resolver::SourcedPackage> SourcedPackages::fetch_git(const manifest
     }
     if (!revs) return revs.take_error();
     if (spec.git_range) {
-      auto sha = find_semver_commit(*revs, *spec.git_range);
+      auto sha = manifest::find_semver_commit(*revs, *spec.git_range);
       if (!sha) {
         return util::make_error("ETARGET", "No matching version found for " + spec.raw + " (no tag of " + repo +
                                                " satisfies semver:" + *spec.git_range + ")");
       }
       target = *sha;
-    } else if (auto sha = find_commit(*revs, committish)) {
+    } else if (auto sha = manifest::find_commit(*revs, committish)) {
       target = *sha;
     }
   }

@@ -71,6 +71,34 @@ TarballRef tarball_ref_for(const Node& node) {
   return ref;
 }
 
+std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
+                                                       const std::vector<std::string>& names) {
+  std::unordered_set<const Node*> set;
+  Node* root = tree.root();
+  set.insert(root);
+  std::vector<Node*> stack;
+  for (const std::string& name : names) {
+    Node* link = root->child(name);
+    if (!link) continue;
+    stack.push_back(link);
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (!set.insert(n).second && n != root) continue;
+    Node* real = n->is_link && n->target ? n->target : n;
+    if (real != n && set.insert(real).second) {
+      for (const auto& [_, child] : real->children()) {
+        if (child->flags.extraneous) set.insert(child);
+      }
+    }
+    for (tree::Edge* e : real->edges_out()) {
+      if (e->to() && !set.count(e->to())) stack.push_back(e->to());
+    }
+  }
+  return set;
+}
+
 bool platform_ok(const Node& node, const InstallOptions& options) {
   const auto& pkg = node.package;
   if (!pkg.os.is_null() && !list_allows(pkg.os, options.platform)) return false;
@@ -111,6 +139,11 @@ void clear_package_dir(const fs::path& dir) {
   }
 }
 
+/// Whether a lockfile location is a package folder inside some node_modules.
+bool in_node_modules(const std::string& loc) {
+  return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
+}
+
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
   // Lexically: a bin reached through a workspace link points through that link, as npm's does.
   return target.lexically_normal().lexically_relative(from_dir.lexically_normal()).string();
@@ -135,8 +168,29 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;
+  std::set<std::string> kept_locations;  // outside `only`, left as they are
   for (auto& [loc, n] : located) {
-    if (n->fs_parent() && !n->parent()) continue;  // workspace folders live in the project
+    if (n->fs_parent() && !n->parent()) {
+      // Workspace folders live in the project; one outside the selection is not recorded.
+      if (options_.only && !options_.only(*n)) skipped.insert(n);
+      continue;
+    }
+    if (options_.only && !options_.only(*n)) {
+      // Outside the selection (install -w): what is on disk stays, what is not is not added.
+      auto it = installed.find(loc);
+      std::error_code ec;
+      bool present = it != installed.end() && (fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec));
+      bool same = present && (n->is_link ? it->second.is_link
+                                         : (!n->integrity.empty() && !it->second.integrity.empty()
+                                                ? it->second.integrity == n->integrity
+                                                : it->second.version == n->version()));
+      if (same) {
+        kept_locations.insert(loc);
+      } else {
+        skipped.insert(n);
+      }
+      continue;
+    }
     bool skip = n->inert || omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && !n->is_link && !platform_ok(*n, options_)) {
@@ -158,7 +212,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   }
 
   std::vector<Node*> to_install;
-  std::set<std::string> wanted_locations;
+  std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
@@ -185,6 +239,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
     if (loc.empty() || wanted_locations.count(loc)) continue;
+    // With a selection, only what is replaced changes.
+    if (options_.only) continue;
+    // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
+    // hidden lockfile lists them, but installing never deletes them.
+    if (!in_node_modules(loc)) continue;
     // Skip entries already removed along with a removed parent.
     std::error_code ec;
     fs::path dir = project / loc;

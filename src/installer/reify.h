@@ -68,6 +68,9 @@ struct InstallOptions {
   std::string libc = "glibc";
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
+  /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
+  /// left as they are on disk, and nothing else is removed.
+  std::function<bool(const tree::Node&)> only;
 };
 
 struct InstallReport {
@@ -89,6 +92,11 @@ struct InstallReport {
 
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
+
+/// arborist's Diff filter for `install -w`: the root, the named workspaces' links and folders,
+/// and every node reachable from them through edges (links followed to their folders).
+std::unordered_set<const tree::Node*> workspace_dependency_set(tree::Tree& tree,
+                                                               const std::vector<std::string>& names);
 
 /// Is this node left out by `omit` (arborist's omit rules on dep flags)?
 bool omitted(const tree::Node& node, const std::vector<std::string>& omit);
