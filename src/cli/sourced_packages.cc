@@ -60,13 +60,30 @@ std::vector<std::string> no_prepare_list() {
   return out;
 }
 
-/// Runs `argv` in `cwd` with `extra_env` added, its output going to our stderr.
+/// The last lines of `text`, for an error message.
+std::string tail_lines(const std::string& text, size_t lines) {
+  size_t pos = text.size();
+  while (pos > 0 && (text[pos - 1] == '\n' || text[pos - 1] == '\r')) --pos;
+  size_t end = pos;
+  for (size_t n = 0; pos > 0 && n < lines; ++n) {
+    size_t nl = text.rfind('\n', pos - 1);
+    pos = nl == std::string::npos ? 0 : nl;
+    if (nl == std::string::npos) break;
+  }
+  return text.substr(pos == 0 ? 0 : pos + 1, end - (pos == 0 ? 0 : pos + 1));
+}
+
+/// Runs `argv` in `cwd` with `extra_env` added; its output is kept quiet and shown only when
+/// it fails, as pacote does.
 util::Status run_process(const std::vector<std::string>& argv, const fs::path& cwd,
                          const std::vector<std::string>& extra_env) {
+  auto out_dir = LADE_TRY(util::TempDir::create({}, "lade-prepare-"));
+  const fs::path out_file = out_dir.path() / "output";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> env_strings;
   for (char** e = environ; e && *e; ++e) {
@@ -93,7 +110,10 @@ util::Status run_process(const std::vector<std::string>& argv, const fs::path& c
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return util::make_error("EGITPREPARE", "git dep preparation failed in " + cwd.string());
+    auto output = util::read_file(out_file);
+    std::string shown = output ? tail_lines(*output, 20) : std::string();
+    return util::make_error("EGITPREPARE", "git dep preparation failed in " + cwd.string() +
+                                               (shown.empty() ? std::string() : ":\n" + shown));
   }
   return {};
 }
