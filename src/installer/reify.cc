@@ -397,6 +397,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         return st.take_error();
       }
     }
+    // Then the linked folders (workspaces, `file:` folders) newly linked: npm also runs their
+    // `prepare`, in the folder as seen through the link.
+    for (Node* n : to_install) {
+      if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
+      for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
+        LADE_TRY(run_script(n->target->package, event, project, project / n->location()));
+      }
+    }
     report.scripts_time = since(scripts_start);
   }
   for (Node* n : skipped) report.not_installed.insert(n);
