@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 
 #include "cli/project.h"
 #include "cli/registry_sources.h"
@@ -101,6 +102,54 @@ tree::Node* folder_node(tree::Tree& tree, const std::string& realpath) {
     if (!n->is_link && !n->parent() && n->fs_parent() && n->realpath == realpath) return n;
   }
   return nullptr;
+}
+
+/// npm's lockedGitCommittish (dep-valid): a git dependency of the root or of a folder whose
+/// `#<ref>` differs from the one the lockfile's entry recorded is resolved again, since a named
+/// ref cannot be checked against the locked commit offline. Returns (folder, name) pairs; the
+/// root's folder is "".
+std::vector<std::pair<std::string, std::string>> changed_git_refs(const std::string& lock_text, tree::Tree& tree,
+                                                                  const fs::path& project_dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<tree::Node*> tops;
+  for (tree::Node* n : tree.inventory()) {
+    if (n->is_project_root || (!n->is_link && !n->parent() && n->fs_parent() && !n->is_external())) tops.push_back(n);
+  }
+  auto committish = [](const std::string& name, const std::string& spec, const fs::path& where)
+      -> std::optional<manifest::PackageSpec> {
+    auto parsed = manifest::resolve_spec(name, spec, where);
+    if (!parsed || parsed->type != manifest::SpecType::kGit) return std::nullopt;
+    return std::move(*parsed);
+  };
+  std::optional<manifest::Json> lock;
+  for (tree::Node* top : tops) {
+    const fs::path where = project_dir / top->realpath;
+    for (tree::Edge* e : top->edges_out()) {
+      auto requested = committish(e->name(), e->spec(), where);
+      if (!requested || requested->git_range) continue;
+      const std::string want = requested->git_committish.value_or("");
+      static const std::regex kSha("^[a-fA-F0-9]{40,64}$");
+      if (std::regex_match(want, kSha)) continue;
+      if (!lock) {
+        auto doc = manifest::parse_json(lock_text, "package-lock.json");
+        lock = doc ? std::move(*doc) : manifest::Json::object();
+      }
+      auto packages = lock->find("packages");
+      if (packages == lock->end() || !packages->is_object()) return out;
+      auto entry = packages->find(top->realpath);
+      if (entry == packages->end() || !entry->is_object()) continue;
+      for (const char* section : {"dependencies", "optionalDependencies", "devDependencies", "peerDependencies"}) {
+        auto deps = entry->find(section);
+        if (deps == entry->end() || !deps->is_object()) continue;
+        auto spec = deps->find(e->name());
+        if (spec == deps->end() || !spec->is_string()) continue;
+        auto locked = committish(e->name(), spec->get<std::string>(), where);
+        if (locked && locked->git_committish.value_or("") != want) out.emplace_back(top->realpath, e->name());
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> effective_omit(const InstallRequest& req) {
@@ -279,6 +328,15 @@ int run_install(const InstallRequest& req) {
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   for (const auto& w : workspace_adds) {
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
+  }
+  if (loaded_lock) {
+    for (auto& [folder, name] : changed_git_refs(lock_text, ideal, project.dir)) {
+      if (folder.empty()) {
+        ropts.explicit_requests.push_back(name);
+      } else {
+        ropts.explicit_folder_requests.emplace_back(folder, name);
+      }
+    }
   }
   resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
   if (auto st = builder.build(); !st) return fail(st.error());
