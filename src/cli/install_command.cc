@@ -323,7 +323,8 @@ int run_install(const InstallRequest& req) {
   ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
-  ropts.loaded_from_lockfile = loaded_lock && !loaded.root_mismatch;
+  ropts.loaded_from_lockfile = loaded_lock;
+  ropts.flags_suspect = loaded_lock && loaded.root_mismatch;
   ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   for (const auto& w : workspace_adds) {

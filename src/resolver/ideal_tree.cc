@@ -797,13 +797,15 @@ struct IdealTreeBuilder::Impl {
     if (!options.loaded_from_lockfile || mutate_tree) {
       tree::reset_dep_flags(tree);
       tree::calc_dep_flags(tree);
-      if (options.loaded_from_lockfile) {
-        for (Node* n : tree.inventory()) {
-          if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
-        }
-      }
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
+    }
+    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose root entry did not
+    // match package.json, loses what nothing depends on any more.
+    if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
+      for (Node* n : tree.inventory()) {
+        if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
+      }
     }
 
     for (Node* failed : load_failures) {

@@ -33,6 +33,9 @@ struct ResolveOptions {
   std::vector<std::pair<std::string, std::string>> explicit_folder_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
+  /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect; the reader
+  /// recomputed the dep flags): extraneous nodes are pruned even when nothing else changes.
+  bool flags_suspect = false;
   /// The project root (absolute): `file:` specs resolve against it and link targets are
   /// recorded relative to it. Empty means "/".
   std::filesystem::path project_dir;
