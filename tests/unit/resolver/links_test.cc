@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using tree::Node;
 
-const fs::path kProject = "/work/proj";
+const fs::path kProject = "/srv/app/proj";
 
 /// Packuments, folders and non-registry packages from memory.
 class FakeSource final : public PackumentSource {
@@ -273,7 +273,7 @@ TEST_CASE("spec_folder is where a node's relative specs resolve", "[resolver][li
   dep->resolved = "file:vendor/x-1.0.0.tgz";
   CHECK(spec_folder(*dep) == "vendor");
   CHECK(project_relative(kProject, kProject / "a/../b") == "b");
-  CHECK(project_relative(kProject, "/work/other") == "../other");
+  CHECK(project_relative(kProject, "/srv/app/other") == "../other");
   CHECK(project_relative(kProject, kProject).empty());
 }
 
