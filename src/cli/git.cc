@@ -27,7 +27,8 @@ util::Result<std::string> run_git(const std::vector<std::string>& args, const fs
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
 
   std::vector<std::string> argv{"git"};
@@ -39,7 +40,8 @@ util::Result<std::string> run_git(const std::vector<std::string>& args, const fs
   std::vector<std::string> env_strings;
   for (char** e = environ; e && *e; ++e) {
     std::string_view entry(*e);
-    if (entry.rfind("GIT_TERMINAL_PROMPT=", 0) == 0 || entry.rfind("GIT_ASKPASS=", 0) == 0) continue;
+    if (entry.rfind("GIT_TERMINAL_PROMPT=", 0) == 0 || entry.rfind("GIT_ASKPASS=", 0) == 0)
+      continue;
     env_strings.emplace_back(entry);
   }
   env_strings.emplace_back("GIT_TERMINAL_PROMPT=0");
@@ -74,7 +76,8 @@ util::Result<std::string> run_git(const std::vector<std::string>& args, const fs
     while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
     std::string cmd = "git";
     for (const auto& a : args) cmd += " " + a;
-    return util::make_error("EGIT", "`" + cmd + "` failed" + (err.empty() ? std::string() : ":\n" + err));
+    return util::make_error("EGIT",
+                            "`" + cmd + "` failed" + (err.empty() ? std::string() : ":\n" + err));
   }
   return out;
 }
@@ -84,13 +87,15 @@ util::Result<GitRevs> ls_remote(const std::string& repo) {
   return manifest::parse_ls_remote(out);
 }
 
-util::Result<std::string> clone_at(const std::string& repo, const std::string& committish, const fs::path& dir) {
+util::Result<std::string> clone_at(const std::string& repo, const std::string& committish,
+                                   const fs::path& dir) {
   LADE_TRY(run_git({"clone", "-q", "--no-checkout", repo, dir.string()}));
   const std::string ref = committish.empty() ? "HEAD" : committish;
   // A sha, a branch or tag name as the remote calls it, or anything rev-parse understands.
   std::string target = ref;
   if (ref != "HEAD" && !run_git({"rev-parse", "-q", "--verify", ref + "^{commit}"}, dir)) {
-    if (run_git({"rev-parse", "-q", "--verify", "origin/" + ref + "^{commit}"}, dir)) target = "origin/" + ref;
+    if (run_git({"rev-parse", "-q", "--verify", "origin/" + ref + "^{commit}"}, dir))
+      target = "origin/" + ref;
   }
   LADE_TRY(run_git({"-c", "advice.detachedHead=false", "checkout", "-q", target}, dir));
   std::error_code ec;
@@ -98,7 +103,8 @@ util::Result<std::string> clone_at(const std::string& repo, const std::string& c
     LADE_TRY(run_git({"submodule", "update", "-q", "--init", "--recursive"}, dir));
   }
   std::string sha = LADE_TRY(run_git({"rev-parse", "--revs-only", "HEAD"}, dir));
-  while (!sha.empty() && (sha.back() == '\n' || sha.back() == '\r' || sha.back() == ' ')) sha.pop_back();
+  while (!sha.empty() && (sha.back() == '\n' || sha.back() == '\r' || sha.back() == ' '))
+    sha.pop_back();
   return sha;
 }
 

@@ -15,7 +15,8 @@ using manifest::GitRevs;
 
 /// Runs `git <args>` in `cwd` (prompts disabled); returns stdout. EGIT with git's stderr when
 /// it fails or cannot start.
-util::Result<std::string> run_git(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
+util::Result<std::string> run_git(const std::vector<std::string>& args,
+                                  const std::filesystem::path& cwd = {});
 
 /// `git ls-remote <repo>`, parsed.
 util::Result<GitRevs> ls_remote(const std::string& repo);

@@ -82,7 +82,8 @@ util::Status run_process(const std::vector<std::string>& argv, const fs::path& c
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> env_strings;
@@ -90,7 +91,8 @@ util::Status run_process(const std::vector<std::string>& argv, const fs::path& c
     std::string_view entry(*e);
     bool replaced = false;
     for (const auto& x : extra_env) {
-      if (entry.substr(0, entry.find('=') + 1) == std::string_view(x).substr(0, x.find('=') + 1)) replaced = true;
+      if (entry.substr(0, entry.find('=') + 1) == std::string_view(x).substr(0, x.find('=') + 1))
+        replaced = true;
     }
     if (!replaced) env_strings.emplace_back(entry);
   }
@@ -105,7 +107,8 @@ util::Status run_process(const std::vector<std::string>& argv, const fs::path& c
   pid_t pid = 0;
   int rc = ::posix_spawn(&pid, args[0].c_str(), &actions, nullptr, cargs.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return util::make_error("EGITPREPARE", "cannot run " + args[0] + ": " + std::strerror(rc));
+  if (rc != 0)
+    return util::make_error("EGITPREPARE", "cannot run " + args[0] + ": " + std::strerror(rc));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -146,7 +149,8 @@ void SourcedPackages::override_folder(const fs::path& dir, manifest::Manifest ma
 util::Result<manifest::Manifest> SourcedPackages::read_folder(const fs::path& dir) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = folder_overrides_.find(dir.lexically_normal()); it != folder_overrides_.end()) return it->second;
+    if (auto it = folder_overrides_.find(dir.lexically_normal()); it != folder_overrides_.end())
+      return it->second;
   }
   const fs::path file = dir / "package.json";
   std::string text = LADE_TRY(util::read_file(file));
@@ -164,7 +168,9 @@ util::Result<resolver::SourcedPackage> SourcedPackages::fetch(const manifest::Pa
     const std::string path = spec.fetch_spec.value_or("");
     auto read = util::read_file(path);
     if (!read) {
-      return util::make_error(read.error().code, read.error().code + ": no such file or directory, open '" + path + "'");
+      return util::make_error(
+          read.error().code,
+          read.error().code + ": no such file or directory, open '" + path + "'");
     }
     bytes = std::move(*read);
   } else if (spec.type == SpecType::kRemote) {
@@ -176,7 +182,8 @@ util::Result<resolver::SourcedPackage> SourcedPackages::fetch(const manifest::Pa
   store::StoredPackage stored = LADE_TRY(store_.add_tarball(bytes, "", "", name_for_errors));
   out.integrity = stored.integrity;
   if (!stored.package_json.empty()) {
-    manifest::Json doc = LADE_TRY(manifest::parse_json(stored.package_json, name_for_errors + "/package.json"));
+    manifest::Json doc =
+        LADE_TRY(manifest::parse_json(stored.package_json, name_for_errors + "/package.json"));
     out.manifest = manifest::manifest_from_json(doc);
   }
   return out;
@@ -192,7 +199,8 @@ util::Result<std::string> SourcedPackages::file_tarball(const std::string& resol
 fs::path SourcedPackages::git_cache_file(const std::string& resolved) const {
   util::Hasher h(util::HashAlgorithm::Sha256);
   h.update(resolved);
-  h.update(options_.ignore_scripts ? std::string_view("\0plain", 6) : std::string_view("\0prepared", 9));
+  h.update(options_.ignore_scripts ? std::string_view("\0plain", 6)
+                                   : std::string_view("\0prepared", 9));
   return options_.cache_dir / "git-v1" / (util::hex_encode(h.finish()) + ".tgz");
 }
 
@@ -220,7 +228,8 @@ std::optional<std::string> SourcedPackages::recall(const std::string& resolved) 
   return std::nullopt;
 }
 
-std::string SourcedPackages::resolved_for(const manifest::PackageSpec& spec, const std::string& sha) {
+std::string SourcedPackages::resolved_for(const manifest::PackageSpec& spec,
+                                          const std::string& sha) {
   // The spec as written with its committish replaced by the commit; hosted repositories in
   // their ssh form, https when the URL carries credentials.
   if (spec.hosted) {
@@ -234,14 +243,14 @@ std::string SourcedPackages::resolved_for(const manifest::PackageSpec& spec, con
 }
 
 util::Result<SourcedPackages::Checkout> SourcedPackages::checkout(const manifest::PackageSpec& spec,
-                                                                 const std::string& repo,
-                                                                 const std::string& committish) {
+                                                                  const std::string& repo,
+                                                                  const std::string& committish) {
   auto tmp = LADE_TRY(util::TempDir::create({}, "lade-git-clone-"));
   const fs::path clone = tmp.path() / "repo";
   std::string sha = LADE_TRY(clone_at(repo, committish, clone));
   if (is_full_sha(committish) && committish != sha) {
-    return util::make_error("EGITCHECKOUT",
-                            "Commit mismatch: expected SHA " + committish + " and cloned HEAD " + sha);
+    return util::make_error(
+        "EGITCHECKOUT", "Commit mismatch: expected SHA " + committish + " and cloned HEAD " + sha);
   }
   Checkout out;
   out.resolved = resolved_for(spec, sha);
@@ -264,8 +273,13 @@ util::Result<SourcedPackages::Checkout> SourcedPackages::checkout(const manifest
       std::string joined;
       for (const auto& s : seen) joined += (joined.empty() ? "" : "\n") + s;
       // Its dependencies (dev ones included) first, then its `prepare`, as pacote does.
-      std::vector<std::string> argv{options_.lade_binary.string(), "install", "--force", "--no-save",
-                                    "--include=dev", "--include=peer", "--include=optional"};
+      std::vector<std::string> argv{options_.lade_binary.string(),
+                                    "install",
+                                    "--force",
+                                    "--no-save",
+                                    "--include=dev",
+                                    "--include=peer",
+                                    "--include=optional"};
       if (!options_.registry.empty()) argv.push_back("--registry=" + options_.registry);
       LADE_TRY(run_process(argv, dir, {std::string(kNoPrepareVar) + "=" + joined}));
       LADE_TRY(installer::run_script(out.manifest, "prepare", dir, dir));
@@ -276,7 +290,8 @@ util::Result<SourcedPackages::Checkout> SourcedPackages::checkout(const manifest
   return out;
 }
 
-util::Result<resolver::SourcedPackage> SourcedPackages::fetch_git(const manifest::PackageSpec& spec) {
+util::Result<resolver::SourcedPackage> SourcedPackages::fetch_git(
+    const manifest::PackageSpec& spec) {
   std::string repo;
   if (spec.hosted) {
     repo = spec.hosted->https({.no_git_plus = true, .no_committish = true});
@@ -297,7 +312,8 @@ util::Result<resolver::SourcedPackage> SourcedPackages::fetch_git(const manifest
     if (spec.git_range) {
       auto sha = manifest::find_semver_commit(*revs, *spec.git_range);
       if (!sha) {
-        return util::make_error("ETARGET", "No matching version found for " + spec.raw + " (no tag of " + repo +
+        return util::make_error("ETARGET", "No matching version found for " + spec.raw +
+                                               " (no tag of " + repo +
                                                " satisfies semver:" + *spec.git_range + ")");
       }
       target = *sha;
@@ -312,7 +328,8 @@ util::Result<resolver::SourcedPackage> SourcedPackages::fetch_git(const manifest
     out.resolved = resolved_for(spec, target);
     if (auto cached = recall(out.resolved)) {
       store::StoredPackage stored = LADE_TRY(store_.add_tarball(*cached, "", "", name_for_errors));
-      manifest::Json doc = LADE_TRY(manifest::parse_json(stored.package_json, name_for_errors + "/package.json"));
+      manifest::Json doc =
+          LADE_TRY(manifest::parse_json(stored.package_json, name_for_errors + "/package.json"));
       out.manifest = manifest::manifest_from_json(doc);
       return out;
     }

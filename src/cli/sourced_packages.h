@@ -36,7 +36,8 @@ struct SourcedOptions {
 
 class SourcedPackages {
  public:
-  SourcedPackages(registry::RegistryClient& client, const store::Store& store, SourcedOptions options);
+  SourcedPackages(registry::RegistryClient& client, const store::Store& store,
+                  SourcedOptions options);
 
   /// The package a tarball file, tarball URL or git spec names (see PackumentSource).
   util::Result<resolver::SourcedPackage> fetch(const manifest::PackageSpec& spec);
@@ -61,7 +62,7 @@ class SourcedPackages {
   };
   /// Clones `repo` at `committish`, prepares and packs it.
   util::Result<Checkout> checkout(const manifest::PackageSpec& spec, const std::string& repo,
-                                 const std::string& committish);
+                                  const std::string& committish);
   /// What the lockfile records for `spec` checked out at `sha` (pacote's addGitSha).
   static std::string resolved_for(const manifest::PackageSpec& spec, const std::string& sha);
   util::Result<resolver::SourcedPackage> fetch_git(const manifest::PackageSpec& spec);

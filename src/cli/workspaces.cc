@@ -36,7 +36,8 @@ Patterns split_patterns(const std::vector<std::string>& globs) {
     if (bangs % 2 == 1) {
       out.exclude.push_back(pattern);
     } else {
-      std::erase_if(out.exclude, [&](const std::string& neg) { return lockfile::glob_match(neg, pattern); });
+      std::erase_if(out.exclude,
+                    [&](const std::string& neg) { return lockfile::glob_match(neg, pattern); });
       out.include.push_back(pattern);
     }
   }
@@ -60,7 +61,8 @@ std::vector<std::string> split(const std::string& s) {
 std::vector<std::string> subfolders(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.' || name == "node_modules") continue;
     if (it->is_directory(ec)) out.push_back(name);
@@ -84,7 +86,8 @@ void expand(const fs::path& root, const std::string& rel, const std::vector<std:
   std::error_code ec;
   if (seg == "**") {
     expand(root, rel, segments, index + 1, out);
-    for (const std::string& sub : subfolders(root / rel)) expand(root, join(sub), segments, index, out);
+    for (const std::string& sub : subfolders(root / rel))
+      expand(root, join(sub), segments, index, out);
     return;
   }
   if (seg.empty() || seg == ".") {
@@ -103,7 +106,8 @@ void expand(const fs::path& root, const std::string& rel, const std::vector<std:
 
 }  // namespace
 
-util::Result<WorkspaceFolders> map_workspaces(const fs::path& project_dir, const manifest::Json& package_json) {
+util::Result<WorkspaceFolders> map_workspaces(const fs::path& project_dir,
+                                              const manifest::Json& package_json) {
   WorkspaceFolders out;
   if (!package_json.is_object()) return out;
   auto ws = package_json.find("workspaces");
@@ -124,11 +128,13 @@ util::Result<WorkspaceFolders> map_workspaces(const fs::path& project_dir, const
   if (patterns.include.empty()) return out;
 
   std::set<std::string> found;
-  for (const std::string& pattern : patterns.include) expand(project_dir, "", split(pattern), 0, found);
+  for (const std::string& pattern : patterns.include)
+    expand(project_dir, "", split(pattern), 0, found);
   std::vector<std::string> matches;
   for (const std::string& m : found) {
-    bool excluded = std::any_of(patterns.exclude.begin(), patterns.exclude.end(),
-                                [&](const std::string& neg) { return lockfile::glob_match(neg, m); });
+    bool excluded =
+        std::any_of(patterns.exclude.begin(), patterns.exclude.end(),
+                    [&](const std::string& neg) { return lockfile::glob_match(neg, m); });
     if (!excluded) matches.push_back(m);
   }
   std::sort(matches.begin(), matches.end(), util::locale_less);
@@ -137,7 +143,8 @@ util::Result<WorkspaceFolders> map_workspaces(const fs::path& project_dir, const
   std::vector<std::string> ordered;
   for (const std::string& pattern : patterns.include) {
     for (const std::string& m : matches) {
-      if (lockfile::glob_match(pattern, m) && std::find(ordered.begin(), ordered.end(), m) == ordered.end()) {
+      if (lockfile::glob_match(pattern, m) &&
+          std::find(ordered.begin(), ordered.end(), m) == ordered.end()) {
         ordered.push_back(m);
       }
     }
@@ -154,7 +161,8 @@ util::Result<WorkspaceFolders> map_workspaces(const fs::path& project_dir, const
       if (auto n = doc.find("name"); n != doc.end() && n->is_string()) name = n->get<std::string>();
     }
     if (name.empty()) name = lockfile::name_from_folder(folder);
-    auto it = std::find_if(by_name.begin(), by_name.end(), [&](const auto& e) { return e.first == name; });
+    auto it = std::find_if(by_name.begin(), by_name.end(),
+                           [&](const auto& e) { return e.first == name; });
     if (it == by_name.end()) {
       by_name.push_back({name, {folder}});
     } else {
@@ -183,13 +191,15 @@ util::Result<WorkspaceFolders> select_workspaces(const WorkspaceFolders& all,
   WorkspaceFolders out;
   for (const std::string& arg : args) {
     fs::path wanted = (cwd / arg).lexically_normal();
-    std::string rel_arg = wanted.lexically_relative(project_dir.lexically_normal()).generic_string();
+    std::string rel_arg =
+        wanted.lexically_relative(project_dir.lexically_normal()).generic_string();
     while (!rel_arg.empty() && rel_arg.back() == '/') rel_arg.pop_back();
     for (const auto& [name, folder] : all) {
       // A name, the folder itself, or a folder that contains it.
       bool hit = arg == name || rel_arg == folder ||
                  (!rel_arg.empty() && rel_arg != "." && folder.rfind(rel_arg + "/", 0) == 0);
-      bool known = std::any_of(out.begin(), out.end(), [&](const auto& w) { return w.first == name; });
+      bool known =
+          std::any_of(out.begin(), out.end(), [&](const auto& w) { return w.first == name; });
       if (hit && !known) out.emplace_back(name, folder);
     }
   }

@@ -39,7 +39,8 @@ std::optional<GitRef> ref_from_line(std::string_view line) {
     doc.ref = doc.raw_ref.substr(11);
   } else if (doc.type == "pull") {
     doc.ref = doc.raw_ref.substr(5);
-    if (doc.ref.size() > 5 && doc.ref.compare(doc.ref.size() - 5, 5, "/head") == 0) doc.ref.resize(doc.ref.size() - 5);
+    if (doc.ref.size() > 5 && doc.ref.compare(doc.ref.size() - 5, 5, "/head") == 0)
+      doc.ref.resize(doc.ref.size() - 5);
   } else if (doc.type == "head") {
     doc.ref = "HEAD";
   } else {
@@ -49,7 +50,8 @@ std::optional<GitRef> ref_from_line(std::string_view line) {
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// The "latest" of lines-to-revs' synthetic dist-tags: the version on a `latest` branch, else
@@ -76,7 +78,8 @@ GitRevs parse_ls_remote(std::string_view output) {
   size_t start = 0;
   while (start < output.size()) {
     size_t nl = output.find('\n', start);
-    std::string_view line = output.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    std::string_view line =
+        output.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? output.size() : nl + 1;
     auto doc = ref_from_line(line);
     if (!doc) continue;
@@ -86,7 +89,8 @@ GitRevs parse_ls_remote(std::string_view output) {
       std::smatch m;
       if (std::regex_search(doc->ref, m, kVersionTag)) {
         semver::Options loose{true, false};
-        if (auto v = semver::Version::parse(m[1].str(), loose)) revs.versions[std::string(v->str())] = *doc;
+        if (auto v = semver::Version::parse(m[1].str(), loose))
+          revs.versions[std::string(v->str())] = *doc;
       }
     }
   }

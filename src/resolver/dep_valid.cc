@@ -26,12 +26,15 @@ bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0
 bool ends_with_icase(const std::string& s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
   for (size_t i = 0; i < suffix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i])
+      return false;
   }
   return true;
 }
 
-bool is_remote_url(const std::string& s) { return starts_with(s, "http://") || starts_with(s, "https://"); }
+bool is_remote_url(const std::string& s) {
+  return starts_with(s, "http://") || starts_with(s, "https://");
+}
 
 /// A spec that can only be a version, a range or a tag: no path, URL, alias or repository
 /// shape. Checked without npm-package-arg, since every edge reload asks.
@@ -69,7 +72,8 @@ bool git_valid(const tree::Node& child, const manifest::PackageSpec& requested) 
     if (!requested.hosted || requested.hosted->ssh(form) != res->hosted->ssh(form)) return false;
   }
   if (!requested.git_range) return true;
-  return semver::satisfies(child.package.version, *requested.git_range, semver::Options{true, false});
+  return semver::satisfies(child.package.version, *requested.git_range,
+                           semver::Options{true, false});
 }
 
 bool spec_valid(const tree::Node& child, const manifest::PackageSpec& requested,
@@ -85,7 +89,8 @@ bool spec_valid(const tree::Node& child, const manifest::PackageSpec& requested,
       return registry_spec_valid(child, requested.sub_spec->fetch_spec.value_or(""));
     case SpecType::kDirectory:
       // A link to that very folder.
-      return child.is_link && child.realpath == project_relative(root, requested.fetch_spec.value_or(""));
+      return child.is_link &&
+             child.realpath == project_relative(root, requested.fetch_spec.value_or(""));
     case SpecType::kFile:
       return !child.is_link &&
              child.resolved == "file:" + project_relative(root, requested.fetch_spec.value_or(""));
@@ -118,7 +123,7 @@ bool dep_valid(const tree::Node& child, const std::string& raw_spec, const tree:
 
 tree::DepValidFn make_dep_valid(fs::path project_dir) {
   return [project_dir = std::move(project_dir)](const tree::Node& child, const std::string& spec,
-                                                 const tree::Node& from) {
+                                                const tree::Node& from) {
     return dep_valid_in(child, spec, from, project_dir);
   };
 }

@@ -35,7 +35,8 @@ std::string normalize_bin_path(std::string p) {
 util::Result<std::string> pack_files(const fs::path& dir, const std::vector<std::string>& files,
                                      const std::vector<std::string>& executables) {
   std::string out;
-  std::unique_ptr<struct archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  std::unique_ptr<struct archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                                   archive_write_free);
   auto fail = [&](const std::string& what) {
     const char* msg = archive_error_string(a.get());
     return util::make_error("EPACK", what + ": " + (msg ? msg : "libarchive error"));
@@ -47,7 +48,7 @@ util::Result<std::string> pack_files(const fs::path& dir, const std::vector<std:
     return fail("cannot start a tarball");
   }
   std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
-                                                                               archive_entry_free);
+                                                                             archive_entry_free);
   for (const std::string& rel : files) {
     const fs::path abs = dir / rel;
     struct stat st {};
@@ -75,7 +76,8 @@ util::Result<std::string> pack_directory(const fs::path& dir) {
   std::vector<std::string> bins;
   if (auto text = util::read_file(dir / "package.json")) {
     if (auto doc = manifest::parse_json(*text, (dir / "package.json").string())) {
-      for (const auto& [_, path] : manifest::manifest_from_json(*doc).bin) bins.push_back(normalize_bin_path(path));
+      for (const auto& [_, path] : manifest::manifest_from_json(*doc).bin)
+        bins.push_back(normalize_bin_path(path));
     }
   }
   return pack_files(dir, files, bins);

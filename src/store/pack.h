@@ -13,7 +13,8 @@ namespace lade::store {
 
 /// A gzip'd tar of `files` ('/'-separated, relative to `dir`). Entries named in `executables`
 /// get the x bits. Errors: errno codes for unreadable files, EPACK when libarchive fails.
-util::Result<std::string> pack_files(const std::filesystem::path& dir, const std::vector<std::string>& files,
+util::Result<std::string> pack_files(const std::filesystem::path& dir,
+                                     const std::vector<std::string>& files,
                                      const std::vector<std::string>& executables = {});
 
 /// pack_list() and pack_files() of the package in `dir`, bins taken from its package.json.

@@ -171,7 +171,8 @@ Alternative compile_alternative(const std::string& pattern) {
   std::vector<std::string> parts;
   for (;;) {
     size_t slash = pattern.find('/', start);
-    parts.push_back(pattern.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    parts.push_back(
+        pattern.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -196,7 +197,8 @@ Alternative compile_alternative(const std::string& pattern) {
 
 bool is_dot_segment(const std::string& s) { return s == "." || s == ".."; }
 
-bool match_one(const std::vector<std::string>& file, size_t fi, const Alternative& pattern, size_t pi, bool partial) {
+bool match_one(const std::vector<std::string>& file, size_t fi, const Alternative& pattern,
+               size_t pi, bool partial) {
   const size_t fl = file.size(), pl = pattern.size();
   for (; fi < fl && pi < pl; ++fi, ++pi) {
     const Segment& p = pattern[pi];
@@ -238,7 +240,8 @@ Rule compile_rule(std::string_view text) {
   std::string body(text.substr(bangs));
   for (const std::string& alt : expand_braces(body)) {
     Alternative a = compile_alternative(alt);
-    if (a.size() == 1 || (a.size() == 2 && a.back().kind == Segment::kLiteral && a.back().text.empty())) {
+    if (a.size() == 1 ||
+        (a.size() == 2 && a.back().kind == Segment::kLiteral && a.back().text.empty())) {
       rule.relative = true;
     }
     rule.set.push_back(std::move(a));
@@ -253,7 +256,8 @@ bool rule_matches(const Rule& rule, std::string_view path, bool partial) {
   const std::string lowered = lower(path);
   for (;;) {
     size_t slash = lowered.find('/', start);
-    file.push_back(lowered.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    file.push_back(
+        lowered.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -275,7 +279,8 @@ std::vector<Rule> parse_rules(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t nl = text.find('\n', start);
-    std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     size_t b = line.find_first_not_of(" \t\r\f\v");
     if (b == std::string_view::npos) continue;
@@ -290,19 +295,40 @@ std::vector<Rule> parse_rules(std::string_view text) {
 // ---- npm-packlist over ignore-walk ----
 
 constexpr const char* kDefaultRules[] = {
-    ".npmignore",       ".gitignore",        "**/.git",     "**/.svn",      "**/.hg",
-    "**/CVS",           "**/.git/**",        "**/.svn/**",  "**/.hg/**",    "**/CVS/**",
-    "/.lock-wscript",   "/.wafpickle-*",     "/build/config.gypi",          "npm-debug.log",
-    "**/.npmrc",        ".*.swp",            ".DS_Store",   "**/.DS_Store/**", "._*",
-    "**/._*/**",        "*.orig",            "/archived-packages/**",
+    ".npmignore",
+    ".gitignore",
+    "**/.git",
+    "**/.svn",
+    "**/.hg",
+    "**/CVS",
+    "**/.git/**",
+    "**/.svn/**",
+    "**/.hg/**",
+    "**/CVS/**",
+    "/.lock-wscript",
+    "/.wafpickle-*",
+    "/build/config.gypi",
+    "npm-debug.log",
+    "**/.npmrc",
+    ".*.swp",
+    ".DS_Store",
+    "**/.DS_Store/**",
+    "._*",
+    "**/._*/**",
+    "*.orig",
+    "/archived-packages/**",
 };
 
 // Rule sets, in the order a walker applies them.
-const std::string kDefaults = "\x01" "defaults";
+const std::string kDefaults =
+    "\x01"
+    "defaults";
 const std::string kPackage = "package.json";
 const std::string kNpmignore = ".npmignore";
 const std::string kGitignore = ".gitignore";
-const std::string kStrict = "\x01" "strict";
+const std::string kStrict =
+    "\x01"
+    "strict";
 
 struct Walker {
   const Walker* parent = nullptr;
@@ -314,7 +340,8 @@ struct Walker {
   std::vector<std::string> ignore_files;
   std::map<std::string, std::vector<Rule>> rules;
 
-  bool filter(const std::string& entry, bool partial, const std::string* entry_basename = nullptr) const {
+  bool filter(const std::string& entry, bool partial,
+              const std::string* entry_basename = nullptr) const {
     bool included = true;
     if (parent) {
       const std::string parent_entry = basename + "/" + entry;
@@ -328,7 +355,9 @@ struct Walker {
         // Negation includes: only rules that could change the verdict are tried.
         if (rule.negate == included) continue;
         const bool relative = entry_basename && rule.relative;
-        auto m = [&](const std::string& p, bool part = false) { return rule_matches(rule, p, part); };
+        auto m = [&](const std::string& p, bool part = false) {
+          return rule_matches(rule, p, part);
+        };
         bool match =
             m("/" + entry) || m(entry) ||
             (partial && (m("/" + entry + "/") || m(entry + "/") ||
@@ -400,7 +429,8 @@ util::Status process_package(Walker& w) {
     auto it = pkg.find(key);
     return it != pkg.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  if (std::string browser = string_at("browser"); !browser.empty()) strict.push_back("!/" + browser);
+  if (std::string browser = string_at("browser"); !browser.empty())
+    strict.push_back("!/" + browser);
   if (std::string main = string_at("main"); !main.empty()) strict.push_back("!/" + main);
   manifest::Manifest m = manifest::manifest_from_json(pkg);
   for (const auto& [_, bin] : m.bin) strict.push_back("!/" + bin);
@@ -413,13 +443,15 @@ bool bad_name(const std::string& name) { return name.find('*') != std::string::n
 util::Status walk(Walker& w, const fs::path& root, std::vector<std::string>& out) {
   std::vector<std::string> entries;
   std::error_code ec;
-  for (auto it = fs::directory_iterator(w.path, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator(w.path, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     entries.push_back(it->path().filename().string());
   }
   if (ec) return util::make_error("EIO", "cannot read " + w.path.string() + ": " + ec.message());
 
   for (const std::string& e : entries) {
-    if (std::find(w.ignore_files.begin(), w.ignore_files.end(), e) == w.ignore_files.end()) continue;
+    if (std::find(w.ignore_files.begin(), w.ignore_files.end(), e) == w.ignore_files.end())
+      continue;
     if (e == kPackage) {
       if (w.is_package) LADE_TRY(process_package(w));
       continue;
@@ -458,7 +490,8 @@ util::Status walk(Walker& w, const fs::path& root, std::vector<std::string>& out
     for (const std::string& f : w.required_files) {
       // Only files directly inside that folder travel down.
       size_t slash = f.find('/');
-      if (slash != std::string::npos && f.substr(0, slash) == entry && f.find('/', slash + 1) == std::string::npos) {
+      if (slash != std::string::npos && f.substr(0, slash) == entry &&
+          f.find('/', slash + 1) == std::string::npos) {
         std::string inner = f.substr(slash + 1);
         child.required_files.push_back(inner);
         strict.push_back("!" + inner);

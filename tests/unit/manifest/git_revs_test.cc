@@ -40,9 +40,12 @@ TEST_CASE("parse_ls_remote names refs the way lines-to-revs does", "[git]") {
 
 TEST_CASE("find_commit resolves refs and advertised shas", "[git]") {
   auto revs = parse_ls_remote(kRemote);
-  CHECK(find_commit(revs, "") == std::optional<std::string>("cf2310e5e8bf3cc3612a66313dd5e4b51857d5ab"));
-  CHECK(find_commit(revs, "feature") == std::optional<std::string>("1111111111111111111111111111111111111111"));
-  CHECK(find_commit(revs, "v1.0.0") == std::optional<std::string>("70cc6432a32ce95ad7944bce04c4ce743bc05b05"));
+  CHECK(find_commit(revs, "") ==
+        std::optional<std::string>("cf2310e5e8bf3cc3612a66313dd5e4b51857d5ab"));
+  CHECK(find_commit(revs, "feature") ==
+        std::optional<std::string>("1111111111111111111111111111111111111111"));
+  CHECK(find_commit(revs, "v1.0.0") ==
+        std::optional<std::string>("70cc6432a32ce95ad7944bce04c4ce743bc05b05"));
   CHECK(find_commit(revs, "70cc6432a32ce95ad7944bce04c4ce743bc05b05") ==
         std::optional<std::string>("70cc6432a32ce95ad7944bce04c4ce743bc05b05"));
   // A short sha or an expression is not advertised: only a clone can tell.
@@ -52,9 +55,12 @@ TEST_CASE("find_commit resolves refs and advertised shas", "[git]") {
 
 TEST_CASE("find_semver_commit picks the highest tagged version in range", "[git]") {
   auto revs = parse_ls_remote(kRemote);
-  CHECK(find_semver_commit(revs, "^1.0.0") == std::optional<std::string>("4420e2f2dbeb6a75856ca22a2ed1e002291de0b1"));
-  CHECK(find_semver_commit(revs, "~1.0.0") == std::optional<std::string>("70cc6432a32ce95ad7944bce04c4ce743bc05b05"));
-  CHECK(find_semver_commit(revs, "*") == std::optional<std::string>("2222222222222222222222222222222222222222"));
+  CHECK(find_semver_commit(revs, "^1.0.0") ==
+        std::optional<std::string>("4420e2f2dbeb6a75856ca22a2ed1e002291de0b1"));
+  CHECK(find_semver_commit(revs, "~1.0.0") ==
+        std::optional<std::string>("70cc6432a32ce95ad7944bce04c4ce743bc05b05"));
+  CHECK(find_semver_commit(revs, "*") ==
+        std::optional<std::string>("2222222222222222222222222222222222222222"));
   CHECK_FALSE(find_semver_commit(revs, "^3"));
 }
 
@@ -66,6 +72,8 @@ TEST_CASE("find_semver_commit prefers the version HEAD is tagged with", "[git]")
       "aaaa000000000000000000000000000000000000\trefs/heads/main\n"
       "aaaa000000000000000000000000000000000000\trefs/tags/v1.0.0\n"
       "bbbb000000000000000000000000000000000000\trefs/tags/v1.5.0\n");
-  CHECK(find_semver_commit(revs, "^1.0.0") == std::optional<std::string>("aaaa000000000000000000000000000000000000"));
-  CHECK(find_semver_commit(revs, ">1.0.0") == std::optional<std::string>("bbbb000000000000000000000000000000000000"));
+  CHECK(find_semver_commit(revs, "^1.0.0") ==
+        std::optional<std::string>("aaaa000000000000000000000000000000000000"));
+  CHECK(find_semver_commit(revs, ">1.0.0") ==
+        std::optional<std::string>("bbbb000000000000000000000000000000000000"));
 }

@@ -24,15 +24,17 @@ const fs::path kProject = "/srv/app/proj";
 class FakeSource final : public PackumentSource {
  public:
   /// `versions`: version -> JSON of its "dependencies" object.
-  void add(const std::string& name, std::map<std::string, std::string> versions, std::string latest) {
-    std::string text = "{\"name\":\"" + name + "\",\"dist-tags\":{\"latest\":\"" + latest + "\"},\"versions\":{";
+  void add(const std::string& name, std::map<std::string, std::string> versions,
+           std::string latest) {
+    std::string text =
+        "{\"name\":\"" + name + "\",\"dist-tags\":{\"latest\":\"" + latest + "\"},\"versions\":{";
     bool first = true;
     for (const auto& [v, deps] : versions) {
       if (!first) text += ",";
       first = false;
-      text += "\"" + v + "\":{\"name\":\"" + name + "\",\"version\":\"" + v + "\",\"dependencies\":" + deps +
-              ",\"dist\":{\"tarball\":\"http://127.0.0.1:1/" + name + "-" + v +
-              ".tgz\",\"integrity\":\"sha512-" + name + v + "\"}}";
+      text += "\"" + v + "\":{\"name\":\"" + name + "\",\"version\":\"" + v +
+              "\",\"dependencies\":" + deps + ",\"dist\":{\"tarball\":\"http://127.0.0.1:1/" +
+              name + "-" + v + ".tgz\",\"integrity\":\"sha512-" + name + v + "\"}}";
     }
     text += "}}";
     auto p = manifest::Packument::parse(text, name);
@@ -48,11 +50,13 @@ class FakeSource final : public PackumentSource {
                std::string integrity) {
     auto doc = manifest::parse_json(package_json, fetch_spec);
     REQUIRE(doc.ok());
-    sourced_[fetch_spec] = SourcedPackage{manifest::manifest_from_json(*doc), std::move(resolved), std::move(integrity)};
+    sourced_[fetch_spec] = SourcedPackage{manifest::manifest_from_json(*doc), std::move(resolved),
+                                          std::move(integrity)};
   }
 
   void prefetch(const std::string&) override {}
-  util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
+  util::Result<std::shared_ptr<const manifest::Packument>> packument(
+      const std::string& name) override {
     auto it = packuments_.find(name);
     if (it == packuments_.end()) return util::make_error("E404", name + " is not in this registry");
     return it->second;
@@ -66,7 +70,8 @@ class FakeSource final : public PackumentSource {
   }
   util::Result<manifest::Manifest> read_folder(const fs::path& dir) override {
     auto it = folders_.find(dir.lexically_normal());
-    if (it == folders_.end()) return util::make_error("ENOENT", "no package.json in " + dir.string());
+    if (it == folders_.end())
+      return util::make_error("ENOENT", "no package.json in " + dir.string());
     return it->second;
   }
 
@@ -120,15 +125,19 @@ void registry(FakeSource& s) {
   s.add("chain-a", {{"1.0.0", "{}"}}, "1.0.0");
 }
 
-TEST_CASE("workspaces are linked; their dependencies hoist unless they conflict", "[resolver][links]") {
+TEST_CASE("workspaces are linked; their dependencies hoist unless they conflict",
+          "[resolver][links]") {
   FakeSource s;
   registry(s);
-  s.folder("packages/ws-a", R"({"name":"ws-a","version":"1.0.0","dependencies":{"leaf":"^1.0.0","shared":"^1.0.0"}})");
+  s.folder(
+      "packages/ws-a",
+      R"({"name":"ws-a","version":"1.0.0","dependencies":{"leaf":"^1.0.0","shared":"^1.0.0"}})");
   s.folder("packages/ws-b",
            R"({"name":"ws-b","version":"1.0.0","dependencies":{"ws-a":"^1.0.0","leaf":"^2.0.0"},)"
            R"("devDependencies":{"dev-tool":"^1.0.0"}})");
   auto t = make_tree();
-  Node* root = t->create_root(package(R"({"name":"w","version":"1.0.0","dependencies":{"leaf":"^1.0.0"}})"));
+  Node* root =
+      t->create_root(package(R"({"name":"w","version":"1.0.0","dependencies":{"leaf":"^1.0.0"}})"));
   t->add_edge(root, "ws-a", "file:packages/ws-a", tree::EdgeType::Workspace);
   t->add_edge(root, "ws-b", "file:packages/ws-b", tree::EdgeType::Workspace);
   REQUIRE(build(*t, s).ok());
@@ -162,7 +171,8 @@ TEST_CASE("file: folders are links; their own file: dependencies resolve from th
           "[resolver][links]") {
   FakeSource s;
   registry(s);
-  s.folder("local/a", R"({"name":"a","version":"0.1.0","dependencies":{"b":"file:../b","shared":"^1.0.0"}})");
+  s.folder("local/a",
+           R"({"name":"a","version":"0.1.0","dependencies":{"b":"file:../b","shared":"^1.0.0"}})");
   s.folder("local/b", R"({"name":"b","version":"0.2.0","dependencies":{"leaf":"^2.0.0"}})");
   s.folder("../outside", R"({"name":"out","version":"3.0.0","dependencies":{"chain-a":"^1.0.0"}})");
   auto t = make_tree();
@@ -188,14 +198,16 @@ TEST_CASE("file: folders are links; their own file: dependencies resolve from th
   CHECK(out->target->edge_out("chain-a")->missing());
 }
 
-TEST_CASE("tarball files, tarball URLs and git repositories come from fetch_package", "[resolver][links]") {
+TEST_CASE("tarball files, tarball URLs and git repositories come from fetch_package",
+          "[resolver][links]") {
   FakeSource s;
   registry(s);
-  s.sourced((kProject / "tarballs/t-1.0.0.tgz").string(), R"({"name":"t","version":"1.0.0","dependencies":{"leaf":"^2.0.0"}})",
-            "", "sha512-t");
-  s.sourced("http://127.0.0.1:2/r-1.0.0.tgz", R"({"name":"r","version":"1.0.0"})", "http://127.0.0.1:2/r-1.0.0.tgz",
-            "sha512-r");
-  s.sourced("file:///repos/g.git", R"({"name":"g","version":"2.0.0"})", "git+file:///repos/g.git#0123", "");
+  s.sourced((kProject / "tarballs/t-1.0.0.tgz").string(),
+            R"({"name":"t","version":"1.0.0","dependencies":{"leaf":"^2.0.0"}})", "", "sha512-t");
+  s.sourced("http://127.0.0.1:2/r-1.0.0.tgz", R"({"name":"r","version":"1.0.0"})",
+            "http://127.0.0.1:2/r-1.0.0.tgz", "sha512-r");
+  s.sourced("file:///repos/g.git", R"({"name":"g","version":"2.0.0"})",
+            "git+file:///repos/g.git#0123", "");
   auto t = make_tree();
   t->create_root(package(R"({"name":"p","version":"1.0.0","dependencies":{)"
                          R"("t":"file:tarballs/t-1.0.0.tgz","r":"http://127.0.0.1:2/r-1.0.0.tgz",)"
@@ -255,7 +267,8 @@ TEST_CASE("dep_valid for folders, tarballs, URLs and repositories", "[resolver][
   CHECK_FALSE(valid(*git, "git+file:///repos/other.git", *root));
 
   Node* hosted = t->create_node("h", package(R"({"name":"h","version":"1.0.0"})"));
-  hosted->resolved = "git+ssh://git@github.com/user/repo.git#70cc6432a32ce95ad7944bce04c4ce743bc05b05";
+  hosted->resolved =
+      "git+ssh://git@github.com/user/repo.git#70cc6432a32ce95ad7944bce04c4ce743bc05b05";
   CHECK(valid(*hosted, "github:user/repo", *root));
   CHECK(valid(*hosted, "user/repo#main", *root));
   CHECK(valid(*hosted, "github:user/repo#70cc6432a32ce95ad7944bce04c4ce743bc05b05", *root));

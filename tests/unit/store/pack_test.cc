@@ -37,14 +37,28 @@ TEST_CASE("package.json files, main, bin and the always-included files", "[pack]
   put(d, {{"package.json",
            R"({"name":"a","version":"1.0.0","main":"lib/main.js","bin":{"x":"bin/x.js"},)"
            R"("files":["dist/","index.js","types/*.d.ts"]})"},
-          {"dist/a.js", ""}, {"dist/sub/b.js", ""}, {"dist/.hidden", ""}, {"dist/x.orig", ""},
-          {"lib/main.js", ""}, {"lib/other.js", ""}, {"bin/x.js", ""}, {"types/a.d.ts", ""},
-          {"types/b.ts", ""}, {"src/s.js", ""}, {"index.js", ""}, {"README.md", ""},
-          {"LICENSE", ""}, {"CHANGELOG.md", ""}, {".npmrc", ""}, {"package-lock.json", ""},
-          {"node_modules/dep/i.js", ""}, {".git/config", ""}});
-  CHECK(sorted_list(d) == std::vector<std::string>{"LICENSE", "README.md", "bin/x.js", "dist/.hidden",
-                                                   "dist/a.js", "dist/sub/b.js", "index.js", "lib/main.js",
-                                                   "package.json", "types/a.d.ts"});
+          {"dist/a.js", ""},
+          {"dist/sub/b.js", ""},
+          {"dist/.hidden", ""},
+          {"dist/x.orig", ""},
+          {"lib/main.js", ""},
+          {"lib/other.js", ""},
+          {"bin/x.js", ""},
+          {"types/a.d.ts", ""},
+          {"types/b.ts", ""},
+          {"src/s.js", ""},
+          {"index.js", ""},
+          {"README.md", ""},
+          {"LICENSE", ""},
+          {"CHANGELOG.md", ""},
+          {".npmrc", ""},
+          {"package-lock.json", ""},
+          {"node_modules/dep/i.js", ""},
+          {".git/config", ""}});
+  CHECK(sorted_list(d) == std::vector<std::string>{"LICENSE", "README.md", "bin/x.js",
+                                                   "dist/.hidden", "dist/a.js", "dist/sub/b.js",
+                                                   "index.js", "lib/main.js", "package.json",
+                                                   "types/a.d.ts"});
 }
 
 TEST_CASE(".npmignore rules, nested ones, and .gitignore left aside", "[pack]") {
@@ -54,24 +68,36 @@ TEST_CASE(".npmignore rules, nested ones, and .gitignore left aside", "[pack]") 
   put(d, {{"package.json", R"({"name":"b","version":"1.0.0"})"},
           {".npmignore", "build/\n*.log\n!keep.log\n/top.txt\n"},
           {".gitignore", "ignored-by-git.js\n"},
-          {"build/o.js", ""}, {"sub/build/p.js", ""}, {"a.log", ""}, {"keep.log", ""},
-          {"top.txt", ""}, {"sub/top.txt", ""}, {"ignored-by-git.js", ""}, {"docs/d.md", ""},
-          {"docs/.npmignore", "d.md\n"}, {"docs/e.md", ""}, {".DS_Store", ""}, {"x.js~", ""}});
-  CHECK(sorted_list(d) == std::vector<std::string>{"docs/e.md", "ignored-by-git.js", "keep.log", "package.json",
-                                                   "sub/top.txt", "x.js~"});
+          {"build/o.js", ""},
+          {"sub/build/p.js", ""},
+          {"a.log", ""},
+          {"keep.log", ""},
+          {"top.txt", ""},
+          {"sub/top.txt", ""},
+          {"ignored-by-git.js", ""},
+          {"docs/d.md", ""},
+          {"docs/.npmignore", "d.md\n"},
+          {"docs/e.md", ""},
+          {".DS_Store", ""},
+          {"x.js~", ""}});
+  CHECK(sorted_list(d) == std::vector<std::string>{"docs/e.md", "ignored-by-git.js", "keep.log",
+                                                   "package.json", "sub/top.txt", "x.js~"});
 }
 
 TEST_CASE(".gitignore applies when there is no .npmignore", "[pack]") {
   auto tmp = util::TempDir::create();
   REQUIRE(tmp.ok());
   const fs::path d = tmp->path();
-  put(d, {{"package.json", R"({"name":"c","version":"1.0.0"})"}, {".gitignore", "gen/\n"},
-          {"gen/g.js", ""}, {"lib/l.js", ""}, {"Readme.markdown", ""}});
+  put(d, {{"package.json", R"({"name":"c","version":"1.0.0"})"},
+          {".gitignore", "gen/\n"},
+          {"gen/g.js", ""},
+          {"lib/l.js", ""},
+          {"Readme.markdown", ""}});
   CHECK(sorted_list(d) == std::vector<std::string>{"Readme.markdown", "lib/l.js", "package.json"});
 }
 
 TEST_CASE("ignore patterns follow minimatch as ignore-walk sets it up", "[pack]") {
-  CHECK(ignore_pattern_match("*.log", "a/b/c.log"));           // matchBase
+  CHECK(ignore_pattern_match("*.log", "a/b/c.log"));  // matchBase
   CHECK(ignore_pattern_match("/top.txt", "/top.txt"));
   CHECK_FALSE(ignore_pattern_match("/top.txt", "/sub/top.txt"));
   CHECK(ignore_pattern_match("README{,.*[^~$]}", "readme.md"));  // nocase, braces
@@ -89,7 +115,8 @@ TEST_CASE("pack_directory writes a tarball the store unpacks, bins executable", 
   auto tmp = util::TempDir::create();
   REQUIRE(tmp.ok());
   const fs::path d = tmp->path() / "src";
-  put(d, {{"package.json", R"({"name":"p","version":"1.0.0","bin":"cli.js"})"}, {"cli.js", "#!/bin/sh\n"},
+  put(d, {{"package.json", R"({"name":"p","version":"1.0.0","bin":"cli.js"})"},
+          {"cli.js", "#!/bin/sh\n"},
           {"lib/x.js", "x"}});
   auto tarball = pack_directory(d);
   REQUIRE(tarball.ok());
