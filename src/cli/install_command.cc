@@ -224,6 +224,10 @@ int run_install(const InstallRequest& req) {
     auto s = select_workspaces(workspaces, req.workspaces, project.dir, cwd);
     if (!s) return fail(s.error());
     selected = std::move(*s);
+  } else if (!project.implied_workspace.empty()) {
+    for (const auto& w : workspaces) {
+      if (w.second == project.implied_workspace) selected.push_back(w);
+    }
   }
 
   project.detect_node();

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/workspaces.h"
 #include "util/fs.h"
 
 namespace lade::cli {
@@ -38,9 +39,38 @@ fs::path find_project_dir(const InstallRequest& req) {
 
 }  // namespace
 
+/// @npmcli/config's loadLocalPrefix: a folder above `dir` whose package.json has workspaces
+/// that include `dir` is the project; returns it with `dir` relative to it.
+std::optional<std::pair<fs::path, std::string>> enclosing_workspace_root(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::path p = dir.parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p / "package.json", ec)) {
+      auto text = util::read_file(p / "package.json");
+      auto doc = text ? manifest::parse_json(*text, (p / "package.json").string())
+                      : util::Result<manifest::Json>(util::make_error("ENOENT", ""));
+      if (doc && doc->is_object() && doc->contains("workspaces")) {
+        if (auto ws = map_workspaces(p, *doc)) {
+          const std::string rel = dir.lexically_relative(p).generic_string();
+          for (const auto& [_, folder] : *ws) {
+            if (folder == rel) return std::make_pair(p, folder);
+          }
+        }
+      }
+    }
+    if (p == p.parent_path()) break;
+  }
+  return std::nullopt;
+}
+
 util::Result<Project> Project::open(const InstallRequest& req) {
   Project p;
   p.dir = find_project_dir(req);
+  if (req.prefix.empty()) {
+    if (auto root = enclosing_workspace_root(p.dir)) {
+      p.dir = root->first;
+      p.implied_workspace = root->second;
+    }
+  }
   p.arch = machine_arch();
   fs::path pj = p.dir / "package.json";
   auto text = util::read_file(pj);

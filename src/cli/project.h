@@ -24,6 +24,10 @@ struct Project {
   std::optional<manifest::PackageJson> package_json;
   manifest::Manifest manifest;
   std::string node_version;  // "20.20.2"; filled by detect_node()
+  /// lade ran inside a workspace of an enclosing project (and without --prefix): `dir` is that
+  /// project and this the workspace's folder, which then acts as `-w <folder>` (npm's config
+  /// finds the workspace root the same way).
+  std::string implied_workspace;
   std::string arch = "x64";
 
   /// Finds the project (--prefix, else the nearest folder up from the cwd with a package.json)
