@@ -117,6 +117,23 @@ def install_one_workspace(ctx):
 
 
 @suite.test
+def inside_a_workspace_folder(ctx):
+    files = workspaces_project()
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    for args in (L.install, L.add + ["chain-a"]):
+        r = ctx.lade(args, proj.path("packages/ws-a"))
+        h.check_exit(r, 0, " ".join(args) + " in packages/ws-a")
+    for args in (["install"], ["install", "chain-a"]):
+        h.check_exit(ctx.npm(args, other.path("packages/ws-a")), 0, "npm " + " ".join(args))
+    h.check(not os.path.exists(proj.path("packages/ws-a/package-lock.json")), "no lockfile in the workspace")
+    for rel in ("package-lock.json", "packages/ws-a/package.json", "package.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
+                      actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def removed_workspace_leaves_the_lockfile(ctx):
     proj, other = same_as_npm(ctx, workspaces_project(), L.install, ["install"], "install")
     for p in (proj, other):
