@@ -7,10 +7,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 
 #include "cli/project.h"
 #include "cli/registry_sources.h"
 #include "cli/reporter.h"
+#include "cli/sourced_packages.h"
+#include "cli/workspaces.h"
 #include "installer/reify.h"
 #include "lockfile/ci_check.h"
 #include "lockfile/reader.h"
@@ -77,6 +80,96 @@ std::string node_modules_listing(const fs::path& node_modules) {
   return util::hex_encode(h.finish());
 }
 
+/// The package.json files of the folders the project links to (its workspaces and the `file:`
+/// folders it depends on): an up-to-date install also depends on them.
+std::string linked_package_jsons(const Project& project) {
+  std::vector<std::string> folders;
+  if (auto ws = map_workspaces(project.dir, project.package_json->content())) {
+    for (const auto& [_, folder] : *ws) folders.push_back(folder);
+  }
+  const manifest::Manifest& m = project.manifest;
+  for (const auto* list : {&m.dependencies, &m.dev_dependencies, &m.optional_dependencies}) {
+    for (const auto& [name, spec] : *list) {
+      if (spec.find(':') == std::string::npos && spec.find('/') == std::string::npos) continue;
+      auto parsed = manifest::resolve_spec(name, spec, project.dir);
+      if (parsed && parsed->type == manifest::SpecType::kDirectory) folders.push_back(*parsed->fetch_spec);
+    }
+  }
+  std::string out;
+  for (const auto& f : folders) {
+    out += f;
+    out += '\0';
+    if (auto t = util::read_file(project.dir / f / "package.json")) out += *t;
+    out += '\0';
+  }
+  return out;
+}
+
+/// A `lade add -w <workspace>`: the workspace's package.json and what is added to it.
+struct WorkspaceAdd {
+  std::string folder;
+  fs::path dir;
+  std::optional<manifest::PackageJson> package_json;
+  manifest::Manifest manifest;
+  std::vector<AddedSpec> added;
+};
+
+/// The folder node (workspace or link target) at `realpath`, if the tree has one.
+tree::Node* folder_node(tree::Tree& tree, const std::string& realpath) {
+  for (tree::Node* n : tree.inventory()) {
+    if (!n->is_link && !n->parent() && n->fs_parent() && n->realpath == realpath) return n;
+  }
+  return nullptr;
+}
+
+/// npm's lockedGitCommittish (dep-valid): a git dependency of the root or of a folder whose
+/// `#<ref>` differs from the one the lockfile's entry recorded is resolved again, since a named
+/// ref cannot be checked against the locked commit offline. Returns (folder, name) pairs; the
+/// root's folder is "".
+std::vector<std::pair<std::string, std::string>> changed_git_refs(const std::string& lock_text, tree::Tree& tree,
+                                                                  const fs::path& project_dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<tree::Node*> tops;
+  for (tree::Node* n : tree.inventory()) {
+    if (n->is_project_root || (!n->is_link && !n->parent() && n->fs_parent() && !n->is_external())) tops.push_back(n);
+  }
+  auto committish = [](const std::string& name, const std::string& spec, const fs::path& where)
+      -> std::optional<manifest::PackageSpec> {
+    auto parsed = manifest::resolve_spec(name, spec, where);
+    if (!parsed || parsed->type != manifest::SpecType::kGit) return std::nullopt;
+    return std::move(*parsed);
+  };
+  std::optional<manifest::Json> lock;
+  for (tree::Node* top : tops) {
+    const fs::path where = project_dir / top->realpath;
+    for (tree::Edge* e : top->edges_out()) {
+      auto requested = committish(e->name(), e->spec(), where);
+      if (!requested || requested->git_range) continue;
+      const std::string want = requested->git_committish.value_or("");
+      static const std::regex kSha("^[a-fA-F0-9]{40,64}$");
+      if (std::regex_match(want, kSha)) continue;
+      if (!lock) {
+        auto doc = manifest::parse_json(lock_text, "package-lock.json");
+        lock = doc ? std::move(*doc) : manifest::Json::object();
+      }
+      auto packages = lock->find("packages");
+      if (packages == lock->end() || !packages->is_object()) return out;
+      auto entry = packages->find(top->realpath);
+      if (entry == packages->end() || !entry->is_object()) continue;
+      for (const char* section : {"dependencies", "optionalDependencies", "devDependencies", "peerDependencies"}) {
+        auto deps = entry->find(section);
+        if (deps == entry->end() || !deps->is_object()) continue;
+        auto spec = deps->find(e->name());
+        if (spec == deps->end() || !spec->is_string()) continue;
+        auto locked = committish(e->name(), spec->get<std::string>(), where);
+        if (locked && locked->git_committish.value_or("") != want) out.emplace_back(top->realpath, e->name());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> effective_omit(const InstallRequest& req) {
   std::vector<std::string> omit = req.omit;
   if (req.production) omit.push_back("dev");
@@ -120,7 +213,7 @@ int run_install(const InstallRequest& req) {
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
     auto stored = util::read_file(state_path);
     if (stored && fs::exists(hidden_lock_path) &&
-        *stored == install_fingerprint(project.package_json_text, lock_text, req) + "\n" +
+        *stored == install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req) + "\n" +
                        node_modules_listing(node_modules)) {
       summary.up_to_date = true;
       summary.elapsed = since(start);
@@ -137,6 +230,23 @@ int run_install(const InstallRequest& req) {
         "generate one, then try again."));
   }
 
+  // ---- workspaces ----
+  auto workspaces_r = map_workspaces(project.dir, project.package_json->content());
+  if (!workspaces_r) return fail(workspaces_r.error());
+  const WorkspaceFolders& workspaces = *workspaces_r;
+  WorkspaceFolders selected;
+  if (!req.workspaces.empty()) {
+    std::error_code ec;
+    fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
+    auto s = select_workspaces(workspaces, req.workspaces, project.dir, cwd);
+    if (!s) return fail(s.error());
+    selected = std::move(*s);
+  } else if (!project.implied_workspace.empty()) {
+    for (const auto& w : workspaces) {
+      if (w.second == project.implied_workspace) selected.push_back(w);
+    }
+  }
+
   project.detect_node();
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
@@ -145,7 +255,7 @@ int run_install(const InstallRequest& req) {
   // ---- trees ----
   auto t_load = Clock::now();
   auto make_tree = [&] {
-    auto t = std::make_unique<tree::Tree>(resolver::dep_valid);
+    auto t = std::make_unique<tree::Tree>(resolver::make_dep_valid(project.dir));
     t->version_gt = resolver::version_gt;
     t->legacy_peer_deps = req.legacy_peer_deps || wiring.settings().legacy_peer_deps;
     return t;
@@ -156,14 +266,53 @@ int run_install(const InstallRequest& req) {
 
   // `lade add`: the requested specs go into package.json's deps before resolving, as npm's
   // add-rm-pkg-deps does; the saved range is settled once the version is known.
+  // A spec that does not name its package (a folder, a tarball, a repository) is looked at.
+  SpecNameLookup name_of = [&](const manifest::PackageSpec& spec) -> util::Result<std::string> {
+    if (spec.type == manifest::SpecType::kDirectory) {
+      auto m = wiring.sourced().read_folder(spec.fetch_spec.value_or(""));
+      if (!m) return m.take_error();
+      return m->name;
+    }
+    auto p = wiring.sourced().fetch(spec);
+    if (!p) return p.take_error();
+    return p->manifest.name;
+  };
   std::vector<AddedSpec> added;
-  if (adding) {
-    auto a = parse_added_specs(req, root_manifest, project);
+  std::vector<WorkspaceAdd> workspace_adds;
+  if (adding && !selected.empty()) {
+    std::error_code ec;
+    fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
+    for (const auto& [name, folder] : selected) {
+      WorkspaceAdd w;
+      w.folder = folder;
+      w.dir = project.dir / folder;
+      auto pj = manifest::PackageJson::load(w.dir);
+      if (!pj) return fail(pj.error());
+      w.package_json.emplace(std::move(*pj));
+      w.manifest = manifest::manifest_from_json(w.package_json->content());
+      auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of);
+      if (!a) return fail(a.error());
+      w.added = std::move(*a);
+      // The workspace resolves from its package.json as it will be.
+      wiring.sourced().override_folder(w.dir, w.manifest);
+      workspace_adds.push_back(std::move(w));
+    }
+  } else if (adding) {
+    auto a = parse_added_specs(req, root_manifest, project, name_of);
     if (!a) return fail(a.error());
     added = std::move(*a);
   }
   lockfile::ReadOptions read_options;
   read_options.root_extras = lockfile::entry_extras_from_json(project.package_json->content());
+  for (const auto& [name, folder] : workspaces) read_options.workspaces.emplace_back(name, folder);
+  read_options.read_link_target = [&](std::string_view location) -> std::optional<manifest::Json> {
+    const fs::path file = project.dir / std::string(location) / "package.json";
+    auto text = util::read_file(file);
+    if (!text) return std::nullopt;
+    auto doc = manifest::parse_json(*text, file.string());
+    if (!doc || !doc->is_object()) return std::nullopt;
+    return std::move(*doc);
+  };
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   if (have_lock) {
@@ -172,9 +321,21 @@ int run_install(const InstallRequest& req) {
     loaded = std::move(*l);
     loaded_lock = true;
   } else {
-    ideal.create_root(root_manifest);
+    tree::Node* r = ideal.create_root(root_manifest);
+    for (const auto& [name, folder] : workspaces) {
+      ideal.add_edge(r, name, "file:" + folder, tree::EdgeType::Workspace);
+    }
   }
   tree::Node* root = ideal.root();
+  for (WorkspaceAdd& w : workspace_adds) {
+    if (tree::Node* n = folder_node(ideal, w.folder)) {
+      n->package.dependencies = w.manifest.dependencies;
+      n->package.dev_dependencies = w.manifest.dev_dependencies;
+      n->package.optional_dependencies = w.manifest.optional_dependencies;
+      n->package.peer_dependencies = w.manifest.peer_dependencies;
+      ideal.load_edges(n, true);
+    }
+  }
   auto load_time = since(t_load);
 
   // ---- resolve ----
@@ -186,15 +347,27 @@ int run_install(const InstallRequest& req) {
   ropts.node_version = project.node_version;
   ropts.loaded_from_lockfile = loaded_lock;
   ropts.flags_suspect = loaded_lock && loaded.root_mismatch;
+  ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  for (const auto& w : workspace_adds) {
+    for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
+  }
+  if (loaded_lock) {
+    for (auto& [folder, name] : changed_git_refs(lock_text, ideal, project.dir)) {
+      if (folder.empty()) {
+        ropts.explicit_requests.push_back(name);
+      } else {
+        ropts.explicit_folder_requests.emplace_back(folder, name);
+      }
+    }
+  }
   installer::InstallOptions platform;
   platform.arch = project.arch;
   if (!req.package_lock_only) {
     // Tarballs start downloading as soon as a version is placed.
     ropts.on_placed = [&](const tree::Node& n) {
       if (n.resolved.empty() || n.is_link || !installer::platform_ok(n, platform)) return;
-      wiring.packages().prefetch(installer::TarballRef{n.resolved, n.package_name(), n.version()},
-                                 n.integrity, n.package.dist.shasum);
+      wiring.packages().prefetch(installer::tarball_ref_for(n), n.integrity, n.package.dist.shasum);
     };
   }
   resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
@@ -225,6 +398,12 @@ int run_install(const InstallRequest& req) {
     if (auto st = settle_added_specs(added, *root, project, req, wiring.settings()); !st) {
       return fail(st.error());
     }
+    for (WorkspaceAdd& w : workspace_adds) {
+      tree::Node* n = folder_node(ideal, w.folder);
+      if (!n) continue;
+      auto st = settle_added_specs_for(w.added, *n, *w.package_json, w.dir, req, wiring.settings());
+      if (!st) return fail(st.error());
+    }
   }
 
   // ---- reify ----
@@ -234,6 +413,8 @@ int run_install(const InstallRequest& req) {
     if (req.command == Command::Ci) {
       std::error_code ec;
       fs::remove_all(node_modules, ec);
+      // npm ci empties every workspace's node_modules too.
+      for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
     }
     installer::InstalledTree installed;
     if (req.command != Command::Ci) {
@@ -246,7 +427,7 @@ int run_install(const InstallRequest& req) {
           for (const auto& [loc, node] : h->nodes) {
             if (loc.empty()) continue;
             installed[loc] = installer::InstalledPackage{node->version(), node->resolved, node->integrity,
-                                                         node->is_link};
+                                                         node->is_link, node->is_link ? node->realpath : ""};
           }
         }
       }
@@ -263,6 +444,13 @@ int run_install(const InstallRequest& req) {
     }
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
+    std::unordered_set<const tree::Node*> selection;
+    if (!selected.empty() && req.command == Command::Install) {
+      std::vector<std::string> names;
+      for (const auto& [name, _] : selected) names.push_back(name);
+      selection = installer::workspace_dependency_set(ideal, names);
+      iopts.only = [&selection](const tree::Node& n) { return selection.count(&n) > 0; };
+    }
     installer::Reifier reifier(wiring.packages(), wiring.pool(), iopts);
     auto r = reifier.reify(ideal, installed);
     if (!r) return fail(r.error());
@@ -288,6 +476,9 @@ int run_install(const InstallRequest& req) {
   if (save) {
     if (adding) {
       if (auto st = project.save_package_json(); !st) return fail(st.error());
+      for (WorkspaceAdd& w : workspace_adds) {
+        if (auto st = w.package_json->save(); !st) return fail(st.error());
+      }
     }
     std::string text = lockfile::write_lockfile(ideal, wopts);
     if (text != lock_text) {
@@ -307,7 +498,7 @@ int run_install(const InstallRequest& req) {
     if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
-      std::string fp = install_fingerprint(pj ? *pj : std::string(), lock_text, req) + "\n" +
+      std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req) + "\n" +
                        node_modules_listing(node_modules);
       (void)util::write_file_atomic(state_path, fp);
     }

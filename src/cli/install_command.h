@@ -1,6 +1,7 @@
 #pragma once
 // `lade install`, `lade add` and `lade ci`: the whole pipeline from package.json to
 // node_modules, wired from the stages (see ARCHITECTURE.md).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct InstallRequest {
   std::string loglevel;
   std::string cache_dir;
   std::string link_mode;
+  /// --omit-lockfile-registry-resolved[=true|false]; unset leaves it to the npmrc layers.
+  std::optional<bool> omit_lockfile_registry_resolved;
+  /// -w/--workspace: the workspaces (names or folders) an install or add applies to.
+  std::vector<std::string> workspaces;
   /// Flags npm has that change nothing here (--no-audit, --no-fund, --no-progress).
   bool npm_compat_ignored = false;
 };

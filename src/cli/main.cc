@@ -9,7 +9,7 @@
 
 namespace {
 
-void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req) {
+void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string& omit_resolved) {
   app.add_option("--registry", req.registry, "Registry base URL");
   app.add_option("--prefix", req.prefix, "Project folder (default: nearest folder with package.json)");
   app.add_option("--omit", req.omit, "Leave out dependency types: dev, optional, peer")
@@ -36,6 +36,11 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req) {
   app.add_flag("-s,--silent", req.silent, "Print nothing but errors");
   app.add_option("--cache", req.cache_dir, "lade's cache folder (default $LADE_CACHE_DIR)");
   app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
+  app.add_flag("--omit-lockfile-registry-resolved{true},--no-omit-lockfile-registry-resolved{false}",
+               omit_resolved, "Leave registry tarball URLs out of package-lock.json");
+  app.add_option("-w,--workspace", req.workspaces, "Only this workspace (name or folder); repeatable")
+      ->take_last()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 }  // namespace
@@ -48,6 +53,8 @@ int main(int argc, char** argv) {
 
   lade::cli::InstallRequest req;
   req.argv0 = argv[0];
+  // --omit-lockfile-registry-resolved[=bool]: unset unless given.
+  std::string omit_resolved;
 
   auto* install = app.add_subcommand("install", "Install dependencies (with specs: add them)");
   install->alias("i");
@@ -58,11 +65,11 @@ int main(int argc, char** argv) {
   install->add_flag("-P,--save-prod", req.save_prod, "Save to dependencies");
   install->add_flag("-E,--save-exact", req.save_exact, "Save the exact version instead of a ^range");
   install->add_flag("!--no-save", req.save, "Do not write package.json or package-lock.json");
-  add_common_flags(*install, req);
+  add_common_flags(*install, req, omit_resolved);
 
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
   ci->alias("clean-install");
-  add_common_flags(*ci, req);
+  add_common_flags(*ci, req, omit_resolved);
 
   try {
     app.parse(argc, argv);
@@ -77,6 +84,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!omit_resolved.empty()) {
+    req.omit_lockfile_registry_resolved = omit_resolved != "false" && omit_resolved != "0";
+  }
   if (install->parsed()) {
     req.command = lade::cli::Command::Install;
   } else if (ci->parsed()) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/workspaces.h"
 #include "util/fs.h"
 
 namespace lade::cli {
@@ -38,9 +39,38 @@ fs::path find_project_dir(const InstallRequest& req) {
 
 }  // namespace
 
+/// @npmcli/config's loadLocalPrefix: a folder above `dir` whose package.json has workspaces
+/// that include `dir` is the project; returns it with `dir` relative to it.
+std::optional<std::pair<fs::path, std::string>> enclosing_workspace_root(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::path p = dir.parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p / "package.json", ec)) {
+      auto text = util::read_file(p / "package.json");
+      auto doc = text ? manifest::parse_json(*text, (p / "package.json").string())
+                      : util::Result<manifest::Json>(util::make_error("ENOENT", ""));
+      if (doc && doc->is_object() && doc->contains("workspaces")) {
+        if (auto ws = map_workspaces(p, *doc)) {
+          const std::string rel = dir.lexically_relative(p).generic_string();
+          for (const auto& [_, folder] : *ws) {
+            if (folder == rel) return std::make_pair(p, folder);
+          }
+        }
+      }
+    }
+    if (p == p.parent_path()) break;
+  }
+  return std::nullopt;
+}
+
 util::Result<Project> Project::open(const InstallRequest& req) {
   Project p;
   p.dir = find_project_dir(req);
+  if (req.prefix.empty()) {
+    if (auto root = enclosing_workspace_root(p.dir)) {
+      p.dir = root->first;
+      p.implied_workspace = root->second;
+    }
+  }
   p.arch = machine_arch();
   fs::path pj = p.dir / "package.json";
   auto text = util::read_file(pj);
@@ -83,17 +113,28 @@ util::Status Project::save_package_json() {
 }
 
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req, manifest::Manifest& root,
-                                                       const Project& project) {
+                                                       const Project& project, const SpecNameLookup& name_of) {
+  return parse_added_specs_for(req, root, *project.package_json, project.dir, project.dir, name_of);
+}
+
+util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest& req, manifest::Manifest& target,
+                                                           const manifest::PackageJson& base, const fs::path& dir,
+                                                           const fs::path& cwd, const SpecNameLookup& name_of) {
   std::vector<AddedSpec> out;
-  manifest::PackageJson scratch = *project.package_json;
+  manifest::PackageJson scratch = base;
   for (const auto& arg : req.specs) {
     AddedSpec a;
     manifest::SpecOptions opts;
-    opts.where = project.dir;
+    opts.where = cwd;
     a.spec = LADE_TRY(manifest::parse_spec(arg, opts));
     if (a.spec.name.empty()) {
-      return util::make_error("EUNSUPPORTEDSPEC", "lade cannot add \"" + arg +
-                                                      "\" yet: name the package (name@spec)");
+      if (!name_of || a.spec.registry) {
+        return util::make_error("EUNSUPPORTEDSPEC", "lade cannot add \"" + arg + "\": name the package (name@spec)");
+      }
+      a.spec.name = LADE_TRY(name_of(a.spec));
+      if (a.spec.name.empty()) {
+        return util::make_error("EINVALIDPACKAGENAME", "the package at " + arg + " has no name");
+      }
     }
     if (req.save_dev) {
       a.kind = manifest::DependencyKind::kDev;
@@ -103,36 +144,50 @@ util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req
       a.kind = manifest::DependencyKind::kProd;
     }
     a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
+    if (a.spec.type == manifest::SpecType::kFile || a.spec.type == manifest::SpecType::kDirectory) {
+      // Paths are resolved from where the user stands, then written relative to the package.
+      manifest::SaveOptions save;
+      save.project_dir = dir;
+      a.requested = manifest::save_spec_for(a.spec, "", save);
+    } else if (!a.spec.registry) {
+      a.requested = a.spec.save_spec.value_or(a.requested);
+    }
     scratch.set_dependency(a.kind, a.spec.name, a.requested);
     out.push_back(std::move(a));
   }
-  // The root resolves from package.json as it will be, with the requested specs in place.
+  // The package resolves from package.json as it will be, with the requested specs in place.
   manifest::Manifest edited = manifest::manifest_from_json(scratch.content());
-  root.dependencies = edited.dependencies;
-  root.dev_dependencies = edited.dev_dependencies;
-  root.optional_dependencies = edited.optional_dependencies;
-  root.peer_dependencies = edited.peer_dependencies;
+  target.dependencies = edited.dependencies;
+  target.dev_dependencies = edited.dev_dependencies;
+  target.optional_dependencies = edited.optional_dependencies;
+  target.peer_dependencies = edited.peer_dependencies;
   return out;
 }
 
 util::Status settle_added_specs(const std::vector<AddedSpec>& added, tree::Node& root, Project& project,
                                 const InstallRequest& req, const registry::Settings& settings) {
+  return settle_added_specs_for(added, root, *project.package_json, project.dir, req, settings);
+}
+
+util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::Node& node,
+                                    manifest::PackageJson& pj, const fs::path& dir, const InstallRequest& req,
+                                    const registry::Settings& settings) {
   manifest::SaveOptions save;
   save.save_prefix = settings.save_prefix;
   save.save_exact = req.save_exact || settings.save_exact;
-  save.project_dir = project.dir;
+  save.project_dir = dir;
   for (const auto& a : added) {
-    tree::Node* child = root.child(a.spec.name);
+    tree::Node* child = node.resolve(a.spec.name);
     std::string version = child ? child->version() : "";
     std::string saved = manifest::save_spec_for(a.spec, version, save);
-    project.package_json->set_dependency(a.kind, a.spec.name, saved, a.requested);
+    pj.set_dependency(a.kind, a.spec.name, saved, a.requested);
   }
-  // The lockfile's root entry lists what package.json now says.
-  manifest::Manifest now = manifest::manifest_from_json(project.package_json->content());
-  root.package.dependencies = now.dependencies;
-  root.package.dev_dependencies = now.dev_dependencies;
-  root.package.optional_dependencies = now.optional_dependencies;
-  root.package.peer_dependencies = now.peer_dependencies;
+  // The lockfile's entry lists what package.json now says.
+  manifest::Manifest now = manifest::manifest_from_json(pj.content());
+  node.package.dependencies = now.dependencies;
+  node.package.dev_dependencies = now.dev_dependencies;
+  node.package.optional_dependencies = now.optional_dependencies;
+  node.package.peer_dependencies = now.peer_dependencies;
   return {};
 }
 

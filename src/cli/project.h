@@ -2,6 +2,7 @@
 // The project an install works on: its folder, its package.json (text, manifest, formatting),
 // and the facts about the running node that resolution and installation need.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct Project {
   std::optional<manifest::PackageJson> package_json;
   manifest::Manifest manifest;
   std::string node_version;  // "20.20.2"; filled by detect_node()
+  /// lade ran inside a workspace of an enclosing project (and without --prefix): `dir` is that
+  /// project and this the workspace's folder, which then acts as `-w <folder>` (npm's config
+  /// finds the workspace root the same way).
+  std::string implied_workspace;
   std::string arch = "x64";
 
   /// Finds the project (--prefix, else the nearest folder up from the cwd with a package.json)
@@ -44,16 +49,35 @@ struct AddedSpec {
   std::string requested;
 };
 
+/// Finds the package name of a spec that does not say it (a folder, a tarball, a repository),
+/// as npm does by reading its manifest.
+using SpecNameLookup = std::function<util::Result<std::string>(const manifest::PackageSpec&)>;
+
 /// Parses the specs of `lade add` and writes them into the root manifest (as npm's
-/// add-rm-pkg-deps does before resolving).
+/// add-rm-pkg-deps does before resolving). Without `name_of`, a spec must name its package.
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req,
                                                        manifest::Manifest& root,
-                                                       const Project& project);
+                                                       const Project& project,
+                                                       const SpecNameLookup& name_of = nullptr);
+
+/// The same for the package.json `base` of the folder `dir` (a workspace with -w): `target`
+/// receives the dependency sections as they will be. Paths in specs are saved relative to `dir`.
+util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest& req,
+                                                           manifest::Manifest& target,
+                                                           const manifest::PackageJson& base,
+                                                           const std::filesystem::path& dir,
+                                                           const std::filesystem::path& cwd,
+                                                           const SpecNameLookup& name_of);
 
 /// After resolution: the spec npm would save (`^<version>`, exact with -E, ...) goes into
 /// package.json and into the root node's manifest, so the lockfile's root entry agrees.
 util::Status settle_added_specs(const std::vector<AddedSpec>& added, tree::Node& root,
                                 Project& project, const InstallRequest& req,
                                 const registry::Settings& settings);
+
+/// The same for `node` (the root or a workspace folder) and its package.json `pj` in `dir`.
+util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::Node& node,
+                                    manifest::PackageJson& pj, const std::filesystem::path& dir,
+                                    const InstallRequest& req, const registry::Settings& settings);
 
 }  // namespace lade::cli

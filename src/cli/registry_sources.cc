@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cli/sourced_packages.h"
 #include "registry/packument_cache.h"
 #include "registry/registry_client.h"
 #include "registry/transfer_queue.h"
@@ -33,8 +34,9 @@ fs::path default_cache_dir(const InstallRequest& req) {
 class RegistryPackuments final : public resolver::PackumentSource {
  public:
   RegistryPackuments(registry::RegistryClient& client, const registry::Config& config,
-                     installer::TarballSource& tarballs, const store::Store& store)
-      : client_(client), config_(config), tarballs_(tarballs), store_(store) {
+                     installer::TarballSource& tarballs, const store::Store& store,
+                     SourcedPackages& sourced)
+      : client_(client), config_(config), tarballs_(tarballs), store_(store), sourced_(sourced) {
     waiter_ = std::thread([this] { notify_loop(); });
   }
   ~RegistryPackuments() override {
@@ -44,6 +46,14 @@ class RegistryPackuments final : public resolver::PackumentSource {
     }
     cv_.notify_all();
     waiter_.join();
+  }
+
+  util::Result<resolver::SourcedPackage> fetch_package(const manifest::PackageSpec& spec) override {
+    return sourced_.fetch(spec);
+  }
+
+  util::Result<manifest::Manifest> read_folder(const fs::path& dir) override {
+    return sourced_.read_folder(dir);
   }
 
   util::Result<std::vector<BundledPackage>> bundled_packages(const tree::Node& node) override {
@@ -156,6 +166,7 @@ class RegistryPackuments final : public resolver::PackumentSource {
   const registry::Config& config_;
   installer::TarballSource& tarballs_;
   const store::Store& store_;
+  SourcedPackages& sourced_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -168,8 +179,9 @@ class RegistryPackuments final : public resolver::PackumentSource {
 /// completions into callbacks so that no pool thread blocks on the network.
 class RegistryTarballs final : public installer::TarballSource {
  public:
-  RegistryTarballs(registry::RegistryClient& client, const registry::Config& config)
-      : client_(client), config_(config) {
+  RegistryTarballs(registry::RegistryClient& client, const registry::Config& config,
+                   SourcedPackages& sourced)
+      : client_(client), config_(config), sourced_(sourced) {
     waiter_ = std::thread([this] { wait_loop(); });
   }
   ~RegistryTarballs() override {
@@ -183,6 +195,16 @@ class RegistryTarballs final : public installer::TarballSource {
 
   void fetch(const installer::TarballRef& ref,
              std::function<void(util::Result<std::string>)> done) override {
+    using Kind = installer::TarballRef::Kind;
+    // Files and git checkouts are read here and now; downloads go through the client.
+    if (ref.kind == Kind::kFile) {
+      done(sourced_.file_tarball(ref.url));
+      return;
+    }
+    if (ref.kind == Kind::kGit) {
+      done(sourced_.git_tarball(ref.url));
+      return;
+    }
     std::string url = ref.url;
     if (url.empty()) {
       auto reg = config_.registry_for(ref.package_name);
@@ -197,7 +219,8 @@ class RegistryTarballs final : public installer::TarballSource {
     auto body = std::make_shared<std::string>();
     registry::RegistryClient::TarballRequest r;
     r.url = url;
-    r.package_name = ref.package_name;
+    // A tarball URL that no registry dependency names gets no registry's credentials.
+    if (ref.kind == Kind::kRegistry) r.package_name = ref.package_name;
     r.on_chunk = [body](std::string_view chunk) {
       body->append(chunk);
       return true;
@@ -251,6 +274,7 @@ class RegistryTarballs final : public installer::TarballSource {
 
   registry::RegistryClient& client_;
   const registry::Config& config_;
+  SourcedPackages& sourced_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> pending_;
@@ -267,9 +291,10 @@ struct Wiring::Impl {
   std::unique_ptr<registry::TransferQueue> transport;
   std::unique_ptr<registry::PackumentCache> cache;
   std::unique_ptr<registry::RegistryClient> client;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<SourcedPackages> sourced;
   std::unique_ptr<RegistryPackuments> packuments;
   std::unique_ptr<RegistryTarballs> tarballs;
-  std::unique_ptr<store::Store> store;
   std::unique_ptr<installer::PackageFetcher> packages;
 
   ~Impl() {
@@ -278,6 +303,7 @@ struct Wiring::Impl {
     if (pool) pool->wait_idle();
     packages.reset();
     packuments.reset();
+    sourced.reset();
     if (transport) transport->shutdown();
     client.reset();
     transport.reset();
@@ -295,6 +321,10 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   if (req.prefer_offline) in.cli.emplace_back("prefer-offline", "true");
   if (req.offline) in.cli.emplace_back("offline", "true");
   if (req.save_exact) in.cli.emplace_back("save-exact", "true");
+  if (req.omit_lockfile_registry_resolved) {
+    in.cli.emplace_back("omit-lockfile-registry-resolved",
+                        *req.omit_lockfile_registry_resolved ? "true" : "false");
+  }
   in.env = registry::process_environment();
   in.project_dir = project.dir;
   in.node = registry::discover_node_install(in.env);
@@ -322,9 +352,19 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   client_options.default_max_age = std::chrono::seconds(300);
   impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.pool,
                                                            impl.cache.get(), client_options);
-  impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config);
   impl.store = std::make_unique<store::Store>(cache_dir);
-  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config, *impl.tarballs, *impl.store);
+  SourcedOptions sourced_options;
+  sourced_options.project_dir = project.dir;
+  sourced_options.cache_dir = cache_dir;
+  sourced_options.ignore_scripts = req.ignore_scripts || impl.config->settings().ignore_scripts;
+  sourced_options.registry = impl.registry;
+  std::error_code ec;
+  sourced_options.lade_binary = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) sourced_options.lade_binary = req.argv0;
+  impl.sourced = std::make_unique<SourcedPackages>(*impl.client, *impl.store, std::move(sourced_options));
+  impl.tarballs = std::make_unique<RegistryTarballs>(*impl.client, *impl.config, *impl.sourced);
+  impl.packuments = std::make_unique<RegistryPackuments>(*impl.client, *impl.config, *impl.tarballs,
+                                                         *impl.store, *impl.sourced);
   impl.packages = std::make_unique<installer::PackageFetcher>(*impl.store, *impl.tarballs, *impl.pool);
   return w;
 }
@@ -337,6 +377,7 @@ resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
 installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
 installer::PackageFetcher& Wiring::packages() { return *impl_->packages; }
 const store::Store& Wiring::store() const { return *impl_->store; }
+SourcedPackages& Wiring::sourced() { return *impl_->sourced; }
 util::ThreadPool& Wiring::pool() { return *impl_->pool; }
 
 std::vector<std::pair<std::string, size_t>> Wiring::counters() const {

@@ -18,6 +18,8 @@
 
 namespace lade::cli {
 
+class SourcedPackages;
+
 class Wiring {
  public:
   static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project);
@@ -30,6 +32,8 @@ class Wiring {
   /// Store-backed package downloads, shared by the resolver's early start and the reifier.
   installer::PackageFetcher& packages();
   const store::Store& store() const;
+  /// Tarball files, tarball URLs, git repositories and folders.
+  SourcedPackages& sourced();
   util::ThreadPool& pool();
   /// Network and cache counters for --timing.
   std::vector<std::pair<std::string, size_t>> counters() const;

@@ -14,6 +14,7 @@
 #include "installer/package_fetcher.h"
 #include "installer/scripts.h"
 #include "semver/functions.h"
+#include "lockfile/package_entry.h"
 #include "store/linker.h"
 #include "util/collate.h"
 
@@ -58,6 +59,47 @@ std::string unscoped(const std::string& name) {
 }
 
 }  // namespace
+
+TarballRef tarball_ref_for(const Node& node) {
+  TarballRef ref{node.resolved, node.package_name(), node.version()};
+  const std::string& r = node.resolved;
+  if (r.rfind("file:", 0) == 0) {
+    ref.kind = TarballRef::Kind::kFile;
+  } else if (r.rfind("git+", 0) == 0 || r.rfind("git:", 0) == 0) {
+    ref.kind = TarballRef::Kind::kGit;
+  } else if (!r.empty() && !lockfile::is_registry_dependency(node)) {
+    ref.kind = TarballRef::Kind::kRemote;
+  }
+  return ref;
+}
+
+std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
+                                                       const std::vector<std::string>& names) {
+  std::unordered_set<const Node*> set;
+  Node* root = tree.root();
+  set.insert(root);
+  std::vector<Node*> stack;
+  for (const std::string& name : names) {
+    Node* link = root->child(name);
+    if (!link) continue;
+    stack.push_back(link);
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (!set.insert(n).second && n != root) continue;
+    Node* real = n->is_link && n->target ? n->target : n;
+    if (real != n && set.insert(real).second) {
+      for (const auto& [_, child] : real->children()) {
+        if (child->flags.extraneous) set.insert(child);
+      }
+    }
+    for (tree::Edge* e : real->edges_out()) {
+      if (e->to() && !set.count(e->to())) stack.push_back(e->to());
+    }
+  }
+  return set;
+}
 
 bool platform_ok(const Node& node, const InstallOptions& options) {
   const auto& pkg = node.package;
@@ -130,8 +172,14 @@ void clear_package_dir(const fs::path& dir) {
   }
 }
 
+/// Whether a lockfile location is a package folder inside some node_modules.
+bool in_node_modules(const std::string& loc) {
+  return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
+}
+
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
-  return fs::relative(target, from_dir).string();
+  // Lexically: a bin reached through a workspace link points through that link, as npm's does.
+  return target.lexically_normal().lexically_relative(from_dir.lexically_normal()).string();
 }
 
 }  // namespace
@@ -153,11 +201,32 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;
+  std::set<std::string> kept_locations;  // outside `only`, left as they are
   std::set<std::string> bundled_locations;
   for (auto& [loc, n] : located) {
-    if (n->fs_parent() && !n->parent()) continue;  // workspace folders live in the project
+    if (n->fs_parent() && !n->parent()) {
+      // Workspace folders live in the project; one outside the selection is not recorded.
+      if (options_.only && !options_.only(*n)) skipped.insert(n);
+      continue;
+    }
     if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
       bundled_locations.insert(loc);
+      continue;
+    }
+    if (options_.only && !options_.only(*n)) {
+      // Outside the selection (install -w): what is on disk stays, what is not is not added.
+      auto it = installed.find(loc);
+      std::error_code ec;
+      bool present = it != installed.end() && (fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec));
+      bool same = present && (n->is_link ? it->second.is_link
+                                         : (!n->integrity.empty() && !it->second.integrity.empty()
+                                                ? it->second.integrity == n->integrity
+                                                : it->second.version == n->version()));
+      if (same) {
+        kept_locations.insert(loc);
+      } else {
+        skipped.insert(n);
+      }
       continue;
     }
     bool skip = n->inert || omitted(*n, options_.omit);
@@ -174,7 +243,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   }
 
   std::vector<Node*> to_install;
-  std::set<std::string> wanted_locations;
+  std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
@@ -183,7 +252,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     bool present = fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec);
     if (it != installed.end() && present) {
       const InstalledPackage& p = it->second;
-      bool same = n->is_link ? p.is_link
+      bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
                              : (!n->integrity.empty() && !p.integrity.empty()
                                     ? p.integrity == n->integrity
                                     : p.version == n->version() && p.resolved == n->resolved);
@@ -201,6 +270,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
     if (loc.empty() || wanted_locations.count(loc) || bundled_locations.count(loc)) continue;
+    // With a selection, only what is replaced changes.
+    if (options_.only) continue;
+    // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
+    // hidden lockfile lists them, but installing never deletes them.
+    if (!in_node_modules(loc)) continue;
     // Skip entries already removed along with a removed parent.
     std::error_code ec;
     fs::path dir = project / loc;
@@ -263,15 +337,18 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       std::lock_guard lock(mu);
       pending++;
     }
-    TarballRef ref{n->resolved, n->package_name(), n->version()};
-    packages_.ensure(ref, n->integrity, n->package.dist.shasum, [&, n](const util::Result<StoredRef>& stored) {
+    TarballRef ref = tarball_ref_for(*n);
+    // npm never records an integrity for git dependencies: a packed checkout differs each time.
+    const bool record_integrity = ref.kind != TarballRef::Kind::kGit;
+    packages_.ensure(ref, n->integrity, n->package.dist.shasum,
+                     [&, n, record_integrity](const util::Result<StoredRef>& stored) {
       if (!stored) {
         finish_one(n, stored.error());
         return;
       }
       {
         std::lock_guard lock(mu);
-        if (n->integrity.empty()) n->integrity = stored->integrity;
+        if (n->integrity.empty() && record_integrity) n->integrity = stored->integrity;
         if (stored->downloaded) {
           report.tarballs_downloaded++;
         } else {
@@ -336,6 +413,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
           continue;
         }
         return st.take_error();
+      }
+    }
+    // Then the linked folders (workspaces, `file:` folders) newly linked: npm also runs their
+    // `prepare`, in the folder as seen through the link.
+    for (Node* n : to_install) {
+      if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
+      for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
+        LADE_TRY(run_script(n->target->package, event, project, project / n->location()));
       }
     }
     report.scripts_time = since(scripts_start);

@@ -28,7 +28,14 @@ struct TarballRef {
   std::string url;
   std::string package_name;
   std::string version;
+  /// Where the bytes come from: a registry (its credentials apply), another URL (none but the
+  /// URL's own), a tarball file (`url` is "file:<path relative to the project>"), a git
+  /// repository (`url` is "git+<repository>#<commit>"; the source packs the checkout).
+  enum class Kind { kRegistry, kRemote, kFile, kGit } kind = Kind::kRegistry;
 };
+
+/// The TarballRef for a node to install, its kind read from `resolved` and its edges in.
+TarballRef tarball_ref_for(const tree::Node& node);
 
 /// What the installer needs from the network: tarball bytes.
 class TarballSource {
@@ -44,6 +51,8 @@ struct InstalledPackage {
   std::string resolved;
   std::string integrity;
   bool is_link = false;
+  /// For links: the folder linked to.
+  std::string link_target;
 };
 /// location -> package.
 using InstalledTree = std::map<std::string, InstalledPackage>;
@@ -59,6 +68,9 @@ struct InstallOptions {
   std::string libc = "glibc";
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
+  /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
+  /// left as they are on disk, and nothing else is removed.
+  std::function<bool(const tree::Node&)> only;
 };
 
 struct InstallReport {
@@ -87,6 +99,10 @@ bool platform_ok(const tree::Node& node, const InstallOptions& options);
 util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions& options,
                                          const std::string& node_version, bool engine_strict,
                                          bool force, std::vector<std::string>& warnings);
+/// arborist's Diff filter for `install -w`: the root, the named workspaces' links and folders,
+/// and every node reachable from them through edges (links followed to their folders).
+std::unordered_set<const tree::Node*> workspace_dependency_set(tree::Tree& tree,
+                                                               const std::vector<std::string>& names);
 
 /// Is this node left out by `omit` (arborist's omit rules on dep flags)?
 bool omitted(const tree::Node& node, const std::vector<std::string>& omit);

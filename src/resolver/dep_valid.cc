@@ -1,11 +1,16 @@
 // npm's dep-valid: whether a node in the tree satisfies a dependency spec.
+#include <regex>
 #include <string>
 
+#include "manifest/spec.h"
 #include "resolver/ideal_tree.h"
+#include "resolver/node_source.h"
 #include "semver/functions.h"
 #include "semver/version.h"
 
 namespace lade::resolver {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -18,7 +23,27 @@ std::string trim(const std::string& s) {
 
 bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
-bool is_remote_url(const std::string& s) { return starts_with(s, "http://") || starts_with(s, "https://"); }
+bool ends_with_icase(const std::string& s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  for (size_t i = 0; i < suffix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i])
+      return false;
+  }
+  return true;
+}
+
+bool is_remote_url(const std::string& s) {
+  return starts_with(s, "http://") || starts_with(s, "https://");
+}
+
+/// A spec that can only be a version, a range or a tag: no path, URL, alias or repository
+/// shape. Checked without npm-package-arg, since every edge reload asks.
+bool plainly_registry(const std::string& spec) {
+  if (spec.find_first_of("/:\\") != std::string::npos) return false;
+  if (!spec.empty() && (spec[0] == '.' || spec[0] == '~')) return false;
+  return !ends_with_icase(spec, ".tgz") && !ends_with_icase(spec, ".tar") &&
+         !ends_with_icase(spec, ".tar.gz");
+}
 
 bool registry_spec_valid(const tree::Node& child, const std::string& spec) {
   if (spec.empty() || spec == "*") return true;
@@ -30,34 +55,77 @@ bool registry_spec_valid(const tree::Node& child, const std::string& spec) {
   return is_remote_url(child.resolved);
 }
 
+bool is_commit(const std::optional<std::string>& committish) {
+  static const std::regex kSha("^[a-fA-F0-9]{40,64}$");
+  return committish && std::regex_match(*committish, kSha);
+}
+
+bool git_valid(const tree::Node& child, const manifest::PackageSpec& requested) {
+  if (child.resolved.empty()) return false;
+  auto res = manifest::parse_spec(child.resolved);
+  if (!res) return false;
+  const bool req_commit = is_commit(requested.git_committish);
+  if (!res->hosted) {
+    if (res->fetch_spec != requested.fetch_spec) return false;
+  } else {
+    manifest::GitForm form{.no_git_plus = false, .no_committish = !req_commit};
+    if (!requested.hosted || requested.hosted->ssh(form) != res->hosted->ssh(form)) return false;
+  }
+  if (!requested.git_range) return true;
+  return semver::satisfies(child.package.version, *requested.git_range,
+                           semver::Options{true, false});
+}
+
+bool spec_valid(const tree::Node& child, const manifest::PackageSpec& requested,
+                const fs::path& root) {
+  using manifest::SpecType;
+  switch (requested.type) {
+    case SpecType::kRange:
+    case SpecType::kVersion:
+    case SpecType::kTag:
+      return registry_spec_valid(child, requested.fetch_spec.value_or(""));
+    case SpecType::kAlias:
+      if (!requested.sub_spec || child.package_name() != requested.sub_spec->name) return false;
+      return registry_spec_valid(child, requested.sub_spec->fetch_spec.value_or(""));
+    case SpecType::kDirectory:
+      // A link to that very folder.
+      return child.is_link &&
+             child.realpath == project_relative(root, requested.fetch_spec.value_or(""));
+    case SpecType::kFile:
+      return !child.is_link &&
+             child.resolved == "file:" + project_relative(root, requested.fetch_spec.value_or(""));
+    case SpecType::kRemote:
+      return child.resolved == requested.fetch_spec.value_or("");
+    case SpecType::kGit:
+      return git_valid(child, requested);
+  }
+  return false;
+}
+
 }  // namespace
 
-bool dep_valid(const tree::Node& child, const std::string& raw_spec, const tree::Node& from) {
-  (void)from;
+bool dep_valid_in(const tree::Node& child, const std::string& raw_spec, const tree::Node& from,
+                  const fs::path& project_dir) {
   std::string spec = trim(raw_spec);
-  if (starts_with(spec, "npm:")) {
-    std::string sub = spec.substr(4);
-    size_t at = sub.find('@', !sub.empty() && sub[0] == '@' ? 1 : 0);
-    std::string name = at == std::string::npos ? sub : sub.substr(0, at);
-    std::string range = at == std::string::npos ? "" : trim(sub.substr(at + 1));
-    if (child.package_name() != name) return false;
-    return registry_spec_valid(child, range);
-  }
-  if (starts_with(spec, "file:") || starts_with(spec, "link:") || starts_with(spec, "./") ||
-      starts_with(spec, "../") || starts_with(spec, "/")) {
-    std::string path = spec;
-    if (starts_with(path, "file:") || starts_with(path, "link:")) path = path.substr(5);
-    while (starts_with(path, "./")) path = path.substr(2);
-    if (child.is_link) return child.realpath == path || (child.target && child.target->realpath == path);
-    return child.resolved == "file:" + path;
-  }
-  if (is_remote_url(spec)) return child.resolved == spec;
-  if (starts_with(spec, "git") || starts_with(spec, "github:")) {
-    auto hash = spec.find('#');
-    std::string repo = hash == std::string::npos ? spec : spec.substr(0, hash);
-    return !child.resolved.empty() && child.resolved.rfind(repo, 0) == 0;
-  }
-  return registry_spec_valid(child, spec);
+  if (plainly_registry(spec)) return registry_spec_valid(child, spec);
+  const fs::path root = project_dir.empty() ? fs::path("/") : project_dir;
+  manifest::SpecOptions opts;
+  opts.where = (root / spec_folder(from)).lexically_normal();
+  auto requested = manifest::resolve_spec(child.name, spec, opts);
+  // A spec npm cannot read is satisfied by nothing.
+  if (!requested) return false;
+  return spec_valid(child, *requested, root);
+}
+
+bool dep_valid(const tree::Node& child, const std::string& raw_spec, const tree::Node& from) {
+  return dep_valid_in(child, raw_spec, from, fs::path());
+}
+
+tree::DepValidFn make_dep_valid(fs::path project_dir) {
+  return [project_dir = std::move(project_dir)](const tree::Node& child, const std::string& spec,
+                                                const tree::Node& from) {
+    return dep_valid_in(child, spec, from, project_dir);
+  };
 }
 
 bool version_gt(const std::string& a, const std::string& b) {

@@ -205,10 +205,13 @@ struct IdealTreeBuilder::Impl {
   std::unordered_set<Edge*> explicit_requests;
   std::vector<std::string> warnings;
   std::optional<util::Error> fatal;
+  /// Links seen as the target of a processed node's edge, in the order met (arborist's
+  /// #linkNodes): their folders are resolved once the queue runs dry.
+  std::vector<Node*> link_nodes;
 
   Impl(Tree& t, PackumentSource& s, ResolveOptions o, ResolveStats& st, bool& mt)
-      : tree(t), source(s), options(std::move(o)), nodes(t, s, options.node_version), stats(st),
-        mutate_tree(mt) {}
+      : tree(t), source(s), options(std::move(o)),
+        nodes(t, s, options.node_version, options.project_dir), stats(st), mutate_tree(mt) {}
 
   Node* real_root() const { return tree.root(); }
 
@@ -380,6 +383,69 @@ struct IdealTreeBuilder::Impl {
     fatal = util::make_error("ERESOLVE", msg);
   }
 
+  // ---- links and workspaces ----
+
+  /// The deepest folder node (the root, a workspace, another link target) that contains the
+  /// folder `realpath`: the fs parent arborist's root setter finds for a node at that path.
+  Node* folder_parent(const std::string& realpath) {
+    Node* best = tree.root();
+    size_t best_len = 0;
+    for (Node* n : tree.inventory()) {
+      if (n->is_link || n->parent() || !n->fs_parent() || n->is_external()) continue;
+      const std::string& p = n->realpath;
+      if (p.size() > best_len && realpath.size() > p.size() && realpath.compare(0, p.size(), p) == 0 &&
+          realpath[p.size()] == '/') {
+        best = n;
+        best_len = p.size();
+      }
+    }
+    return best;
+  }
+
+  /// A placed link brings its folder into the tree (arborist's Link root setter): the folder
+  /// becomes an fs child of the folder that contains it. A folder outside the project hangs
+  /// off the root only to be listed; it resolves nothing through it (Node::is_external).
+  void adopt_link_target(Node* link) {
+    Node* t = link->target;
+    if (!t || t == tree.root() || t->parent() || t->fs_parent()) {
+      mark_workspaces();
+      return;
+    }
+    tree.attach_fs(t, t->is_external() ? tree.root() : folder_parent(t->realpath));
+    mark_workspaces();
+  }
+
+  /// arborist's isWorkspace: what the root's workspace edges reach (the link and its folder).
+  void mark_workspaces() {
+    for (Edge* e : tree.root()->edges_out()) {
+      if (!e->workspace() || !e->to()) continue;
+      e->to()->is_workspace = true;
+      if (e->to()->is_link && e->to()->target) e->to()->target->is_workspace = true;
+    }
+  }
+
+  /// arborist's #resolveLinks: the folders of placed links that lie inside the project and
+  /// have not been looked at yet go into the queue. True when something was queued.
+  bool resolve_links() {
+    std::vector<Node*> links;
+    links.swap(link_nodes);
+    Node* root = real_root();
+    for (Node* link : links) {
+      if (link->root() != root || !link->target) continue;
+      Node* t = link->target;
+      if (t->is_external()) continue;  // outside the project: somebody else's problem
+      if ((t->parent() || t->fs_parent()) && !seen.count(t)) push(t);
+    }
+    return !queue.empty();
+  }
+
+  void note_links_of(Node* node) {
+    for (Edge* e : node->edges_out()) {
+      Node* to = e->to();
+      if (to && to->is_link && to->target && !contains(link_nodes, to)) link_nodes.push_back(to);
+    }
+  }
+
   // ---- PlaceDep (place-dep.js) ----
 
   struct PlaceDep {
@@ -488,7 +554,14 @@ struct IdealTreeBuilder::Impl {
       placed->integrity = dep->integrity;
       placed->errors = dep->errors;
       placed->overrides = dep->overrides;
-      b.tree.load_edges(placed, false);
+      if (dep->is_link) {
+        // A link shares its folder's node; it has no edges of its own.
+        placed->is_link = true;
+        placed->target = dep->target;
+        placed->realpath = dep->realpath;
+      } else {
+        b.tree.load_edges(placed, false);
+      }
       b.stats.nodes_placed++;
       old_dep = target->child(name);
       if (old_dep) {
@@ -496,6 +569,7 @@ struct IdealTreeBuilder::Impl {
       } else {
         b.tree.attach(placed, target);
       }
+      if (placed->is_link) b.adopt_link_target(placed);
       if (edge->peer() && !placed->satisfies(*edge)) warn_peer_conflict(edge);
       if (edge->valid() && edge->to() && edge->to() != placed) prune_dedupable(edge->to(), false);
       Node* root = target->root();
@@ -709,6 +783,7 @@ struct IdealTreeBuilder::Impl {
       if (fatal) return;
       visit(pd);
     }
+    note_links_of(node);
   }
 
   /// npm fails as soon as an override cannot be applied.
@@ -725,25 +800,43 @@ struct IdealTreeBuilder::Impl {
     for (const auto& name : options.explicit_requests) {
       if (Edge* e = root->edge_out(name)) explicit_requests.insert(e);
     }
-    if (options.loaded_from_lockfile) {
-      // Anything the lockfile left missing or invalid gets a second look.
+    for (const auto& [folder, name] : options.explicit_folder_requests) {
       for (Node* n : tree.inventory()) {
+        if (n->is_link || n->parent() || !n->fs_parent() || n->realpath != folder) continue;
+        if (Edge* e = n->edge_out(name)) explicit_requests.insert(e);
+      }
+    }
+    mark_workspaces();
+    if (options.loaded_from_lockfile) {
+      // Anything the lockfile left missing or invalid gets a second look: the nodes reachable
+      // from the root through edges (not through links: their folders come with the links).
+      std::vector<Node*> stack{root};
+      std::unordered_set<Node*> visited{root};
+      while (!stack.empty()) {
+        Node* n = stack.back();
+        stack.pop_back();
         for (Edge* e : n->edges_out()) {
           if (!e->to() || !e->valid()) {
             push(n);
             break;
           }
         }
+        for (Edge* e : n->edges_out()) {
+          if (e->to() && visited.insert(e->to()).second) stack.push_back(e->to());
+        }
       }
     }
     push(root);
-    while (!queue.empty()) {
-      Node* node = pop();
-      if (seen.count(node) || node->root() != root) continue;
-      seen.insert(node);
-      build_dep_step(node);
-      if (fatal) return *fatal;
-      if (auto e = override_error()) return *e;
+    for (;;) {
+      while (!queue.empty()) {
+        Node* node = pop();
+        if (seen.count(node) || node->root() != root || node->is_external()) continue;
+        seen.insert(node);
+        build_dep_step(node);
+        if (fatal) return *fatal;
+        if (auto e = override_error()) return *e;
+      }
+      if (!resolve_links()) break;
     }
 
     if (!options.loaded_from_lockfile || mutate_tree) {
@@ -752,7 +845,8 @@ struct IdealTreeBuilder::Impl {
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
     }
-    // arborist's #idealTreePrune: what a lockfile held that nothing needs any more goes.
+    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose root entry did not
+    // match package.json, loses what nothing depends on any more.
     if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
       for (Node* n : tree.inventory()) {
         if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);

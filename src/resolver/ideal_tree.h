@@ -4,6 +4,7 @@
 // missing or invalid edge is resolved to a manifest and the new node is placed as high in
 // node_modules as it can go without conflict, peers travelling with their dependents.
 // Processing order is npm's (queue by depth then path; edges by name), so ties end the same way.
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,14 +30,19 @@ struct ResolveOptions {
   /// Root dependency names the user asked for explicitly (`lade add x`): re-resolved even when
   /// the lockfile satisfies them.
   std::vector<std::string> explicit_requests;
+  /// The same for workspaces (`lade add x -w a`): (folder relative to the project, name).
+  std::vector<std::pair<std::string, std::string>> explicit_folder_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
-  /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect): its
-  /// extraneous nodes are pruned even when nothing else changes.
+  /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect; the reader
+  /// recomputed the dep flags): extraneous nodes are pruned even when nothing else changes.
   bool flags_suspect = false;
   /// Called for every node placed in the tree (its version is settled): where the caller starts
   /// downloading the tarball while resolution goes on. May be empty.
   std::function<void(const tree::Node&)> on_placed;
+  /// The project root (absolute): `file:` specs resolve against it and link targets are
+  /// recorded relative to it. Empty means "/".
+  std::filesystem::path project_dir;
 };
 
 struct ResolveStats {
@@ -63,8 +69,16 @@ class IdealTreeBuilder {
 };
 
 /// npm's dep-valid: does `child` satisfy `spec` as declared by `from`? Registry ranges are
-/// tested in loose mode; tags accept a registry tarball; aliases test their sub-spec.
+/// tested in loose mode; tags accept a registry tarball; aliases test their sub-spec; folders
+/// want a link to that folder, tarball files and URLs the same `resolved`, git specs the same
+/// repository (and commit or semver range when the spec names one). Relative paths resolve from
+/// `from`'s folder (see spec_folder) inside `project_dir`.
+bool dep_valid_in(const tree::Node& child, const std::string& spec, const tree::Node& from,
+                  const std::filesystem::path& project_dir);
+/// dep_valid_in for a tree whose project root is "/" (paths only compared relative to it).
 bool dep_valid(const tree::Node& child, const std::string& spec, const tree::Node& from);
+/// The tree's dep-valid for a project in `project_dir`.
+tree::DepValidFn make_dep_valid(std::filesystem::path project_dir);
 /// semver a > b (both valid versions).
 bool version_gt(const std::string& a, const std::string& b);
 

@@ -6,25 +6,67 @@
 
 namespace lade::resolver {
 
+namespace fs = std::filesystem;
+
 util::Result<RegistryRequest> registry_request(const std::string& name, const std::string& spec) {
   manifest::SpecOptions opts;
   auto parsed = LADE_TRY(manifest::resolve_spec(name, spec, opts));
   const manifest::PackageSpec* target = &parsed;
   if (parsed.type == manifest::SpecType::kAlias && parsed.sub_spec) target = parsed.sub_spec.get();
   if (!target->registry || target->type == manifest::SpecType::kAlias) {
-    return util::make_error("EUNSUPPORTEDSPEC",
-                            "lade cannot install " + name + "@\"" + spec + "\" yet: only registry " +
-                                "dependencies (versions, ranges, tags, npm: aliases) are supported");
+    return util::make_error("EUNSUPPORTEDSPEC", name + "@\"" + spec + "\" is not a registry spec");
   }
   return RegistryRequest{target->name, target->fetch_spec.value_or("")};
 }
 
-NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version)
-    : tree_(tree), source_(source), node_version_(node_version), prefetcher_(source, node_version) {}
+std::string project_relative(const fs::path& project_dir, const fs::path& path) {
+  fs::path rel = path.lexically_normal().lexically_relative(project_dir.lexically_normal());
+  std::string out = rel.generic_string();
+  if (out == ".") out.clear();
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  return out;
+}
 
-void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_.want(name, spec); }
+namespace {
 
-util::Result<NodeSource::Resolved> NodeSource::resolve(const std::string& name, const std::string& spec) {
+std::string parent_folder(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+/// The path of a `file:` tarball resolution ("file:a/b.tgz" -> "a/b.tgz"), else nullopt.
+std::optional<std::string> tarball_file(const std::string& resolved) {
+  if (resolved.rfind("file:", 0) != 0) return std::nullopt;
+  auto spec = manifest::parse_spec(resolved);
+  if (!spec || spec->type != manifest::SpecType::kFile) return std::nullopt;
+  std::string path = resolved.substr(5);
+  while (path.rfind("./", 0) == 0) path.erase(0, 2);
+  return path;
+}
+
+}  // namespace
+
+std::string spec_folder(const tree::Node& node) {
+  const tree::Node* n = node.source_reference ? node.source_reference : &node;
+  if (!n->is_link) {
+    if (auto tarball = tarball_file(n->resolved)) return parent_folder(*tarball);
+  }
+  if (n->is_link || !n->parent()) return n->realpath;
+  return n->location();
+}
+
+NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
+                       fs::path project_dir)
+    : tree_(tree),
+      source_(source),
+      node_version_(node_version),
+      prefetcher_(std::make_shared<Prefetcher>(source, node_version)),
+      project_dir_(project_dir.empty() ? fs::path("/") : std::move(project_dir)) {}
+
+void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_->want(name, spec); }
+
+util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::string& name,
+                                                                const std::string& spec) {
   RegistryRequest req = LADE_TRY(registry_request(name, spec));
   auto packument = LADE_TRY(source_.packument(req.package_name));
   PickOptions opts;
@@ -48,23 +90,88 @@ util::Result<NodeSource::Resolved> NodeSource::resolve(const std::string& name, 
   return r;
 }
 
-tree::Node* NodeSource::create(const std::string& name, const std::string& spec, tree::Node*) {
+util::Result<NodeSource::Resolved> NodeSource::resolve_sourced(const manifest::PackageSpec& spec) {
+  SourcedPackage p = LADE_TRY(source_.fetch_package(spec));
+  Resolved r;
+  r.manifest = std::move(p.manifest);
+  r.integrity = std::move(p.integrity);
+  // A tarball file is recorded relative to the project, as npm's lockfile does.
+  r.resolved = spec.type == manifest::SpecType::kFile
+                   ? "file:" + project_relative(project_dir_, spec.fetch_spec.value_or(""))
+                   : std::move(p.resolved);
+  return r;
+}
+
+tree::Node* NodeSource::failed(const std::string& name, util::Error error) {
+  tree::Node* n = tree_.create_node(name, manifest::Manifest{});
+  n->errors.push_back(std::move(error));
+  return n;
+}
+
+tree::Node* NodeSource::create_link(const std::string& name, const manifest::PackageSpec& spec) {
+  const std::string realpath = project_relative(project_dir_, spec.fetch_spec.value_or(""));
+  tree::Node* target = nullptr;
+  if (realpath.empty()) {
+    target = tree_.root();
+  } else {
+    // A folder already in the tree (a workspace, a target read from the lockfile) is shared.
+    for (tree::Node* n : tree_.inventory()) {
+      if (!n->is_link && !n->parent() && n->fs_parent() && n->realpath == realpath) {
+        target = n;
+        break;
+      }
+    }
+  }
+  if (!target) {
+    auto it = folders_.find(realpath);
+    if (it != folders_.end()) target = it->second;
+  }
+  if (!target) {
+    // npm links a folder without a readable package.json as an empty package.
+    manifest::Manifest pkg;
+    if (auto m = source_.read_folder(*spec.fetch_spec)) pkg = std::move(*m);
+    target = tree_.create_node(name, std::move(pkg));
+    target->realpath = realpath;
+    // A folder is a top: its devDependencies count.
+    tree_.load_edges(target, true);
+    folders_[realpath] = target;
+  }
+  tree::Node* link = tree_.create_node(name, target->package);
+  link->is_link = true;
+  link->target = target;
+  link->realpath = realpath;
+  link->is_workspace = target->is_workspace;
+  return link;
+}
+
+tree::Node* NodeSource::create(const std::string& name, const std::string& spec,
+                               tree::Node* requested_by) {
+  manifest::SpecOptions opts;
+  opts.where = (project_dir_ / (requested_by ? spec_folder(*requested_by) : std::string()))
+                   .lexically_normal();
+  auto parsed = manifest::resolve_spec(name, spec, opts);
+  if (!parsed) return failed(name, parsed.take_error());
+  if (parsed->type == manifest::SpecType::kDirectory) return create_link(name, *parsed);
+
   std::string key = name + "@" + spec;
+  if (!parsed->registry) {
+    // The same text means another thing from another folder: key on what it resolved to.
+    key = name + "@" + manifest::spec_type_name(parsed->type).data() + ":" +
+          parsed->fetch_spec.value_or(parsed->raw_spec) + "#" +
+          parsed->git_committish.value_or("") + "#" + parsed->git_range.value_or("") + "#" +
+          parsed->git_subdir.value_or("") + "#" +
+          (parsed->hosted ? parsed->hosted->shortcut() : std::string());
+  }
   auto it = cache_.find(key);
   if (it == cache_.end()) {
-    auto r = resolve(name, spec);
+    auto r = parsed->registry ? resolve_registry(name, spec) : resolve_sourced(*parsed);
     if (r) {
       it = cache_.emplace(key, std::make_shared<const Resolved>(std::move(*r))).first;
     } else {
       it = cache_.emplace(key, r.take_error()).first;
     }
   }
-  if (!it->second.ok()) {
-    manifest::Manifest empty;
-    tree::Node* n = tree_.create_node(name, std::move(empty));
-    n->errors.push_back(it->second.error());
-    return n;
-  }
+  if (!it->second.ok()) return failed(name, it->second.error());
   const Resolved& r = **it->second;
   tree::Node* n = tree_.create_node(name, r.manifest);
   n->resolved = r.resolved;

@@ -1,7 +1,10 @@
 #pragma once
 // Turns a dependency (name + spec) into a tree node: fetches the packument, picks the version as
-// npm-pick-manifest does, and fills the node's manifest, resolved URL and integrity. Manifests
-// are remembered per spec, as arborist's #manifests map does.
+// npm-pick-manifest does, and fills the node's manifest, resolved URL and integrity. Tarball
+// files, tarball URLs and git repositories come from PackumentSource::fetch_package; folders
+// (`file:` directories, workspaces) become links, as arborist's #nodeFromSpec makes them.
+// Manifests are remembered per spec, as arborist's #manifests map does.
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -19,17 +22,32 @@ struct RegistryRequest {
   std::string wanted;        // range, version or tag; "" means latest
 };
 
-/// Classifies a dependency spec. Returns nullopt-like error EUNSUPPORTEDSPEC for spec kinds that
-/// are not served by a registry (git, file, link, remote tarballs).
+/// Classifies a dependency spec. Returns the error EUNSUPPORTEDSPEC for spec kinds that are not
+/// served by a registry (git, file, link, remote tarballs).
 util::Result<RegistryRequest> registry_request(const std::string& name, const std::string& spec);
+
+/// The folder, relative to the project root, against which `node`'s relative `file:` specs
+/// resolve (arborist's fromPath): a tarball's own folder for `file:` tarballs, the real folder
+/// for links and tops, else the node's location in node_modules. Virtual roots answer for the
+/// node they stand in for.
+std::string spec_folder(const tree::Node& node);
+
+/// `path` relative to `project_dir`, '/'-separated ("" for the project itself, "../x" outside).
+std::string project_relative(const std::filesystem::path& project_dir,
+                             const std::filesystem::path& path);
 
 class NodeSource {
  public:
-  NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version);
-  /// A detached node with edges loaded; on failure the node carries the error in `errors`.
+  /// `project_dir` is the absolute project root; relative specs resolve from it.
+  NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
+             std::filesystem::path project_dir);
+  /// A detached node for `name`@`spec` as `requested_by` declares it, with edges loaded; on
+  /// failure the node carries the error in `errors`. A directory spec gives a link whose target
+  /// is the folder's node (shared by every link to that folder, not attached here).
   tree::Node* create(const std::string& name, const std::string& spec, tree::Node* requested_by);
   void prefetch(const std::string& name, const std::string& spec);
   size_t manifests_fetched() const { return cache_.size(); }
+  const std::filesystem::path& project_dir() const { return project_dir_; }
 
  private:
   struct Resolved {
@@ -37,13 +55,19 @@ class NodeSource {
     std::string resolved;
     std::string integrity;
   };
-  util::Result<Resolved> resolve(const std::string& name, const std::string& spec);
+  util::Result<Resolved> resolve_registry(const std::string& name, const std::string& spec);
+  util::Result<Resolved> resolve_sourced(const manifest::PackageSpec& spec);
+  tree::Node* create_link(const std::string& name, const manifest::PackageSpec& spec);
+  tree::Node* failed(const std::string& name, util::Error error);
 
   tree::Tree& tree_;
   PackumentSource& source_;
   std::string node_version_;
-  Prefetcher prefetcher_;
+  std::shared_ptr<Prefetcher> prefetcher_;
+  std::filesystem::path project_dir_;
   std::unordered_map<std::string, util::Result<std::shared_ptr<const Resolved>>> cache_;
+  /// Folder nodes made for links, by realpath, so that links to one folder share it.
+  std::unordered_map<std::string, tree::Node*> folders_;
   /// Version keys parsed once per packument, however many specs pick from it.
   std::unordered_map<const manifest::Packument*, std::unique_ptr<PickIndex>> pick_indexes_;
   std::vector<std::shared_ptr<const manifest::Packument>> packuments_in_use_;

@@ -1,16 +1,32 @@
 #pragma once
-// What the resolver needs from a registry: packuments by name. The CLI wires a RegistryClient
-// behind this; tests use an in-memory map.
+// What the resolver needs from the outside world: packuments by name, the packages that do not
+// come from a registry (tarball files, tarball URLs, git repositories, folders), and what a
+// tarball bundles. The CLI wires a RegistryClient, the store and git behind this; tests use
+// in-memory maps.
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "manifest/manifest.h"
 #include "manifest/packument.h"
+#include "manifest/spec.h"
 #include "tree/tree.h"
 #include "util/result.h"
 
 namespace lade::resolver {
+
+/// A package named by a spec that no registry serves, as the resolver records it.
+struct SourcedPackage {
+  /// Its package.json.
+  manifest::Manifest manifest;
+  /// Where it came from, in lockfile form: the tarball URL (kRemote), "git+<url>#<sha>" (kGit).
+  /// For tarball files (kFile) the resolver writes "file:<path>" itself; leave it empty.
+  std::string resolved;
+  /// SRI of the tarball; empty for git dependencies (npm never records one for them).
+  std::string integrity;
+};
 
 class PackumentSource {
  public:
@@ -33,6 +49,17 @@ class PackumentSource {
   /// The packages bundled in `node`'s tarball, parents before children. npm opens the tarball
   /// while resolving (for a complete lockfile), so lade does too.
   virtual util::Result<std::vector<BundledPackage>> bundled_packages(const tree::Node& node) = 0;
+  /// The package of a tarball file (SpecType::kFile), a tarball URL (kRemote) or a git
+  /// repository (kGit): `spec` comes from manifest::resolve_spec, so paths are absolute. May
+  /// block (a download, a clone). The default knows none: EUNSUPPORTEDSPEC.
+  virtual util::Result<SourcedPackage> fetch_package(const manifest::PackageSpec& spec) {
+    return util::make_error("EUNSUPPORTEDSPEC", "cannot fetch " + spec.raw);
+  }
+  /// The package.json of a folder (directory dependencies, workspaces), given as an absolute
+  /// path. ENOENT when it has none (npm then links an empty package). The default reads nothing.
+  virtual util::Result<manifest::Manifest> read_folder(const std::filesystem::path& dir) {
+    return util::make_error("ENOENT", "no package.json in " + dir.string());
+  }
 };
 
 }  // namespace lade::resolver

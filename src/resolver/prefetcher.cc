@@ -32,7 +32,10 @@ void Prefetcher::want(const std::string& name, const std::string& spec) {
   if (ready) {
     expand(pkg, req->wanted);
   } else if (first_for_name) {
-    source_.prefetch(pkg, [this, pkg] { on_ready(pkg); });
+    std::weak_ptr<Prefetcher> weak = weak_from_this();
+    source_.prefetch(pkg, [weak, pkg] {
+      if (auto self = weak.lock()) self->on_ready(pkg);
+    });
   }
 }
 

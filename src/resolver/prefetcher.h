@@ -4,6 +4,7 @@
 // known spec will pick is known, and so are that version's dependencies, whose packuments can be
 // requested at once. The whole graph is then discovered at network speed while placement
 // proceeds at its own pace, finding packuments already parsed.
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -15,7 +16,9 @@
 
 namespace lade::resolver {
 
-class Prefetcher {
+/// Owned through a shared_ptr: fetch callbacks hold it weakly, so a callback that arrives after
+/// resolution ended (the packument came in late) finds it gone and does nothing.
+class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
  public:
   Prefetcher(PackumentSource& source, std::string node_version);
   /// The resolver will (probably) need `name@spec`: fetch it and, transitively, what it needs.

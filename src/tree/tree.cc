@@ -98,9 +98,14 @@ bool Node::overridden() const {
 
 int Node::depth() const { return parent_ ? parent_->depth() + 1 : 0; }
 
+bool Node::is_external() const {
+  return !parent_ && (realpath == ".." || realpath.rfind("../", 0) == 0);
+}
+
 Node* Node::resolve(std::string_view n) {
   for (Node* p = this; p; p = p->resolve_parent()) {
     if (Node* c = p->child(n)) return c;
+    if (p->is_external()) break;
   }
   return nullptr;
 }

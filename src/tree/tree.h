@@ -120,6 +120,10 @@ class Node {
   /// some edge into it matched a rule whose value is exactly this version.
   bool overridden() const;
 
+  /// A folder outside the project (the target of a `file:../x` link): npm gives it no fs
+  /// parent, so `require()` from inside it sees only its own node_modules.
+  bool is_external() const;
+
   Node* parent() const { return parent_; }
   Node* fs_parent() const { return fs_parent_; }
   Node* resolve_parent() const { return parent_ ? parent_ : fs_parent_; }

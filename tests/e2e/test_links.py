@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Dependencies that no registry serves, and workspaces: lade against npm on the same input.
+Git repositories are made in the sandbox (bare, with fixed dates so commit ids are stable) and
+reached with git+file:// URLs."""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+suite = h.Suite("links")
+L = h.LadeConventions
+
+
+def git_repo(sandbox, name, commits):
+    """A bare repository <sandbox>/git/<name>.git; `commits` is a list of (files, tags), each
+    files dict written over the previous state. Returns its git+file:// URL."""
+    work = sandbox.path("git", name + "-work")
+    bare = sandbox.path("git", name + ".git")
+    os.makedirs(work)
+    env = dict(os.environ)
+    env.update({
+        "GIT_AUTHOR_NAME": "Fixture", "GIT_AUTHOR_EMAIL": "fixture@example.invalid",
+        "GIT_COMMITTER_NAME": "Fixture", "GIT_COMMITTER_EMAIL": "fixture@example.invalid",
+        "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
+        "GIT_CONFIG_NOSYSTEM": "1", "HOME": sandbox.path("git"),
+    })
+
+    def git(*a, cwd=work):
+        subprocess.run(["git"] + list(a), cwd=cwd, env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    for i, (files, tags) in enumerate(commits):
+        for rel, content in files.items():
+            p = os.path.join(work, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(json.dumps(content, indent=2) + "\n" if isinstance(content, dict) else content)
+        git("add", "-A")
+        git("commit", "-q", "-m", "commit %d" % i)
+        for tag in tags:
+            git("tag", "-a", tag, "-m", tag)
+    git("clone", "-q", "--bare", work, bare, cwd=sandbox.path("git"))
+    return "git+file://" + bare
+
+
+def pkg(name, version="1.0.0", **fields):
+    d = {"name": name, "version": version}
+    d.update(fields)
+    return d
+
+
+def workspaces_project():
+    return {
+        "package.json": pkg("root", private=True, workspaces=["packages/*"],
+                            dependencies={"leaf": "^1.0.0"}),
+        "packages/ws-a/package.json": pkg("ws-a", dependencies={"leaf": "^1.0.0", "shared": "^1.0.0"}),
+        "packages/ws-b/package.json": pkg("ws-b", dependencies={"ws-a": "^1.0.0", "leaf": "^2.0.0"},
+                                          devDependencies={"dev-tool": "^1.0.0"}),
+    }
+
+
+def same_as_npm(ctx, files, lade_args, npm_args, what, compare=("package-lock.json",)):
+    """Runs lade and npm on two copies of `files`; returns (lade project, npm project)."""
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    r = ctx.lade(lade_args, proj)
+    h.check_exit(r, 0, what)
+    h.check_exit(ctx.npm(npm_args, other), 0, what + " (npm)")
+    for rel in compare:
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
+                      actual_name="lade")
+    return proj, other
+
+
+@suite.test
+def workspace_folders_survive_ci_and_reinstall(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install, ["install"], "install")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 0, "ci")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after ci")
+    for ws in ("packages/ws-a/package.json", "packages/ws-b/package.json"):
+        h.check_exists(proj.path(ws), "workspace kept: " + ws)
+    h.check_equal(proj.tree(), other.tree(), "node_modules after ci and install",
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def add_to_a_workspace(ctx):
+    files = workspaces_project()
+    proj, other = same_as_npm(ctx, files, L.install + [L.package_lock_only],
+                              ["install", "--package-lock-only"], "lock")
+    r = ctx.lade(L.add + ["chain-a", "-w", "ws-b"], proj)
+    h.check_exit(r, 0, "add -w ws-b")
+    h.check_exit(ctx.npm(["install", "chain-a", "-w", "ws-b"], other), 0, "npm install -w")
+    for rel in ("package.json", "packages/ws-b/package.json", "package-lock.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
+                      actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def install_one_workspace(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install + ["-w", "ws-a"],
+                              ["install", "-w", "ws-a"], "install -w ws-a")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+    h.check_equal(sorted(os.listdir(proj.path("node_modules"))),
+                  [".package-lock.json", "leaf", "shared", "ws-a"] if L.is_npm_oracle() else
+                  [".lade-state", ".package-lock.json", "leaf", "shared", "ws-a"],
+                  "node_modules entries (no ws-b, no dev-tool)")
+
+
+@suite.test
+def inside_a_workspace_folder(ctx):
+    files = workspaces_project()
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    for args in (L.install, L.add + ["chain-a"]):
+        r = ctx.lade(args, proj.path("packages/ws-a"))
+        h.check_exit(r, 0, " ".join(args) + " in packages/ws-a")
+    for args in (["install"], ["install", "chain-a"]):
+        h.check_exit(ctx.npm(args, other.path("packages/ws-a")), 0, "npm " + " ".join(args))
+    h.check(not os.path.exists(proj.path("packages/ws-a/package-lock.json")), "no lockfile in the workspace")
+    for rel in ("package-lock.json", "packages/ws-a/package.json", "package.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
+                      actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def removed_workspace_leaves_the_lockfile(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install, ["install"], "install")
+    for p in (proj, other):
+        subprocess.run(["rm", "-rf", p.path("packages/ws-b")], check=True)
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install without ws-b")
+    h.check_exit(ctx.npm(["install"], other), 0, "npm install without ws-b")
+    h.check_equal(proj.read_text("package-lock.json"), other.read_text("package-lock.json"),
+                  "package-lock.json", r, expected_name="npm", actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def add_folders_tarballs_and_urls(ctx):
+    reg = ctx.registry
+    tgz = ctx.sandbox.path("t.tgz")
+    src = ctx.project({"package.json": pkg("packed", "4.5.6", dependencies={"leaf": "^2.0.0"},
+                                           bin={"packed-cli": "cli.js"}),
+                       "cli.js": "#!/usr/bin/env node\n"}, name="packed-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    os.rename(ctx.sandbox.path("packed-4.5.6.tgz"), tgz)
+    files = {"package.json": pkg("app"),
+             "local/thing/package.json": pkg("thing", "0.1.0", dependencies={"shared": "^1.0.0"})}
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    specs = ["./local/thing", "file:" + os.path.relpath(tgz, proj.root),
+             reg.tarball_url("remote-only", "1.0.0")]
+    r = ctx.lade(L.add + specs, proj)
+    h.check_exit(r, 0, "add a folder, a tarball and a URL")
+    h.check_exit(ctx.npm(["install"] + specs, other), 0, "npm install of the same")
+    for rel in ("package.json", "package-lock.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
+                      actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def git_refs_tags_and_semver_ranges(ctx):
+    url = git_repo(ctx.sandbox, "gd", [
+        ({"package.json": pkg("gd", "1.0.0"), "index.js": "1\n"}, ["v1.0.0"]),
+        ({"package.json": pkg("gd", "1.1.0"), "index.js": "2\n"}, ["v1.1.0"]),
+        ({"package.json": pkg("gd", "2.0.0", dependencies={"leaf": "^1.0.0"}), "index.js": "3\n"}, []),
+    ])
+    files = {"package.json": pkg("app", dependencies={
+        "gd": url + "#semver:^1.0.0", "gd-tag": url + "#v1.0.0", "gd-head": url})}
+    proj, other = same_as_npm(ctx, files, L.install + [L.ignore_scripts],
+                              ["install", "--ignore-scripts"], "install")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+    # A ref changed in package.json is resolved again, though the lockfile still satisfies it.
+    for p in (proj, other):
+        d = p.package_json()
+        d["dependencies"]["gd-tag"] = url + "#v1.1.0"
+        p.write("package.json", d)
+    r = ctx.lade(L.install + [L.ignore_scripts], proj)
+    h.check_exit(r, 0, "install after the ref changed")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], other), 0, "npm install after the ref changed")
+    h.check_equal(proj.read_text("package-lock.json"), other.read_text("package-lock.json"),
+                  "package-lock.json", r, expected_name="npm", actual_name="lade")
+    h.check_equal(proj.installed_version("gd-tag"), "1.1.0", "gd-tag", r)
+
+
+@suite.test
+def git_dependency_is_prepared_unless_scripts_are_ignored(ctx):
+    url = git_repo(ctx.sandbox, "gp", [({
+        "package.json": pkg("gp", scripts={"prepare": "mkdir -p dist && ls node_modules > dist/deps.txt"},
+                            devDependencies={"leaf": "^2.0.0"}, files=["dist/"]),
+    }, [])])
+    files = {"package.json": pkg("app", dependencies={"gp": url})}
+    proj, other = same_as_npm(ctx, files, L.install, ["install"], "install")
+    h.check_equal(proj.read_text("node_modules/gp/dist/deps.txt"), "leaf\n",
+                  "prepare ran with the dev dependencies installed")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+    plain = ctx.project(files, name="plain")
+    r = ctx.lade(L.install + [L.ignore_scripts], plain)
+    h.check_exit(r, 0, "install --ignore-scripts")
+    h.check_not_exists(plain.path("node_modules/gp/dist"), "dist without prepare")
+
+
+if __name__ == "__main__":
+    suite.main()
