@@ -518,8 +518,9 @@ int run_install(const InstallRequest& req) {
                     {"lockfile", write_time},
                     {"total", summary.elapsed}};
   summary.counters = wiring.counters();
-  summary.counters.push_back({"tarballs_downloaded", report.tarballs_downloaded});
-  summary.counters.push_back({"store_hits", report.store_hits});
+  // Per distinct package (several locations can share one tarball), early starts included.
+  summary.counters.push_back({"tarballs_downloaded", wiring.packages().downloads()});
+  summary.counters.push_back({"store_hits", wiring.packages().store_hits()});
   summary.counters.push_back({"manifests_resolved", builder.stats().manifests_fetched});
   reporter.summary(summary);
   return 0;

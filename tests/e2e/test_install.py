@@ -285,5 +285,23 @@ def install_repairs_a_damaged_tree(ctx):
     h.check_executable(proj.path("node_modules/.bin/bin-string"))
 
 
+@suite.test(lade_only=True)
+def second_install_takes_every_tarball_from_the_store(ctx):
+    import json
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
+    r1 = ctx.lade(L.install + ["--json", "--timing"], proj)
+    h.check_exit(r1, 0, "first install")
+    first = json.loads(r1.stdout)
+    h.check(first["counters"]["tarballs_downloaded"] > 0, "first install downloads tarballs", r1)
+    shutil.rmtree(proj.path("node_modules"))
+    r2 = ctx.lade(L.install + ["--json", "--timing"], proj)
+    h.check_exit(r2, 0, "second install")
+    second = json.loads(r2.stdout)
+    h.check_equal(second["counters"]["tarballs_downloaded"], 0, "tarballs downloaded again", r2)
+    h.check_equal(second["counters"]["store_hits"], first["counters"]["tarballs_downloaded"],
+                  "packages linked from the store", r2)
+    h.check_equal(second["added"], first["added"], "packages added by the second install", r2)
+
+
 if __name__ == "__main__":
     suite.main()
