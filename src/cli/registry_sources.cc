@@ -1,5 +1,7 @@
 #include "cli/registry_sources.h"
 
+#include "cli/future_watcher.h"
+
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -36,17 +38,7 @@ class RegistryPackuments final : public resolver::PackumentSource {
   RegistryPackuments(registry::RegistryClient& client, const registry::Config& config,
                      installer::TarballSource& tarballs, const store::Store& store,
                      SourcedPackages& sourced)
-      : client_(client), config_(config), tarballs_(tarballs), store_(store), sourced_(sourced) {
-    waiter_ = std::thread([this] { notify_loop(); });
-  }
-  ~RegistryPackuments() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    waiter_.join();
-  }
+      : client_(client), config_(config), tarballs_(tarballs), store_(store), sourced_(sourced) {}
 
   util::Result<resolver::SourcedPackage> fetch_package(const manifest::PackageSpec& spec) override {
     return sourced_.fetch(spec);
@@ -76,14 +68,14 @@ class RegistryPackuments final : public resolver::PackumentSource {
   }
 
   void prefetch(const std::string& name, std::function<void()> on_ready) override {
+    registry::RegistryClient::PackumentFuture future;
     {
       std::lock_guard lock(mu_);
       auto it = futures_.find(name);
       if (it == futures_.end()) it = futures_.emplace(name, client_.packument(name)).first;
-      if (!on_ready) return;
-      waiting_.push_back(Waiting{it->second, std::move(on_ready)});
+      future = it->second;
     }
-    cv_.notify_all();
+    if (on_ready) watcher_.watch([future] { return is_ready(future); }, std::move(on_ready));
   }
 
   util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
@@ -132,47 +124,15 @@ class RegistryPackuments final : public resolver::PackumentSource {
     }
   }
 
-  struct Waiting {
-    registry::RegistryClient::PackumentFuture future;
-    std::function<void()> on_ready;
-  };
-
-  /// Turns packument arrivals into on_ready calls (the client answers with futures).
-  void notify_loop() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
-      if (stopping_) return;
-      std::vector<std::function<void()>> ready;
-      for (auto it = waiting_.begin(); it != waiting_.end();) {
-        if (it->future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-          ready.push_back(std::move(it->on_ready));
-          it = waiting_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      if (ready.empty()) {
-        cv_.wait_for(lock, std::chrono::milliseconds(1));
-        continue;
-      }
-      lock.unlock();
-      for (auto& f : ready) f();
-      lock.lock();
-    }
-  }
-
   registry::RegistryClient& client_;
   const registry::Config& config_;
   installer::TarballSource& tarballs_;
   const store::Store& store_;
   SourcedPackages& sourced_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   std::unordered_map<std::string, registry::RegistryClient::PackumentFuture> futures_;
-  std::deque<Waiting> waiting_;
-  std::thread waiter_;
+  /// Last, so that it stops before anything its callbacks use goes away.
+  FutureWatcher watcher_{false};
 };
 
 /// Tarballs for the installer. The client answers with futures; one waiter thread turns their
@@ -181,17 +141,7 @@ class RegistryTarballs final : public installer::TarballSource {
  public:
   RegistryTarballs(registry::RegistryClient& client, const registry::Config& config,
                    SourcedPackages& sourced)
-      : client_(client), config_(config), sourced_(sourced) {
-    waiter_ = std::thread([this] { wait_loop(); });
-  }
-  ~RegistryTarballs() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    waiter_.join();
-  }
+      : client_(client), config_(config), sourced_(sourced) {}
 
   void fetch(const installer::TarballRef& ref,
              std::function<void(util::Result<std::string>)> done) override {
@@ -226,60 +176,25 @@ class RegistryTarballs final : public installer::TarballSource {
       return true;
     };
     r.on_restart = [body] { body->clear(); };
-    auto fut = client_.tarball(std::move(r));
-    {
-      std::lock_guard lock(mu_);
-      pending_.push_back(Pending{std::move(fut), body, std::move(done)});
-    }
-    cv_.notify_all();
+    auto future = std::make_shared<std::future<util::Result<registry::RegistryClient::TarballResult>>>(
+        client_.tarball(std::move(r)));
+    watcher_.watch([future] { return is_ready(*future); },
+                   [future, body, done = std::move(done)] {
+                     auto result = future->get();
+                     if (!result) {
+                       done(result.take_error());
+                     } else {
+                       done(std::move(*body));
+                     }
+                   });
   }
 
  private:
-  struct Pending {
-    std::future<util::Result<registry::RegistryClient::TarballResult>> future;
-    std::shared_ptr<std::string> body;
-    std::function<void(util::Result<std::string>)> done;
-  };
-
-  void wait_loop() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (stopping_ && pending_.empty()) return;
-      std::vector<Pending> ready;
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-          ready.push_back(std::move(*it));
-          it = pending_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      if (ready.empty()) {
-        cv_.wait_for(lock, std::chrono::milliseconds(1));
-        continue;
-      }
-      lock.unlock();
-      for (auto& p : ready) {
-        auto r = p.future.get();
-        if (!r) {
-          p.done(r.take_error());
-        } else {
-          p.done(std::move(*p.body));
-        }
-      }
-      lock.lock();
-    }
-  }
-
   registry::RegistryClient& client_;
   const registry::Config& config_;
   SourcedPackages& sourced_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> pending_;
-  bool stopping_ = false;
-  std::thread waiter_;
+  /// Downloads in flight are finished (and called back) before this goes away.
+  FutureWatcher watcher_{true};
 };
 
 }  // namespace
