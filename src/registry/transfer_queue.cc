@@ -1,7 +1,5 @@
 #include "registry/transfer_queue.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -10,6 +8,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include "registry/curl_library.h"
 #include "registry/npmrc.h"
 #include "util/fs.h"
 
@@ -70,9 +69,9 @@ struct Failure {
 };
 
 /// Maps a curl failure to the error code npm would report (from node's net/tls layer).
-Failure classify(CURL* easy, CURLcode result) {
+Failure classify(const CurlLibrary& curl, CURL* easy, CURLcode result) {
   long os_errno = 0;
-  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  curl.easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
   switch (result) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -93,7 +92,7 @@ Failure classify(CURL* easy, CURLcode result) {
       return {"ECONNRESET", true};
     case CURLE_PEER_FAILED_VERIFICATION: {
       long verify = 0;
-      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+      curl.easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
       return {tls_verify_code(verify), false};  // a certificate does not get better by retrying
     }
     case CURLE_SSL_CACERT_BADFILE:
@@ -112,8 +111,8 @@ Failure classify(CURL* easy, CURLcode result) {
 }
 
 /// The system CA bundle curl was built to use, read once so extra CAs can be added to it.
-std::string system_ca_bundle() {
-  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+std::string system_ca_bundle(const CurlLibrary& curl) {
+  const curl_version_info_data* info = curl.version_info(CURLVERSION_NOW);
   if (!info || !info->cainfo) return {};
   auto text = util::read_file(info->cainfo);
   return text.ok() ? std::move(*text) : std::string{};
@@ -163,26 +162,26 @@ struct TransferQueue::Transfer {
   Clock::time_point not_before{};
   char errbuf[CURL_ERROR_SIZE] = {};
   std::atomic<uint64_t>* bytes_counter = nullptr;
+  const CurlLibrary* curl = nullptr;  // set by the loop before any handle exists
 
   ~Transfer() {
-    if (easy) curl_easy_cleanup(easy);
-    if (header_list) curl_slist_free_all(header_list);
+    if (easy) curl->easy_cleanup(easy);
+    if (header_list) curl->slist_free_all(header_list);
   }
 };
 
 struct TransferQueue::Loop {
-  explicit Loop(TransferOptions o) : options(std::move(o)) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+  Loop(const CurlLibrary& c, TransferOptions o) : curl(c), options(std::move(o)) {
+    multi = curl.multi_init();
+    curl.multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl.multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(std::max(1, options.max_host_connections)));
-    share = curl_share_init();
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    share = curl.share_init();
+    curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     if (!options.extra_ca_pem.empty()) {
       // CURLOPT_CAINFO_BLOB replaces curl's CA file, so the system bundle goes in the blob too.
-      ca_blob = system_ca_bundle();
+      ca_blob = system_ca_bundle(curl);
       if (ca_blob.find(options.extra_ca_pem) == std::string::npos) {
         ca_blob += "\n" + options.extra_ca_pem;
       }
@@ -193,9 +192,8 @@ struct TransferQueue::Loop {
   ~Loop() {
     stop();
     if (thread.joinable()) thread.join();
-    curl_multi_cleanup(multi);
-    curl_share_cleanup(share);
-    curl_global_cleanup();
+    curl.multi_cleanup(multi);
+    curl.share_cleanup(share);
   }
 
   void stop() {
@@ -203,7 +201,7 @@ struct TransferQueue::Loop {
       std::lock_guard lock(mu);
       stopping = true;
     }
-    curl_multi_wakeup(multi);
+    curl.multi_wakeup(multi);
   }
 
   void enqueue(std::unique_ptr<Transfer> t) {
@@ -219,7 +217,7 @@ struct TransferQueue::Loop {
                                           " failed, reason: the transfer queue is shut down"));
       return;
     }
-    curl_multi_wakeup(multi);
+    curl.multi_wakeup(multi);
   }
 
   void run();
@@ -231,6 +229,7 @@ struct TransferQueue::Loop {
   static size_t on_header(char* data, size_t size, size_t n, void* user);
   static size_t on_body(char* data, size_t size, size_t n, void* user);
 
+  const CurlLibrary& curl;
   TransferOptions options;
   CURLM* multi = nullptr;
   CURLSH* share = nullptr;
@@ -271,7 +270,7 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
   if (!t->body_started) {
     t->body_started = true;
     long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->streaming = t->request.on_data && status >= 200 && status < 300;
   }
   t->response.body_bytes += len;
@@ -289,7 +288,7 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
 }
 
 bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
-  CURL* easy = curl_easy_init();
+  CURL* easy = curl.easy_init();
   if (!easy) return false;
   t->easy = easy;
   t->attempts++;
@@ -297,57 +296,58 @@ bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
   t->body_started = t->streaming = t->streamed_any = false;
   t->errbuf[0] = '\0';
   t->bytes_counter = &bytes_received;
+  t->curl = &curl;
 
   if (!t->header_list) {
     bool has_agent = false;
     for (const auto& [name, value] : t->request.headers) {
       if (lower(name) == "user-agent") has_agent = true;
-      t->header_list = curl_slist_append(t->header_list, (name + ": " + value).c_str());
+      t->header_list = curl.slist_append(t->header_list, (name + ": " + value).c_str());
     }
     if (!has_agent && !options.user_agent.empty()) {
       t->header_list =
-          curl_slist_append(t->header_list, ("User-Agent: " + options.user_agent).c_str());
+          curl.slist_append(t->header_list, ("User-Agent: " + options.user_agent).c_str());
     }
   }
   auto timeout = t->request.timeout.value_or(options.timeout);
 
-  curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl can decode
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 20L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl.easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+  curl.easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+  curl.easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+  curl.easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl can decode
+  curl.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+  curl.easy_setopt(easy, CURLOPT_MAXREDIRS, 20L);
+  curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   // Over TLS, wait for ALPN to tell whether the first connection multiplexes (HTTP/2) rather than
   // opening one connection per transfer. Plain http never multiplexes (no h2c), and waiting there
   // would hold every other transfer until the first response arrives.
-  if (t->request.url.starts_with("https:")) curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  if (t->request.url.starts_with("https:")) curl.easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl.easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+  curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::on_header);
+  curl.easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+  curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::on_body);
+  curl.easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+  curl.easy_setopt(easy, CURLOPT_SHARE, share);
   if (!options.strict_ssl) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl.easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl.easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
   } else if (!ca_blob.empty()) {
     curl_blob blob{ca_blob.data(), ca_blob.size(), CURL_BLOB_NOCOPY};
-    curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+    curl.easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
   }
 
   if (!t->request.client_cert_file.empty() && !t->request.client_key_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_SSLCERT, t->request.client_cert_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_SSLKEY, t->request.client_key_file.c_str());
+    curl.easy_setopt(easy, CURLOPT_SSLCERT, t->request.client_cert_file.c_str());
+    curl.easy_setopt(easy, CURLOPT_SSLKEY, t->request.client_key_file.c_str());
   }
 
-  if (curl_multi_add_handle(multi, easy) != CURLM_OK) return false;
+  if (curl.multi_add_handle(multi, easy) != CURLM_OK) return false;
   attempts++;
   if (t->attempts > 1) retries++;
   CURL* key = easy;
@@ -378,19 +378,19 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
   if (it == active.end()) return;
   std::unique_ptr<Transfer> t = std::move(it->second);
   active.erase(it);
-  curl_multi_remove_handle(multi, easy);
+  curl.multi_remove_handle(multi, easy);
 
   long status = 0;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   char* effective = nullptr;
-  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective);
+  curl.easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective);
   t->response.status = status;
   t->response.effective_url = effective ? effective : t->request.url;
   t->response.attempts = t->attempts;
   bool can_retry = t->attempts <= options.retries;
 
   if (result == CURLE_OK) {
-    curl_easy_cleanup(easy);
+    curl.easy_cleanup(easy);
     t->easy = nullptr;
     if (retriable_status(status) && can_retry) {
       schedule_retry(std::move(t));
@@ -401,9 +401,9 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
     return;
   }
 
-  std::string reason = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
-  Failure failure = classify(easy, result);
-  curl_easy_cleanup(easy);
+  std::string reason = t->errbuf[0] ? t->errbuf : curl.easy_strerror(result);
+  Failure failure = classify(curl, easy, result);
+  curl.easy_cleanup(easy);
   t->easy = nullptr;
   if (t->consumer_stopped) {
     complete(std::move(t), make_error("ECANCELED", "request to " + t->request.url +
@@ -448,9 +448,9 @@ void TransferQueue::Loop::run() {
     }
 
     int running = 0;
-    curl_multi_perform(multi, &running);
+    curl.multi_perform(multi, &running);
     int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* msg = curl.multi_info_read(multi, &left)) {
       if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
     }
 
@@ -465,13 +465,13 @@ void TransferQueue::Loop::run() {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(t->not_before - now);
       wait_ms = std::min<int>(wait_ms, static_cast<int>(until.count()) + 1);
     }
-    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    curl.multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
 
   // Shutting down: everything not completed is cancelled.
   std::deque<std::unique_ptr<Transfer>> cancelled;
   for (auto& [easy, t] : active) {
-    curl_multi_remove_handle(multi, easy);
+    curl.multi_remove_handle(multi, easy);
     cancelled.push_back(std::move(t));
   }
   active.clear();
@@ -489,16 +489,35 @@ void TransferQueue::Loop::run() {
   }
 }
 
-TransferQueue::TransferQueue(TransferOptions options)
-    : loop_(std::make_unique<Loop>(std::move(options))) {}
+TransferQueue::TransferQueue(TransferOptions options) : options_(std::move(options)) {}
 
 TransferQueue::~TransferQueue() = default;
 
+TransferQueue::Loop* TransferQueue::loop(util::Error* error) {
+  std::lock_guard lock(start_mu_);
+  if (!loop_ && !shut_down_) {
+    auto curl = CurlLibrary::load();
+    if (!curl) {
+      *error = curl.error();
+      return nullptr;
+    }
+    loop_ = std::make_unique<Loop>(**curl, options_);
+  }
+  if (!loop_) *error = make_error("ECANCELED", "the transfer queue is shut down");
+  return loop_.get();
+}
+
 void TransferQueue::submit(Request request, Completion done) {
+  util::Error error;
+  Loop* running = loop(&error);
+  if (!running) {
+    done(make_error(error.code, "request to " + request.url + " failed, reason: " + error.message));
+    return;
+  }
   auto t = std::make_unique<Transfer>();
   t->request = std::move(request);
   t->done = std::move(done);
-  loop_->enqueue(std::move(t));
+  running->enqueue(std::move(t));
 }
 
 std::future<Result<Response>> TransferQueue::submit(Request request) {
@@ -509,14 +528,23 @@ std::future<Result<Response>> TransferQueue::submit(Request request) {
 }
 
 void TransferQueue::shutdown() {
-  loop_->stop();
-  if (loop_->thread.joinable() && loop_->thread.get_id() != std::this_thread::get_id()) {
-    loop_->thread.join();
+  Loop* running = nullptr;
+  {
+    std::lock_guard lock(start_mu_);
+    shut_down_ = true;
+    running = loop_.get();
+  }
+  if (!running) return;
+  running->stop();
+  if (running->thread.joinable() && running->thread.get_id() != std::this_thread::get_id()) {
+    running->thread.join();
   }
 }
 
 TransferStats TransferQueue::stats() const {
   TransferStats s;
+  std::lock_guard lock(start_mu_);
+  if (!loop_) return s;
   s.submitted = loop_->submitted;
   s.attempts = loop_->attempts;
   s.retries = loop_->retries;

@@ -131,7 +131,14 @@ class TransferQueue final : public Transport {
  private:
   struct Transfer;
   struct Loop;
-  std::unique_ptr<Loop> loop_;
+  /// The running loop, started (and libcurl loaded) by the first request; null with `error`
+  /// set when libcurl cannot be loaded or after shutdown().
+  Loop* loop(util::Error* error);
+
+  TransferOptions options_;
+  mutable std::mutex start_mu_;
+  std::unique_ptr<Loop> loop_;  // guarded by start_mu_ until created; never replaced
+  bool shut_down_ = false;      // guarded by start_mu_
 };
 
 }  // namespace lade::registry

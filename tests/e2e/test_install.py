@@ -273,6 +273,21 @@ def second_install_is_up_to_date(ctx):
     h.check_equal(proj.tree(), tree, "tree changed by a no-op install")
 
 
+@suite.test(lade_only=True)
+def no_network_no_libcurl(ctx):
+    # libcurl and what it pulls in cost milliseconds and megabytes at start-up; lade loads it
+    # only when a request is made. LD_DEBUG=files makes the dynamic loader name every library it
+    # opens.
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
+    first = ctx.lade(L.install, proj, env={"LD_DEBUG": "files"})
+    h.check_exit(first, 0, "first install")
+    h.check_output_contains(first, "libcurl.so")  # a network install does load it
+    for args, what in ((L.install, "an up-to-date install"), (["--version"], "--version")):
+        r = ctx.lade(args, proj, env={"LD_DEBUG": "files"})
+        h.check_exit(r, 0, what)
+        h.check("libcurl.so" not in r.stdout + r.stderr, what + " loads libcurl", r)
+
+
 @suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
