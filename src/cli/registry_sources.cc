@@ -202,6 +202,11 @@ class RegistryTarballs final : public installer::TarballSource {
 struct Wiring::Impl {
   std::optional<registry::Config> config;
   std::string registry;
+  /// Registry documents are read, parsed and cached on their own threads: resolution waits on
+  /// them, and in a shared FIFO they queued behind tarball extractions (which the resolver
+  /// starts as it places versions, and which spend their time in the kernel creating files).
+  std::unique_ptr<util::ThreadPool> metadata_pool;
+  /// Tarballs: hashing, extraction into the store, linking into node_modules.
   std::unique_ptr<util::ThreadPool> pool;
   std::unique_ptr<registry::TransferQueue> transport;
   std::unique_ptr<registry::PackumentCache> cache;
@@ -216,6 +221,7 @@ struct Wiring::Impl {
     // Order matters: nothing may call back into a destroyed object.
     tarballs.reset();  // waits for downloads in flight; their callbacks may still post work
     if (pool) pool->wait_idle();
+    if (metadata_pool) metadata_pool->wait_idle();
     packages.reset();
     packuments.reset();
     sourced.reset();
@@ -223,6 +229,7 @@ struct Wiring::Impl {
     client.reset();
     transport.reset();
     pool.reset();
+    metadata_pool.reset();
   }
 };
 
@@ -253,7 +260,11 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   Impl& impl = *w->impl_;
   impl.config.emplace(std::move(config));
   impl.registry = LADE_TRY(impl.config->default_registry());
-  impl.pool = std::make_unique<util::ThreadPool>(std::max(2u, std::thread::hardware_concurrency()));
+  const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+  // Half the cores for metadata: enough to keep up with the network (parsing is fast), and
+  // fewer documents held in memory at once than one parse per core.
+  impl.metadata_pool = std::make_unique<util::ThreadPool>(std::max(1u, cores / 2));
+  impl.pool = std::make_unique<util::ThreadPool>(cores);
   impl.transport = std::make_unique<registry::TransferQueue>(
       registry::TransferOptions::from_settings(impl.config->settings()));
   fs::path cache_dir = default_cache_dir(req);
@@ -265,7 +276,7 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   // with max-age=300: back-to-back installs then skip the network instead of downloading every
   // document again (without validators there is nothing to revalidate with).
   client_options.default_max_age = std::chrono::seconds(300);
-  impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.pool,
+  impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.metadata_pool,
                                                            impl.cache.get(), client_options);
   impl.store = std::make_unique<store::Store>(cache_dir);
   SourcedOptions sourced_options;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -272,6 +273,15 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
     long status = 0;
     t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->streaming = t->request.on_data && status >= 200 && status < 300;
+    if (!t->streaming) {
+      // Sized once from Content-Length (the encoded size; a decoded body may still grow), with
+      // slack for consumers that pad the text for wide loads (the JSON parser): big registry
+      // documents are then neither regrown nor copied again after arrival.
+      const std::string length = t->response.header("content-length");
+      char* end = nullptr;
+      unsigned long long n = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
+      if (n > 0 && n < (1ull << 31) && end && *end == '\0') t->response.body.reserve(n + 64);
+    }
   }
   t->response.body_bytes += len;
   t->bytes_counter->fetch_add(len, std::memory_order_relaxed);
