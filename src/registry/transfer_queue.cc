@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -117,6 +118,21 @@ std::string system_ca_bundle() {
   if (!info || !info->cainfo) return {};
   auto text = util::read_file(info->cainfo);
   return text.ok() ? std::move(*text) : std::string{};
+}
+
+/// Sizes a collected body once from its Content-Length, instead of growing it by doubling
+/// (which copies it and, at the end, holds twice its size). A little room is left after it for
+/// a JSON parser's padding (manifest::Packument::kTextPadding). A compressed body's length says
+/// nothing about its decoded size: it then grows as it comes.
+void reserve_body(Response& response) {
+  constexpr size_t kPadding = 64;
+  constexpr unsigned long long kMaxReserve = 1ull << 30;
+  std::string encoding = response.header("content-encoding");
+  if (!encoding.empty() && encoding != "identity") return;
+  std::string length = response.header("content-length");
+  if (length.empty() || !std::all_of(length.begin(), length.end(), ::isdigit)) return;
+  unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
+  if (n > 0 && n < kMaxReserve) response.body.reserve(static_cast<size_t>(n) + kPadding);
 }
 
 }  // namespace
@@ -273,6 +289,7 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->streaming = t->request.on_data && status >= 200 && status < 300;
+    if (!t->streaming) reserve_body(t->response);
   }
   t->response.body_bytes += len;
   t->bytes_counter->fetch_add(len, std::memory_order_relaxed);
