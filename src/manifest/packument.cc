@@ -44,13 +44,14 @@ struct FieldRule {
   Keep keep;
 };
 
-// Every key manifest_from_json reads, except devDependencies (see Packument::parse). A field
-// added to Manifest must be added here, or it is lost for registry packages; the unit test
-// "compaction keeps every field a Manifest reads" catches that.
-constexpr std::array<FieldRule, 24> kVersionFields{{
+// Every key manifest_from_json reads. A field added to Manifest must be added here, or it is
+// lost for registry packages; the unit test "compaction keeps every field a Manifest reads"
+// catches that.
+constexpr std::array<FieldRule, 25> kVersionFields{{
     {"name", Keep::Verbatim},
     {"version", Keep::Verbatim},
     {"dependencies", Keep::Verbatim},
+    {"devDependencies", Keep::Verbatim},
     {"optionalDependencies", Keep::Verbatim},
     {"peerDependencies", Keep::Verbatim},
     {"peerDependenciesMeta", Keep::Verbatim},
@@ -349,6 +350,7 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
     }
     *compact += "}}";
   }
+  versions_.shrink_to_fit();  // kept as long as the packument: no growth slack
   by_version_.reserve(versions_.size());
   for (size_t i = 0; i < versions_.size(); ++i) by_version_.emplace(versions_[i].version, i);
   return {};

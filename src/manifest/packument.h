@@ -1,7 +1,7 @@
 #pragma once
 // Packument: a registry's document for one package name ("full" or abbreviated
 // "application/vnd.npm.install-v1+json"). Registries may send 10 MB of JSON for one name, most of
-// it text lade never reads (readmes, devDependencies, contributors, ...). Parsing therefore keeps
+// it text lade never reads (readmes, descriptions, contributors, ...). Parsing therefore keeps
 // a compact document: per version, only the fields a Manifest is built from, each copied
 // verbatim. Version picking reads a small index; a version's full Manifest is parsed on demand.
 #include <memory>
@@ -42,12 +42,12 @@ class Packument {
   /// Only "name", "dist-tags" and, per version, the key, "deprecated" and "engines.node" are
   /// indexed (simdjson on-demand). Of each version's object only the fields manifest_from_json
   /// reads are kept, their JSON copied byte for byte, so manifest() gives the Manifest the full
-  /// object would give, with two exceptions that nothing reads for a registry package:
-  /// devDependencies are dropped (a dependency's devDependencies are never installed, and a
-  /// lockfile does not record them either), and of "scripts" only preinstall, install and
-  /// postinstall are kept (they decide has_install_script; the scripts that run are read from
-  /// the unpacked package.json). Inside "dist" only tarball, integrity and shasum are kept.
-  /// Everything else (readme, time, maintainers, description, ...) is dropped.
+  /// object would give, with one exception nothing reads for a registry package: of "scripts"
+  /// only preinstall, install and postinstall are kept (they decide has_install_script; the
+  /// scripts that run are read from the unpacked package.json). Inside "dist" only tarball,
+  /// integrity and shasum are kept. devDependencies stay: a `$name` override falls back to the
+  /// dependent's own declarations, devDependencies first, as npm does. Everything else (readme,
+  /// time, maintainers, description, ...) is dropped.
   ///
   /// With PackumentText::Compact nothing is dropped: the text is indexed as it is. Parsing a
   /// compact text again yields the same packument.

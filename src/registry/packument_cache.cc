@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view kMagic = "lade-packument-cache-v2";
 constexpr std::string_view kBucket = "packuments-v2";
 constexpr size_t kMaxHeader = 64 * 1024;
+constexpr size_t kHeaderBlock = 1024;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -144,9 +145,11 @@ std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const
   fs::path path = path_for(key);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::string head(kMaxHeader, '\0');
+  // Headers are a few hundred bytes: read a small block, more only when the header goes on.
+  std::string head(kHeaderBlock, '\0');
   size_t got = 0;
-  while (got < head.size()) {
+  while (got < kMaxHeader) {
+    if (got == head.size()) head.resize(std::min(head.size() * 4, kMaxHeader));
     ssize_t n = ::read(fd, head.data() + got, head.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
