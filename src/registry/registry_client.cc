@@ -193,8 +193,8 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     return;
   }
 
-  // Parsed first: the cache keeps the compact document, and the registry's (often ten times
-  // larger) body is released as soon as it is compacted.
+  // Parsed first: the cache keeps the compact document, and the registry's body (several times
+  // larger) is released as soon as it is compacted.
   auto parsed =
       parse_packument(std::move(response.body), job.name, manifest::PackumentText::Registry);
   if (!parsed.ok()) {

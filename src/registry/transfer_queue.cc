@@ -130,7 +130,8 @@ void reserve_body(Response& response) {
   std::string encoding = response.header("content-encoding");
   if (!encoding.empty() && encoding != "identity") return;
   std::string length = response.header("content-length");
-  if (length.empty() || !std::all_of(length.begin(), length.end(), ::isdigit)) return;
+  auto is_digit = [](unsigned char c) { return std::isdigit(c) != 0; };
+  if (length.empty() || !std::all_of(length.begin(), length.end(), is_digit)) return;
   unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
   if (n > 0 && n < kMaxReserve) response.body.reserve(static_cast<size_t>(n) + kPadding);
 }
