@@ -24,6 +24,8 @@ struct Dist {
   std::string tarball;    // URL
   std::string integrity;  // SRI string, may be empty
   std::string shasum;     // hex sha1, may be empty
+
+  friend bool operator==(const Dist&, const Dist&) = default;
 };
 
 struct Manifest {
@@ -69,6 +71,8 @@ struct Manifest {
   Json peer_dependencies_meta;
   /// acceptDependencies (name -> extra accepted range) in document order.
   DependencyList accept_dependencies;
+
+  friend bool operator==(const Manifest&, const Manifest&) = default;
 };
 
 /// Builds a Manifest from parsed JSON (a package.json or a packument version entry).

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <array>
+
 #include "manifest/json_text.h"
 
 namespace lade::manifest {
@@ -27,6 +29,145 @@ std::string_view trim_right(std::string_view s) {
   return s;
 }
 
+/// What becomes of one field of a version object in the compact document.
+enum class Keep : uint8_t {
+  Drop,
+  Verbatim,
+  Deprecated,  // verbatim, and indexed
+  Engines,     // verbatim, and engines.node indexed
+  Scripts,     // only the install lifecycle scripts
+  Dist,        // only tarball, integrity, shasum
+};
+
+struct FieldRule {
+  std::string_view key;
+  Keep keep;
+};
+
+// Every key manifest_from_json reads. A field added to Manifest must be added here, or it is
+// lost for registry packages; the unit test "compaction keeps every field a Manifest reads"
+// catches that.
+constexpr std::array<FieldRule, 25> kVersionFields{{
+    {"name", Keep::Verbatim},
+    {"version", Keep::Verbatim},
+    {"dependencies", Keep::Verbatim},
+    {"devDependencies", Keep::Verbatim},
+    {"optionalDependencies", Keep::Verbatim},
+    {"peerDependencies", Keep::Verbatim},
+    {"peerDependenciesMeta", Keep::Verbatim},
+    {"acceptDependencies", Keep::Verbatim},
+    {"bundleDependencies", Keep::Verbatim},
+    {"bundledDependencies", Keep::Verbatim},
+    {"bin", Keep::Verbatim},
+    {"scripts", Keep::Scripts},
+    {"hasInstallScript", Keep::Verbatim},
+    {"deprecated", Keep::Deprecated},
+    {"workspaces", Keep::Verbatim},
+    {"license", Keep::Verbatim},
+    {"engines", Keep::Engines},
+    {"os", Keep::Verbatim},
+    {"cpu", Keep::Verbatim},
+    {"libc", Keep::Verbatim},
+    {"funding", Keep::Verbatim},
+    {"overrides", Keep::Verbatim},
+    {"dist", Keep::Dist},
+    {"_hasShrinkwrap", Keep::Verbatim},
+    {"hasShrinkwrap", Keep::Verbatim},
+}};
+
+Keep version_field_rule(std::string_view key) {
+  for (const FieldRule& rule : kVersionFields) {
+    if (rule.key == key) return rule.keep;
+  }
+  return Keep::Drop;
+}
+
+bool is_kept_script(std::string_view key) {
+  return key == "preinstall" || key == "install" || key == "postinstall";
+}
+
+bool is_kept_dist_field(std::string_view key) {
+  return key == "tarball" || key == "integrity" || key == "shasum";
+}
+
+/// A key as written between its quotes (escapes included). simdjson has checked that the
+/// string is closed, so the scan stops inside the buffer.
+std::string_view raw_key_text(od::raw_json_string key) {
+  const char* begin = key.raw();
+  const char* p = begin;
+  while (*p != '"') p += *p == '\\' ? 2 : 1;
+  return std::string_view(begin, static_cast<size_t>(p - begin));
+}
+
+/// The key's text once unescaped; `scratch` holds it when it had escapes (rare in practice).
+std::string_view key_name(std::string_view raw, std::string& scratch) {
+  if (raw.find('\\') == std::string_view::npos) return raw;
+  Json decoded = Json::parse("\"" + std::string(raw) + "\"", nullptr, /*allow_exceptions=*/false);
+  scratch = decoded.is_string() ? decoded.get<std::string>() : std::string(raw);
+  return scratch;
+}
+
+/// The JSON text of a value, consuming it (trailing whitespace cut).
+simdjson::error_code raw_value(od::value& value, std::string_view& out) {
+  od::json_type type;
+  if (auto e = value.type().get(type)) return e;
+  if (type == od::json_type::object) {
+    od::object obj;
+    if (auto e = value.get_object().get(obj)) return e;
+    if (auto e = obj.raw_json().get(out)) return e;
+  } else if (type == od::json_type::array) {
+    od::array arr;
+    if (auto e = value.get_array().get(arr)) return e;
+    if (auto e = arr.raw_json().get(out)) return e;
+  } else {
+    out = value.raw_json_token();
+  }
+  out = trim_right(out);
+  return simdjson::SUCCESS;
+}
+
+/// Appends `"raw key":` (with a leading comma unless first).
+void append_key(std::string& out, std::string_view raw_key, bool& first) {
+  if (!first) out += ',';
+  first = false;
+  out += '"';
+  out += raw_key;
+  out += "\":";
+}
+
+/// Appends an object holding only the members `wanted` accepts, each value verbatim; a value
+/// that is not an object is appended verbatim (manifest_from_json ignores it the same way).
+simdjson::error_code append_filtered(od::value& value, bool (*wanted)(std::string_view),
+                                     std::string& out) {
+  od::json_type type;
+  if (auto e = value.type().get(type)) return e;
+  if (type != od::json_type::object) {
+    std::string_view raw;
+    if (auto e = raw_value(value, raw)) return e;
+    out += raw;
+    return simdjson::SUCCESS;
+  }
+  od::object obj;
+  if (auto e = value.get_object().get(obj)) return e;
+  out += '{';
+  bool first = true;
+  std::string scratch;
+  for (auto field : obj) {
+    od::raw_json_string key;
+    if (auto e = field.key().get(key)) return e;
+    std::string_view raw_key = raw_key_text(key);
+    if (!wanted(key_name(raw_key, scratch))) continue;
+    od::value member;
+    if (auto e = field.value().get(member)) return e;
+    std::string_view raw;
+    if (auto e = raw_value(member, raw)) return e;
+    append_key(out, raw_key, first);
+    out += raw;
+  }
+  out += '}';
+  return simdjson::SUCCESS;
+}
+
 /// Reads engines.node when it is a string; leaves everything else of "engines" unread.
 simdjson::error_code read_engines_node(od::value engines, std::string& out) {
   od::object obj;
@@ -41,26 +182,94 @@ simdjson::error_code read_engines_node(od::value engines, std::string& out) {
   return simdjson::SUCCESS;
 }
 
+/// Walks one version object: fills the index fields of `pv` and, when `out` is not null,
+/// appends the compact object.
+simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentVersion& pv,
+                                  std::string* out) {
+  bool first = true;
+  std::string scratch;
+  if (out) *out += '{';
+  for (auto field : obj) {
+    // Raw key comparison: no unescaping for the dozens of keys that are not wanted.
+    od::raw_json_string key;
+    if (auto e = field.key().get(key)) return e;
+    std::string_view raw_key = raw_key_text(key);
+    const Keep keep = version_field_rule(key_name(raw_key, scratch));
+    if (keep == Keep::Drop) continue;  // skipped unread
+    if (!out && keep != Keep::Deprecated && keep != Keep::Engines) continue;
+    od::value value;
+    if (auto e = field.value().get(value)) return e;
+    if (out) append_key(*out, raw_key, first);
+
+    if (keep == Keep::Deprecated) {
+      od::json_type type;
+      if (auto e = value.type().get(type)) return e;
+      std::string_view raw;
+      if (type == od::json_type::string) {
+        raw = trim_right(value.raw_json_token());
+        std::string_view msg;
+        if (auto e = value.get_string().get(msg)) return e;
+        pv.deprecated = !msg.empty();
+      } else if (out) {
+        if (auto e = raw_value(value, raw)) return e;
+      }
+      if (out) *out += raw;
+    } else if (keep == Keep::Engines) {
+      od::json_type type;
+      if (auto e = value.type().get(type)) return e;
+      if (type == od::json_type::object) {
+        const char* begin = value.raw_json_token().data();
+        if (auto e = read_engines_node(value, pv.engines_node)) return e;
+        if (out) {
+          // After its members are walked, the document's current location is the token after
+          // the object's closing brace.
+          const char* end = nullptr;
+          if (auto e = doc.current_location().get(end)) return e;
+          *out += trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
+        }
+      } else if (out) {
+        std::string_view raw;
+        if (auto e = raw_value(value, raw)) return e;
+        *out += raw;
+      }
+    } else if (keep == Keep::Scripts) {
+      if (auto e = append_filtered(value, is_kept_script, *out)) return e;
+    } else if (keep == Keep::Dist) {
+      if (auto e = append_filtered(value, is_kept_dist_field, *out)) return e;
+    } else {
+      std::string_view raw;
+      if (auto e = raw_value(value, raw)) return e;
+      *out += raw;
+    }
+  }
+  if (out) *out += '}';
+  return simdjson::SUCCESS;
+}
+
 }  // namespace
 
-Status Packument::index_document(std::string_view name_for_errors) {
+Status Packument::index_document(std::string_view text, size_t capacity, std::string* compact,
+                                 std::vector<std::pair<size_t, size_t>>* spans,
+                                 std::string_view name_for_errors) {
   od::parser parser;
-  simdjson::padded_string_view buffer(text_.data(), text_.size(), text_.capacity());
+  simdjson::padded_string_view buffer(text.data(), text.size(), capacity);
   od::document doc;
   if (auto e = parser.iterate(buffer).get(doc))
-    return parse_error(name_for_errors, text_, simdjson::error_message(e));
+    return parse_error(name_for_errors, text, simdjson::error_message(e));
   od::object root;
   if (auto e = doc.get_object().get(root)) {
-    if (!find_json_syntax_error(text_))
+    if (!find_json_syntax_error(text))
       return util::make_error("EJSONPARSE",
                               std::string(name_for_errors) + ": a packument must be a JSON object");
-    return parse_error(name_for_errors, text_, simdjson::error_message(e));
+    return parse_error(name_for_errors, text, simdjson::error_message(e));
   }
 
   auto fail = [&](simdjson::error_code e) {
-    return parse_error(name_for_errors, text_, simdjson::error_message(e));
+    return parse_error(name_for_errors, text, simdjson::error_message(e));
   };
 
+  if (compact) *compact += "{\"versions\":{";
+  bool first_version = true;
   for (auto field : root) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return fail(e);
@@ -83,56 +292,96 @@ Status Packument::index_document(std::string_view name_for_errors) {
       od::object versions;
       if (value.get_object().get(versions)) continue;
       for (auto entry : versions) {
-        std::string_view version_key;
-        if (auto e = entry.unescaped_key().get(version_key)) return fail(e);
+        od::raw_json_string raw_version;
+        if (auto e = entry.key().get(raw_version)) return fail(e);
+        std::string_view version_key = raw_key_text(raw_version);
+        PackumentVersion pv;
+        if (version_key.find('\\') == std::string_view::npos) {
+          pv.version.assign(version_key);
+        } else {
+          std::string_view unescaped;
+          if (auto e = entry.unescaped_key().get(unescaped)) return fail(e);
+          pv.version.assign(unescaped);
+        }
         od::value body;
         if (auto e = entry.value().get(body)) return fail(e);
-        PackumentVersion pv;
-        pv.version.assign(version_key);
         // The object's first byte; after its fields are walked, the document's current
         // location is the token after its closing brace. This reads the version once instead
-        // of walking it for the fields and again for raw_json().
+        // of walking it for the fields and again for its raw text.
         const char* begin = body.raw_json_token().data();
         od::object obj;
         if (body.get_object().get(obj)) continue;  // not an object: not a usable version
-        for (auto f : obj) {
-          // Raw key comparison: no unescaping for the dozens of keys that are not wanted.
-          od::raw_json_string k;
-          if (auto e = f.key().get(k)) return fail(e);
-          if (k == "deprecated") {
-            std::string_view msg;
-            if (!f.value().get_string().get(msg)) pv.deprecated = !msg.empty();
-          } else if (k == "engines") {
-            od::value engines;
-            if (auto e = f.value().get(engines)) return fail(e);
-            if (auto e = read_engines_node(engines, pv.engines_node)) return fail(e);
-          }
+        size_t compact_begin = 0;
+        if (compact) {
+          append_key(*compact, version_key, first_version);
+          compact_begin = compact->size();
         }
-        const char* end = nullptr;
-        if (auto e = doc.current_location().get(end)) return fail(e);
-        std::string_view raw =
-            trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
-        if (raw.size() < 2 || raw.front() != '{' || raw.back() != '}')
-          return fail(simdjson::TAPE_ERROR);
-        pv.raw_json = raw;
+        if (auto e = read_version(doc, obj, pv, compact)) return fail(e);
+        if (compact) {
+          spans->emplace_back(compact_begin, compact->size() - compact_begin);
+        } else {
+          const char* end = nullptr;
+          if (auto e = doc.current_location().get(end)) return fail(e);
+          std::string_view raw =
+              trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
+          if (raw.size() < 2 || raw.front() != '{' || raw.back() != '}')
+            return fail(simdjson::TAPE_ERROR);
+          pv.raw_json = raw;
+        }
         versions_.push_back(std::move(pv));
       }
     }
     // Every other field (time, readme, maintainers, ...) is skipped unread.
   }
+  if (compact) {
+    *compact += '}';
+    if (!name_.empty()) {
+      *compact += ",\"name\":";
+      append_js_string(*compact, name_);
+    }
+    *compact += ",\"dist-tags\":{";
+    bool first_tag = true;
+    for (const auto& [tag, version] : dist_tags_) {
+      if (!first_tag) *compact += ',';
+      first_tag = false;
+      append_js_string(*compact, tag);
+      *compact += ':';
+      append_js_string(*compact, version);
+    }
+    *compact += "}}";
+  }
+  versions_.shrink_to_fit();  // kept as long as the packument: no growth slack
   by_version_.reserve(versions_.size());
   for (size_t i = 0; i < versions_.size(); ++i) by_version_.emplace(versions_[i].version, i);
   return {};
 }
 
 util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text,
-                                                                std::string_view name_for_errors) {
+                                                                std::string_view name_for_errors,
+                                                                PackumentText form) {
   std::shared_ptr<Packument> packument(new Packument());
-  // Moved into its final place first, then padded for simdjson's wide loads: no view taken
-  // below can be invalidated by a later move or reallocation.
-  packument->text_ = std::move(text);
-  packument->text_.reserve(packument->text_.size() + simdjson::SIMDJSON_PADDING);
-  LADE_TRY(packument->index_document(name_for_errors));
+  packument->source_bytes_ = text.size();
+  // Padded for simdjson's wide loads (a no-op when the caller left room).
+  static_assert(kTextPadding >= simdjson::SIMDJSON_PADDING);
+  text.reserve(text.size() + kTextPadding);
+  if (form == PackumentText::Compact) {
+    // Moved into its final place first: no view taken below can be invalidated later.
+    packument->text_ = std::move(text);
+    const std::string& own = packument->text_;
+    LADE_TRY(packument->index_document(own, own.capacity(), nullptr, nullptr, name_for_errors));
+  } else {
+    std::string compact;
+    std::vector<std::pair<size_t, size_t>> spans;
+    LADE_TRY(packument->index_document(text, text.capacity(), &compact, &spans, name_for_errors));
+    std::string().swap(text);  // the full document goes before the compact one is copied
+    compact.shrink_to_fit();
+    packument->text_ = std::move(compact);
+    const std::string& own = packument->text_;
+    for (size_t i = 0; i < spans.size(); ++i) {
+      packument->versions_[i].raw_json =
+          std::string_view(own).substr(spans[i].first, spans[i].second);
+    }
+  }
   return std::shared_ptr<const Packument>(std::move(packument));
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // Packument: a registry's document for one package name ("full" or abbreviated
-// "application/vnd.npm.install-v1+json"). Registries may send 10 MB of JSON for one name, so
-// parsing indexes only what version picking needs; a version's full Manifest is parsed on demand.
+// "application/vnd.npm.install-v1+json"). Registries may send 10 MB of JSON for one name, most of
+// it text lade never reads (readmes, descriptions, contributors, ...). Parsing therefore keeps
+// a compact document: per version, only the fields a Manifest is built from, each copied
+// verbatim. Version picking reads a small index; a version's full Manifest is parsed on demand.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,17 +20,41 @@ struct PackumentVersion {
   std::string version;        // the key in "versions"
   bool deprecated = false;    // has a non-empty string "deprecated"
   std::string engines_node;   // engines.node when it is a string, else empty
-  std::string_view raw_json;  // this version's object, a view into the owned document text
+  std::string_view raw_json;  // this version's object in the compact document (see below)
+};
+
+/// What the text handed to Packument::parse is.
+enum class PackumentText {
+  /// As a registry sent it: compacted while it is indexed, then released.
+  Registry,
+  /// The compact_text() of an earlier parse (the disk cache keeps it): indexed as it is.
+  Compact,
 };
 
 class Packument {
  public:
-  /// Parses a packument document. Takes ownership of the text (views point into it).
+  /// Spare capacity parse() wants after the text (simdjson's padding); a caller that reads a
+  /// text with this much room to spare saves parse() a copy of it.
+  static constexpr size_t kTextPadding = 64;
+
+  /// Parses a packument document, taking ownership of the text.
+  ///
   /// Only "name", "dist-tags" and, per version, the key, "deprecated" and "engines.node" are
-  /// read now (simdjson on-demand); the rest of each version is left as raw text.
+  /// indexed (simdjson on-demand). Of each version's object only the fields manifest_from_json
+  /// reads are kept, their JSON copied byte for byte, so manifest() gives the Manifest the full
+  /// object would give, with one exception nothing reads for a registry package: of "scripts"
+  /// only preinstall, install and postinstall are kept (they decide has_install_script; the
+  /// scripts that run are read from the unpacked package.json). Inside "dist" only tarball,
+  /// integrity and shasum are kept. devDependencies stay: a `$name` override falls back to the
+  /// dependent's own declarations, devDependencies first, as npm does. Everything else (readme,
+  /// time, maintainers, description, ...) is dropped.
+  ///
+  /// With PackumentText::Compact nothing is dropped: the text is indexed as it is. Parsing a
+  /// compact text again yields the same packument.
   /// Errors: EJSONPARSE (naming `name_for_errors`).
-  static util::Result<std::shared_ptr<const Packument>> parse(std::string text,
-                                                              std::string_view name_for_errors);
+  static util::Result<std::shared_ptr<const Packument>> parse(
+      std::string text, std::string_view name_for_errors,
+      PackumentText form = PackumentText::Registry);
 
   const std::string& name() const { return name_; }
   /// dist-tags in document order: tag -> version.
@@ -36,20 +62,34 @@ class Packument {
   /// Versions in document order.
   const std::vector<PackumentVersion>& versions() const { return versions_; }
   const PackumentVersion* find(std::string_view version) const;
-  /// The full manifest of one listed version. Error ENOVERSION when absent.
+  /// The manifest of one listed version (see parse() for what a compact one lacks). Error
+  /// ENOVERSION when absent.
   util::Result<Manifest> manifest(std::string_view version) const;
-  /// Document size in bytes (for statistics).
-  size_t size_bytes() const { return text_.size(); }
+
+  /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}}:
+  /// what the disk cache stores, to be parsed again with PackumentText::Compact.
+  std::string_view compact_text() const { return text_; }
+  /// Size in bytes of the text parse() was given (for statistics).
+  size_t size_bytes() const { return source_bytes_; }
+  /// Size in bytes of the compact document this packument keeps in memory.
+  size_t compact_size_bytes() const { return text_.size(); }
 
  private:
-  // The views in versions_ and the keys of by_version_ point into text_, which is never moved
-  // or resized after parse(): a Packument only lives behind the shared_ptr parse() returns.
+  // The views in versions_ and the keys of by_version_ point into text_ and versions_, which are
+  // never moved or resized after parse(): a Packument only lives behind the shared_ptr parse()
+  // returns.
   Packument() = default;
   Packument(const Packument&) = delete;
   Packument& operator=(const Packument&) = delete;
-  Status index_document(std::string_view name_for_errors);
+  /// Indexes `text` (padded for simdjson). When `compact` is not null, the compact document is
+  /// written there and versions' raw_json views are left unset (offsets in `spans`); otherwise
+  /// they point into `text`.
+  Status index_document(std::string_view text, size_t capacity, std::string* compact,
+                        std::vector<std::pair<size_t, size_t>>* spans,
+                        std::string_view name_for_errors);
 
-  std::string text_;
+  std::string text_;  // the compact document
+  size_t source_bytes_ = 0;
   std::string name_;
   std::vector<std::pair<std::string, std::string>> dist_tags_;
   std::vector<PackumentVersion> versions_;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "manifest/packument.h"
 #include "util/fs.h"
 #include "util/hash.h"
 
@@ -16,9 +17,10 @@ namespace lade::registry {
 
 namespace {
 
-constexpr std::string_view kMagic = "lade-packument-cache-v1";
-constexpr std::string_view kBucket = "packuments-v1";
+constexpr std::string_view kMagic = "lade-packument-cache-v2";
+constexpr std::string_view kBucket = "packuments-v2";
 constexpr size_t kMaxHeader = 64 * 1024;
+constexpr size_t kHeaderBlock = 1024;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -47,6 +49,7 @@ std::string render_header(const CacheEntryMeta& meta) {
   if (!meta.last_modified.empty()) h += "\nlast-modified: " + one_line(meta.last_modified);
   if (meta.max_age) h += "\nmax-age: " + std::to_string(meta.max_age->count());
   if (meta.must_revalidate) h += "\nmust-revalidate: 1";
+  if (meta.compact) h += "\nbody: compact";
   h += "\n\n";
   return h;
 }
@@ -81,16 +84,10 @@ std::optional<size_t> parse_header(std::string_view text, CacheEntryMeta& meta) 
       meta.max_age = std::chrono::seconds(std::atoll(value.c_str()));
     else if (name == "must-revalidate")
       meta.must_revalidate = value == "1";
+    else if (name == "body")
+      meta.compact = value == "compact";
   }
   return end + 2;
-}
-
-std::optional<std::chrono::system_clock::time_point> mtime_of(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
 }
 
 void set_mtime(const fs::path& path, std::chrono::system_clock::time_point when) {
@@ -148,9 +145,11 @@ std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const
   fs::path path = path_for(key);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::string head(kMaxHeader, '\0');
+  // Headers are a few hundred bytes: read a small block, more only when the header goes on.
+  std::string head(kHeaderBlock, '\0');
   size_t got = 0;
-  while (got < head.size()) {
+  while (got < kMaxHeader) {
+    if (got == head.size()) head.resize(std::min(head.size() * 4, kMaxHeader));
     ssize_t n = ::read(fd, head.data() + got, head.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -171,14 +170,33 @@ std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const
 
 std::optional<CacheEntry> PackumentCache::load(std::string_view key) const {
   fs::path path = path_for(key);
-  auto text = util::read_file(path);
-  if (!text.ok()) return std::nullopt;
-  auto mtime = mtime_of(path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  // Read straight into a string with room for the parser's padding: no copy on the way.
+  std::string text;
+  text.reserve(static_cast<size_t>(st.st_size) + manifest::Packument::kTextPadding);
+  text.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(got);  // a file cut short since fstat is caught by the key check or the parser
   CacheEntry entry;
-  auto body_offset = parse_header(*text, entry.meta);
-  if (!body_offset || entry.meta.key != key || !mtime) return std::nullopt;
-  entry.meta.stored_at = *mtime;
-  entry.body = std::move(*text);
+  auto body_offset = parse_header(text, entry.meta);
+  if (!body_offset || entry.meta.key != key) return std::nullopt;
+  entry.meta.stored_at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  entry.body = std::move(text);
   entry.body.erase(0, *body_offset);
   return entry;
 }

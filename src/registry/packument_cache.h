@@ -2,10 +2,12 @@
 // PackumentCache: registry documents on disk, with the validators (ETag, Last-Modified) and
 // freshness (Cache-Control max-age) that let the next run skip or shorten the request.
 //
-// Layout: <lade cache>/packuments-v1/<sha256 hex of the key>; the "-v1" bucket is bumped when
+// Layout: <lade cache>/packuments-v2/<sha256 hex of the key>; the "-v2" bucket is bumped when
 // the file format changes, so an old lade never misreads a new file and vice versa. One file per
-// entry: a short text header, a blank line, then the body exactly as received (decoded).
-// Writes are atomic (temp + rename); racing processes each leave a whole file.
+// entry: a short text header, a blank line, then the body. The header says whether the body is
+// a compact packument (manifest::Packument::compact_text(), what lade stores) or a document as
+// a registry sent it. Writes are atomic (temp + rename); racing processes each leave a whole
+// file.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -37,6 +39,8 @@ struct CacheEntryMeta {
   bool must_revalidate = false;
   /// When the body was fetched or last revalidated (the file's mtime).
   std::chrono::system_clock::time_point stored_at{};
+  /// The body is a compact packument, not the registry's document.
+  bool compact = false;
 };
 
 struct CacheEntry {
@@ -57,6 +61,7 @@ class PackumentCache {
   /// The entry's metadata without its body; nullopt when absent or unreadable.
   std::optional<CacheEntryMeta> lookup(std::string_view key) const;
   /// Metadata and body; nullopt when absent or unreadable (a torn or foreign file is a miss).
+  /// The body has manifest::Packument::kTextPadding bytes of spare capacity.
   std::optional<CacheEntry> load(std::string_view key) const;
   /// Writes (replaces) an entry; stored_at becomes now.
   util::Status store(const CacheEntryMeta& meta, std::string_view body);

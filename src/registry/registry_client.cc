@@ -19,9 +19,10 @@ constexpr std::string_view kFullAccept = "application/json";
 using PackumentPtr = RegistryClient::PackumentPtr;
 using PackumentPromise = std::promise<Result<PackumentPtr>>;
 
-Result<PackumentPtr> parse_packument(std::string body, const std::string& name) {
+Result<PackumentPtr> parse_packument(std::string body, const std::string& name,
+                                     manifest::PackumentText form) {
   try {
-    return manifest::Packument::parse(std::move(body), name);
+    return manifest::Packument::parse(std::move(body), name, form);
   } catch (const std::exception& e) {
     return make_error("EJSONPARSE", "invalid packument for '" + name + "': " + e.what());
   }
@@ -102,7 +103,9 @@ bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counte
   if (!cache) return false;
   auto entry = cache->load(job.key);
   if (!entry) return false;
-  auto parsed = parse_packument(std::move(entry->body), job.name);
+  auto parsed = parse_packument(
+      std::move(entry->body), job.name,
+      entry->meta.compact ? manifest::PackumentText::Compact : manifest::PackumentText::Registry);
   if (!parsed.ok()) {
     cache->remove(job.key);  // a corrupt entry is a miss, and must not be served again
     return false;
@@ -190,6 +193,15 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     return;
   }
 
+  // Parsed first: the cache keeps the compact document, and the registry's body (several times
+  // larger) is released as soon as it is compacted.
+  auto parsed =
+      parse_packument(std::move(response.body), job.name, manifest::PackumentText::Registry);
+  if (!parsed.ok()) {
+    if (cache) cache->remove(job.key);  // the old entry is outdated, and the new one unusable
+    job.promise->set_value(std::move(parsed));
+    return;
+  }
   if (cache && !cc.no_store) {
     CacheEntryMeta meta;
     meta.key = job.key;
@@ -200,10 +212,10 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
       meta.max_age = options.default_max_age;
     }
     meta.must_revalidate = cc.must_revalidate;
-    (void)cache->store(meta, response.body);  // a read-only cache only costs speed
+    meta.compact = true;
+    // A read-only cache only costs speed.
+    (void)cache->store(meta, (*parsed)->compact_text());
   }
-  auto parsed = parse_packument(std::move(response.body), job.name);
-  if (!parsed.ok() && cache) cache->remove(job.key);
   job.promise->set_value(std::move(parsed));
 }
 

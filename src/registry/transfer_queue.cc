@@ -119,6 +119,22 @@ std::string system_ca_bundle(const CurlLibrary& curl) {
   return text.ok() ? std::move(*text) : std::string{};
 }
 
+/// Sizes a collected body once from its Content-Length, instead of growing it by doubling
+/// (which copies it and, at the end, holds twice its size). A little room is left after it for
+/// a JSON parser's padding (manifest::Packument::kTextPadding). A compressed body's length says
+/// nothing about its decoded size: it then grows as it comes.
+void reserve_body(Response& response) {
+  constexpr size_t kPadding = 64;
+  constexpr unsigned long long kMaxReserve = 1ull << 30;
+  std::string encoding = response.header("content-encoding");
+  if (!encoding.empty() && encoding != "identity") return;
+  std::string length = response.header("content-length");
+  auto is_digit = [](unsigned char c) { return std::isdigit(c) != 0; };
+  if (length.empty() || !std::all_of(length.begin(), length.end(), is_digit)) return;
+  unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
+  if (n > 0 && n < kMaxReserve) response.body.reserve(static_cast<size_t>(n) + kPadding);
+}
+
 }  // namespace
 
 std::string Response::header(std::string_view name) const {
@@ -273,15 +289,7 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
     long status = 0;
     t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->streaming = t->request.on_data && status >= 200 && status < 300;
-    if (!t->streaming) {
-      // Sized once from Content-Length (the encoded size; a decoded body may still grow), with
-      // slack for consumers that pad the text for wide loads (the JSON parser): big registry
-      // documents are then neither regrown nor copied again after arrival.
-      const std::string length = t->response.header("content-length");
-      char* end = nullptr;
-      unsigned long long n = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
-      if (n > 0 && n < (1ull << 31) && end && *end == '\0') t->response.body.reserve(n + 64);
-    }
+    if (!t->streaming) reserve_body(t->response);
   }
   t->response.body_bytes += len;
   t->bytes_counter->fetch_add(len, std::memory_order_relaxed);

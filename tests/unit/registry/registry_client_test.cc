@@ -176,7 +176,7 @@ TEST_CASE("registry client: ETag revalidation answers from the cache on 304",
   auto meta = w.cache->lookup(key);
   REQUIRE(meta);
   CHECK(meta->etag == "\"abc\"");
-  CHECK(fs::exists(w.config->settings().lade_cache / "packuments-v1"));
+  CHECK(fs::exists(w.config->settings().lade_cache / "packuments-v2"));
 
   auto second = w.client();
   auto p = wait(second->packument("etagged"));
@@ -241,6 +241,38 @@ TEST_CASE("registry client: cache modes", "[registry][client][cache]") {
     CHECK(tgz_result.error().code == "ENOTCACHED");
     CHECK(server.request_count() == 2);
   }
+}
+
+TEST_CASE("registry client: the cache keeps the compact document, served as it is",
+          "[registry][client][cache][compact]") {
+  LoopbackServer server;
+  const std::string full =
+      R"({"name":"big","readme":"a very long readme","time":{"1.0.0":"2020"},)"
+      R"("dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"big","version":"1.0.0",)"
+      R"("description":"dropped","devDependencies":{"t":"1"},"dependencies":{"d":"^1"},)"
+      R"("dist":{"tarball":"http://127.0.0.1/big.tgz","integrity":"sha512-B","fileCount":1}}}})";
+  server.on("/big", {CannedResponse{200, {{"ETag", "\"b\""}}, full}});
+  World w("registry=" + server.url("/") + "\n");
+
+  auto first = wait(w.client()->packument("big"));
+  REQUIRE(first.ok());
+  auto entry = w.cache->load(PackumentCache::key_for(server.url("/big"), false));
+  REQUIRE(entry);
+  CHECK(entry->meta.compact);
+  CHECK(entry->meta.etag == "\"b\"");
+  CHECK(entry->body == (*first)->compact_text());
+  CHECK(entry->body.find("readme") == std::string::npos);
+  CHECK(entry->body.find("description") == std::string::npos);
+  CHECK(entry->body.find("fileCount") == std::string::npos);
+
+  auto c = w.client(CacheMode::Offline);
+  auto cached = wait(c->packument("big"));
+  REQUIRE(cached.ok());
+  CHECK(c->stats().packument_cache_hits == 1);
+  CHECK((*cached)->compact_text() == (*first)->compact_text());
+  CHECK((*cached)->manifest("1.0.0").value() == (*first)->manifest("1.0.0").value());
+  CHECK((*cached)->manifest("1.0.0").value().dist.integrity == "sha512-B");
+  CHECK(server.request_count() == 1);
 }
 
 TEST_CASE("registry client: a stale entry is served when the registry is unreachable",

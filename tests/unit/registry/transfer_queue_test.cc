@@ -64,6 +64,20 @@ TEST_CASE("transfer queue: a GET returns status, headers and body", "[registry][
   CHECK(queue.stats().bytes_received == 11);
 }
 
+TEST_CASE("transfer queue: a body is sized once from its Content-Length, with room to spare",
+          "[registry][transfer]") {
+  LoopbackServer server;
+  const std::string big(300000, 'x');  // arrives in many chunks
+  server.on("/big", {CannedResponse{200, {}, big}});
+  TransferQueue queue(test_options());
+  auto r = get(queue.submit(request_for(server.url("/big"))));
+  REQUIRE(r.ok());
+  CHECK(r->body == big);
+  // Room for a parser's padding, and no doubling slack.
+  CHECK(r->body.capacity() >= big.size() + 64);
+  CHECK(r->body.capacity() < big.size() + 4096);
+}
+
 TEST_CASE("transfer queue: transfers run in parallel", "[registry][transfer]") {
   LoopbackServer server;
   for (int i = 0; i < 8; ++i) {

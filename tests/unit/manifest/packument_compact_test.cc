@@ -1,0 +1,248 @@
+// Compact packuments: what Packument::parse keeps of a registry's document, and that a Manifest
+// built from the compact document is the one the full document gives.
+#include <catch2/catch.hpp>
+
+#include "manifest/packument.h"
+
+namespace lade::manifest {
+namespace {
+
+// Every field manifest_from_json reads, in several shapes, next to fields lade never reads.
+// Version 3.0.0 spells keys with escapes, repeats keys and spreads values over lines.
+const char* const kRegistryDocument = R"({
+  "_id": "every", "_rev": "12-abc", "name": "every",
+  "description": "a package with every field",
+  "dist-tags": {"latest": "2.0.0", "beta": "3.0.0", "latest": "1.0.0"},
+  "versions": {
+    "1.0.0": {
+      "name": "every", "version": "1.0.0", "description": "dropped",
+      "keywords": ["a", "b"], "author": {"name": "someone"}, "main": "index.js",
+      "repository": {"type": "git", "url": "git+https://git.example/every.git"},
+      "contributors": [{"name": "x"}], "_npmUser": {"name": "x"}, "_id": "every@1.0.0",
+      "directories": {"bin": "./bin"}, "exports": {".": "./index.js"}, "gypfile": true,
+      "dependencies": {"a": "^1.0.0", "opt": "^2", "bad": 5},
+      "devDependencies": {"mocha": "^10"},
+      "optionalDependencies": {"opt": "^2"},
+      "peerDependencies": {"react": ">=17", "vue": "3"},
+      "peerDependenciesMeta": {"vue": {"optional": true}, "react": {"optional": false}},
+      "acceptDependencies": {"a": "^0.9"},
+      "bundleDependencies": ["a"],
+      "bin": {"every": "./bin/every.js", "../escape": "x", "other": "bin/../other.js"},
+      "scripts": {"test": "mocha -R dot", "preinstall": "echo pre", "install": "node-gyp rebuild",
+                  "postinstall": "", "prepare": "tsc", "build": "tsc -p ."},
+      "deprecated": "use 2",
+      "workspaces": {"packages": ["packages/*"], "nohoist": ["x"]},
+      "license": {"type": "MIT", "url": "https://license.example"},
+      "engines": {"node": ">=14", "npm": ">=7", "yarn": "*"},
+      "os": ["linux", "!win32"], "cpu": ["x64"], "libc": ["glibc"],
+      "funding": [{"type": "github", "url": "https://funding.example"}, "https://f.example"],
+      "overrides": {"a": "1.0.1"},
+      "dist": {"tarball": "http://127.0.0.1:9/every/-/every-1.0.0.tgz", "fileCount": 12,
+               "integrity": "sha512-AAAA", "shasum": "00ff", "unpackedSize": 1024,
+               "signatures": [{"keyid": "SHA256:x", "sig": "MEUC"}],
+               "npm-signature": "-----BEGIN PGP SIGNATURE-----"},
+      "_hasShrinkwrap": false, "hasShrinkwrap": true, "hasInstallScript": true,
+      "readme": "# every\n\n{\"versions\": {}}\n", "gitHead": "abc"
+    },
+    "2.0.0": {
+      "name": "every", "version": "2.0.0",
+      "dependencies": {"a": "^1.0.0"},
+      "bundledDependencies": true,
+      "bin": "./cli.js",
+      "scripts": "not an object",
+      "deprecated": false,
+      "license": "ISC", "engines": ["node >= 10"], "funding": "https://f.example",
+      "os": "linux", "workspaces": ["a", "b"],
+      "dist": "not an object",
+      "_hasShrinkwrap": true,
+      "number": 1.50
+    },
+    "3.0.0": {
+      "version" : "3.0.0" ,
+      "d\u0065pendencies" : { "x\u00e9" : "~1.0.0" , "y" : "1.x" } ,
+      "dependencies" : { "z" : "2" } ,
+      "engines": {"node": ">=18", "npm": "9"},
+      "deprecated": "first", "deprecated": "",
+      "bin" : [ "./bin/one.js" ,
+                "./bin/two.js" ] ,
+      "funding": {"url": "https://f.example", "number": 1.0e+2},
+      "license": null,
+      "dist": {"tarball": "http://127.0.0.1:9/every/-/every-3.0.0.tgz", "tarball": "\u0068ttp://127.0.0.1:9/t.tgz",
+               "integrity": "sha512-\/slash"},
+      "scripts": {"postinstall": "a"}, "scripts": {"test": "b", "pre\u0069nstall": "c"}
+    },
+    "4.0.0": "not an object",
+    "5.0.0": {}
+  },
+  "time": {"created": "2020-01-01T00:00:00.000Z", "1.0.0": "2020-01-01T00:00:00.000Z"},
+  "maintainers": [{"name": "someone"}],
+  "users": {"x": true},
+  "readme": "# every",
+  "name": "every"
+})";
+
+/// What the full version object gives, minus what compaction drops on purpose.
+Manifest expected_manifest(const Json& full_version, const std::string& name,
+                           const std::string& version) {
+  Manifest m = manifest_from_json(full_version);
+  if (m.name.empty()) m.name = name;
+  if (m.version.empty()) m.version = version;
+  std::erase_if(m.scripts, [](const auto& s) {
+    return s.first != "preinstall" && s.first != "install" && s.first != "postinstall";
+  });
+  return m;
+}
+
+TEST_CASE("compaction keeps every field a Manifest reads", "[manifest][packument][compact]") {
+  auto parsed = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(parsed.ok());
+  const Packument& p = **parsed;
+  const Json full = Json::parse(kRegistryDocument);
+
+  REQUIRE(p.versions().size() == 4);  // "4.0.0" is not an object
+  for (const PackumentVersion& pv : p.versions()) {
+    INFO(pv.version);
+    auto m = p.manifest(pv.version);
+    REQUIRE(m.ok());
+    CHECK(*m == expected_manifest(full["versions"][pv.version], "every", pv.version));
+  }
+
+  // The fixture exercises what it claims to.
+  auto v1 = p.manifest("1.0.0").value();
+  CHECK(v1.has_install_script);
+  CHECK(v1.scripts.size() == 3);
+  CHECK(v1.dev_dependencies.size() == 1);
+  CHECK(v1.dependencies.size() == 1);  // "opt" is optional, "bad" is not a string
+  CHECK(v1.optional_peers == std::vector<std::string>{"vue"});
+  CHECK(v1.dist.integrity == "sha512-AAAA");
+  CHECK(v1.dist.shasum == "00ff");
+  CHECK(v1.has_shrinkwrap);
+  CHECK(v1.workspaces == std::vector<std::string>{"packages/*"});
+  CHECK(v1.overrides == Json::parse(R"({"a": "1.0.1"})"));
+  CHECK(v1.libc == Json::parse(R"(["glibc"])"));
+  auto v2 = p.manifest("2.0.0").value();
+  CHECK(v2.bundle_dependencies == std::vector<std::string>{"a"});
+  CHECK(v2.bin.size() == 1);
+  CHECK(v2.funding == Json::parse(R"({"url": "https://f.example"})"));
+  auto v3 = p.manifest("3.0.0").value();
+  CHECK(v3.name == "every");  // from the packument
+  CHECK(v3.dist.tarball == "http://127.0.0.1:9/t.tgz");
+  CHECK(v3.dist.integrity == "sha512-/slash");
+  CHECK(v3.engines == Json::parse(R"({"node": ">=18", "npm": "9"})"));
+  // The last "scripts" wins; of it only the (escaped) preinstall is kept.
+  using Scripts = std::vector<std::pair<std::string, std::string>>;
+  CHECK(v3.scripts == Scripts{{"preinstall", "c"}});
+}
+
+TEST_CASE("compaction keeps the index the full document gives", "[manifest][packument][compact]") {
+  auto parsed = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(parsed.ok());
+  const Packument& p = **parsed;
+  CHECK(p.name() == "every");
+  using Tags = std::vector<std::pair<std::string, std::string>>;
+  CHECK(p.dist_tags() == Tags{{"latest", "2.0.0"}, {"beta", "3.0.0"}, {"latest", "1.0.0"}});
+  CHECK(p.find("1.0.0")->deprecated);
+  CHECK(p.find("1.0.0")->engines_node == ">=14");
+  CHECK_FALSE(p.find("2.0.0")->deprecated);
+  CHECK(p.find("2.0.0")->engines_node.empty());
+  CHECK_FALSE(p.find("3.0.0")->deprecated);  // the last "deprecated" is empty
+  CHECK(p.find("3.0.0")->engines_node == ">=18");
+  CHECK(p.find("5.0.0")->raw_json == "{}");
+  CHECK(p.size_bytes() == std::string_view(kRegistryDocument).size());
+  CHECK(p.compact_size_bytes() == p.compact_text().size());
+  CHECK(p.compact_size_bytes() < p.size_bytes());
+}
+
+TEST_CASE("compaction drops what nothing reads", "[manifest][packument][compact]") {
+  auto parsed = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(parsed.ok());
+  const std::string_view text = (*parsed)->compact_text();
+  const Json compact = Json::parse(text);
+  REQUIRE(compact.is_object());
+  std::vector<std::string> top;
+  for (const auto& [k, v] : compact.items()) top.push_back(k);
+  CHECK(top == std::vector<std::string>{"versions", "name", "dist-tags"});
+
+  for (const char* dropped :
+       {"readme",   "maintainers", "description",  "keywords",   "repository",    "contributors",
+        "_npmUser", "directories", "exports",      "gypfile",    "mocha -R dot",  "\"test\"",
+        "prepare",  "fileCount",   "unpackedSize", "signatures", "npm-signature", "gitHead",
+        "time",     "users",       "1.50",         "_rev",       "\"main\""}) {
+    INFO(dropped);
+    CHECK(text.find(dropped) == std::string_view::npos);
+  }
+  const Json& v1 = compact["versions"]["1.0.0"];
+  CHECK(v1["scripts"] == Json::parse(
+                             R"({"preinstall": "echo pre", "install": "node-gyp rebuild",
+                                 "postinstall": ""})"));
+  CHECK(v1["dist"] == Json::parse(R"({"tarball": "http://127.0.0.1:9/every/-/every-1.0.0.tgz",
+                                      "integrity": "sha512-AAAA", "shasum": "00ff"})"));
+  // Values are copied byte for byte, escapes and spacing included.
+  CHECK(text.find(R"("d\u0065pendencies":{ "x\u00e9" : "~1.0.0" , "y" : "1.x" })") !=
+        std::string_view::npos);
+  CHECK(text.find(R"("url": "https://f.example", "number": 1.0e+2)") != std::string_view::npos);
+  CHECK(text.find(R"("integrity":"sha512-\/slash")") != std::string_view::npos);
+}
+
+TEST_CASE("a compact document parses to the same packument", "[manifest][packument][compact]") {
+  auto first = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(first.ok());
+  const Packument& a = **first;
+  auto again = Packument::parse(std::string(a.compact_text()), "every", PackumentText::Compact);
+  REQUIRE(again.ok());
+  const Packument& b = **again;
+  CHECK(b.compact_text() == a.compact_text());
+  CHECK(b.name() == a.name());
+  CHECK(b.dist_tags() == a.dist_tags());
+  REQUIRE(b.versions().size() == a.versions().size());
+  for (size_t i = 0; i < a.versions().size(); ++i) {
+    const auto& va = a.versions()[i];
+    const auto& vb = b.versions()[i];
+    INFO(va.version);
+    CHECK(vb.version == va.version);
+    CHECK(vb.deprecated == va.deprecated);
+    CHECK(vb.engines_node == va.engines_node);
+    CHECK(vb.raw_json == va.raw_json);
+    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
+  }
+  // Compacting a compact document changes nothing either.
+  auto twice = Packument::parse(std::string(a.compact_text()), "every");
+  REQUIRE(twice.ok());
+  CHECK((*twice)->compact_text() == a.compact_text());
+}
+
+TEST_CASE("compaction of odd documents", "[manifest][packument][compact]") {
+  SECTION("no versions, no name") {
+    auto p = Packument::parse(R"({"dist-tags": 5, "readme": "x"})", "odd");
+    REQUIRE(p.ok());
+    CHECK((*p)->compact_text() == R"({"versions":{},"dist-tags":{}})");
+    CHECK((*p)->name().empty());
+  }
+  SECTION("escaped version keys and names") {
+    auto p = Packument::parse(
+        R"({"name": "\u0040s/q\"x", "versions": {"1.0.0-\u0061": {"version": "1.0.0-a"}},)"
+        R"( "versions": {"2.0.0": {"a": 1}}, "dist-tags": {"l\u0061test": "2.0.0"}})",
+        "odd");
+    REQUIRE(p.ok());
+    const Packument& doc = **p;
+    CHECK(doc.name() == "@s/q\"x");
+    REQUIRE(doc.versions().size() == 2);
+    CHECK(doc.versions()[0].version == "1.0.0-a");
+    CHECK(doc.find("1.0.0-a") == &doc.versions()[0]);
+    CHECK(doc.versions()[1].raw_json == "{}");
+    CHECK(doc.dist_tags().at(0).first == "latest");
+    auto again = Packument::parse(std::string(doc.compact_text()), "odd", PackumentText::Compact);
+    REQUIRE(again.ok());
+    CHECK((*again)->name() == doc.name());
+    CHECK((*again)->versions()[0].version == "1.0.0-a");
+    CHECK((*again)->dist_tags() == doc.dist_tags());
+  }
+  SECTION("errors are still reported") {
+    auto broken = Packument::parse(R"({"versions": {"1.0.0": {"dependencies": }}})", "x");
+    REQUIRE_FALSE(broken.ok());
+    CHECK(broken.error().code == "EJSONPARSE");
+  }
+}
+
+}  // namespace
+}  // namespace lade::manifest

@@ -1,0 +1,123 @@
+// The packument disk cache: entries, validators, and compact documents kept across runs.
+#include "registry/packument_cache.h"
+
+#include <catch2/catch.hpp>
+
+#include "manifest/packument.h"
+#include "util/fs.h"
+
+namespace lade::registry {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kDocument = R"({"name": "cached", "readme": "# long text",
+  "dist-tags": {"latest": "1.1.0"},
+  "versions": {
+    "1.0.0": {"name": "cached", "version": "1.0.0", "description": "dropped",
+              "dependencies": {"a": "^1"}, "devDependencies": {"b": "^2"},
+              "dist": {"tarball": "http://127.0.0.1:9/cached-1.0.0.tgz", "integrity": "sha512-A",
+                       "fileCount": 3}},
+    "1.1.0": {"name": "cached", "version": "1.1.0", "deprecated": "old",
+              "engines": {"node": ">=18"}, "scripts": {"postinstall": "x", "test": "y"},
+              "dist": {"tarball": "http://127.0.0.1:9/cached-1.1.0.tgz"}}
+  },
+  "time": {"1.0.0": "2020-01-01T00:00:00.000Z"}})";
+
+TEST_CASE("packument cache: a compact document survives a round trip",
+          "[registry][cache][compact]") {
+  auto dir = util::TempDir::create().value();
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  PackumentCache cache(dir.path(), [&] { return now; });
+
+  auto parsed = manifest::Packument::parse(kDocument, "cached");
+  REQUIRE(parsed.ok());
+  const manifest::Packument& original = **parsed;
+
+  CacheEntryMeta meta;
+  meta.key = PackumentCache::key_for("http://127.0.0.1:9/cached", false);
+  meta.etag = "\"e1\"";
+  meta.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
+  meta.max_age = 300s;
+  meta.compact = true;
+  REQUIRE(cache.store(meta, original.compact_text()).ok());
+  CHECK(cache.dir().filename() == "packuments-v2");
+
+  auto looked_up = cache.lookup(meta.key);
+  REQUIRE(looked_up);
+  CHECK(looked_up->compact);
+  CHECK(looked_up->etag == "\"e1\"");
+  CHECK(cache.is_fresh(*looked_up));
+
+  auto entry = cache.load(meta.key);
+  REQUIRE(entry);
+  CHECK(entry->meta.compact);
+  CHECK(entry->meta.etag == meta.etag);
+  CHECK(entry->meta.last_modified == meta.last_modified);
+  CHECK(entry->meta.max_age == meta.max_age);
+  CHECK(entry->meta.stored_at == now);
+  CHECK(entry->body == original.compact_text());
+  // Room for the parser's padding: parsing takes the body without copying it.
+  CHECK(entry->body.capacity() >= entry->body.size() + manifest::Packument::kTextPadding);
+
+  auto reparsed = manifest::Packument::parse(std::move(entry->body), "cached",
+                                             manifest::PackumentText::Compact);
+  REQUIRE(reparsed.ok());
+  const manifest::Packument& again = **reparsed;
+  CHECK(again.compact_text() == original.compact_text());
+  CHECK(again.dist_tags() == original.dist_tags());
+  REQUIRE(again.versions().size() == 2);
+  CHECK(again.find("1.1.0")->deprecated);
+  CHECK(again.find("1.1.0")->engines_node == ">=18");
+  for (const char* version : {"1.0.0", "1.1.0"}) {
+    INFO(version);
+    CHECK(again.manifest(version).value() == original.manifest(version).value());
+  }
+  CHECK(again.manifest("1.1.0").value().has_install_script);
+  CHECK(again.manifest("1.0.0").value().dist.integrity == "sha512-A");
+
+  SECTION("a refresh with new validators keeps the body and its form") {
+    now += 10s;
+    CacheEntryMeta updated = *looked_up;
+    updated.etag = "\"e2\"";
+    REQUIRE(cache.refresh(updated).ok());
+    auto refreshed = cache.load(meta.key);
+    REQUIRE(refreshed);
+    CHECK(refreshed->meta.compact);
+    CHECK(refreshed->meta.etag == "\"e2\"");
+    CHECK(refreshed->meta.stored_at == now);
+    CHECK(refreshed->body == original.compact_text());
+  }
+  SECTION("a body stored as received says so") {
+    CacheEntryMeta plain = meta;
+    plain.compact = false;
+    REQUIRE(cache.store(plain, kDocument).ok());
+    auto loaded = cache.load(meta.key);
+    REQUIRE(loaded);
+    CHECK_FALSE(loaded->meta.compact);
+    CHECK(loaded->body == kDocument);
+  }
+}
+
+TEST_CASE("packument cache: entries of the previous format are not read",
+          "[registry][cache][compact]") {
+  auto dir = util::TempDir::create().value();
+  PackumentCache cache(dir.path());
+  const std::string key = PackumentCache::key_for("http://127.0.0.1:9/old", false);
+  // The file a previous lade wrote for the same key, under its own bucket and magic line.
+  fs::path old_file = dir.path() / "packuments-v1" / cache.path_for(key).filename();
+  fs::create_directories(old_file.parent_path());
+  REQUIRE(
+      util::write_file_atomic(old_file, "lade-packument-cache-v1\nkey: " + key + "\n\n{}").ok());
+  CHECK_FALSE(cache.lookup(key));
+  CHECK_FALSE(cache.load(key));
+  // Nor a v1 file where a v2 one belongs.
+  fs::create_directories(cache.dir());
+  REQUIRE(util::write_file_atomic(cache.path_for(key),
+                                  "lade-packument-cache-v1\nkey: " + key + "\n\n{}")
+              .ok());
+  CHECK_FALSE(cache.load(key));
+}
+
+}  // namespace
+}  // namespace lade::registry
