@@ -1,7 +1,5 @@
 #include "cli/registry_sources.h"
 
-#include "cli/future_watcher.h"
-
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -68,25 +66,15 @@ class RegistryPackuments final : public resolver::PackumentSource {
   }
 
   void prefetch(const std::string& name, std::function<void()> on_ready) override {
-    registry::RegistryClient::PackumentFuture future;
-    {
-      std::lock_guard lock(mu_);
-      auto it = futures_.find(name);
-      if (it == futures_.end()) it = futures_.emplace(name, client_.packument(name)).first;
-      future = it->second;
+    if (on_ready) {
+      client_.packument(name, std::move(on_ready));
+    } else {
+      (void)client_.packument(name);  // started; nobody waits for it yet
     }
-    if (on_ready) watcher_.watch([future] { return is_ready(future); }, std::move(on_ready));
   }
 
   util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
-    registry::RegistryClient::PackumentFuture f;
-    {
-      std::lock_guard lock(mu_);
-      auto it = futures_.find(name);
-      if (it == futures_.end()) it = futures_.emplace(name, client_.packument(name)).first;
-      f = it->second;
-    }
-    return f.get();
+    return client_.packument(name).get();
   }
 
   std::string registry_for(const std::string& name) const override {
@@ -129,14 +117,10 @@ class RegistryPackuments final : public resolver::PackumentSource {
   installer::TarballSource& tarballs_;
   const store::Store& store_;
   SourcedPackages& sourced_;
-  std::mutex mu_;
-  std::unordered_map<std::string, registry::RegistryClient::PackumentFuture> futures_;
-  /// Last, so that it stops before anything its callbacks use goes away.
-  FutureWatcher watcher_{false};
 };
 
-/// Tarballs for the installer. The client answers with futures; one waiter thread turns their
-/// completions into callbacks so that no pool thread blocks on the network.
+/// Tarballs for the installer. Completions are called back on the network thread; the
+/// installer's callbacks only hand the bytes to its pool.
 class RegistryTarballs final : public installer::TarballSource {
  public:
   RegistryTarballs(registry::RegistryClient& client, const registry::Config& config,
@@ -176,25 +160,20 @@ class RegistryTarballs final : public installer::TarballSource {
       return true;
     };
     r.on_restart = [body] { body->clear(); };
-    auto future = std::make_shared<std::future<util::Result<registry::RegistryClient::TarballResult>>>(
-        client_.tarball(std::move(r)));
-    watcher_.watch([future] { return is_ready(*future); },
-                   [future, body, done = std::move(done)] {
-                     auto result = future->get();
-                     if (!result) {
-                       done(result.take_error());
-                     } else {
-                       done(std::move(*body));
-                     }
-                   });
+    client_.tarball(std::move(r), [body, done = std::move(done)](
+                                      util::Result<registry::RegistryClient::TarballResult> result) {
+      if (!result) {
+        done(result.take_error());
+      } else {
+        done(std::move(*body));
+      }
+    });
   }
 
  private:
   registry::RegistryClient& client_;
   const registry::Config& config_;
   SourcedPackages& sourced_;
-  /// Downloads in flight are finished (and called back) before this goes away.
-  FutureWatcher watcher_{true};
 };
 
 }  // namespace
@@ -218,19 +197,23 @@ struct Wiring::Impl {
   std::unique_ptr<installer::PackageFetcher> packages;
 
   ~Impl() {
-    // Order matters: nothing may call back into a destroyed object.
-    tarballs.reset();  // waits for downloads in flight; their callbacks may still post work
-    if (pool) pool->wait_idle();
+    // Order matters: nothing may call back into a destroyed object. Transfers still in flight
+    // (an install that failed half-way) are cancelled first; their callbacks run now, while
+    // everything they use is alive, and may post work to the pools, which is drained next
+    // (metadata first: it hands cache writes to the file pool).
+    if (transport) transport->shutdown();
     if (metadata_pool) metadata_pool->wait_idle();
+    if (pool) pool->wait_idle();
     packages.reset();
     packuments.reset();
+    tarballs.reset();
     sourced.reset();
-    if (transport) transport->shutdown();
     client.reset();
     transport.reset();
     pool.reset();
     metadata_pool.reset();
   }
+
 };
 
 util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project) {
@@ -276,8 +259,9 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   // with max-age=300: back-to-back installs then skip the network instead of downloading every
   // document again (without validators there is nothing to revalidate with).
   client_options.default_max_age = std::chrono::seconds(300);
-  impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport, *impl.metadata_pool,
-                                                           impl.cache.get(), client_options);
+  impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport,
+                                                           *impl.metadata_pool, impl.cache.get(),
+                                                           client_options, impl.pool.get());
   impl.store = std::make_unique<store::Store>(cache_dir);
   SourcedOptions sourced_options;
   sourced_options.project_dir = project.dir;

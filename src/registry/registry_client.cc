@@ -19,6 +19,38 @@ constexpr std::string_view kFullAccept = "application/json";
 using PackumentPtr = RegistryClient::PackumentPtr;
 using PackumentPromise = std::promise<Result<PackumentPtr>>;
 
+/// One packument's outcome: a future for those who wait, callbacks for those who do not.
+struct PackumentSlot {
+  PackumentPromise promise;
+  RegistryClient::PackumentFuture future = promise.get_future().share();
+  std::mutex mu;
+  bool done = false;                          // guarded by mu
+  std::vector<std::function<void()>> waiters;  // guarded by mu
+
+  void set(Result<PackumentPtr> result) {
+    promise.set_value(std::move(result));
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(mu);
+      done = true;
+      ready.swap(waiters);
+    }
+    for (auto& f : ready) f();
+  }
+
+  /// Runs `f` once the outcome is set: now (on this thread) if it already is.
+  void notify(std::function<void()> f) {
+    {
+      std::lock_guard lock(mu);
+      if (!done) {
+        waiters.push_back(std::move(f));
+        return;
+      }
+    }
+    f();
+  }
+};
+
 Result<PackumentPtr> parse_packument(std::string body, const std::string& name,
                                      manifest::PackumentText form) {
   try {
@@ -67,8 +99,8 @@ RegistryClientOptions RegistryClientOptions::from_settings(const Settings& s) {
 /// Everything a request in flight needs; shared so that late callbacks never outlive it.
 struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::State> {
   State(const Config& c, Transport& t, util::ThreadPool& p, PackumentCache* pc,
-        RegistryClientOptions o)
-      : config(c), transport(t), pool(p), cache(pc), options(std::move(o)) {}
+        RegistryClientOptions o, util::ThreadPool* w)
+      : config(c), transport(t), pool(p), cache(pc), options(std::move(o)), cache_writer(w) {}
 
   struct Job {
     std::string name;
@@ -76,9 +108,11 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
     std::string registry;
     std::string key;
     std::optional<CacheEntryMeta> cached;  // validators for a conditional request
-    std::shared_ptr<PackumentPromise> promise;
+    std::shared_ptr<PackumentSlot> promise;
   };
 
+  /// The slot of `name`, created (and its fetch started) by the first call.
+  std::shared_ptr<PackumentSlot> slot_for(const std::string& name);
   void start(Job job);
   void request(Job job);
   void on_response(Job job, Result<Response> response);
@@ -90,9 +124,10 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
   util::ThreadPool& pool;
   PackumentCache* cache;
   RegistryClientOptions options;
+  util::ThreadPool* cache_writer;  // may be null: cache writes then happen inline
 
   std::mutex mu;
-  std::map<std::string, RegistryClient::PackumentFuture, std::less<>> packuments;  // guarded
+  std::map<std::string, std::shared_ptr<PackumentSlot>, std::less<>> packuments;  // guarded
 
   std::atomic<uint64_t> packument_calls{0}, packument_deduplicated{0}, packument_requests{0},
       packument_cache_hits{0}, packument_revalidated{0}, packument_stale{0}, tarball_requests{0},
@@ -111,7 +146,7 @@ bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counte
     return false;
   }
   counter++;
-  job.promise->set_value(std::move(parsed));
+  job.promise->set(std::move(parsed));
   return true;
 }
 
@@ -120,7 +155,7 @@ void RegistryClient::State::start(Job job) {
   switch (options.cache_mode) {
     case CacheMode::Offline:
       if (meta && serve_cached(job, packument_cache_hits)) return;
-      job.promise->set_value(make_error(
+      job.promise->set(make_error(
           "ENOTCACHED", "request to " + job.url +
                             " failed: cache mode is 'only-if-cached' but no cached response is "
                             "available."));
@@ -166,7 +201,7 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
   if (!result.ok()) {
     // make-fetch-happen answers from a stale entry when revalidation cannot reach the server.
     if (job.cached && !job.cached->must_revalidate && serve_cached(job, packument_stale)) return;
-    job.promise->set_value(result.take_error());
+    job.promise->set(result.take_error());
     return;
   }
   Response& response = *result;
@@ -189,7 +224,7 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     return;
   }
   if (response.status < 200 || response.status >= 300) {
-    job.promise->set_value(status_error(response.status, job.name, job.url));
+    job.promise->set(status_error(response.status, job.name, job.url));
     return;
   }
 
@@ -199,7 +234,7 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
       parse_packument(std::move(response.body), job.name, manifest::PackumentText::Registry);
   if (!parsed.ok()) {
     if (cache) cache->remove(job.key);  // the old entry is outdated, and the new one unusable
-    job.promise->set_value(std::move(parsed));
+    job.promise->set(std::move(parsed));
     return;
   }
   if (cache && !cc.no_store) {
@@ -213,15 +248,24 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     }
     meta.must_revalidate = cc.must_revalidate;
     meta.compact = true;
-    // A read-only cache only costs speed.
-    (void)cache->store(meta, (*parsed)->compact_text());
+    if (cache_writer) {
+      // Resolution goes on while the document is written: creating a file is the slowest step
+      // here, and nothing in this run reads the entry back.
+      cache_writer->post([self = shared_from_this(), meta = std::move(meta), doc = *parsed] {
+        (void)self->cache->store(meta, doc->compact_text());  // a read-only cache only costs speed
+      });
+    } else {
+      (void)cache->store(meta, (*parsed)->compact_text());
+    }
   }
-  job.promise->set_value(std::move(parsed));
+  job.promise->set(std::move(parsed));
 }
 
 RegistryClient::RegistryClient(const Config& config, Transport& transport, util::ThreadPool& pool,
-                               PackumentCache* cache, RegistryClientOptions options)
-    : state_(std::make_shared<State>(config, transport, pool, cache, std::move(options))) {}
+                               PackumentCache* cache, RegistryClientOptions options,
+                               util::ThreadPool* cache_writer)
+    : state_(std::make_shared<State>(config, transport, pool, cache, std::move(options),
+                                     cache_writer)) {}
 
 RegistryClient::~RegistryClient() = default;
 
@@ -231,27 +275,24 @@ Result<std::string> RegistryClient::packument_url(std::string_view name) const {
   return *registry + escape_package_name(name);
 }
 
-RegistryClient::PackumentFuture RegistryClient::packument(const std::string& name) {
-  State& s = *state_;
-  s.packument_calls++;
-  auto promise = std::make_shared<PackumentPromise>();
-  PackumentFuture future = promise->get_future().share();
+std::shared_ptr<PackumentSlot> RegistryClient::State::slot_for(const std::string& name) {
+  packument_calls++;
+  auto slot = std::make_shared<PackumentSlot>();
   {
-    std::lock_guard lock(s.mu);
-    auto [it, inserted] = s.packuments.emplace(name, future);
+    std::lock_guard lock(mu);
+    auto [it, inserted] = packuments.emplace(name, slot);
     if (!inserted) {
-      s.packument_deduplicated++;
+      packument_deduplicated++;
       return it->second;
     }
   }
-  auto self = state_;
-  s.pool.post([self, name, promise] {
+  pool.post([self = shared_from_this(), name, slot] {
     State::Job job;
     job.name = name;
-    job.promise = promise;
+    job.promise = slot;
     auto registry = self->config.registry_for(name);
     if (!registry.ok()) {
-      promise->set_value(registry.take_error());
+      slot->set(registry.take_error());
       return;
     }
     job.registry = *registry;
@@ -259,19 +300,32 @@ RegistryClient::PackumentFuture RegistryClient::packument(const std::string& nam
     job.key = PackumentCache::key_for(job.url, self->options.full_metadata);
     self->start(std::move(job));
   });
-  return future;
+  return slot;
+}
+
+RegistryClient::PackumentFuture RegistryClient::packument(const std::string& name) {
+  return state_->slot_for(name)->future;
+}
+
+void RegistryClient::packument(const std::string& name, std::function<void()> on_ready) {
+  state_->slot_for(name)->notify(std::move(on_ready));
 }
 
 std::future<Result<RegistryClient::TarballResult>> RegistryClient::tarball(TarballRequest request) {
   auto promise = std::make_shared<std::promise<Result<TarballResult>>>();
   auto future = promise->get_future();
+  tarball(std::move(request),
+          [promise](Result<TarballResult> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void RegistryClient::tarball(TarballRequest request, TarballDone done) {
   State& s = *state_;
   if (s.options.cache_mode == CacheMode::Offline) {
-    promise->set_value(make_error(
-        "ENOTCACHED", "request to " + request.url +
-                          " failed: cache mode is 'only-if-cached' but no cached response is "
-                          "available."));
-    return future;
+    done(make_error("ENOTCACHED", "request to " + request.url +
+                                      " failed: cache mode is 'only-if-cached' but no cached "
+                                      "response is available."));
+    return;
   }
   std::string registry;
   if (!request.package_name.empty()) {
@@ -288,19 +342,18 @@ std::future<Result<RegistryClient::TarballResult>> RegistryClient::tarball(Tarba
   auto self = state_;
   std::string name = request.package_name;
   std::string url = request.url;
-  s.transport.submit(std::move(req), [self, promise, name, url](Result<Response> r) {
+  s.transport.submit(std::move(req), [self, done = std::move(done), name, url](Result<Response> r) {
     if (!r.ok()) {
-      promise->set_value(r.take_error());
+      done(r.take_error());
       return;
     }
     self->bytes_received += r->body_bytes;
     if (r->status < 200 || r->status >= 300) {
-      promise->set_value(status_error(r->status, name, url));
+      done(status_error(r->status, name, url));
       return;
     }
-    promise->set_value(TarballResult{r->body_bytes, r->attempts, r->effective_url});
+    done(TarballResult{r->body_bytes, r->attempts, r->effective_url});
   });
-  return future;
 }
 
 RegistryStats RegistryClient::stats() const {

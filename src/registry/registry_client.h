@@ -68,8 +68,12 @@ class RegistryClient {
   using PackumentFuture = std::shared_future<util::Result<PackumentPtr>>;
 
   /// `cache` may be null (no disk cache; Offline mode then fails every packument).
+  /// `cache_writer`, when given, writes fetched documents to the cache after they are handed
+  /// out, so that the file system is not on the resolver's critical path; without it the entry
+  /// is written before the document is handed out. It must outlive the client's last callback.
   RegistryClient(const Config& config, Transport& transport, util::ThreadPool& pool,
-                 PackumentCache* cache, RegistryClientOptions options = {});
+                 PackumentCache* cache, RegistryClientOptions options = {},
+                 util::ThreadPool* cache_writer = nullptr);
   ~RegistryClient();
   RegistryClient(const RegistryClient&) = delete;
   RegistryClient& operator=(const RegistryClient&) = delete;
@@ -79,6 +83,10 @@ class RegistryClient {
   /// registry (GET <url> -> 404)"), E<status> for other failing statuses, network codes
   /// (ECONNREFUSED, ETIMEDOUT, ...), ENOTCACHED in offline mode, ENOREGISTRY, EJSONPARSE.
   PackumentFuture packument(const std::string& name);
+  /// The same fetch, without anyone waiting: `on_ready` runs once the packument (or its error)
+  /// is available — on the thread that completes it, or at once if it already is; then
+  /// packument(name) returns a ready future.
+  void packument(const std::string& name, std::function<void()> on_ready);
 
   struct TarballRequest {
     std::string url;
@@ -100,6 +108,10 @@ class RegistryClient {
   /// Streams a tarball to request.on_chunk. Errors: E<status>, network codes, ENOTCACHED when
   /// offline (lade's store is the tarball cache; the client never serves tarballs from disk).
   std::future<util::Result<TarballResult>> tarball(TarballRequest request);
+  using TarballDone = std::function<void(util::Result<TarballResult>)>;
+  /// The same, calling `done` when the transfer ends, on the network thread: keep it short
+  /// (hand heavy work to a pool).
+  void tarball(TarballRequest request, TarballDone done);
 
   /// The URL packument(name) fetches.
   util::Result<std::string> packument_url(std::string_view name) const;
