@@ -70,7 +70,8 @@ void PackageFetcher::ensure(const TarballRef& ref, const std::string& integrity,
     }
     auto bytes = std::make_shared<std::string>(std::move(*body));
     pool_.post([this, key, integrity, shasum, name, bytes] {
-      auto stored = store_.add_tarball(*bytes, integrity, shasum, name);
+      // The store frees the compressed bytes once they are verified and inflated.
+      auto stored = store_.add_tarball(std::move(*bytes), integrity, shasum, name);
       if (!stored) {
         finish(key, stored.take_error());
         return;
