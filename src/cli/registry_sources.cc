@@ -214,6 +214,7 @@ struct Wiring::Impl {
 
   ~Impl() {
     // Order matters: nothing may call back into a destroyed object.
+    if (packages) packages->stop();  // no download may start once `tarballs` is going
     tarballs.reset();  // waits for downloads in flight; their callbacks may still post work
     if (pool) pool->wait_idle();
     packages.reset();
