@@ -109,14 +109,19 @@ bool checksum_ok(const char* h) {
     if (c != ' ' && c != '\0' && (c < '0' || c > '7')) return false;
   }
   const int expected = static_cast<int>(parse_number(h, kChecksum));
-  int sum_unsigned = 0;
-  int sum_signed = 0;
-  for (size_t i = 0; i < kBlock; ++i) {
-    const bool in_field = i >= kChecksum.offset && i < kChecksum.offset + kChecksum.size;
-    sum_unsigned += in_field ? ' ' : static_cast<unsigned char>(h[i]);
-    sum_signed += in_field ? ' ' : static_cast<signed char>(h[i]);
+  // The checksum field itself counts as eight spaces.
+  int sum = 8 * ' ';
+  for (size_t i = 0; i < kBlock; ++i) sum += static_cast<unsigned char>(h[i]);
+  for (size_t i = 0; i < kChecksum.size; ++i) {
+    sum -= static_cast<unsigned char>(h[kChecksum.offset + i]);
   }
-  return expected == sum_unsigned || expected == sum_signed;
+  if (sum == expected) return true;
+  int signed_sum = 8 * ' ';
+  for (size_t i = 0; i < kBlock; ++i) signed_sum += static_cast<signed char>(h[i]);
+  for (size_t i = 0; i < kChecksum.size; ++i) {
+    signed_sum -= static_cast<signed char>(h[kChecksum.offset + i]);
+  }
+  return signed_sum == expected;
 }
 
 /// libarchive's leniency for numeric fields when it decides whether bytes are a tar at all.
