@@ -24,6 +24,8 @@ namespace lade::installer {
 /// slower than the network; without a bound every downloaded tarball would wait in memory.
 struct FetchLimits {
   /// Downloads in flight at once (registry and URL tarballs; files and git are local work).
+  /// Below the 100 streams HTTP/2 servers commonly allow on a connection: more would open more
+  /// connections, each a TLS handshake and a parse of the CA bundle for curl.
   size_t max_downloads = 64;
   /// Bytes downloaded but not yet in the store above which no download starts.
   uint64_t max_unstored_bytes = uint64_t{16} << 20;
