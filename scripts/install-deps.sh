@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev libcli11-dev libssl-dev catch2
-  libsimdjson-dev zlib1g-dev python3
+  libsimdjson-dev libdeflate-dev zlib1g-dev python3
 )
 # node and npm run the demo and the compatibility tests; keep an existing install.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -197,10 +197,12 @@ struct Wiring::Impl {
   std::unique_ptr<installer::PackageFetcher> packages;
 
   ~Impl() {
-    // Order matters: nothing may call back into a destroyed object. Transfers still in flight
-    // (an install that failed half-way) are cancelled first; their callbacks run now, while
-    // everything they use is alive, and may post work to the pools, which is drained next
-    // (metadata first: it hands cache writes to the file pool).
+    // Order matters: nothing may call back into a destroyed object. No queued download may
+    // start from here on; transfers still in flight (an install that failed half-way) are
+    // cancelled; their callbacks run now, while everything they use is alive, and may post
+    // work to the pools, which are drained next (metadata first: it hands cache writes to the
+    // file pool).
+    if (packages) packages->stop();
     if (transport) transport->shutdown();
     if (metadata_pool) metadata_pool->wait_idle();
     if (pool) pool->wait_idle();

@@ -1,9 +1,18 @@
 #include "installer/package_fetcher.h"
 
 namespace lade::installer {
+namespace {
 
-PackageFetcher::PackageFetcher(const store::Store& store, TarballSource& tarballs, util::ThreadPool& pool)
-    : store_(store), tarballs_(tarballs), pool_(pool) {}
+util::Error cancelled(const TarballRef& ref) {
+  return util::make_error("ECANCELED",
+                          "download of " + ref.package_name + "@" + ref.version + " cancelled");
+}
+
+}  // namespace
+
+PackageFetcher::PackageFetcher(const store::Store& store, TarballSource& tarballs,
+                               util::ThreadPool& pool, FetchLimits limits)
+    : store_(store), tarballs_(tarballs), pool_(pool), limits_(limits) {}
 
 size_t PackageFetcher::downloads() const {
   std::lock_guard lock(mu_);
@@ -58,25 +67,98 @@ void PackageFetcher::ensure(const TarballRef& ref, const std::string& integrity,
       return;
     }
   }
+  Download download{ref, key, integrity, shasum};
+  const bool local = ref.kind == TarballRef::Kind::kFile || ref.kind == TarballRef::Kind::kGit;
+  bool stopped = false;
   {
     std::lock_guard lock(mu_);
-    downloads_++;
+    stopped = stopped_;  // then nothing may reach the tarball source any more
+    if (!stopped) {
+      downloads_++;
+      if (local) {
+        ++downloading_;
+      } else {
+        waiting_.push_back(std::move(download));
+      }
+    }
   }
-  std::string name = ref.package_name + "@" + ref.version;
-  tarballs_.fetch(ref, [this, key, integrity, shasum, name](util::Result<std::string> body) {
+  if (stopped) {
+    finish(key, cancelled(ref));
+  } else if (local) {
+    begin_download(std::move(download));  // read from disk at once, as before
+  } else {
+    pump();
+  }
+}
+
+void PackageFetcher::stop() {
+  std::deque<Download> never_started;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    never_started.swap(waiting_);
+  }
+  for (auto& d : never_started) finish(d.key, cancelled(d.ref));
+}
+
+void PackageFetcher::pump() {
+  std::unique_lock lock(mu_);
+  if (pumping_) {
+    pump_again_ = true;
+    return;
+  }
+  pumping_ = true;
+  do {
+    pump_again_ = false;
+    while (!stopped_ && !waiting_.empty() && downloading_ < limits_.max_downloads &&
+           unstored_bytes_ < limits_.max_unstored_bytes) {
+      Download d = std::move(waiting_.front());
+      waiting_.pop_front();
+      ++downloading_;
+      lock.unlock();
+      begin_download(std::move(d));
+      lock.lock();
+    }
+  } while (pump_again_);
+  pumping_ = false;
+}
+
+void PackageFetcher::begin_download(Download download) {
+  std::string name = download.ref.package_name + "@" + download.ref.version;
+  tarballs_.fetch(download.ref, [this, key = download.key, integrity = download.integrity,
+                                 shasum = download.shasum, name](util::Result<std::string> body) {
     if (!body) {
+      {
+        std::lock_guard lock(mu_);
+        --downloading_;
+      }
       finish(key, body.take_error());
+      pump();
       return;
     }
+    const uint64_t size = body->size();
+    {
+      std::lock_guard lock(mu_);
+      --downloading_;
+      unstored_bytes_ += size;
+    }
     auto bytes = std::make_shared<std::string>(std::move(*body));
-    pool_.post([this, key, integrity, shasum, name, bytes] {
-      auto stored = store_.add_tarball(*bytes, integrity, shasum, name);
+    pool_.post([this, key, integrity, shasum, name, bytes, size] {
+      // The store frees the compressed bytes once they are verified and inflated.
+      auto stored = store_.add_tarball(std::move(*bytes), integrity, shasum, name);
+      std::string().swap(*bytes);
+      {
+        std::lock_guard lock(mu_);
+        unstored_bytes_ -= size;
+      }
       if (!stored) {
         finish(key, stored.take_error());
-        return;
+      } else {
+        finish(key, StoredRef{stored->dir, stored->integrity, true});
       }
-      finish(key, StoredRef{stored->dir, stored->integrity, true});
+      pump();
     });
+    pump();
   });
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "store/sys_error.h"
+#include "store/tar_reader.h"
 #include "util/fs.h"
 
 namespace lade::store {
@@ -126,7 +127,9 @@ class Extractor {
   Extractor(int dirfd, const ExtractOptions& options, ExtractedTarball* out)
       : dirfd_(dirfd), options_(options), out_(out) {}
 
-  util::Status run(std::string_view tarball) {
+  /// Reads `tarball` (gzip'd or plain) with libarchive, writing files as their entries come.
+  util::Status run_libarchive(std::string_view tarball) {
+    out_->read_by_libarchive = true;
     ArchivePtr a(archive_read_new(), archive_read_free);
     if (!a) return util::make_error("ENOMEM", "cannot allocate a tar reader");
     archive_read_support_filter_gzip(a.get());
@@ -146,6 +149,20 @@ class Extractor {
       }
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return bad_archive(a.get());
       LADE_TRY(on_entry(a.get(), entry));
+    }
+    return {};
+  }
+
+  /// Writes the entries lade's tar reader found, each file with one write from the archive.
+  util::Status run_entries(std::vector<TarEntry>& entries) {
+    for (TarEntry& entry : entries) {
+      if (!entry.regular) {  // never written, as in on_entry()
+        ++out_->skipped;
+        continue;
+      }
+      std::string rel = destination(std::move(entry.path));
+      if (rel.empty()) continue;
+      LADE_TRY(write_contents(rel, (entry.mode & 0777) | 0666, entry.data));
     }
     return {};
   }
@@ -181,12 +198,23 @@ class Extractor {
     // UTF-8 as node-tar reads names; raw bytes when the name is not valid in any charset.
     const char* raw_c = archive_entry_pathname_utf8(entry);
     if (raw_c == nullptr) raw_c = archive_entry_pathname(entry);
-    if (raw_c == nullptr || *raw_c == '\0') {
+    std::string rel = destination(raw_c == nullptr ? std::string() : std::string(raw_c));
+    if (rel.empty()) return {};
+    // The tarball's bits widened to rw for everyone, then the umask narrows them (open(2)).
+    const mode_t mode = (archive_entry_perm(entry) & 0777) | 0666;
+    const uint64_t size =
+        archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
+    return write_file(a, rel, mode, size);
+  }
+
+  /// Where the regular file entry named `raw` is written, relative to the package root, or ""
+  /// when it is not (counted as skipped, with npm's warning when npm gives one).
+  std::string destination(std::string raw) {
+    if (raw.empty()) {
       out_->warnings.push_back("TAR_ENTRY_INVALID path is required");
       ++out_->skipped;
       return {};
     }
-    std::string raw = raw_c;
     if (!apply_ignore_file_rename(&raw)) {
       ++out_->skipped;
       return {};
@@ -194,15 +222,8 @@ class Extractor {
     std::string warning;
     std::string rel = package_relative_path(raw, &warning);
     if (!warning.empty()) out_->warnings.push_back(std::move(warning));
-    if (rel.empty()) {
-      ++out_->skipped;
-      return {};
-    }
-    // The tarball's bits widened to rw for everyone, then the umask narrows them (open(2)).
-    const mode_t mode = (archive_entry_perm(entry) & 0777) | 0666;
-    const uint64_t size =
-        archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
-    return write_file(a, rel, mode, size);
+    if (rel.empty()) ++out_->skipped;
+    return rel;
   }
 
   /// pacote treats .gitignore as .npmignore unless the folder already had one; works on the
@@ -323,6 +344,26 @@ class Extractor {
     return {};
   }
 
+  /// write_file() for contents already in memory: open, one write, close.
+  util::Status write_contents(const std::string& rel, mode_t mode, std::string_view data) {
+    if (!LADE_TRY(make_parents(rel))) {
+      ++out_->skipped;
+      return {};
+    }
+    int fd = LADE_TRY(open_for_write(rel, mode));
+    if (fd < 0) {
+      ++out_->skipped;
+      return {};
+    }
+    util::Status status = write_all(fd, data.data(), data.size(), rel);
+    if (::close(fd) != 0 && status.ok()) status = sys_error(errno, "cannot write " + rel);
+    if (!status.ok()) return status;
+    if (rel == "package.json") out_->package_json.assign(data);
+    ++out_->files;
+    out_->bytes += data.size();
+    return {};
+  }
+
   static util::Status write_all(int fd, const char* p, size_t len, const std::string& rel) {
     while (len > 0) {
       ssize_t n = ::write(fd, p, len);
@@ -381,17 +422,71 @@ std::string package_relative_path(std::string_view raw_path, std::string* warnin
   return rel;
 }
 
-util::Result<ExtractedTarball> extract_tarball(std::string_view tarball, const fs::path& dest,
-                                               const ExtractOptions& options) {
+namespace {
+
+/// A share of the inflate budget, held while a decompressed archive is in memory.
+class BudgetLease {
+ public:
+  BudgetLease(InflateBudget* budget, uint64_t bytes) : budget_(budget), bytes_(bytes) {
+    granted_ = budget_ ? budget_->try_acquire(bytes_) : bytes_ <= kDefaultInflateInMemory;
+  }
+  ~BudgetLease() {
+    if (granted_ && budget_) budget_->release(bytes_);
+  }
+  BudgetLease(const BudgetLease&) = delete;
+  BudgetLease& operator=(const BudgetLease&) = delete;
+  bool granted() const { return granted_; }
+
+ private:
+  InflateBudget* budget_;
+  uint64_t bytes_;
+  bool granted_ = false;
+};
+
+/// Picks the reader: lade's own for what it handles, libarchive for the rest.
+util::Status read_archive(Extractor& extractor, std::string_view tarball, std::string* owned,
+                          const ExtractOptions& options) {
+  if (options.force_libarchive) return extractor.run_libarchive(tarball);
+  if (!looks_like_gzip(tarball)) {  // a plain tar, read in place
+    auto entries = read_tar(tarball);
+    return entries ? extractor.run_entries(*entries) : extractor.run_libarchive(tarball);
+  }
+  const uint64_t size = gzip_stated_size(tarball);
+  BudgetLease lease(options.inflate_budget, size);
+  if (size == 0 || !lease.granted()) return extractor.run_libarchive(tarball);
+  auto tar = gunzip_whole(tarball, static_cast<size_t>(size));
+  // Several members, bytes after the member, a bad checksum or size: libarchive decides.
+  if (!tar) return extractor.run_libarchive(tarball);
+  if (owned) std::string().swap(*owned);  // `tarball` is gone from here on
+  auto entries = read_tar(tar->view());
+  // libarchive reads these bytes exactly as it reads them through its gzip filter: the stream
+  // was a single member with nothing after it.
+  return entries ? extractor.run_entries(*entries) : extractor.run_libarchive(tar->view());
+}
+
+util::Result<ExtractedTarball> extract(std::string_view tarball, std::string* owned,
+                                       const fs::path& dest, const ExtractOptions& options) {
   int dirfd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return sys_error(errno, "cannot open " + dest.string());
   ExtractedTarball out;
   Extractor extractor(dirfd, options, &out);
-  util::Status status = extractor.run(tarball);
+  util::Status status = read_archive(extractor, tarball, owned, options);
   if (status.ok()) status = extractor.make_bins_executable();
   ::close(dirfd);
   if (!status.ok()) return status.take_error();
   return out;
+}
+
+}  // namespace
+
+util::Result<ExtractedTarball> extract_tarball(std::string_view tarball, const fs::path& dest,
+                                               const ExtractOptions& options) {
+  return extract(tarball, nullptr, dest, options);
+}
+
+util::Result<ExtractedTarball> extract_tarball(std::string&& tarball, const fs::path& dest,
+                                               const ExtractOptions& options) {
+  return extract(tarball, &tarball, dest, options);
 }
 
 }  // namespace lade::store

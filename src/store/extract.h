@@ -21,15 +21,26 @@
 #include <string_view>
 #include <vector>
 
+#include "store/gunzip.h"
 #include "util/result.h"
 
 namespace lade::store {
 
 namespace fs = std::filesystem;
 
+/// Decompressed bytes one extraction may hold in memory when no shared budget is given.
+inline constexpr uint64_t kDefaultInflateInMemory = uint64_t{32} << 20;
+
 struct ExtractOptions {
   /// pacote renames .gitignore to .npmignore for registry and file tarballs (not git ones).
   bool rename_gitignore = true;
+  /// Bounds the decompressed archives held in memory across concurrent extractions (a gzip'd
+  /// tarball is inflated whole, then its files are written straight from that buffer). A
+  /// tarball that does not fit streams through libarchive instead. nullptr: each call on its
+  /// own may hold up to kDefaultInflateInMemory. Must outlive the calls that use it.
+  InflateBudget* inflate_budget = nullptr;
+  /// Reads every archive with libarchive (tests and benchmarks compare the two readers).
+  bool force_libarchive = false;
 };
 
 struct ExtractedTarball {
@@ -39,13 +50,25 @@ struct ExtractedTarball {
   std::string package_json;  ///< contents of the top-level package.json; empty if none
   /// npm-style warnings, e.g. "TAR_ENTRY_ERROR path contains '..': package/../x".
   std::vector<std::string> warnings;
+  /// Which reader ran: lade's own, or libarchive for what lade's does not handle (for tests and
+  /// benchmarks; the result is the same either way).
+  bool read_by_libarchive = false;
 };
 
 /// Extracts `tarball` (gzip'd or plain tar bytes) into `dest`, an existing empty directory,
 /// following the rules above. Few syscalls per file: mkdir once per directory, then
 /// open/write/close; no fsync. Errors: TAR_BAD_ARCHIVE for bytes that are not a readable tar
 /// (corrupt, truncated), errno codes (ENOSPC, EACCES, ...) when the disk refuses.
+///
+/// The common case -- one gzip member small enough for the budget, a tar in the formats npm
+/// writes -- is inflated in one piece and read by lade's own tar reader; anything else goes
+/// through libarchive. Both give the same files, counts and warnings.
 util::Result<ExtractedTarball> extract_tarball(std::string_view tarball, const fs::path& dest,
+                                               const ExtractOptions& options = {});
+
+/// The same, taking the compressed bytes over: they are freed as soon as they are decompressed,
+/// so that the files are written with only the decompressed copy in memory.
+util::Result<ExtractedTarball> extract_tarball(std::string&& tarball, const fs::path& dest,
                                                const ExtractOptions& options = {});
 
 /// Where an entry named `raw_path` in the tarball lands, relative to the package root, or ""

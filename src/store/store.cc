@@ -72,12 +72,22 @@ TarballSink::TarballSink(const Store* store, util::Result<ExpectedIntegrity> exp
 }
 
 void TarballSink::write(std::string_view chunk) {
-  sha512_.update(chunk);
-  if (expected_hasher_) expected_hasher_->update(chunk);
+  hash(chunk);
   buffer_.append(chunk);
 }
 
+void TarballSink::hash(std::string_view bytes) {
+  sha512_.update(bytes);
+  if (expected_hasher_) expected_hasher_->update(bytes);
+}
+
 util::Result<StoredPackage> TarballSink::finish() {
+  auto stored = finish_with(buffer_, &buffer_);
+  std::string().swap(buffer_);
+  return stored;
+}
+
+util::Result<StoredPackage> TarballSink::finish_with(std::string_view bytes, std::string* owned) {
   if (!expected_.ok()) return with_name(expected_.error(), name_);
   const ExpectedIntegrity& expected = *expected_;
   const std::string sha512 = sha512_.finish();
@@ -91,29 +101,30 @@ util::Result<StoredPackage> TarballSink::finish() {
       if (expected_hasher_) got += " " + expected.algorithm_name + "-" + actual_b64;
       std::string message = expected.sri_text + " integrity checksum failed when using " +
                             expected.algorithm_name + ": wanted " + expected.wanted_text +
-                            " but got " + got + ". (" + std::to_string(buffer_.size()) + " bytes)";
+                            " but got " + got + ". (" + std::to_string(bytes.size()) + " bytes)";
       if (!name_.empty()) message += " for " + name_;
-      buffer_.clear();
       return util::make_error("EINTEGRITY", std::move(message));
     }
-    auto stored = store_->commit(buffer_, sha512, name_);
+    auto stored = store_->commit(bytes, owned, sha512, name_);
     if (stored.ok() && expected_hasher_) {
       // Best effort: without the alias a later lookup by this weaker hash misses and the
       // tarball is fetched again, which is slower but still right.
       (void)store_->add_alias(expected.algorithm, actual, sha512);
     }
-    buffer_.clear();
     return stored;
   }
-  auto stored = store_->commit(buffer_, sha512, name_);
-  buffer_.clear();
-  return stored;
+  return store_->commit(bytes, owned, sha512, name_);
 }
 
 // ---- Store ----------------------------------------------------------------------------------
 
 Store::Store(fs::path root, ExtractOptions extract_options)
-    : root_(std::move(root)), extract_options_(extract_options) {}
+    : root_(std::move(root)), extract_options_(extract_options) {
+  if (extract_options_.inflate_budget == nullptr) {
+    inflate_budget_ = std::make_shared<InflateBudget>(kStoreInflateBudget);
+    extract_options_.inflate_budget = inflate_budget_.get();
+  }
+}
 
 fs::path Store::entry_path(util::HashAlgorithm algorithm, std::string_view raw_digest) const {
   std::string hex = util::hex_encode(raw_digest);
@@ -160,8 +171,16 @@ util::Result<StoredPackage> Store::add_tarball(std::string_view tarball, std::st
                                                std::string_view shasum,
                                                std::string_view name_for_errors) const {
   TarballSink sink = begin_tarball(integrity, shasum, name_for_errors);
-  sink.write(tarball);
-  return sink.finish();
+  sink.hash(tarball);
+  return sink.finish_with(tarball, nullptr);
+}
+
+util::Result<StoredPackage> Store::add_tarball(std::string&& tarball, std::string_view integrity,
+                                               std::string_view shasum,
+                                               std::string_view name_for_errors) const {
+  TarballSink sink = begin_tarball(integrity, shasum, name_for_errors);
+  sink.hash(tarball);
+  return sink.finish_with(tarball, &tarball);
 }
 
 TarballSink Store::begin_tarball(std::string_view integrity, std::string_view shasum,
@@ -170,7 +189,7 @@ TarballSink Store::begin_tarball(std::string_view integrity, std::string_view sh
                      std::string(name_for_errors));
 }
 
-util::Result<StoredPackage> Store::commit(std::string_view tarball,
+util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string* owned,
                                           const std::string& sha512_digest,
                                           const std::string& name) const {
   const fs::path entry = entry_path(util::HashAlgorithm::Sha512, sha512_digest);
@@ -182,7 +201,8 @@ util::Result<StoredPackage> Store::commit(std::string_view tarball,
   if (::mkdir(package_dir.c_str(), 0777) != 0) {
     return with_name(sys_error(errno, "cannot create " + package_dir.string()), name);
   }
-  auto extracted = extract_tarball(tarball, package_dir, extract_options_);
+  auto extracted = owned ? extract_tarball(std::move(*owned), package_dir, extract_options_)
+                         : extract_tarball(tarball, package_dir, extract_options_);
   if (!extracted.ok()) return with_name(extracted.take_error(), name);
 
   StoredPackage out;

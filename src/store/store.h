@@ -15,6 +15,7 @@
 // the loser of the rename uses the winner's entry.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +66,11 @@ class TarballSink {
  private:
   friend class Store;
   TarballSink(const Store* store, util::Result<ExpectedIntegrity> expected, std::string name);
+  /// Hashes bytes that are already whole, without buffering them.
+  void hash(std::string_view bytes);
+  /// finish() for `bytes`, which were hashed; `owned` (may be null) holds them and is emptied
+  /// once they are decompressed.
+  util::Result<StoredPackage> finish_with(std::string_view bytes, std::string* owned);
 
   const Store* store_;
   util::Result<ExpectedIntegrity> expected_;
@@ -73,6 +79,10 @@ class TarballSink {
   std::optional<util::Hasher> expected_hasher_;
   std::string buffer_;
 };
+
+/// Decompressed bytes a store's concurrent extractions may hold in memory at once (see
+/// ExtractOptions::inflate_budget), when its options bring no budget of their own.
+inline constexpr uint64_t kStoreInflateBudget = uint64_t{64} << 20;
 
 class Store {
  public:
@@ -95,6 +105,11 @@ class Store {
   util::Result<StoredPackage> add_tarball(std::string_view tarball, std::string_view integrity,
                                           std::string_view shasum,
                                           std::string_view name_for_errors) const;
+  /// The same, taking the bytes over: they are freed as soon as they are verified and
+  /// decompressed, before the files are written.
+  util::Result<StoredPackage> add_tarball(std::string&& tarball, std::string_view integrity,
+                                          std::string_view shasum,
+                                          std::string_view name_for_errors) const;
 
   /// A sink to stream a tarball into; same contract as add_tarball.
   TarballSink begin_tarball(std::string_view integrity, std::string_view shasum,
@@ -105,8 +120,10 @@ class Store {
 
  private:
   friend class TarballSink;
-  /// Extracts verified bytes and renames the result into place as the sha512 entry.
-  util::Result<StoredPackage> commit(std::string_view tarball, const std::string& sha512_digest,
+  /// Extracts verified bytes and renames the result into place as the sha512 entry. `owned`
+  /// (may be null) holds the bytes and is emptied once they are decompressed.
+  util::Result<StoredPackage> commit(std::string_view tarball, std::string* owned,
+                                     const std::string& sha512_digest,
                                      const std::string& name) const;
   /// Points `<algo>/<hex>` at the sha512 entry so lookups by a weaker hash find it.
   util::Status add_alias(util::HashAlgorithm algorithm, std::string_view raw_digest,
@@ -114,6 +131,8 @@ class Store {
   util::Result<StoredPackage> load_entry(const fs::path& entry) const;
 
   fs::path root_;
+  /// Shared by copies of the store, like the directory.
+  std::shared_ptr<InflateBudget> inflate_budget_;
   ExtractOptions extract_options_;
 };
 

@@ -235,6 +235,38 @@ TEST_CASE("Store reports a tarball that is not a tar and keeps nothing", "[store
   CHECK_FALSE(f.store.find(sha512_sri(junk)));
 }
 
+TEST_CASE("Store keeps nothing of a verified tarball that breaks off midway", "[store]") {
+  StoreFixture f;
+  // Many files, so that some are written before the archive turns out truncated.
+  std::vector<testing::TarEntry> entries;
+  for (int i = 0; i < 200; ++i) {
+    entries.push_back(file("package/f" + std::to_string(i), std::string(3000, 'a' + i % 26)));
+  }
+  const std::string whole = make_tarball(entries);
+  for (bool owned : {false, true}) {
+    std::string cut = whole.substr(0, whole.size() * 2 / 3);
+    const std::string integrity = sha512_sri(cut);  // the bytes are what the registry promised
+    auto r = owned ? f.store.add_tarball(std::move(cut), integrity, "", "cut@1.0.0")
+                   : f.store.add_tarball(std::string_view(cut), integrity, "", "cut@1.0.0");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "TAR_BAD_ARCHIVE");
+    CHECK(stored_files(f.store.root()) == 0);
+    CHECK_FALSE(f.store.find(integrity));
+  }
+}
+
+TEST_CASE("Store takes tarballs over and frees them once inflated", "[store]") {
+  StoreFixture f;
+  std::string tgz = good_tarball();
+  const std::string integrity = sha512_sri(tgz);
+  auto r = f.store.add_tarball(std::move(tgz), integrity, "", "good@1.2.3");
+  REQUIRE(r.ok());
+  CHECK(r->files == 3);
+  CHECK(r->package_json == kManifest);
+  CHECK(tgz.empty());  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(f.store.find(integrity));
+}
+
 TEST_CASE("Store ignores and replaces an entry without its marker", "[store]") {
   StoreFixture f;
   const std::string tgz = good_tarball();

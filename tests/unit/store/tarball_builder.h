@@ -3,9 +3,13 @@
 // including entries a well-behaved packer would never write.
 #include <archive.h>
 #include <archive_entry.h>
+#include <libdeflate.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <clocale>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,9 +34,14 @@ inline TarEntry file(std::string path, std::string contents, unsigned mode = 064
 
 enum class Compression { Gzip, None };
 
-/// A pax tarball of `entries`, in order, gzip'd unless asked otherwise.
+/// The tar dialect libarchive writes: pax (extended headers for long names, as npm's node-tar),
+/// GNU ('L'/'K' long name entries) or plain ustar (long names split into prefix and name).
+enum class Format { Pax, Gnu, Ustar };
+
+/// A tarball of `entries`, in order, gzip'd unless asked otherwise.
 inline std::string make_tarball(const std::vector<TarEntry>& entries,
-                                Compression compression = Compression::Gzip) {
+                                Compression compression = Compression::Gzip,
+                                Format format = Format::Pax) {
   // libarchive's pax writer converts names from the locale's charset to UTF-8 (as node-tar
   // writes them); under the "C" locale non-ASCII names would fail.
   struct LocaleGuard {
@@ -42,7 +51,17 @@ inline std::string make_tarball(const std::vector<TarEntry>& entries,
   } locale_guard;
   std::string out;
   struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
+  switch (format) {
+    case Format::Pax:
+      archive_write_set_format_pax_restricted(a);
+      break;
+    case Format::Gnu:
+      archive_write_set_format_gnutar(a);
+      break;
+    case Format::Ustar:
+      archive_write_set_format_ustar(a);
+      break;
+  }
   if (compression == Compression::Gzip) archive_write_add_filter_gzip(a);
   archive_write_set_bytes_in_last_block(a, 1);
   auto writer = [](struct archive*, void* client, const void* buf, size_t n) -> la_ssize_t {
@@ -92,6 +111,84 @@ inline std::string make_tarball(const std::vector<TarEntry>& entries,
   }
   archive_write_close(a);
   archive_write_free(a);
+  return out;
+}
+
+/// One raw 512-byte tar header, for what no writer library produces on request: pre-POSIX
+/// headers, hand-made special entries ('g', 'x', 'L', 'K'), odd sizes and types.
+struct RawHeader {
+  enum Magic { Ustar, Gnu, OldStyle };
+  std::string name;
+  char type = '0';
+  unsigned mode = 0644;
+  uint64_t size = 0;
+  std::string linkname;
+  std::string prefix;  ///< ustar only
+  Magic magic = Ustar;
+};
+
+inline std::string raw_header(const RawHeader& h) {
+  std::string b(512, '\0');
+  auto put = [&](size_t offset, size_t length, std::string_view value) {
+    std::memcpy(&b[offset], value.data(), std::min(length, value.size()));
+  };
+  auto octal = [&](size_t offset, size_t length, uint64_t value) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%0*llo", static_cast<int>(length - 1),
+                  static_cast<unsigned long long>(value));
+    put(offset, length - 1, digits);
+  };
+  put(0, 100, h.name);
+  octal(100, 8, h.mode);
+  octal(108, 8, 0);
+  octal(116, 8, 0);
+  octal(124, 12, h.size);
+  octal(136, 12, 499162500);
+  b[156] = h.type;
+  put(157, 100, h.linkname);
+  if (h.magic == RawHeader::Ustar) {
+    put(257, 6, std::string_view("ustar\0", 6));
+    put(263, 2, "00");
+    put(345, 155, h.prefix);
+  } else if (h.magic == RawHeader::Gnu) {
+    put(257, 8, std::string_view("ustar  \0", 8));
+  }
+  std::memset(&b[148], ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : b) sum += c;
+  char checksum[8];
+  std::snprintf(checksum, sizeof checksum, "%06o", sum);
+  std::memcpy(&b[148], checksum, 7);  // six digits, NUL, and the space already there
+  return b;
+}
+
+/// A header for `data` (its size field set to the data's) followed by the padded data.
+inline std::string raw_entry(RawHeader h, std::string_view data) {
+  h.size = data.size();
+  std::string out = raw_header(h);
+  out.append(data);
+  out.append((512 - data.size() % 512) % 512, '\0');
+  return out;
+}
+
+/// A pax extended header record: "<length> <key>=<value>\n", the length counting itself.
+inline std::string pax_record(std::string_view key, std::string_view value) {
+  const size_t rest = key.size() + value.size() + 3;
+  size_t length = rest + std::to_string(rest).size();
+  if (std::to_string(length).size() != std::to_string(rest).size()) {
+    length = rest + std::to_string(length).size();
+  }
+  return std::to_string(length) + " " + std::string(key) + "=" + std::string(value) + "\n";
+}
+
+inline std::string end_of_archive() { return std::string(1024, '\0'); }
+
+/// One gzip member holding `data`.
+inline std::string gzip(std::string_view data) {
+  libdeflate_compressor* c = libdeflate_alloc_compressor(6);
+  std::string out(libdeflate_gzip_compress_bound(c, data.size()), '\0');
+  out.resize(libdeflate_gzip_compress(c, data.data(), data.size(), out.data(), out.size()));
+  libdeflate_free_compressor(c);
   return out;
 }
 

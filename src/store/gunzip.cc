@@ -1,0 +1,87 @@
+#include "store/gunzip.h"
+
+#include <libdeflate.h>
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace lade::store {
+namespace {
+
+// Below this, the allocator's free lists serve the buffer again and again without touching new
+// pages; above it, a mapping of its own is returned to the system as soon as it is freed.
+constexpr size_t kMapThreshold = size_t{1} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;
+
+}  // namespace
+
+std::optional<ByteBuffer> ByteBuffer::allocate(size_t size) {
+  if (size < kMapThreshold) {
+    char* p = static_cast<char*>(std::malloc(size == 0 ? 1 : size));
+    if (p == nullptr) return std::nullopt;
+    return ByteBuffer(p, size, false);
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return std::nullopt;
+  // Fewer page faults while the inflater fills it (a hint; ignored where unsupported).
+  if (size >= kHugePage) (void)::madvise(p, size, MADV_HUGEPAGE);
+  return ByteBuffer(static_cast<char*>(p), size, true);
+}
+
+ByteBuffer::ByteBuffer(ByteBuffer&& other) noexcept
+    : data_(other.data_), size_(other.size_), mapped_(other.mapped_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+ByteBuffer::~ByteBuffer() {
+  if (data_ == nullptr) return;
+  if (mapped_) {
+    ::munmap(data_, size_);
+  } else {
+    std::free(data_);
+  }
+}
+
+bool InflateBudget::try_acquire(uint64_t bytes) {
+  uint64_t available = available_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > available) return false;
+  } while (
+      !available_.compare_exchange_weak(available, available - bytes, std::memory_order_relaxed));
+  return true;
+}
+
+void InflateBudget::release(uint64_t bytes) {
+  available_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+bool looks_like_gzip(std::string_view bytes) {
+  // ID1 ID2, CM = deflate, no reserved flag bits.
+  return bytes.size() >= 10 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b && bytes[2] == 0x08 &&
+         (static_cast<unsigned char>(bytes[3]) & 0xe0) == 0;
+}
+
+uint64_t gzip_stated_size(std::string_view bytes) {
+  if (bytes.size() < 18) return 0;  // a 10-byte header and an 8-byte trailer at least
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + bytes.size() - 4);
+  return uint64_t{p[0]} | uint64_t{p[1]} << 8 | uint64_t{p[2]} << 16 | uint64_t{p[3]} << 24;
+}
+
+std::optional<ByteBuffer> gunzip_whole(std::string_view gz, size_t size) {
+  std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> decompressor(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  if (!decompressor) return std::nullopt;
+  auto out = ByteBuffer::allocate(size);
+  if (!out) return std::nullopt;
+  size_t consumed = 0;
+  // No actual-size pointer: libdeflate then insists on exactly `size` bytes of output.
+  libdeflate_result r = libdeflate_gzip_decompress_ex(decompressor.get(), gz.data(), gz.size(),
+                                                      out->data(), size, &consumed, nullptr);
+  if (r != LIBDEFLATE_SUCCESS || consumed != gz.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace lade::store
