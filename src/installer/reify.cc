@@ -353,7 +353,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     done_count++;
     pending--;
     if (options_.on_progress) options_.on_progress(done_count, total);
-    cv.notify_all();
+    // Only the last one wakes the waiting thread: a wake per package is a futex call each.
+    if (pending == 0) cv.notify_all();
   };
 
   auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
