@@ -190,15 +190,29 @@ LinkStats& LinkStats::operator+=(const LinkStats& other) {
 /// too: at most two directories are open at once, whatever the depth.
 class TreeLinker {
  public:
-  TreeLinker(Linker* linker, std::pair<dev_t, dev_t> devices, LinkMode start, bool learning,
-             std::string display_root)
+  TreeLinker(Linker* linker, int src_root, int dst_root, std::string display_root)
       : linker_(linker),
-        devices_(devices),
-        current_(start),
-        learning_(learning),
+        src_root_(src_root),
+        dst_root_(dst_root),
+        current_(linker->mode()),
         display_root_(std::move(display_root)) {}
 
-  util::Status walk(int src_root, int dst_root) {
+  /// Auto mode: find the device pair and what is known of it. `guess`, when set, is tried
+  /// first instead, without looking at the devices: the one method that worked so far, if it
+  /// is a reflink or a hard link. Those succeed only within a file system, so the first file
+  /// that succeeds says this pair can do the same; the devices are looked at (two fstats per
+  /// package saved otherwise) only when the guess fails.
+  util::Status start_auto(std::optional<LinkMode> guess) {
+    if (guess) {
+      current_ = *guess;
+      probing_ = true;
+      return {};
+    }
+    return find_devices();
+  }
+
+  util::Status walk() {
+    const int src_root = src_root_, dst_root = dst_root_;
     std::vector<std::string> pending{std::string()};  // package-relative; "" is the root
     while (!pending.empty()) {
       std::string rel = std::move(pending.back());
@@ -294,6 +308,19 @@ class TreeLinker {
     return {};
   }
 
+  util::Status find_devices() {
+    struct stat src_st {
+    }, dst_st{};
+    if (::fstat(src_root_, &src_st) != 0 || ::fstat(dst_root_, &dst_st) != 0) {
+      return sys_error(errno, "cannot stat " + display_root_);
+    }
+    devices_ = {src_st.st_dev, dst_st.st_dev};
+    auto learned = linker_->learned_mode(devices_.first, devices_.second);
+    current_ = learned.value_or(LinkMode::Reflink);
+    learning_ = !learned.has_value();
+    return {};
+  }
+
   util::Status file(const FileRef& ref, const std::string& rel) {
     LinkMode method = current_;
     bool learnable = true;
@@ -313,6 +340,7 @@ class TreeLinker {
       }
       if (e == 0) {
         count(method);
+        probing_ = false;
         if (learning_ && learnable) {
           learning_ = false;
           current_ = method;
@@ -321,6 +349,13 @@ class TreeLinker {
         return {};
       }
       const bool auto_mode = linker_->mode() == LinkMode::Auto;
+      if (probing_ && ((method == LinkMode::Reflink && reflink_unsupported(e)) ||
+                       (method == LinkMode::Hardlink && hardlink_unsupported(e)))) {
+        probing_ = false;  // the guess does not hold here: do what a first package would
+        LADE_TRY(find_devices());
+        method = current_;
+        continue;
+      }
       if (auto_mode && method == LinkMode::Reflink && reflink_unsupported(e)) {
         method = LinkMode::Hardlink;
         if (!learning_) current_ = method;  // it worked before; this file system pair changed
@@ -361,9 +396,12 @@ class TreeLinker {
   }
 
   Linker* linker_;
-  std::pair<dev_t, dev_t> devices_;
+  const int src_root_;
+  const int dst_root_;
+  std::pair<dev_t, dev_t> devices_{};
   LinkMode current_;
-  bool learning_;
+  bool learning_ = false;
+  bool probing_ = false;  // current_ is a guess from another device pair
   std::string display_root_;  // the destination as the caller named it, for messages
   std::unique_ptr<char[]> buffer_;  // getdents64 records, reused for every directory
   LinkStats stats_;
@@ -379,25 +417,21 @@ util::Result<LinkStats> Linker::link(const fs::path& package_dir, const fs::path
   Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dst.ok()) return sys_error(errno, "cannot open " + dest.string());
 
-  LinkMode start = mode_;
-  bool learning = false;
-  std::pair<dev_t, dev_t> devices{};
-  if (mode_ == LinkMode::Auto) {  // only auto mode remembers anything per device pair
-    struct stat src_st {
-    }, dst_st{};
-    if (::fstat(src.get(), &src_st) != 0 || ::fstat(dst.get(), &dst_st) != 0) {
-      return sys_error(errno, "cannot stat " + dest.string());
-    }
-    devices = {src_st.st_dev, dst_st.st_dev};
-    auto learned = learned_mode(devices.first, devices.second);
-    start = learned.value_or(LinkMode::Reflink);
-    learning = !learned.has_value();
-  }
-  TreeLinker tree(this, devices, start, learning, dest.string());
-  LADE_TRY(tree.walk(src.get(), dst.get()));
+  TreeLinker tree(this, src.get(), dst.get(), dest.string());
+  // Only auto mode remembers anything per device pair.
+  if (mode_ == LinkMode::Auto) LADE_TRY(tree.start_auto(sole_capable_mode()));
+  LADE_TRY(tree.walk());
   std::lock_guard<std::mutex> lock(mu_);
   totals_ += tree.stats();
   return tree.stats();
+}
+
+std::optional<LinkMode> Linker::sole_capable_mode() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (learned_.size() != 1) return std::nullopt;
+  LinkMode mode = learned_.begin()->second;
+  if (mode != LinkMode::Reflink && mode != LinkMode::Hardlink) return std::nullopt;
+  return mode;
 }
 
 std::optional<LinkMode> Linker::learned_mode(dev_t source_device, dev_t dest_device) const {

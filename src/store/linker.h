@@ -72,6 +72,8 @@ class Linker {
  private:
   friend class TreeLinker;
   void learn(std::pair<dev_t, dev_t> devices, LinkMode mode);
+  /// The method learnt when only one device pair is known and it is a reflink or a hard link.
+  std::optional<LinkMode> sole_capable_mode() const;
 
   const LinkMode mode_;
   mutable std::mutex mu_;

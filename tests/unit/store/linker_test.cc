@@ -177,6 +177,45 @@ TEST_CASE("Linker auto mode copies across devices", "[store]") {
   CHECK(refused.error().code == "EXDEV");
 }
 
+TEST_CASE("Linker auto mode: a method learnt on one device pair is only a first guess on another",
+          "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Auto);
+  auto first = linker.link(f.package, f.node_modules / "p");
+  REQUIRE(first.ok());
+  const LinkMode same_device = *linker.learned_mode(stat_of(f.package).st_dev,
+                                                    stat_of(f.node_modules / "p").st_dev);
+  // Same pair again: the guess holds, every file goes the learnt way.
+  auto second = linker.link(f.package, f.node_modules / "q");
+  REQUIRE(second.ok());
+  f.check_tree(f.node_modules / "q");
+  CHECK(second->files() == 3);
+  CHECK((same_device == LinkMode::Reflink ? second->files_reflinked : second->files_hardlinked) ==
+        3);
+
+  const fs::path shm = "/dev/shm";
+  if (::access(shm.c_str(), W_OK) != 0 || stat_of(shm).st_dev == stat_of(f.package).st_dev) {
+    WARN("no writable second file system here; the failed guess is not exercised");
+    return;
+  }
+  auto other = util::TempDir::create(shm, "lade-linker-test-");
+  REQUIRE(other.ok());
+  fs::path dest = other->path() / "node_modules" / "p";
+  auto across = linker.link(f.package, dest);
+  INFO((across.ok() ? "" : across.error().message));
+  REQUIRE(across.ok());
+  f.check_tree(dest);
+  CHECK(across->files_copied == 3);
+  CHECK(linker.learned_mode(stat_of(f.package).st_dev, stat_of(dest).st_dev) == LinkMode::Copy);
+  // Two pairs known now: each package looks at its devices again, and gets its own pair's way.
+  auto back = linker.link(f.package, f.node_modules / "r");
+  REQUIRE(back.ok());
+  CHECK(back->files_copied == 0);
+  auto again = linker.link(f.package, other->path() / "node_modules" / "q");
+  REQUIRE(again.ok());
+  CHECK(again->files_copied == 3);
+}
+
 TEST_CASE("Linker replaces files already at the destination", "[store]") {
   LinkFixture f;
   fs::path dest = f.node_modules / "p";
