@@ -135,7 +135,6 @@ int copy_file(const FileRef& f, uint64_t* copied) {
   return 0;
 }
 
-
 /// mkdir -p for the destination root: one mkdir when the parent exists (the usual case), no
 /// stat. 0 when `path` was created, EEXIST when something is there already, else an errno.
 int make_directories(const std::string& path) {
@@ -212,16 +211,15 @@ class TreeLinker {
   }
 
   util::Status walk() {
-    const int src_root = src_root_, dst_root = dst_root_;
     std::vector<std::string> pending{std::string()};  // package-relative; "" is the root
     while (!pending.empty()) {
       std::string rel = std::move(pending.back());
       pending.pop_back();
       Fd opened(rel.empty() ? -1
-                            : ::openat(src_root, rel.c_str(),
+                            : ::openat(src_root_, rel.c_str(),
                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!rel.empty() && !opened.ok()) return sys_error(errno, "cannot read " + display(rel));
-      LADE_TRY(directory(rel.empty() ? src_root : opened.get(), dst_root, rel, &pending));
+      LADE_TRY(directory(rel.empty() ? src_root_ : opened.get(), dst_root_, rel, &pending));
     }
     return {};
   }

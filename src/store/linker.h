@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 enum class LinkMode {
   /// Reflink if the file systems can, else hard links, else copies; decided on the first file
-  /// between each pair of devices and remembered.
+  /// between each pair of devices and remembered. While only one pair is known and it reflinks
+  /// or hard-links, other packages try that first without looking at their devices.
   Auto,
   Reflink,
   Hardlink,
