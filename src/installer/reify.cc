@@ -159,18 +159,54 @@ Reifier::Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOption
 namespace {
 
 /// Removes everything in `dir` but its nested node_modules (which holds other packages' plans).
+/// One lstat when there is nothing to clear.
 void clear_package_dir(const fs::path& dir) {
   std::error_code ec;
-  if (fs::is_symlink(dir, ec) || (fs::exists(dir, ec) && !fs::is_directory(dir, ec))) {
+  fs::file_status status = fs::symlink_status(dir, ec);
+  if (status.type() == fs::file_type::not_found || status.type() == fs::file_type::none) return;
+  if (status.type() != fs::file_type::directory) {
     fs::remove(dir, ec);
     return;
   }
-  if (!fs::exists(dir, ec)) return;
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     if (it->path().filename() == "node_modules") continue;
     fs::remove_all(it->path(), ec);
   }
 }
+
+/// The outermost node_modules folder of a lockfile location ("node_modules" for
+/// "node_modules/a/node_modules/b", "packages/x/node_modules" for a workspace's dependency);
+/// empty when the location is in none.
+std::string outer_node_modules(const std::string& loc) {
+  if (loc.rfind("node_modules/", 0) == 0) return "node_modules";
+  size_t pos = loc.find("/node_modules/");
+  return pos == std::string::npos ? std::string() : loc.substr(0, pos + 13);
+}
+
+/// Remembers which outermost node_modules folders did not exist when the install began: no
+/// package folder can be in one of those, so there is nothing to look for or clear there.
+/// One lstat per folder, however many packages it holds.
+class FreshFolders {
+ public:
+  explicit FreshFolders(const fs::path& project) : project_(project) {}
+
+  /// True when `loc` is known to be absent: its outermost node_modules was missing.
+  bool absent(const std::string& loc) {
+    std::string outer = outer_node_modules(loc);
+    if (outer.empty()) return false;
+    auto it = missing_.find(outer);
+    if (it == missing_.end()) {
+      std::error_code ec;
+      fs::file_status status = fs::symlink_status(project_ / outer, ec);
+      it = missing_.emplace(outer, status.type() == fs::file_type::not_found).first;
+    }
+    return it->second;
+  }
+
+ private:
+  const fs::path& project_;
+  std::unordered_map<std::string, bool> missing_;
+};
 
 /// Whether a lockfile location is a package folder inside some node_modules.
 bool in_node_modules(const std::string& loc) {
@@ -242,15 +278,19 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     wanted.push_back(n);
   }
 
+  // Looked at before anything is removed or created: a node_modules folder missing now (a
+  // first install, or `ci` which removed it) holds no package folder to check or clear.
+  FreshFolders fresh(project);
   std::vector<Node*> to_install;
   std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
+    const bool maybe_present = !fresh.absent(loc);
     auto it = installed.find(loc);
     std::error_code ec;
-    bool present = fs::exists(project / loc, ec) || fs::is_symlink(project / loc, ec);
-    if (it != installed.end() && present) {
+    if (it != installed.end() && maybe_present &&
+        fs::symlink_status(project / loc, ec).type() != fs::file_type::not_found && !ec) {
       const InstalledPackage& p = it->second;
       bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
                              : (!n->integrity.empty() && !p.integrity.empty()
@@ -285,7 +325,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     report.removed++;
   }
-  for (Node* n : to_install) clear_package_dir(project / n->location());
+  for (Node* n : to_install) {
+    std::string loc = n->location();
+    if (!fresh.absent(loc)) clear_package_dir(project / loc);
+  }
 
   // ---- fetch, verify, extract, link ----
   auto fetch_start = Clock::now();
@@ -310,7 +353,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     done_count++;
     pending--;
     if (options_.on_progress) options_.on_progress(done_count, total);
-    cv.notify_all();
+    // Only the last one wakes the waiting thread: a wake per package is a futex call each.
+    if (pending == 0) cv.notify_all();
   };
 
   auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
@@ -368,6 +412,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   // ---- bins ----
   auto link_start = Clock::now();
+  std::unordered_set<std::string> bin_dirs_made;
+  constexpr fs::perms kExec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
   for (Node* n : wanted) {
     if (skipped.count(n) || n->package.bin.empty()) continue;
     Node* parent = n->parent();
@@ -375,7 +421,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     fs::path pkg_dir = project / n->location();
     fs::path bin_dir = (parent == root ? project : project / parent->location()) / "node_modules" / ".bin";
     std::error_code ec;
-    fs::create_directories(bin_dir, ec);
+    if (bin_dirs_made.insert(bin_dir.string()).second) fs::create_directories(bin_dir, ec);
     for (const auto& [bin_name, bin_path] : n->package.bin) {
       if (bin_name.empty() || bin_name.find("..") != std::string::npos) continue;
       fs::path target = (pkg_dir / bin_path).lexically_normal();
@@ -383,11 +429,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       auto rel_check = target.lexically_relative(pkg_dir).string();
       if (rel_check.empty() || rel_check.rfind("..", 0) == 0) continue;
       fs::path link = bin_dir / unscoped(bin_name);
-      fs::remove(link, ec);
-      fs::create_symlink(relative_link(bin_dir, target), link, ec);
-      if (fs::exists(target)) {
-        auto perms = fs::status(target, ec).permissions();
-        fs::permissions(target, perms | fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, ec);
+      // Whatever is there goes, but only looked for when the link cannot be made.
+      const fs::path link_target = relative_link(bin_dir, target);
+      fs::create_symlink(link_target, link, ec);
+      if (ec == std::errc::file_exists) {
+        fs::remove(link, ec);
+        fs::create_symlink(link_target, link, ec);
+      }
+      // The store made it executable already, mostly: change the mode only when it is not.
+      fs::file_status status = fs::status(target, ec);
+      if (!ec && fs::exists(status) && (status.permissions() & kExec) != kExec) {
+        fs::permissions(target, status.permissions() | kExec, ec);
       }
     }
   }

@@ -9,8 +9,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <string>
-#include <system_error>
+#include <vector>
 
 #include "store/sys_error.h"
 
@@ -59,37 +60,46 @@ int create_file(int dir, const char* name, mode_t mode) {
   return fd;
 }
 
+/// A file to link: `name` in the source directory `dir`, to `dest` (a path relative to the
+/// destination package's root, `root`).
+struct FileRef {
+  int dir;
+  const char* name;
+  int root;
+  const char* dest;
+};
+
 /// 0 or an errno.
-int reflink_file(int src_dir, int dst_dir, const char* name) {
-  Fd src(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+int reflink_file(const FileRef& f) {
+  Fd src(::openat(f.dir, f.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!src.ok()) return errno;
   struct stat st {};
   if (::fstat(src.get(), &st) != 0) return errno;
-  Fd dst(create_file(dst_dir, name, st.st_mode & 07777));
+  Fd dst(create_file(f.root, f.dest, st.st_mode & 07777));
   if (!dst.ok()) return errno;
   if (::ioctl(dst.get(), FICLONE, src.get()) != 0) {
     int e = errno;
-    ::unlinkat(dst_dir, name, 0);
+    ::unlinkat(f.root, f.dest, 0);
     return e;
   }
   return 0;
 }
 
 /// 0 or an errno.
-int hardlink_file(int src_dir, int dst_dir, const char* name) {
-  if (::linkat(src_dir, name, dst_dir, name, 0) == 0) return 0;
+int hardlink_file(const FileRef& f) {
+  if (::linkat(f.dir, f.name, f.root, f.dest, 0) == 0) return 0;
   if (errno != EEXIST) return errno;
-  if (::unlinkat(dst_dir, name, 0) != 0) return errno;
-  return ::linkat(src_dir, name, dst_dir, name, 0) == 0 ? 0 : errno;
+  if (::unlinkat(f.root, f.dest, 0) != 0) return errno;
+  return ::linkat(f.dir, f.name, f.root, f.dest, 0) == 0 ? 0 : errno;
 }
 
 /// 0 or an errno; adds the bytes written to `*copied`.
-int copy_file(int src_dir, int dst_dir, const char* name, uint64_t* copied) {
-  Fd src(::openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+int copy_file(const FileRef& f, uint64_t* copied) {
+  Fd src(::openat(f.dir, f.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!src.ok()) return errno;
   struct stat st {};
   if (::fstat(src.get(), &st) != 0) return errno;
-  Fd dst(create_file(dst_dir, name, st.st_mode & 07777));
+  Fd dst(create_file(f.root, f.dest, st.st_mode & 07777));
   if (!dst.ok()) return errno;
   // Stop at the size fstat gave: saves the call that would only report end of file.
   uint64_t remaining = static_cast<uint64_t>(st.st_size);
@@ -123,6 +133,19 @@ int copy_file(int src_dir, int dst_dir, const char* name, uint64_t* copied) {
     remaining -= std::min(remaining, static_cast<uint64_t>(n));
   }
   return 0;
+}
+
+/// mkdir -p for the destination root: one mkdir when the parent exists (the usual case), no
+/// stat. 0 when `path` was created, EEXIST when something is there already, else an errno.
+int make_directories(const std::string& path) {
+  if (::mkdir(path.c_str(), 0777) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  size_t slash = path.find_last_not_of('/');
+  slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
+  if (slash == std::string::npos || slash == 0) return ENOENT;
+  int e = make_directories(path.substr(0, slash));
+  if (e != 0 && e != EEXIST) return e;
+  return ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -159,106 +182,163 @@ LinkStats& LinkStats::operator+=(const LinkStats& other) {
   return *this;
 }
 
-/// One link() call: walks the source with directory fds (short relative lookups, no path
-/// re-resolution) and links each file with the current method.
+/// One link() call. Walks the source with getdents64 on descriptors it owns (no DIR*: that
+/// costs a dup, an fstat and two fcntl per directory) and addresses everything in the
+/// destination by its path relative to the destination's root descriptor, so destination
+/// subdirectories are made but never opened. Sources are opened relative to the package root
+/// too: at most two directories are open at once, whatever the depth.
 class TreeLinker {
  public:
-  TreeLinker(Linker* linker, std::pair<dev_t, dev_t> devices, LinkMode start, bool learning)
-      : linker_(linker), devices_(devices), current_(start), learning_(learning) {}
+  TreeLinker(Linker* linker, int src_root, int dst_root, std::string display_root)
+      : linker_(linker),
+        src_root_(src_root),
+        dst_root_(dst_root),
+        current_(linker->mode()),
+        display_root_(std::move(display_root)) {}
 
-  util::Status walk(int src_dir, int dst_dir, const std::string& rel) {
-    int dup_fd = ::dup(src_dir);
-    if (dup_fd < 0) return sys_error(errno, "cannot read " + rel);
-    DIR* dir = ::fdopendir(dup_fd);
-    if (dir == nullptr) {
-      int e = errno;
-      ::close(dup_fd);
-      return sys_error(e, "cannot read " + rel);
+  /// Auto mode: find the device pair and what is known of it. `guess`, when set, is tried
+  /// first instead, without looking at the devices: the one method that worked so far, if it
+  /// is a reflink or a hard link. Those succeed only within a file system, so the first file
+  /// that succeeds says this pair can do the same; the devices are looked at (two fstats per
+  /// package saved otherwise) only when the guess fails.
+  util::Status start_auto(std::optional<LinkMode> guess) {
+    if (guess) {
+      current_ = *guess;
+      probing_ = true;
+      return {};
     }
-    util::Status status;
-    while (status.ok()) {
-      errno = 0;
-      struct dirent* ent = ::readdir(dir);
-      if (ent == nullptr) {
-        if (errno != 0) status = sys_error(errno, "cannot read " + rel);
-        break;
-      }
-      const char* name = ent->d_name;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-      unsigned char type = ent->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat st {};
-        if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-          status = sys_error(errno, "cannot read " + rel + "/" + name);
-          break;
-        }
-        type = S_ISDIR(st.st_mode)   ? DT_DIR
-               : S_ISLNK(st.st_mode) ? DT_LNK
-               : S_ISREG(st.st_mode) ? DT_REG
-                                     : DT_UNKNOWN;
-      }
-      if (type == DT_DIR) {
-        status = directory(src_dir, dst_dir, name, rel + "/" + name);
-      } else if (type == DT_LNK) {
-        status = symlink(src_dir, dst_dir, name, rel + "/" + name);
-      } else if (type == DT_REG) {
-        status = file(src_dir, dst_dir, name, rel + "/" + name);
-      }
+    return find_devices();
+  }
+
+  util::Status walk() {
+    std::vector<std::string> pending{std::string()};  // package-relative; "" is the root
+    while (!pending.empty()) {
+      std::string rel = std::move(pending.back());
+      pending.pop_back();
+      Fd opened(rel.empty() ? -1
+                            : ::openat(src_root_, rel.c_str(),
+                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!rel.empty() && !opened.ok()) return sys_error(errno, "cannot read " + display(rel));
+      LADE_TRY(directory(rel.empty() ? src_root_ : opened.get(), dst_root_, rel, &pending));
     }
-    ::closedir(dir);
-    return status;
+    return {};
   }
 
   const LinkStats& stats() const { return stats_; }
 
  private:
-  util::Status directory(int src_dir, int dst_dir, const char* name, const std::string& rel) {
-    // 0777 narrowed by the umask, as the extraction made the store's directories.
-    if (::mkdirat(dst_dir, name, 0777) != 0 && errno != EEXIST) {
-      return sys_error(errno, "cannot create " + rel);
-    }
-    Fd src(::openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!src.ok()) return sys_error(errno, "cannot read " + rel);
-    Fd dst(::openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!dst.ok()) return sys_error(errno, "cannot open " + rel);
-    ++stats_.directories;
-    return walk(src.get(), dst.get(), rel);
+  static constexpr size_t kDirBufferSize = 32 * 1024;
+
+  std::string display(const std::string& rel) const {
+    return rel.empty() ? display_root_ : display_root_ + "/" + rel;
   }
 
-  util::Status symlink(int src_dir, int dst_dir, const char* name, const std::string& rel) {
+  /// Links the entries of the source directory `src_dir` (at `rel` in the package) and makes
+  /// its subdirectories, which it appends to `pending` rather than descending into them.
+  util::Status directory(int src_dir, int dst_root, const std::string& rel,
+                         std::vector<std::string>* pending) {
+    if (!buffer_) buffer_ = std::make_unique<char[]>(kDirBufferSize);
+    for (;;) {
+      ssize_t n = ::getdents64(src_dir, buffer_.get(), kDirBufferSize);
+      if (n == 0) return {};
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return sys_error(errno, "cannot read " + display(rel));
+      }
+      for (ssize_t pos = 0; pos < n;) {
+        const auto* ent = reinterpret_cast<const struct dirent64*>(buffer_.get() + pos);
+        pos += ent->d_reclen;
+        const char* name = ent->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+        std::string child = rel.empty() ? std::string(name) : rel + "/" + name;
+        unsigned char type = ent->d_type;
+        if (type == DT_UNKNOWN) {  // file systems that do not fill d_type
+          struct stat st {};
+          if (::fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            return sys_error(errno, "cannot read " + display(child));
+          }
+          type = S_ISDIR(st.st_mode)   ? DT_DIR
+                 : S_ISLNK(st.st_mode) ? DT_LNK
+                 : S_ISREG(st.st_mode) ? DT_REG
+                                       : DT_UNKNOWN;
+        }
+        if (type == DT_DIR) {
+          LADE_TRY(make_directory(dst_root, child));
+          pending->push_back(std::move(child));
+        } else if (type == DT_LNK) {
+          LADE_TRY(symlink(src_dir, name, dst_root, child));
+        } else if (type == DT_REG) {
+          LADE_TRY(file(FileRef{src_dir, name, dst_root, child.c_str()}, child));
+        }
+      }
+    }
+  }
+
+  /// Makes `rel` under the destination root. Something already there must be a real
+  /// directory: the paths below it are resolved through it, and a symlink there would lead
+  /// them out of the package.
+  util::Status make_directory(int dst_root, const std::string& rel) {
+    // 0777 narrowed by the umask, as the extraction made the store's directories.
+    if (::mkdirat(dst_root, rel.c_str(), 0777) != 0) {
+      if (errno != EEXIST) return sys_error(errno, "cannot create " + display(rel));
+      struct stat st {};
+      if (::fstatat(dst_root, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return sys_error(errno, "cannot create " + display(rel));
+      }
+      if (!S_ISDIR(st.st_mode)) return sys_error(ENOTDIR, "cannot create " + display(rel));
+    }
+    ++stats_.directories;
+    return {};
+  }
+
+  util::Status symlink(int src_dir, const char* name, int dst_root, const std::string& rel) {
     char target[4096];
     ssize_t n = ::readlinkat(src_dir, name, target, sizeof target - 1);
-    if (n < 0) return sys_error(errno, "cannot read link " + rel);
+    if (n < 0) return sys_error(errno, "cannot read link " + display(rel));
     target[n] = '\0';
-    if (::symlinkat(target, dst_dir, name) != 0) {
-      if (errno != EEXIST || ::unlinkat(dst_dir, name, 0) != 0 ||
-          ::symlinkat(target, dst_dir, name) != 0) {
-        return sys_error(errno, "cannot create link " + rel);
+    if (::symlinkat(target, dst_root, rel.c_str()) != 0) {
+      if (errno != EEXIST || ::unlinkat(dst_root, rel.c_str(), 0) != 0 ||
+          ::symlinkat(target, dst_root, rel.c_str()) != 0) {
+        return sys_error(errno, "cannot create link " + display(rel));
       }
     }
     ++stats_.symlinks;
     return {};
   }
 
-  util::Status file(int src_dir, int dst_dir, const char* name, const std::string& rel) {
+  util::Status find_devices() {
+    struct stat src_st {
+    }, dst_st{};
+    if (::fstat(src_root_, &src_st) != 0 || ::fstat(dst_root_, &dst_st) != 0) {
+      return sys_error(errno, "cannot stat " + display_root_);
+    }
+    devices_ = {src_st.st_dev, dst_st.st_dev};
+    auto learned = linker_->learned_mode(devices_.first, devices_.second);
+    current_ = learned.value_or(LinkMode::Reflink);
+    learning_ = !learned.has_value();
+    return {};
+  }
+
+  util::Status file(const FileRef& ref, const std::string& rel) {
     LinkMode method = current_;
     bool learnable = true;
     for (;;) {
       int e = 0;
       switch (method) {
         case LinkMode::Reflink:
-          e = reflink_file(src_dir, dst_dir, name);
+          e = reflink_file(ref);
           break;
         case LinkMode::Hardlink:
-          e = hardlink_file(src_dir, dst_dir, name);
+          e = hardlink_file(ref);
           break;
         case LinkMode::Copy:
         case LinkMode::Auto:
-          e = copy_file(src_dir, dst_dir, name, &stats_.bytes_copied);
+          e = copy_file(ref, &stats_.bytes_copied);
           break;
       }
       if (e == 0) {
         count(method);
+        probing_ = false;
         if (learning_ && learnable) {
           learning_ = false;
           current_ = method;
@@ -267,6 +347,13 @@ class TreeLinker {
         return {};
       }
       const bool auto_mode = linker_->mode() == LinkMode::Auto;
+      if (probing_ && ((method == LinkMode::Reflink && reflink_unsupported(e)) ||
+                       (method == LinkMode::Hardlink && hardlink_unsupported(e)))) {
+        probing_ = false;  // the guess does not hold here: do what a first package would
+        LADE_TRY(find_devices());
+        method = current_;
+        continue;
+      }
       if (auto_mode && method == LinkMode::Reflink && reflink_unsupported(e)) {
         method = LinkMode::Hardlink;
         if (!learning_) current_ = method;  // it worked before; this file system pair changed
@@ -277,7 +364,7 @@ class TreeLinker {
         method = LinkMode::Copy;
         continue;
       }
-      return sys_error(e, std::string("cannot ") + verb(method) + " " + rel);
+      return sys_error(e, std::string("cannot ") + verb(method) + " " + display(rel));
     }
   }
 
@@ -307,39 +394,42 @@ class TreeLinker {
   }
 
   Linker* linker_;
-  std::pair<dev_t, dev_t> devices_;
+  const int src_root_;
+  const int dst_root_;
+  std::pair<dev_t, dev_t> devices_{};
   LinkMode current_;
-  bool learning_;
+  bool learning_ = false;
+  bool probing_ = false;  // current_ is a guess from another device pair
+  std::string display_root_;  // the destination as the caller named it, for messages
+  std::unique_ptr<char[]> buffer_;  // getdents64 records, reused for every directory
   LinkStats stats_;
 };
 
 util::Result<LinkStats> Linker::link(const fs::path& package_dir, const fs::path& dest) {
   Fd src(::open(package_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!src.ok()) return sys_error(errno, "cannot read " + package_dir.string());
-  std::error_code ec;
-  fs::create_directories(dest, ec);
-  if (ec) return sys_error(ec.value(), "cannot create " + dest.string());
+  // Already there is fine: the files in it with the same names are replaced.
+  if (int e = make_directories(dest.string()); e != 0 && e != EEXIST) {
+    return sys_error(e, "cannot create " + dest.string());
+  }
   Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dst.ok()) return sys_error(errno, "cannot open " + dest.string());
-  struct stat src_st {
-  }, dst_st{};
-  if (::fstat(src.get(), &src_st) != 0 || ::fstat(dst.get(), &dst_st) != 0) {
-    return sys_error(errno, "cannot stat " + dest.string());
-  }
-  const std::pair<dev_t, dev_t> devices{src_st.st_dev, dst_st.st_dev};
 
-  LinkMode start = mode_;
-  bool learning = false;
-  if (mode_ == LinkMode::Auto) {
-    auto learned = learned_mode(devices.first, devices.second);
-    start = learned.value_or(LinkMode::Reflink);
-    learning = !learned.has_value();
-  }
-  TreeLinker tree(this, devices, start, learning);
-  LADE_TRY(tree.walk(src.get(), dst.get(), dest.string()));
+  TreeLinker tree(this, src.get(), dst.get(), dest.string());
+  // Only auto mode remembers anything per device pair.
+  if (mode_ == LinkMode::Auto) LADE_TRY(tree.start_auto(sole_capable_mode()));
+  LADE_TRY(tree.walk());
   std::lock_guard<std::mutex> lock(mu_);
   totals_ += tree.stats();
   return tree.stats();
+}
+
+std::optional<LinkMode> Linker::sole_capable_mode() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (learned_.size() != 1) return std::nullopt;
+  LinkMode mode = learned_.begin()->second;
+  if (mode != LinkMode::Reflink && mode != LinkMode::Hardlink) return std::nullopt;
+  return mode;
 }
 
 std::optional<LinkMode> Linker::learned_mode(dev_t source_device, dev_t dest_device) const {

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 
 enum class LinkMode {
   /// Reflink if the file systems can, else hard links, else copies; decided on the first file
-  /// between each pair of devices and remembered.
+  /// between each pair of devices and remembered. While only one pair is known and it reflinks
+  /// or hard-links, other packages try that first without looking at their devices.
   Auto,
   Reflink,
   Hardlink,
@@ -72,6 +73,8 @@ class Linker {
  private:
   friend class TreeLinker;
   void learn(std::pair<dev_t, dev_t> devices, LinkMode mode);
+  /// The method learnt when only one device pair is known and it is a reflink or a hard link.
+  std::optional<LinkMode> sole_capable_mode() const;
 
   const LinkMode mode_;
   mutable std::mutex mu_;

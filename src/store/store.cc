@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 #include "store/sys_error.h"
 #include "util/fs.h"
@@ -189,13 +190,88 @@ TarballSink Store::begin_tarball(std::string_view integrity, std::string_view sh
                      std::string(name_for_errors));
 }
 
+namespace {
+
+/// mkdir -p without a stat per level: one mkdir when the parent exists. 0 or an errno
+/// (EEXIST when `path` is there already).
+int make_directories(const std::string& path) {
+  if (::mkdir(path.c_str(), 0777) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return ENOENT;
+  int e = make_directories(path.substr(0, slash));
+  if (e != 0 && e != EEXIST) return e;
+  return ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
+}
+
+/// A folder under <root>/tmp an entry is built in: removed with everything in it unless
+/// released (renamed into place).
+class BuildDir {
+ public:
+  /// Named after the digest, so the usual case needs no unique name (which costs a getpid);
+  /// the same package built twice at once, or a leftover of an interrupted run, gets one.
+  /// Made 0777 (narrowed by the umask), as readable as the entry's files will be.
+  static util::Result<BuildDir> create(const fs::path& tmp_root, const std::string& hex) {
+    const std::string base = "extract-" + hex.substr(0, 32);
+    std::string path = (tmp_root / base).string();
+    bool made_root = false;
+    int renamed = 0;
+    for (;;) {
+      if (::mkdir(path.c_str(), 0777) == 0) return BuildDir(path);
+      int e = errno;
+      if (e == ENOENT && !made_root) {  // the store's first package
+        made_root = true;
+        e = make_directories(tmp_root.string());
+        if (e == 0 || e == EEXIST) continue;
+      } else if (e == EEXIST && renamed++ < 2) {
+        path = (tmp_root / (base + "-" + util::unique_suffix())).string();
+        continue;
+      }
+      return sys_error(e, "cannot create a folder in " + tmp_root.string());
+    }
+  }
+  BuildDir(BuildDir&& other) noexcept : path_(std::exchange(other.path_, fs::path{})) {}
+  BuildDir& operator=(BuildDir&&) = delete;
+  ~BuildDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  explicit BuildDir(fs::path path) : path_(std::move(path)) {}
+  fs::path path_;
+};
+
+/// Writes a new file in one go: open, write, close. No rename: the file is inside a build
+/// folder nobody reads until the folder itself is renamed into place.
+util::Status write_new_file(const fs::path& path, std::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return sys_error(errno, "cannot write " + path.string());
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return sys_error(e, "cannot write " + path.string());
+    }
+    contents.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::close(fd) != 0) return sys_error(errno, "cannot write " + path.string());
+  return {};
+}
+
+}  // namespace
+
 util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string* owned,
                                           const std::string& sha512_digest,
                                           const std::string& name) const {
   const fs::path entry = entry_path(util::HashAlgorithm::Sha512, sha512_digest);
   if (path_exists(entry / kMarker)) return load_entry(entry);
 
-  auto tmp = util::TempDir::create(root_ / kTmpDir, "extract-");
+  auto tmp = BuildDir::create(root_ / kTmpDir, util::hex_encode(sha512_digest));
   if (!tmp.ok()) return with_name(tmp.take_error(), name);
   const fs::path package_dir = tmp->path() / kPackageDir;
   if (::mkdir(package_dir.c_str(), 0777) != 0) {
@@ -216,27 +292,32 @@ util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string*
   // The marker goes last: its presence says the entry is complete.
   std::string marker = std::string(kMarkerHeader) + "integrity " + out.integrity + "\nfiles " +
                        std::to_string(out.files) + "\nbytes " + std::to_string(out.bytes) + "\n";
-  LADE_TRY(util::write_file_atomic(tmp->path() / kMarker, marker));
-  // mkdtemp made it 0700; entries are as readable as the files in them.
-  ::chmod(tmp->path().c_str(), 0755);
+  if (auto st = write_new_file(tmp->path() / kMarker, marker); !st.ok()) {
+    return with_name(st.take_error(), name);
+  }
 
-  std::error_code ec;
-  fs::create_directories(entry.parent_path(), ec);
-  if (ec)
-    return with_name(sys_error(ec.value(), "cannot create " + entry.parent_path().string()), name);
-  for (int attempt = 0;; ++attempt) {
+  bool made_parent = false;
+  for (int attempt = 0;;) {
     if (::rename(tmp->path().c_str(), entry.c_str()) == 0) {
       tmp->release();
       out.dir = entry / kPackageDir;
       return out;
     }
     int e = errno;
+    if (e == ENOENT && !made_parent) {  // the first entry under this <hex[0:2]>
+      made_parent = true;
+      const fs::path parent = entry.parent_path();
+      if (int made = make_directories(parent.string()); made != 0 && made != EEXIST) {
+        return with_name(sys_error(made, "cannot create " + parent.string()), name);
+      }
+      continue;
+    }
     if (e != EEXIST && e != ENOTEMPTY) {
       return with_name(sys_error(e, "cannot move package into " + entry.string()), name);
     }
     // Another process stored it first: use theirs (ours is removed with the temp dir).
     if (path_exists(entry / kMarker)) return load_entry(entry);
-    if (attempt > 0) {
+    if (attempt++ > 0) {
       return with_name(
           util::make_error("EEXIST", "cannot replace the incomplete store entry " + entry.string()),
           name);
@@ -244,6 +325,7 @@ util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string*
     // A directory without its marker is a leftover (say, an interrupted cache clean): move it
     // aside atomically, then delete it at leisure.
     fs::path trash = root_ / kTmpDir / ("broken-" + util::unique_suffix());
+    std::error_code ec;
     if (::rename(entry.c_str(), trash.c_str()) == 0) fs::remove_all(trash, ec);
   }
 }

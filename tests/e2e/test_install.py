@@ -300,6 +300,29 @@ def install_repairs_a_damaged_tree(ctx):
     h.check_executable(proj.path("node_modules/.bin/bin-string"))
 
 
+@suite.test
+def install_clears_package_folders_it_has_no_record_of(ctx):
+    # node_modules is there but its hidden lockfile is not: every package is installed again, and
+    # what is in the way (stale files, a folder's symlink, a bin pointing elsewhere) must go.
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    tree = proj.tree()
+    os.remove(proj.path("node_modules/.package-lock.json"))
+    proj.write("node_modules/leaf/stale.js", "left over\n")
+    shutil.rmtree(proj.path("node_modules/uses-leaf-1"))
+    os.makedirs(proj.path("elsewhere"))
+    os.symlink(proj.path("elsewhere"), proj.path("node_modules/uses-leaf-1"))
+    os.remove(proj.path("node_modules/.bin/bin-string"))
+    os.symlink("../leaf/package.json", proj.path("node_modules/.bin/bin-string"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check(not os.path.exists(proj.path("node_modules/leaf/stale.js")), "stale file kept", r)
+    h.check(not os.path.islink(proj.path("node_modules/uses-leaf-1")), "symlink kept", r)
+    h.check_equal(os.listdir(proj.path("elsewhere")), [], "written through the symlink", r)
+    h.check_equal(proj.tree(), tree, "tree after the second install", r)
+    h.check_executable(proj.path("node_modules/.bin/bin-string"))
+
+
 @suite.test(lade_only=True)
 def second_install_takes_every_tarball_from_the_store(ctx):
     import json

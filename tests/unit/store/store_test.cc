@@ -285,6 +285,34 @@ TEST_CASE("Store ignores and replaces an entry without its marker", "[store]") {
   CHECK(f.store.find(integrity));
 }
 
+TEST_CASE("Store builds beside a leftover build folder and leaves entries readable", "[store]") {
+  StoreFixture f;
+  const std::string tgz = good_tarball();
+  const std::string integrity = sha512_sri(tgz);
+  std::string hex = util::hex_encode(util::digest(util::HashAlgorithm::Sha512, tgz));
+  // What an interrupted run building this very package leaves behind (or one building it now).
+  fs::path leftover = f.store.root() / "tmp" / ("extract-" + hex.substr(0, 32));
+  fs::create_directories(leftover / "package");
+  REQUIRE(util::write_file_atomic(leftover / "package" / "half.js", "half").ok());
+
+  auto r = f.store.add_tarball(tgz, integrity, "", "good@1.2.3");
+  INFO((r.ok() ? "" : r.error().message));
+  REQUIRE(r.ok());
+  CHECK(r->added);
+  CHECK(util::read_file(r->dir / "index.js").value() == "module.exports = 42;\n");
+  CHECK(util::read_file(r->dir.parent_path() / "index").value().rfind("lade-store-entry 1\n", 0) == 0);
+  CHECK(listing(f.store.root() / "tmp") ==
+        std::vector<std::string>{leftover.filename().string(),
+                                 leftover.filename().string() + "/package",
+                                 leftover.filename().string() + "/package/half.js"});
+  // The entry folder is as readable as a folder made under the umask, like its files.
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  struct stat st {};
+  REQUIRE(::stat(r->dir.parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == (0777 & ~mask));
+}
+
 TEST_CASE("Store: concurrent adds of the same package all succeed with one entry", "[store]") {
   StoreFixture f;
   const std::string tgz = good_tarball();
