@@ -182,10 +182,18 @@ std::string home_dir(const SpecOptions& options) {
 
 // ---------------------------------------------------------------------------------------------
 
+std::string absolute_where(const std::filesystem::path& where);
+
 struct Context {
   const SpecOptions& options;
   const SemverQueries& semver;
-  std::string where;  // absolute
+  /// options.where made absolute, worked out when first needed: only file and directory specs
+  /// need it, and it can cost a getcwd.
+  const std::string& where() const {
+    if (!where_) where_ = absolute_where(options.where);
+    return *where_;
+  }
+  mutable std::optional<std::string> where_ = {};
 };
 
 util::Error invalid_spec(std::string message) {
@@ -342,7 +350,7 @@ std::string file_url_path(std::string_view after_scheme, const std::string& base
 
 util::Result<PackageSpec> from_file(PackageSpec res, const Context& ctx) {
   res.type = is_file_type(res.raw_spec) ? SpecType::kFile : SpecType::kDirectory;
-  res.where = ctx.where;
+  res.where = ctx.where();
 
   std::string raw = path_to_file_url(res.raw_spec);
   if (raw.rfind("file:/", 0) == 0) {
@@ -361,7 +369,7 @@ util::Result<PackageSpec> from_file(PackageSpec res, const Context& ctx) {
     }
   }
   const std::string after_scheme = raw.substr(5);
-  const std::string base_dir = ctx.where == "/" ? "/" : ctx.where + "/";
+  const std::string base_dir = ctx.where() == "/" ? "/" : ctx.where() + "/";
   const std::string spec_path = file_url_path(after_scheme, "");
   std::string resolved_path = file_url_path(after_scheme, base_dir);
 
@@ -372,11 +380,11 @@ util::Result<PackageSpec> from_file(PackageSpec res, const Context& ctx) {
     resolved_path = path_resolve(home_dir(ctx.options),
                                  spec_path.size() > 3 ? std::string_view(spec_path).substr(3) : "");
   } else if (after_scheme.empty() || after_scheme[0] != '/') {
-    res.save_spec = "file:" + path_relative(ctx.where, path_resolve(ctx.where, resolved_path));
+    res.save_spec = "file:" + path_relative(ctx.where(), path_resolve(ctx.where(), resolved_path));
   } else {
-    res.save_spec = "file:" + path_resolve(ctx.where, resolved_path);
+    res.save_spec = "file:" + path_resolve(ctx.where(), resolved_path);
   }
-  res.fetch_spec = path_resolve(ctx.where, resolved_path);
+  res.fetch_spec = path_resolve(ctx.where(), resolved_path);
   // npa normalises separators in what it saves (and never saves "file://").
   for (char& c : *res.save_spec)
     if (c == '\\') c = '/';
@@ -507,6 +515,8 @@ util::Result<PackageSpec> parse_arg(std::string_view arg, const Context& ctx) {
 }
 
 std::string absolute_where(const std::filesystem::path& where) {
+  // The resolver parses thousands of specs with an absolute `where`: no getcwd for those.
+  if (where.is_absolute()) return path_resolve("/", where.string());
   std::string cwd = current_dir();
   return where.empty() ? path_resolve(cwd, "") : path_resolve(cwd, where.string());
 }
@@ -552,8 +562,7 @@ util::Result<PackageSpec> parse_spec(std::string_view arg) {
 util::Result<PackageSpec> parse_spec(std::string_view arg, const SpecOptions& options) {
   SemverQueries fallback;
   if (!options.semver) fallback = default_semver_queries();
-  const Context ctx{options, options.semver ? *options.semver : fallback,
-                    absolute_where(options.where)};
+  const Context ctx{options, options.semver ? *options.semver : fallback};
   return parse_arg(arg, ctx);
 }
 
@@ -568,8 +577,7 @@ util::Result<PackageSpec> resolve_spec(std::string_view name, std::string_view s
                                        const SpecOptions& options) {
   SemverQueries fallback;
   if (!options.semver) fallback = default_semver_queries();
-  const Context ctx{options, options.semver ? *options.semver : fallback,
-                    absolute_where(options.where)};
+  const Context ctx{options, options.semver ? *options.semver : fallback};
   return resolve(name.empty() ? std::nullopt : std::optional<std::string_view>(name), spec,
                  std::nullopt, ctx);
 }
@@ -597,7 +605,8 @@ std::string save_spec_for(const PackageSpec& spec, const std::string& resolved_v
   if (spec.type == SpecType::kFile || spec.type == SpecType::kDirectory) {
     std::string fetch = spec.fetch_spec.value_or("");
     if (fetch.rfind("file:", 0) == 0) fetch.erase(0, 5);
-    const std::string cwd = current_dir();
+    const bool absolute = options.project_dir.is_absolute() && !fetch.empty() && fetch[0] == '/';
+    const std::string cwd = absolute ? std::string("/") : current_dir();
     const std::string project = path_resolve(cwd, options.project_dir.string());
     return "file:" + path_relative(project, path_resolve(cwd, fetch));
   }
