@@ -174,6 +174,9 @@ class Measurement:
     timed_out: bool
 
 
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
 def run_measured(cmd: list[str], cwd: Path, env: dict, log_path: Path,
                  timeout: float) -> Measurement:
     """Runs cmd in its own process group; output goes to log_path.
@@ -185,6 +188,13 @@ def run_measured(cmd: list[str], cwd: Path, env: dict, log_path: Path,
     main thread stays interruptible and no polling delay enters the measurement.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # ru_maxrss survives exec: a child forked from this Python process starts with Python's
+    # resident size (~20 MB) as its floor, which hides every tool's true peak below that. GNU
+    # time, when installed, forks the tool from a small process and reports its real peak.
+    rss_file = log_path.with_suffix(".rss")
+    if GNU_TIME:
+        rss_file.unlink(missing_ok=True)
+        cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), "--"] + cmd
     with open(log_path, "wb") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
@@ -224,7 +234,13 @@ def run_measured(cmd: list[str], cwd: Path, env: dict, log_path: Path,
         # Stragglers (a forked helper that outlived its parent) must not disturb the next run.
         kill_group()
     usage = reaped["usage"]
-    return Measurement(proc.returncode, reaped["end"] - start, usage.ru_maxrss, usage.ru_utime,
+    max_rss_kb = usage.ru_maxrss
+    if GNU_TIME:
+        try:
+            max_rss_kb = int(rss_file.read_text().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass  # killed before time wrote it: keep the (floored) figure from wait4
+    return Measurement(proc.returncode, reaped["end"] - start, max_rss_kb, usage.ru_utime,
                        usage.ru_stime, timed_out)
 
 
