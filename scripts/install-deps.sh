@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev libcli11-dev libssl-dev catch2
   libsimdjson-dev libdeflate-dev zlib1g-dev python3
+  time  # GNU time: the benchmark measures peak memory with it (bench/README.md)
 )
 # node and npm run the demo and the compatibility tests; keep an existing install.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
