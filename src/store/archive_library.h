@@ -3,11 +3,11 @@
 //
 // lade reads almost every tarball with its own reader (store/tar_reader.h); libarchive only
 // reads the rare ones that reader leaves to it and writes the tarballs of packed folders. Linking
-// it would make every run load it and the compression libraries behind it (lzma, zstd, bz2, lz4,
-// xml2, acl, ...): measured on Debian 12, about 3 ms of start-up and 3.7 MB of resident memory
-// before main() runs. So the extractor's fallback and the packer load it through dlopen() when
-// they start. The function pointers keep the exact types of archive.h's prototypes, so calls are
-// type-checked as if libarchive were linked.
+// it would make every run load it and the 11 libraries behind it (lzma, zstd, bz2, lz4, zlib,
+// nettle, acl, xml2, ICU): measured on Debian 12, `lade --version` took 3.1 ms and 8.0 MB peak
+// RSS linked, 2.4 ms and 6.4 MB without. So the extractor's fallback and the packer load it
+// through dlopen() when they start. The function pointers keep the exact types of archive.h's
+// prototypes, so calls are type-checked as if libarchive were linked.
 #include <archive.h>
 #include <archive_entry.h>
 
