@@ -1,7 +1,5 @@
 #include "store/extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "store/archive_library.h"
 #include "store/sys_error.h"
 #include "store/tar_reader.h"
 #include "util/fs.h"
@@ -60,10 +59,10 @@ std::string_view strip_absolute(std::string_view path, std::string* root) {
   }
 }
 
-using ArchivePtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
+using ArchivePtr = std::unique_ptr<struct archive, decltype(&::archive_read_free)>;
 
-std::string archive_message(struct archive* a) {
-  const char* msg = archive_error_string(a);
+std::string archive_message(const ArchiveLibrary& lib, struct archive* a) {
+  const char* msg = lib.error_string(a);
   return msg ? msg : "unknown error";
 }
 
@@ -128,23 +127,25 @@ class Extractor {
       : dirfd_(dirfd), options_(options), out_(out) {}
 
   /// Reads `tarball` (gzip'd or plain) with libarchive, writing files as their entries come.
+  /// Error ELIBARCHIVE when libarchive cannot be loaded.
   util::Status run_libarchive(std::string_view tarball) {
     out_->read_by_libarchive = true;
-    ArchivePtr a(archive_read_new(), archive_read_free);
+    lib_ = LADE_TRY(ArchiveLibrary::load());
+    ArchivePtr a(lib_->read_new(), lib_->read_free);
     if (!a) return util::make_error("ENOMEM", "cannot allocate a tar reader");
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open_memory(a.get(), tarball.data(), tarball.size()) != ARCHIVE_OK) {
+    lib_->read_support_filter_gzip(a.get());
+    lib_->read_support_format_tar(a.get());
+    if (lib_->read_open_memory(a.get(), tarball.data(), tarball.size()) != ARCHIVE_OK) {
       return bad_archive(a.get());
     }
     int retries = 0;
     for (;;) {
       struct archive_entry* entry = nullptr;
-      int r = archive_read_next_header(a.get(), &entry);
+      int r = lib_->read_next_header(a.get(), &entry);
       if (r == ARCHIVE_EOF) break;
       if (r == ARCHIVE_RETRY) {  // a damaged header, skipped: node-tar warns and goes on too
         if (++retries > kMaxRetries) return bad_archive(a.get());
-        out_->warnings.push_back("TAR_ENTRY_INVALID " + archive_message(a.get()));
+        out_->warnings.push_back("TAR_ENTRY_INVALID " + archive_message(*lib_, a.get()));
         continue;
       }
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return bad_archive(a.get());
@@ -185,25 +186,25 @@ class Extractor {
 
  private:
   util::Status bad_archive(struct archive* a) {
-    return util::make_error("TAR_BAD_ARCHIVE", "invalid tarball: " + archive_message(a));
+    return util::make_error("TAR_BAD_ARCHIVE", "invalid tarball: " + archive_message(*lib_, a));
   }
 
   util::Status on_entry(struct archive* a, struct archive_entry* entry) {
     // Like pacote's filter: links of both kinds, directories, devices and fifos are not
     // written; directories appear only as parents of files.
-    if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_hardlink(entry) != nullptr) {
+    if (lib_->entry_filetype(entry) != AE_IFREG || lib_->entry_hardlink(entry) != nullptr) {
       ++out_->skipped;
       return {};
     }
     // UTF-8 as node-tar reads names; raw bytes when the name is not valid in any charset.
-    const char* raw_c = archive_entry_pathname_utf8(entry);
-    if (raw_c == nullptr) raw_c = archive_entry_pathname(entry);
+    const char* raw_c = lib_->entry_pathname_utf8(entry);
+    if (raw_c == nullptr) raw_c = lib_->entry_pathname(entry);
     std::string rel = destination(raw_c == nullptr ? std::string() : std::string(raw_c));
     if (rel.empty()) return {};
     // The tarball's bits widened to rw for everyone, then the umask narrows them (open(2)).
-    const mode_t mode = (archive_entry_perm(entry) & 0777) | 0666;
+    const mode_t mode = (lib_->entry_perm(entry) & 0777) | 0666;
     const uint64_t size =
-        archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
+        lib_->entry_size_is_set(entry) ? static_cast<uint64_t>(lib_->entry_size(entry)) : 0;
     return write_file(a, rel, mode, size);
   }
 
@@ -314,7 +315,7 @@ class Extractor {
       const void* buf = nullptr;
       size_t len = 0;
       la_int64_t offset = 0;
-      int r = archive_read_data_block(a, &buf, &len, &offset);
+      int r = lib_->read_data_block(a, &buf, &len, &offset);
       if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
         status = bad_archive(a);
@@ -380,6 +381,7 @@ class Extractor {
   int dirfd_;
   const ExtractOptions& options_;
   ExtractedTarball* out_;
+  const ArchiveLibrary* lib_ = nullptr;             // set by run_libarchive()
   std::unordered_set<std::string> dirs_;            // directories created, package-relative
   std::unordered_set<std::string> seen_npmignore_;  // raw tar paths
 };

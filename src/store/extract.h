@@ -58,7 +58,8 @@ struct ExtractedTarball {
 /// Extracts `tarball` (gzip'd or plain tar bytes) into `dest`, an existing empty directory,
 /// following the rules above. Few syscalls per file: mkdir once per directory, then
 /// open/write/close; no fsync. Errors: TAR_BAD_ARCHIVE for bytes that are not a readable tar
-/// (corrupt, truncated), errno codes (ENOSPC, EACCES, ...) when the disk refuses.
+/// (corrupt, truncated), errno codes (ENOSPC, EACCES, ...) when the disk refuses, ELIBARCHIVE
+/// when the tarball needs libarchive and it cannot be loaded (store/archive_library.h).
 ///
 /// The common case -- one gzip member small enough for the budget, a tar in the formats npm
 /// writes -- is inflated in one piece and read by lade's own tar reader; anything else goes

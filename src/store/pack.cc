@@ -1,13 +1,12 @@
 #include "store/pack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <memory>
 
 #include "manifest/manifest.h"
+#include "store/archive_library.h"
 #include "store/packlist.h"
 #include "util/fs.h"
 
@@ -34,21 +33,22 @@ std::string normalize_bin_path(std::string p) {
 
 util::Result<std::string> pack_files(const fs::path& dir, const std::vector<std::string>& files,
                                      const std::vector<std::string>& executables) {
+  const ArchiveLibrary& lib = *LADE_TRY(ArchiveLibrary::load());
   std::string out;
-  std::unique_ptr<struct archive, decltype(&archive_write_free)> a(archive_write_new(),
-                                                                   archive_write_free);
+  std::unique_ptr<struct archive, decltype(&::archive_write_free)> a(lib.write_new(),
+                                                                     lib.write_free);
   auto fail = [&](const std::string& what) {
-    const char* msg = archive_error_string(a.get());
+    const char* msg = lib.error_string(a.get());
     return util::make_error("EPACK", what + ": " + (msg ? msg : "libarchive error"));
   };
-  if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK ||
-      archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
-      archive_write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
+  if (lib.write_add_filter_gzip(a.get()) != ARCHIVE_OK ||
+      lib.write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
+      lib.write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
+      lib.write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
     return fail("cannot start a tarball");
   }
-  std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
-                                                                             archive_entry_free);
+  std::unique_ptr<struct archive_entry, decltype(&::archive_entry_free)> entry(lib.entry_new(),
+                                                                               lib.entry_free);
   for (const std::string& rel : files) {
     const fs::path abs = dir / rel;
     struct stat st {};
@@ -56,18 +56,18 @@ util::Result<std::string> pack_files(const fs::path& dir, const std::vector<std:
     auto body = LADE_TRY(util::read_file(abs));
     unsigned mode = st.st_mode & 0777;
     if (std::find(executables.begin(), executables.end(), rel) != executables.end()) mode |= 0111;
-    archive_entry_clear(entry.get());
-    archive_entry_set_pathname(entry.get(), ("package/" + rel).c_str());
-    archive_entry_set_filetype(entry.get(), AE_IFREG);
-    archive_entry_set_perm(entry.get(), mode);
-    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(body.size()));
-    archive_entry_set_mtime(entry.get(), kPackTime, 0);
-    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) return fail("cannot pack " + rel);
-    if (!body.empty() && archive_write_data(a.get(), body.data(), body.size()) < 0) {
+    lib.entry_clear(entry.get());
+    lib.entry_set_pathname(entry.get(), ("package/" + rel).c_str());
+    lib.entry_set_filetype(entry.get(), AE_IFREG);
+    lib.entry_set_perm(entry.get(), mode);
+    lib.entry_set_size(entry.get(), static_cast<la_int64_t>(body.size()));
+    lib.entry_set_mtime(entry.get(), kPackTime, 0);
+    if (lib.write_header(a.get(), entry.get()) != ARCHIVE_OK) return fail("cannot pack " + rel);
+    if (!body.empty() && lib.write_data(a.get(), body.data(), body.size()) < 0) {
       return fail("cannot pack " + rel);
     }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return fail("cannot finish the tarball");
+  if (lib.write_close(a.get()) != ARCHIVE_OK) return fail("cannot finish the tarball");
   return out;
 }
 

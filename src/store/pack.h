@@ -12,7 +12,8 @@
 namespace lade::store {
 
 /// A gzip'd tar of `files` ('/'-separated, relative to `dir`). Entries named in `executables`
-/// get the x bits. Errors: errno codes for unreadable files, EPACK when libarchive fails.
+/// get the x bits. Errors: errno codes for unreadable files, EPACK when libarchive fails,
+/// ELIBARCHIVE when it cannot be loaded (store/archive_library.h).
 util::Result<std::string> pack_files(const std::filesystem::path& dir,
                                      const std::vector<std::string>& files,
                                      const std::vector<std::string>& executables = {});

@@ -288,6 +288,20 @@ def no_network_no_libcurl(ctx):
         h.check("libcurl.so" not in r.stdout + r.stderr, what + " loads libcurl", r)
 
 
+@suite.test(lade_only=True)
+def own_tar_reader_no_libarchive(ctx):
+    # libarchive and the compression libraries behind it cost milliseconds and megabytes at
+    # start-up; lade loads it only for tarballs its own reader leaves to it and to pack folders
+    # (test_links.py checks that packing a git dependency does load it). The fixture registry's
+    # tarballs are the kind npm publishes, which lade's own reader handles.
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
+    for args, what in ((L.install, "a first install"), (L.install, "an up-to-date install"),
+                       (["--version"], "--version")):
+        r = ctx.lade(args, proj, env={"LD_DEBUG": "files"})
+        h.check_exit(r, 0, what)
+        h.check("libarchive.so" not in r.stdout + r.stderr, what + " loads libarchive", r)
+
+
 @suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))

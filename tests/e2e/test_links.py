@@ -195,6 +195,19 @@ def git_refs_tags_and_semver_ranges(ctx):
     h.check_equal(proj.installed_version("gd-tag"), "1.1.0", "gd-tag", r)
 
 
+@suite.test(lade_only=True)
+def packing_a_git_dependency_loads_libarchive(ctx):
+    # lade loads libarchive on first use (test_install.py checks that installs of registry
+    # tarballs do not): packing a folder is one. LD_DEBUG=files makes the dynamic loader name
+    # every library it opens.
+    url = git_repo(ctx.sandbox, "gl", [({"package.json": pkg("gl"), "index.js": "1\n"}, [])])
+    proj = ctx.project({"package.json": pkg("app", dependencies={"gl": url})})
+    r = ctx.lade(L.install + [L.ignore_scripts], proj, env={"LD_DEBUG": "files"})
+    h.check_exit(r, 0, "install")
+    h.check_output_contains(r, "libarchive.so")
+    h.check_equal(proj.read_text("node_modules/gl/index.js"), "1\n", "gl/index.js", r)
+
+
 @suite.test
 def git_dependency_is_prepared_unless_scripts_are_ignored(ctx):
     url = git_repo(ctx.sandbox, "gp", [({
