@@ -1,7 +1,10 @@
 #include "store/expected_integrity.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+
+#include "manifest/integrity.h"
 
 namespace lade::store {
 namespace {
@@ -43,34 +46,6 @@ bool is_space(char c) {
 }
 
 }  // namespace
-
-bool hash_algorithm_from_name(std::string_view name, util::HashAlgorithm* out) {
-  if (name == "sha512")
-    *out = util::HashAlgorithm::Sha512;
-  else if (name == "sha384")
-    *out = util::HashAlgorithm::Sha384;
-  else if (name == "sha256")
-    *out = util::HashAlgorithm::Sha256;
-  else if (name == "sha1")
-    *out = util::HashAlgorithm::Sha1;
-  else
-    return false;
-  return true;
-}
-
-const char* hash_algorithm_name(util::HashAlgorithm algorithm) {
-  switch (algorithm) {
-    case util::HashAlgorithm::Sha1:
-      return "sha1";
-    case util::HashAlgorithm::Sha256:
-      return "sha256";
-    case util::HashAlgorithm::Sha384:
-      return "sha384";
-    case util::HashAlgorithm::Sha512:
-      return "sha512";
-  }
-  return "sha512";
-}
 
 util::Result<ExpectedIntegrity> parse_expected_integrity(std::string_view sri,
                                                          std::string_view hex_shasum) {
@@ -115,8 +90,9 @@ util::Result<ExpectedIntegrity> parse_expected_integrity(std::string_view sri,
 
   int best = -1;
   for (size_t g = 0; g < groups.size(); ++g) {
-    util::HashAlgorithm algorithm;
-    if (!hash_algorithm_from_name(groups[g].first, &algorithm)) continue;
+    std::optional<util::HashAlgorithm> known = manifest::hash_algorithm(groups[g].first);
+    if (!known) continue;
+    const util::HashAlgorithm algorithm = *known;
     if (best < 0 || strength(algorithm) > strength(out.algorithm)) {
       best = static_cast<int>(g);
       out.algorithm = algorithm;

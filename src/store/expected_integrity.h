@@ -36,10 +36,4 @@ struct ExpectedIntegrity {
 util::Result<ExpectedIntegrity> parse_expected_integrity(std::string_view sri,
                                                          std::string_view hex_shasum);
 
-/// "sha512" -> Sha512 etc.; false for names lade does not compute.
-bool hash_algorithm_from_name(std::string_view name, util::HashAlgorithm* out);
-
-/// "sha1", "sha256", "sha384", "sha512".
-const char* hash_algorithm_name(util::HashAlgorithm algorithm);
-
 }  // namespace lade::store

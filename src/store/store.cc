@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "manifest/integrity.h"
 #include "store/sys_error.h"
 #include "util/fs.h"
 
@@ -41,7 +42,7 @@ bool path_exists(const fs::path& path) {
 }
 
 std::string sri(util::HashAlgorithm algorithm, std::string_view raw_digest) {
-  return std::string(hash_algorithm_name(algorithm)) + "-" + util::base64_encode(raw_digest);
+  return std::string(manifest::hash_algorithm_name(algorithm)) + "-" + util::base64_encode(raw_digest);
 }
 
 /// The value of `key` in the marker's "key value" lines.
@@ -129,7 +130,7 @@ Store::Store(fs::path root, ExtractOptions extract_options)
 
 fs::path Store::entry_path(util::HashAlgorithm algorithm, std::string_view raw_digest) const {
   std::string hex = util::hex_encode(raw_digest);
-  return root_ / kContentDir / hash_algorithm_name(algorithm) / hex.substr(0, 2) / hex.substr(2);
+  return root_ / kContentDir / std::string(manifest::hash_algorithm_name(algorithm)) / hex.substr(0, 2) / hex.substr(2);
 }
 
 std::optional<fs::path> Store::find(std::string_view integrity, std::string_view shasum) const {
