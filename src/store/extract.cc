@@ -297,16 +297,18 @@ class Extractor {
     return sys_error(e, "cannot write " + rel);
   }
 
+  /// Opens `rel` for writing, its folders made first; -1 (the entry counted as skipped, with a
+  /// warning) when this one entry cannot be written.
+  util::Result<int> open_entry(const std::string& rel, mode_t mode) {
+    int fd = -1;
+    if (LADE_TRY(make_parents(rel))) fd = LADE_TRY(open_for_write(rel, mode));
+    if (fd < 0) ++out_->skipped;
+    return fd;
+  }
+
   util::Status write_file(struct archive* a, const std::string& rel, mode_t mode, uint64_t size) {
-    if (!LADE_TRY(make_parents(rel))) {
-      ++out_->skipped;
-      return {};
-    }
-    int fd = LADE_TRY(open_for_write(rel, mode));
-    if (fd < 0) {
-      ++out_->skipped;
-      return {};
-    }
+    int fd = LADE_TRY(open_entry(rel, mode));
+    if (fd < 0) return {};
     const bool is_manifest = rel == "package.json";
     if (is_manifest) out_->package_json.clear();
     uint64_t pos = 0;
@@ -347,15 +349,8 @@ class Extractor {
 
   /// write_file() for contents already in memory: open, one write, close.
   util::Status write_contents(const std::string& rel, mode_t mode, std::string_view data) {
-    if (!LADE_TRY(make_parents(rel))) {
-      ++out_->skipped;
-      return {};
-    }
-    int fd = LADE_TRY(open_for_write(rel, mode));
-    if (fd < 0) {
-      ++out_->skipped;
-      return {};
-    }
+    int fd = LADE_TRY(open_entry(rel, mode));
+    if (fd < 0) return {};
     util::Status status = write_all(fd, data.data(), data.size(), rel);
     if (::close(fd) != 0 && status.ok()) status = sys_error(errno, "cannot write " + rel);
     if (!status.ok()) return status;
