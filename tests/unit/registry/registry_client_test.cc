@@ -104,6 +104,50 @@ TEST_CASE("registry client: the same name twice is one request", "[registry][cli
   CHECK(client->stats().packument_deduplicated == 1);
 }
 
+TEST_CASE("registry client: callback forms tell when a packument or tarball is ready",
+          "[registry][client]") {
+  LoopbackServer server;
+  server.on("/cb", {CannedResponse{200, {}, packument_json("cb", "2.0.0")}});
+  server.on("/cb.tgz", {CannedResponse{200, {}, "tarball bytes"}});
+  World w("registry=" + server.url("/") + "\n");
+  util::ThreadPool writer(1);
+  RegistryClientOptions options;
+  auto client = std::make_unique<RegistryClient>(*w.config, *w.queue, w.pool, w.cache.get(),
+                                                 options, &writer);
+
+  std::promise<void> first, second;
+  client->packument("cb", [&first] { first.set_value(); });
+  REQUIRE(first.get_future().wait_for(15s) == std::future_status::ready);
+  // Once ready, the future is ready too, and a late callback runs at once.
+  auto f = client->packument("cb");
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  CHECK((*f.get())->find("2.0.0") != nullptr);
+  client->packument("cb", [&second] { second.set_value(); });
+  CHECK(second.get_future().wait_for(0s) == std::future_status::ready);
+  CHECK(server.request_count("/cb") == 1);
+
+  // The cache entry is written on the writer pool, after the document was handed out.
+  writer.wait_idle();
+  auto key = PackumentCache::key_for(server.url("/cb"), false);
+  CHECK(w.cache->lookup(key).has_value());
+
+  std::string body;
+  std::promise<util::Result<RegistryClient::TarballResult>> done;
+  client->tarball({server.url("/cb.tgz"), "", [&body](std::string_view c) {
+                     body.append(c);
+                     return true;
+                   }, {}},
+                  [&done](util::Result<RegistryClient::TarballResult> r) {
+                    done.set_value(std::move(r));
+                  });
+  auto result = done.get_future();
+  REQUIRE(result.wait_for(15s) == std::future_status::ready);
+  auto r = result.get();
+  REQUIRE(r.ok());
+  CHECK(r->bytes == body.size());
+  CHECK(body == "tarball bytes");
+}
+
 TEST_CASE("registry client: scoped names are escaped and use their scope's registry and token",
           "[registry][client][auth]") {
   LoopbackServer main_registry;
