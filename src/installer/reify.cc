@@ -235,6 +235,15 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::sort(located.begin(), located.end(),
             [](const auto& a, const auto& b) { return util::locale_less(a.first, b.first); });
 
+  // An optional package whose platform does not match is left out with its optional set
+  // (what only it needs), as npm's reify trashes the optional set of a failed optional node.
+  std::unordered_set<Node*> wrong_platform;
+  for (Node* n : all) {
+    if (n == root || n->is_link || wrong_platform.count(n) || platform_ok(*n, options_)) continue;
+    wrong_platform.insert(n);
+    for (Node* m : tree::optional_set(n)) wrong_platform.insert(m);
+  }
+
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;
   std::set<std::string> kept_locations;  // outside `only`, left as they are
@@ -267,7 +276,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     bool skip = n->inert || omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
-    if (!skip && !n->is_link && !platform_ok(*n, options_)) {
+    if (!skip && wrong_platform.count(n)) {
       report.skipped_optional++;
       skip = true;
     }

@@ -141,6 +141,22 @@ bool Node::matches(const Node& other) const {
          version() == other.version();
 }
 
+std::vector<Node*> optional_set(Node* node) {
+  if (!node->flags.optional) return {};
+  // Every path into this area of the graph is optional, but inside it there may be required
+  // edges: walk up those to the boundary first.
+  std::vector<Node*> boundary{node};
+  std::unordered_set<Node*> in_boundary{node};
+  for (size_t i = 0; i < boundary.size(); ++i) {
+    for (Edge* e : boundary[i]->edges_in()) {
+      if (!e->optional() && e->from() && in_boundary.insert(e->from()).second) {
+        boundary.push_back(e->from());
+      }
+    }
+  }
+  return gather_dep_set(boundary, [&](const Edge& e) { return !in_boundary.count(e.to()); });
+}
+
 std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
                                   const std::function<bool(const Edge&)>& filter) {
   std::vector<Node*> order(start.begin(), start.end());

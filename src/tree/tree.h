@@ -258,6 +258,11 @@ class Tree {
 std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
                                   const std::function<bool(const Edge&)>& filter);
 
+/// arborist's optional-set: when optional `node` cannot be installed, what goes with it — the
+/// node, its dependents up to the optional edges that lead into the area, and whatever only
+/// they need. Empty when `node` is not optional.
+std::vector<Node*> optional_set(Node* node);
+
 /// arborist's peer-entry-sets: for each edge that brings `node`'s peer group into the tree (a
 /// non-peer edge, or any edge from a top), the peer group it brings. Insertion ordered.
 std::vector<std::pair<Edge*, std::vector<Node*>>> peer_entry_sets(Node* node);
