@@ -857,18 +857,7 @@ struct IdealTreeBuilder::Impl {
       if (failed->root() != root) continue;
       if (!failed->flags.optional) return failed->errors.front();
       // An optional dependency that failed takes with it whatever only it needed.
-      std::vector<Node*> set{failed};
-      for (size_t i = 0; i < set.size(); ++i) {
-        for (Edge* e : set[i]->edges_in()) {
-          if (!e->optional() && !contains(set, e->from())) set.push_back(e->from());
-        }
-      }
-      std::unordered_set<Node*> in_set(set.begin(), set.end());
-      for (Node* n : tree::gather_dep_set(set, [&](const Edge& e) {
-             return !in_set.count(e.to()) && !(e.from() && e.from()->inert);
-           })) {
-        n->inert = true;
-      }
+      for (Node* n : tree::optional_set(failed)) n->inert = true;
     }
     stats.manifests_fetched = nodes.manifests_fetched();
     return {};

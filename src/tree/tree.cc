@@ -154,7 +154,9 @@ std::vector<Node*> optional_set(Node* node) {
       }
     }
   }
-  return gather_dep_set(boundary, [&](const Edge& e) { return !in_boundary.count(e.to()); });
+  return gather_dep_set(boundary, [&](const Edge& e) {
+    return !in_boundary.count(e.to()) && !(e.from() && e.from()->inert);
+  });
 }
 
 std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,

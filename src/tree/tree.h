@@ -260,7 +260,7 @@ std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
 
 /// arborist's optional-set: when optional `node` cannot be installed, what goes with it — the
 /// node, its dependents up to the optional edges that lead into the area, and whatever only
-/// they need. Empty when `node` is not optional.
+/// they need (edges from inert nodes do not count). Empty when `node` is not optional.
 std::vector<Node*> optional_set(Node* node);
 
 /// arborist's peer-entry-sets: for each edge that brings `node`'s peer group into the tree (a
