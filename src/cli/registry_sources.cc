@@ -1,13 +1,10 @@
 #include "cli/registry_sources.h"
 
-#include <condition_variable>
+#include <algorithm>
 #include <cstdlib>
-#include <deque>
 #include <future>
-#include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 
 #include "cli/sourced_packages.h"
 #include "registry/packument_cache.h"
