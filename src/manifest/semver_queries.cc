@@ -8,7 +8,7 @@ SemverQueries default_semver_queries() {
   constexpr semver::Options kLoose{.loose = true, .include_prerelease = false};
   SemverQueries q;
   q.is_version = [](std::string_view text) { return semver::valid(text, kLoose).has_value(); };
-  q.is_range = [](std::string_view text) { return semver::valid_range(text, kLoose).has_value(); };
+  q.is_range = [](std::string_view text) { return semver::Range::shared(text, kLoose) != nullptr; };
   q.is_subset = [](std::string_view sub, std::string_view super) {
     return semver::subset(sub, super, kLoose).value_or(false);
   };

@@ -48,9 +48,11 @@ bool plainly_registry(const std::string& spec) {
 bool registry_spec_valid(const tree::Node& child, const std::string& spec) {
   if (spec.empty() || spec == "*") return true;
   semver::Options loose{true, false};
-  if (semver::Version::parse(spec, loose) || semver::valid_range(spec, loose)) {
-    return semver::satisfies(child.version(), spec, loose);
+  if (const semver::Range* range = semver::Range::shared(spec, loose)) {
+    return range->test(child.version());
   }
+  // A version that is no range (none exists today) would satisfy nothing, as in npm.
+  if (semver::Version::parse(spec, loose)) return false;
   // A dist-tag: any registry tarball is taken on faith, as npm does.
   return is_remote_url(child.resolved);
 }

@@ -164,7 +164,7 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
   }
 
   const std::string_view range_text = spec.kind == SpecKind::kRange ? wanted : "*";
-  auto range = semver::Range::parse(range_text, kLoose);
+  const semver::Range* range = semver::Range::shared(range_text, kLoose);
   const EngineCheck engines(options);
 
   // The default tag wins whenever it fits ("*" takes it even when it is a prerelease).
@@ -194,7 +194,7 @@ RegistrySpec classify_registry_spec(std::string_view raw_spec) {
   out.normalized = std::string(semver::js::trim(raw_spec));
   if (semver::Version::parse(out.normalized, kLoose)) {
     out.kind = SpecKind::kVersion;
-  } else if (semver::Range::parse(out.normalized, kLoose)) {
+  } else if (semver::Range::shared(out.normalized, kLoose)) {
     out.kind = SpecKind::kRange;
   } else {
     bool plain = std::all_of(out.normalized.begin(), out.normalized.end(), is_uri_component_char);

@@ -5,7 +5,7 @@
 namespace lade::semver {
 
 bool satisfies(std::string_view version, std::string_view range, Options options) {
-  auto r = Range::parse(range, options);
+  const Range* r = Range::shared(range, options);
   return r && r->test(version);
 }
 
@@ -19,7 +19,7 @@ std::optional<size_t> max_satisfying(std::span<const Version> versions, const Ra
 }
 
 std::optional<std::string> valid_range(std::string_view range, Options options) {
-  auto r = Range::parse(range, options);
+  const Range* r = Range::shared(range, options);
   if (!r) return std::nullopt;
   return r->str().empty() ? std::string("*") : r->str();
 }
@@ -77,8 +77,8 @@ std::optional<bool> ltr(std::string_view version, std::string_view range, Option
 }
 
 std::optional<bool> intersects(std::string_view r1, std::string_view r2, Options options) {
-  auto a = Range::parse(r1, options);
-  auto b = Range::parse(r2, options);
+  const Range* a = Range::shared(r1, options);
+  const Range* b = Range::shared(r2, options);
   if (!a || !b) return std::nullopt;
   return a->intersects(*b, options);
 }
@@ -94,7 +94,7 @@ bool is_down(Op op) { return op == Op::kLt || op == Op::kLte; }
 
 // `satisfies(version, String(comparator), options)`.
 bool satisfies_comparator(const Version& v, const Comparator& c, Options options) {
-  auto r = Range::parse(c.value(), options);
+  const Range* r = Range::shared(c.value(), options);
   return r && r->test(v);
 }
 
@@ -249,8 +249,8 @@ bool subset(const Range& sub, const Range& dom, Options options) {
 
 std::optional<bool> subset(std::string_view sub, std::string_view dom, Options options) {
   if (sub == dom) return true;
-  auto a = Range::parse(sub, options);
-  auto b = Range::parse(dom, options);
+  const Range* a = Range::shared(sub, options);
+  const Range* b = Range::shared(dom, options);
   if (!a || !b) return std::nullopt;
   return subset(*a, *b, options);
 }

@@ -19,6 +19,11 @@ class Range {
 
   /// node-semver's `new Range(text, options)`; nullopt where it throws a TypeError.
   static std::optional<Range> parse(std::string_view text, Options options = {});
+  /// parse() memoized for the life of the process: the same text and options give the same
+  /// object, nullptr where parse() gives nullopt. Thread-safe. A dependency tree repeats a few
+  /// thousand range strings tens of thousands of times (every edge check, every pick), and
+  /// parsing node-semver's way is the resolver's single biggest cost when metadata is cached.
+  static const Range* shared(std::string_view text, Options options = {});
 
   /// True when some set's comparators all pass `v`, and, for a prerelease `v` without
   /// include_prerelease, that set names a prerelease on v's [major, minor, patch].

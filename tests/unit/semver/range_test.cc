@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "semver/semver.h"
@@ -116,4 +117,38 @@ TEST_CASE("hostile input stays linear and does not recurse deeply", "[semver][ra
   REQUIRE(r);
   CHECK(r->set().size() == 20001);
   CHECK(r->test(std::string_view("1.5.0")));
+}
+
+TEST_CASE("Range::shared parses each text once per option set", "[semver][range]") {
+  const Range* a = Range::shared("^1.2.3", kLoose);
+  REQUIRE(a != nullptr);
+  CHECK(a == Range::shared("^1.2.3", kLoose));
+  CHECK(a->str() == Range::parse("^1.2.3", kLoose)->str());
+  CHECK(a->test(std::string_view("1.9.0")));
+  CHECK_FALSE(a->test(std::string_view("2.0.0")));
+  // The same text under other options is another object.
+  const Range* strict = Range::shared("^1.2.3");
+  REQUIRE(strict != nullptr);
+  CHECK(strict != a);
+  CHECK(strict->options().loose == false);
+  // A text parse() refuses gives nullptr, every time.
+  CHECK(Range::shared("not a range") == nullptr);
+  CHECK(Range::shared("not a range") == nullptr);
+  CHECK(Range::shared("1.2.3beta") == nullptr);
+  CHECK(Range::shared("1.2.3beta", kLoose) != nullptr);
+
+  // Threads asking for the same texts at once all get the one object.
+  std::vector<std::thread> threads;
+  std::vector<const Range*> seen(8);
+  for (size_t t = 0; t < seen.size(); ++t) {
+    threads.emplace_back([&seen, t] {
+      for (int i = 0; i < 200; ++i) {
+        const Range* r = Range::shared(">=" + std::to_string(i) + ".0.0 <" + std::to_string(i + 1));
+        if (i == 7) seen[t] = r;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const Range* r : seen) CHECK(r == seen[0]);
+  CHECK(seen[0]->test(std::string_view("7.5.0")));
 }
