@@ -396,11 +396,20 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
     return util::make_error("ENOVERSION", "No version \"" + std::string(version) + "\" of \"" +
                                               name_ + "\" in its packument");
   }
+  const size_t index = static_cast<size_t>(pv - versions_.data());
+  {
+    std::lock_guard lock(manifests_mutex_);
+    if (auto it = manifests_.find(index); it != manifests_.end()) return Manifest(*it->second);
+  }
+  // Parsed outside the lock; two threads may parse the same version, both get the same result.
   Json doc = LADE_TRY(parse_json(pv->raw_json, name_ + "@" + std::string(version)));
-  Manifest m = manifest_from_json(doc);
-  if (m.name.empty()) m.name = name_;
-  if (m.version.empty()) m.version = pv->version;
-  return m;
+  auto parsed = std::make_shared<Manifest>(manifest_from_json(doc));
+  if (parsed->name.empty()) parsed->name = name_;
+  if (parsed->version.empty()) parsed->version = pv->version;
+  Manifest copy = *parsed;
+  std::lock_guard lock(manifests_mutex_);
+  manifests_.try_emplace(index, std::move(parsed));
+  return copy;
 }
 
 }  // namespace lade::manifest

@@ -5,6 +5,7 @@
 // a compact document: per version, only the fields a Manifest is built from, each copied
 // verbatim. Version picking reads a small index; a version's full Manifest is parsed on demand.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,7 +64,9 @@ class Packument {
   const std::vector<PackumentVersion>& versions() const { return versions_; }
   const PackumentVersion* find(std::string_view version) const;
   /// The manifest of one listed version (see parse() for what a compact one lacks). Error
-  /// ENOVERSION when absent.
+  /// ENOVERSION when absent. Each version is parsed once: the prefetcher reads a version's
+  /// dependencies on a metadata thread, and the resolver usually places that same version
+  /// later; the second call is a copy. Thread-safe.
   util::Result<Manifest> manifest(std::string_view version) const;
 
   /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}}:
@@ -94,6 +97,8 @@ class Packument {
   std::vector<std::pair<std::string, std::string>> dist_tags_;
   std::vector<PackumentVersion> versions_;
   std::unordered_map<std::string_view, size_t> by_version_;  // version -> index in versions_
+  mutable std::mutex manifests_mutex_;
+  mutable std::unordered_map<size_t, std::shared_ptr<const Manifest>> manifests_;  // by index
 };
 
 }  // namespace lade::manifest
