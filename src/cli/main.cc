@@ -1,6 +1,7 @@
 // lade's entry point: parses the command line and hands a plain InstallRequest to the install
 // pipeline. Exit codes: 0 success, 1 an install error (npm's), 2 a usage error.
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -46,6 +47,14 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+void raise_open_file_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  // An unlimited hard limit still stops at the kernel's nr_open (1048576 by default).
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,6 +65,10 @@ int main(int argc, char** argv) {
   // same speed. (Not above the user's own MALLOC_ARENA_MAX: mallopt runs after the
   // environment is read, so an explicit setting is honoured by skipping this.)
   if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
+  // As node does at startup: the soft limit on open files raised to the hard limit. A warm
+  // cache keeps each packument's file open and reads versions from it only when picked (see
+  // registry/packument_cache.h); a project reads a thousand and more.
+  raise_open_file_limit();
   CLI::App app{"lade: a fast package manager for JavaScript, compatible with npm", "lade"};
   app.set_version_flag("-v,--version", LADE_VERSION, "Print lade's version");
   app.require_subcommand(0, 1);

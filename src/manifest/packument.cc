@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <cstring>
 
 #include "manifest/json_text.h"
 
@@ -249,8 +250,11 @@ simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentV
 }  // namespace
 
 Status Packument::index_document(std::string_view text, size_t capacity, std::string* compact,
-                                 std::vector<std::pair<size_t, size_t>>* spans,
                                  std::string_view name_for_errors) {
+  // Spans are 32-bit; no registry document comes near 4 GiB.
+  if (text.size() > UINT32_MAX) {
+    return util::make_error("EJSONPARSE", std::string(name_for_errors) + ": packument too large");
+  }
   od::parser parser;
   simdjson::padded_string_view buffer(text.data(), text.size(), capacity);
   od::document doc;
@@ -318,7 +322,9 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
         }
         if (auto e = read_version(doc, obj, pv, compact)) return fail(e);
         if (compact) {
-          spans->emplace_back(compact_begin, compact->size() - compact_begin);
+          if (compact->size() > UINT32_MAX) return fail(simdjson::CAPACITY);
+          pv.json_offset = static_cast<uint32_t>(compact_begin);
+          pv.json_length = static_cast<uint32_t>(compact->size() - compact_begin);
         } else {
           const char* end = nullptr;
           if (auto e = doc.current_location().get(end)) return fail(e);
@@ -326,7 +332,8 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
               trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
           if (raw.size() < 2 || raw.front() != '{' || raw.back() != '}')
             return fail(simdjson::TAPE_ERROR);
-          pv.raw_json = raw;
+          pv.json_offset = static_cast<uint32_t>(raw.data() - text.data());
+          pv.json_length = static_cast<uint32_t>(raw.size());
         }
         versions_.push_back(std::move(pv));
       }
@@ -350,10 +357,14 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
     }
     *compact += "}}";
   }
+  index_versions();
+  return {};
+}
+
+void Packument::index_versions() {
   versions_.shrink_to_fit();  // kept as long as the packument: no growth slack
   by_version_.reserve(versions_.size());
   for (size_t i = 0; i < versions_.size(); ++i) by_version_.emplace(versions_[i].version, i);
-  return {};
 }
 
 util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text,
@@ -368,19 +379,13 @@ util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text
     // Moved into its final place first: no view taken below can be invalidated later.
     packument->text_ = std::move(text);
     const std::string& own = packument->text_;
-    LADE_TRY(packument->index_document(own, own.capacity(), nullptr, nullptr, name_for_errors));
+    LADE_TRY(packument->index_document(own, own.capacity(), nullptr, name_for_errors));
   } else {
     std::string compact;
-    std::vector<std::pair<size_t, size_t>> spans;
-    LADE_TRY(packument->index_document(text, text.capacity(), &compact, &spans, name_for_errors));
+    LADE_TRY(packument->index_document(text, text.capacity(), &compact, name_for_errors));
     std::string().swap(text);  // the full document goes before the compact one is copied
     compact.shrink_to_fit();
     packument->text_ = std::move(compact);
-    const std::string& own = packument->text_;
-    for (size_t i = 0; i < spans.size(); ++i) {
-      packument->versions_[i].raw_json =
-          std::string_view(own).substr(spans[i].first, spans[i].second);
-    }
   }
   return std::shared_ptr<const Packument>(std::move(packument));
 }
@@ -402,7 +407,8 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
     if (auto it = manifests_.find(index); it != manifests_.end()) return Manifest(*it->second);
   }
   // Parsed outside the lock; two threads may parse the same version, both get the same result.
-  Json doc = LADE_TRY(parse_json(pv->raw_json, name_ + "@" + std::string(version)));
+  const std::string json = LADE_TRY(version_json(*pv));
+  Json doc = LADE_TRY(parse_json(json, name_ + "@" + std::string(version)));
   auto parsed = std::make_shared<Manifest>(manifest_from_json(doc));
   if (parsed->name.empty()) parsed->name = name_;
   if (parsed->version.empty()) parsed->version = pv->version;
@@ -410,6 +416,130 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
   std::lock_guard lock(manifests_mutex_);
   manifests_.try_emplace(index, std::move(parsed));
   return copy;
+}
+
+util::Result<std::string> Packument::version_json(const PackumentVersion& version) const {
+  if (document_) return document_->read(version.json_offset, version.json_length);
+  return std::string(std::string_view(text_).substr(version.json_offset, version.json_length));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary index. Layout: the magic, then the name, the dist-tags (count, then tag and version
+// per entry) and the versions (count, then per version its key, deprecated as one byte,
+// engines.node, and the span of its object). Strings are a 32-bit length and the bytes.
+
+namespace {
+
+constexpr std::string_view kIndexMagic = "lade-packument-index-1\n";
+
+void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+void put_string(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+/// Reads the index front to back; any read past the end leaves ok() false.
+class IndexReader {
+ public:
+  explicit IndexReader(std::string_view bytes) : rest_(bytes) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return rest_.empty(); }
+  bool expect(std::string_view literal) {
+    if (!take(literal.size()) || last_ != literal) ok_ = false;
+    return ok_;
+  }
+  uint32_t u32() {
+    uint32_t v = 0;
+    if (take(4)) std::memcpy(&v, last_.data(), 4);
+    return v;
+  }
+  uint8_t u8() { return take(1) ? static_cast<uint8_t>(last_[0]) : 0; }
+  std::string_view string() {
+    const uint32_t size = u32();
+    return take(size) ? last_ : std::string_view();
+  }
+  /// A count of entries each at least `min_entry` bytes long; 0 (and not ok) when the rest of
+  /// the index could not hold them, so a damaged count never reserves gigabytes.
+  uint32_t count(size_t min_entry) {
+    const uint32_t n = u32();
+    if (static_cast<uint64_t>(n) * min_entry > rest_.size()) {
+      ok_ = false;
+      return 0;
+    }
+    return n;
+  }
+
+ private:
+  bool take(size_t n) {
+    if (!ok_ || rest_.size() < n) {
+      ok_ = false;
+      last_ = {};
+      return false;
+    }
+    last_ = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+  std::string_view rest_;
+  std::string_view last_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string Packument::index_bytes() const {
+  std::string out(kIndexMagic);
+  put_string(out, name_);
+  put_u32(out, static_cast<uint32_t>(dist_tags_.size()));
+  for (const auto& [tag, version] : dist_tags_) {
+    put_string(out, tag);
+    put_string(out, version);
+  }
+  put_u32(out, static_cast<uint32_t>(versions_.size()));
+  for (const PackumentVersion& v : versions_) {
+    put_string(out, v.version);
+    out += static_cast<char>(v.deprecated ? 1 : 0);
+    put_string(out, v.engines_node);
+    put_u32(out, v.json_offset);
+    put_u32(out, v.json_length);
+  }
+  return out;
+}
+
+util::Result<std::shared_ptr<const Packument>> Packument::open_indexed(
+    std::string_view index, std::unique_ptr<const DocumentReader> document,
+    uint64_t document_size, std::string_view name_for_errors) {
+  std::shared_ptr<Packument> packument(new Packument());
+  IndexReader in(index);
+  in.expect(kIndexMagic);
+  packument->name_ = in.string();
+  const uint32_t tags = in.count(8);
+  packument->dist_tags_.reserve(tags);
+  for (uint32_t i = 0; i < tags && in.ok(); ++i) {
+    std::string tag(in.string());
+    packument->dist_tags_.emplace_back(std::move(tag), std::string(in.string()));
+  }
+  const uint32_t versions = in.count(17);
+  packument->versions_.reserve(versions);
+  for (uint32_t i = 0; i < versions && in.ok(); ++i) {
+    PackumentVersion v;
+    v.version = in.string();
+    v.deprecated = in.u8() != 0;
+    v.engines_node = in.string();
+    v.json_offset = in.u32();
+    v.json_length = in.u32();
+    if (static_cast<uint64_t>(v.json_offset) + v.json_length > document_size) break;
+    packument->versions_.push_back(std::move(v));
+  }
+  if (!in.ok() || !in.at_end() || packument->versions_.size() != versions || !document) {
+    return util::make_error("EJSONPARSE",
+                            std::string(name_for_errors) + ": damaged packument index");
+  }
+  packument->document_ = std::move(document);
+  packument->source_bytes_ = index.size() + document_size;
+  packument->index_versions();
+  return std::shared_ptr<const Packument>(std::move(packument));
 }
 
 }  // namespace lade::manifest

@@ -4,6 +4,7 @@
 // it text lade never reads (readmes, descriptions, contributors, ...). Parsing therefore keeps
 // a compact document: per version, only the fields a Manifest is built from, each copied
 // verbatim. Version picking reads a small index; a version's full Manifest is parsed on demand.
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,10 +19,21 @@ namespace lade::manifest {
 
 /// What npm-pick-manifest needs to know about one version without parsing all of it.
 struct PackumentVersion {
-  std::string version;        // the key in "versions"
-  bool deprecated = false;    // has a non-empty string "deprecated"
-  std::string engines_node;   // engines.node when it is a string, else empty
-  std::string_view raw_json;  // this version's object in the compact document (see below)
+  std::string version;       // the key in "versions"
+  bool deprecated = false;   // has a non-empty string "deprecated"
+  std::string engines_node;  // engines.node when it is a string, else empty
+  // This version's object in the compact document (Packument::version_json reads it).
+  uint32_t json_offset = 0;
+  uint32_t json_length = 0;
+};
+
+/// Reads byte ranges of a compact document that stays outside memory (an open cache file). The
+/// bytes must never change while the reader lives: the cache replaces files, never rewrites
+/// them, and an open descriptor keeps the replaced file's bytes.
+class DocumentReader {
+ public:
+  virtual ~DocumentReader() = default;
+  virtual util::Result<std::string> read(uint64_t offset, size_t length) const = 0;
 };
 
 /// What the text handed to Packument::parse is.
@@ -57,6 +69,15 @@ class Packument {
       std::string text, std::string_view name_for_errors,
       PackumentText form = PackumentText::Registry);
 
+  /// Opens a packument from its binary index (index_bytes() of an earlier parse) while the
+  /// compact document it describes stays where `document` reads it: only the versions the
+  /// resolver picks are ever read. A warm cache thus costs neither reading nor holding every
+  /// version of every packument. Errors: EJSONPARSE when the index is malformed or does not fit
+  /// `document_size` bytes.
+  static util::Result<std::shared_ptr<const Packument>> open_indexed(
+      std::string_view index, std::unique_ptr<const DocumentReader> document,
+      uint64_t document_size, std::string_view name_for_errors);
+
   const std::string& name() const { return name_; }
   /// dist-tags in document order: tag -> version.
   const std::vector<std::pair<std::string, std::string>>& dist_tags() const { return dist_tags_; }
@@ -69,29 +90,36 @@ class Packument {
   /// later; the second call is a copy. Thread-safe.
   util::Result<Manifest> manifest(std::string_view version) const;
 
-  /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}}:
-  /// what the disk cache stores, to be parsed again with PackumentText::Compact.
+  /// One version's object as JSON text, from memory or read from the document on disk.
+  util::Result<std::string> version_json(const PackumentVersion& version) const;
+
+  /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}},
+  /// to be parsed again with PackumentText::Compact. Empty for a packument open_indexed() left
+  /// on disk.
   std::string_view compact_text() const { return text_; }
+  /// The binary index of the compact document: name, dist-tags and, per version, the fields
+  /// PackumentVersion holds. The disk cache stores it in front of compact_text() for
+  /// open_indexed(). Not portable across byte orders (a cache is local to one machine).
+  std::string index_bytes() const;
   /// Size in bytes of the text parse() was given (for statistics).
   size_t size_bytes() const { return source_bytes_; }
   /// Size in bytes of the compact document this packument keeps in memory.
   size_t compact_size_bytes() const { return text_.size(); }
 
  private:
-  // The views in versions_ and the keys of by_version_ point into text_ and versions_, which are
-  // never moved or resized after parse(): a Packument only lives behind the shared_ptr parse()
-  // returns.
+  // The keys of by_version_ point into versions_, which is never moved or resized after
+  // parse(): a Packument only lives behind the shared_ptr parse() returns.
   Packument() = default;
   Packument(const Packument&) = delete;
   Packument& operator=(const Packument&) = delete;
   /// Indexes `text` (padded for simdjson). When `compact` is not null, the compact document is
-  /// written there and versions' raw_json views are left unset (offsets in `spans`); otherwise
-  /// they point into `text`.
+  /// written there and versions' spans are offsets into it; otherwise into `text`.
   Status index_document(std::string_view text, size_t capacity, std::string* compact,
-                        std::vector<std::pair<size_t, size_t>>* spans,
                         std::string_view name_for_errors);
+  void index_versions();
 
-  std::string text_;  // the compact document
+  std::string text_;  // the compact document, unless document_ reads it from disk
+  std::unique_ptr<const DocumentReader> document_;
   size_t source_bytes_ = 0;
   std::string name_;
   std::vector<std::pair<std::string, std::string>> dist_tags_;

@@ -1,6 +1,7 @@
 #include "registry/packument_cache.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "manifest/packument.h"
 #include "util/fs.h"
@@ -17,8 +19,8 @@ namespace lade::registry {
 
 namespace {
 
-constexpr std::string_view kMagic = "lade-packument-cache-v2";
-constexpr std::string_view kBucket = "packuments-v2";
+constexpr std::string_view kMagic = "lade-packument-cache-v3";
+constexpr std::string_view kBucket = "packuments-v3";
 constexpr size_t kMaxHeader = 64 * 1024;
 constexpr size_t kHeaderBlock = 1024;
 
@@ -49,7 +51,7 @@ std::string render_header(const CacheEntryMeta& meta) {
   if (!meta.last_modified.empty()) h += "\nlast-modified: " + one_line(meta.last_modified);
   if (meta.max_age) h += "\nmax-age: " + std::to_string(meta.max_age->count());
   if (meta.must_revalidate) h += "\nmust-revalidate: 1";
-  if (meta.compact) h += "\nbody: compact";
+  if (meta.compact) h += "\nbody: compact\nindex: " + std::to_string(meta.index_size);
   h += "\n\n";
   return h;
 }
@@ -86,6 +88,8 @@ std::optional<size_t> parse_header(std::string_view text, CacheEntryMeta& meta) 
       meta.must_revalidate = value == "1";
     else if (name == "body")
       meta.compact = value == "compact";
+    else if (name == "index")
+      meta.index_size = std::strtoull(value.c_str(), nullptr, 10);
   }
   return end + 2;
 }
@@ -96,6 +100,71 @@ void set_mtime(const fs::path& path, std::chrono::system_clock::time_point when)
   times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns / 1000000000);
   times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns % 1000000000);
   ::utimensat(AT_FDCWD, path.c_str(), times, 0);
+}
+
+std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+/// pread until `size` bytes or the end of the file; false on an error or a short file.
+bool read_exactly(int fd, uint64_t offset, char* out, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, out + got, size - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// A compact document read from the open cache file, one version at a time.
+class CacheFileReader final : public manifest::DocumentReader {
+ public:
+  CacheFileReader(int fd, uint64_t base, std::string path,
+                  std::shared_ptr<std::atomic<int>> open_count)
+      : fd_(fd), base_(base), path_(std::move(path)), open_count_(std::move(open_count)) {}
+  ~CacheFileReader() override {
+    ::close(fd_);
+    --*open_count_;
+  }
+  util::Result<std::string> read(uint64_t offset, size_t length) const override {
+    std::string out(length, '\0');
+    if (!read_exactly(fd_, base_ + offset, out.data(), length)) {
+      return util::make_error("EIO", "cannot read cached metadata " + path_ + ": " +
+                                         (errno ? std::strerror(errno) : "file cut short"));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  uint64_t base_;
+  std::string path_;
+  std::shared_ptr<std::atomic<int>> open_count_;
+};
+
+/// The compact document in memory, for when no more files may stay open.
+class InMemoryReader final : public manifest::DocumentReader {
+ public:
+  explicit InMemoryReader(std::string text) : text_(std::move(text)) {}
+  util::Result<std::string> read(uint64_t offset, size_t length) const override {
+    return std::string(std::string_view(text_).substr(offset, length));
+  }
+
+ private:
+  std::string text_;
+};
+
+/// How many cache files open packuments may hold: half of what the process may open, less a
+/// margin for everything else (sockets, store files, scripts' pipes).
+int open_document_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  const rlim_t soft = limit.rlim_cur == RLIM_INFINITY ? 65536 : limit.rlim_cur;
+  return static_cast<int>(std::clamp<rlim_t>(soft / 2, 0, 65536)) - 128;
 }
 
 }  // namespace
@@ -131,7 +200,10 @@ CacheControl parse_cache_control(std::string_view cache_control, std::string_vie
 }
 
 PackumentCache::PackumentCache(const fs::path& lade_cache, Clock now)
-    : dir_(lade_cache / kBucket), now_(now ? std::move(now) : std::chrono::system_clock::now) {}
+    : dir_(lade_cache / kBucket),
+      now_(now ? std::move(now) : std::chrono::system_clock::now),
+      open_documents_(std::make_shared<std::atomic<int>>(0)),
+      max_open_documents_(open_document_budget()) {}
 
 std::string PackumentCache::key_for(std::string_view url, bool full_metadata) {
   return (full_metadata ? "full:" : "corgi:") + std::string(url);
@@ -162,9 +234,7 @@ std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const
   head.resize(got);
   CacheEntryMeta meta;
   if (!parse_header(head, meta) || meta.key != key || !stat_ok) return std::nullopt;
-  meta.stored_at = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  meta.stored_at = mtime_of(st);
   return meta;
 }
 
@@ -193,12 +263,97 @@ std::optional<CacheEntry> PackumentCache::load(std::string_view key) const {
   CacheEntry entry;
   auto body_offset = parse_header(text, entry.meta);
   if (!body_offset || entry.meta.key != key) return std::nullopt;
-  entry.meta.stored_at = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  entry.meta.stored_at = mtime_of(st);
   entry.body = std::move(text);
   entry.body.erase(0, *body_offset);
   return entry;
+}
+
+util::Result<std::shared_ptr<const manifest::Packument>> PackumentCache::open_packument(
+    std::string_view key, std::string_view name_for_errors) const {
+  fs::path path = path_for(key);
+  auto unreadable = [&](std::string_view why) {
+    return util::make_error("ENOENT", "cached metadata " + path.string() + ": " + std::string(why));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable("not found");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    return unreadable("empty");
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  // The header and, usually, the whole index of a small packument come in one read.
+  std::string head(std::min<uint64_t>(file_size, 16 * 1024), '\0');
+  if (!read_exactly(fd, 0, head.data(), head.size())) {
+    ::close(fd);
+    return unreadable("cannot read");
+  }
+  CacheEntryMeta meta;
+  auto body_offset = parse_header(head, meta);
+  if (!body_offset || meta.key != key) {
+    ::close(fd);
+    return unreadable("not an entry of this cache");
+  }
+  const uint64_t body_size = file_size - *body_offset;
+  if (!meta.compact) {
+    std::string text;
+    text.reserve(body_size + manifest::Packument::kTextPadding);
+    text.resize(body_size);
+    const bool ok = read_exactly(fd, *body_offset, text.data(), body_size);
+    ::close(fd);
+    if (!ok) return unreadable("cut short");
+    return manifest::Packument::parse(std::move(text), name_for_errors,
+                                      manifest::PackumentText::Registry);
+  }
+  if (meta.index_size > body_size) {
+    ::close(fd);
+    return unreadable("cut short");
+  }
+  std::string index;
+  if (*body_offset + meta.index_size <= head.size()) {
+    index = head.substr(*body_offset, meta.index_size);
+  } else {
+    index.resize(meta.index_size);
+    if (!read_exactly(fd, *body_offset, index.data(), index.size())) {
+      ::close(fd);
+      return unreadable("cut short");
+    }
+  }
+  const uint64_t document_offset = *body_offset + meta.index_size;
+  const uint64_t document_size = body_size - meta.index_size;
+  std::unique_ptr<const manifest::DocumentReader> reader;
+  if (open_documents_->fetch_add(1) < max_open_documents_) {
+    reader = std::make_unique<CacheFileReader>(fd, document_offset, path.string(), open_documents_);
+  } else {
+    --*open_documents_;
+    std::string text(document_size, '\0');
+    const bool ok = read_exactly(fd, document_offset, text.data(), text.size());
+    ::close(fd);
+    if (!ok) return unreadable("cut short");
+    reader = std::make_unique<InMemoryReader>(std::move(text));
+  }
+  return manifest::Packument::open_indexed(index, std::move(reader), document_size,
+                                           name_for_errors);
+}
+
+util::Status PackumentCache::store_packument(CacheEntryMeta meta,
+                                             const manifest::Packument& packument) {
+  // A packument open_indexed() left on disk has no document in memory to write.
+  if (packument.compact_text().empty()) {
+    return util::make_error("EINVAL", "no compact document to store for " + meta.key);
+  }
+  const std::string index = packument.index_bytes();
+  meta.compact = true;
+  meta.index_size = index.size();
+  fs::path path = path_for(meta.key);
+  std::string contents = render_header(meta);
+  contents.reserve(contents.size() + index.size() + packument.compact_text().size());
+  contents += index;
+  contents += packument.compact_text();
+  LADE_TRY(util::write_file_atomic(path, contents));
+  set_mtime(path, now_());
+  return {};
 }
 
 util::Status PackumentCache::store(const CacheEntryMeta& meta, std::string_view body) {

@@ -2,19 +2,23 @@
 // PackumentCache: registry documents on disk, with the validators (ETag, Last-Modified) and
 // freshness (Cache-Control max-age) that let the next run skip or shorten the request.
 //
-// Layout: <lade cache>/packuments-v2/<sha256 hex of the key>; the "-v2" bucket is bumped when
+// Layout: <lade cache>/packuments-v3/<sha256 hex of the key>; the "-v3" bucket is bumped when
 // the file format changes, so an old lade never misreads a new file and vice versa. One file per
 // entry: a short text header, a blank line, then the body. The header says whether the body is
-// a compact packument (manifest::Packument::compact_text(), what lade stores) or a document as
-// a registry sent it. Writes are atomic (temp + rename); racing processes each leave a whole
-// file.
+// a compact packument (manifest::Packument's binary index, then its compact document: what lade
+// stores) or a document as a registry sent it. Writes are atomic (temp + rename) and files are
+// never changed in place, so a reader holding a file open keeps reading the bytes it indexed;
+// racing processes each leave a whole file.
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "manifest/packument.h"
 #include "util/result.h"
 
 namespace lade::registry {
@@ -39,8 +43,10 @@ struct CacheEntryMeta {
   bool must_revalidate = false;
   /// When the body was fetched or last revalidated (the file's mtime).
   std::chrono::system_clock::time_point stored_at{};
-  /// The body is a compact packument, not the registry's document.
+  /// The body is a compact packument (index, then document), not the registry's document.
   bool compact = false;
+  /// Bytes of the body that are the compact packument's index.
+  uint64_t index_size = 0;
 };
 
 struct CacheEntry {
@@ -63,8 +69,18 @@ class PackumentCache {
   /// Metadata and body; nullopt when absent or unreadable (a torn or foreign file is a miss).
   /// The body has manifest::Packument::kTextPadding bytes of spare capacity.
   std::optional<CacheEntry> load(std::string_view key) const;
+  /// The packument of an entry, or an error when absent or unreadable (a torn or foreign file
+  /// is an error too: the caller drops the entry). A compact entry is opened with
+  /// Packument::open_indexed and its file stays open, so a version's JSON is read only when
+  /// asked for; past a budget of open files (a share of RLIMIT_NOFILE) the document is read
+  /// into memory instead.
+  util::Result<std::shared_ptr<const manifest::Packument>> open_packument(
+      std::string_view key, std::string_view name_for_errors) const;
   /// Writes (replaces) an entry; stored_at becomes now.
   util::Status store(const CacheEntryMeta& meta, std::string_view body);
+  /// Writes (replaces) the entry of a parsed packument in the compact form; `meta.compact` and
+  /// `meta.index_size` are set here.
+  util::Status store_packument(CacheEntryMeta meta, const manifest::Packument& packument);
   /// After a 304: the entry is fresh again from now; validators the server sent anew replace the
   /// stored ones.
   util::Status refresh(const CacheEntryMeta& updated);
@@ -80,6 +96,9 @@ class PackumentCache {
  private:
   fs::path dir_;
   Clock now_;
+  /// Descriptors held by open packuments, shared with each reader (which may outlive this).
+  std::shared_ptr<std::atomic<int>> open_documents_;
+  int max_open_documents_ = 0;
 };
 
 }  // namespace lade::registry

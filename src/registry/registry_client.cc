@@ -136,11 +136,12 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
 
 bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counter) {
   if (!cache) return false;
-  auto entry = cache->load(job.key);
-  if (!entry) return false;
-  auto parsed = parse_packument(
-      std::move(entry->body), job.name,
-      entry->meta.compact ? manifest::PackumentText::Compact : manifest::PackumentText::Registry);
+  Result<PackumentPtr> parsed = make_error("ENOENT", "not cached");
+  try {
+    parsed = cache->open_packument(job.key, job.name);
+  } catch (const std::exception& e) {
+    parsed = make_error("EJSONPARSE", "invalid cached packument for '" + job.name + "': " + e.what());
+  }
   if (!parsed.ok()) {
     cache->remove(job.key);  // a corrupt entry is a miss, and must not be served again
     return false;
@@ -247,15 +248,14 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
       meta.max_age = options.default_max_age;
     }
     meta.must_revalidate = cc.must_revalidate;
-    meta.compact = true;
     if (cache_writer) {
       // Resolution goes on while the document is written: creating a file is the slowest step
       // here, and nothing in this run reads the entry back.
       cache_writer->post([self = shared_from_this(), meta = std::move(meta), doc = *parsed] {
-        (void)self->cache->store(meta, doc->compact_text());  // a read-only cache only costs speed
+        (void)self->cache->store_packument(meta, *doc);  // a read-only cache only costs speed
       });
     } else {
-      (void)cache->store(meta, (*parsed)->compact_text());
+      (void)cache->store_packument(meta, **parsed);
     }
   }
   job.promise->set(std::move(parsed));

@@ -54,7 +54,8 @@ const std::string* dist_tag(const Packument& packument, std::string_view tag) {
 // npm-install-checks' checkEngine, as a yes/no.
 class EngineCheck {
  public:
-  explicit EngineCheck(const PickOptions& options) : options_(options) {}
+  EngineCheck(const manifest::Packument& packument, const PickOptions& options)
+      : packument_(packument), options_(options) {}
 
   bool ok(const PackumentVersion& v) const {
     if (!options_.node_version.empty() && !v.engines_node.empty() &&
@@ -68,8 +69,9 @@ class EngineCheck {
  private:
   // engines.npm is not indexed by Packument; it is read from the version's JSON when asked.
   bool npm_ok(const PackumentVersion& v) const {
-    if (v.raw_json.empty()) return true;
-    nlohmann::json doc = nlohmann::json::parse(v.raw_json, nullptr, /*allow_exceptions=*/false);
+    auto json = packument_.version_json(v);
+    if (!json) return true;  // unreadable: the manifest read that follows reports it
+    nlohmann::json doc = nlohmann::json::parse(*json, nullptr, /*allow_exceptions=*/false);
     if (!doc.is_object()) return true;
     auto engines = doc.find("engines");
     if (engines == doc.end() || !engines->is_object()) return true;
@@ -87,6 +89,7 @@ class EngineCheck {
     return semver::satisfies(options_.npm_version, range.get<std::string>(), kEngines);
   }
 
+  const manifest::Packument& packument_;
   const PickOptions& options_;
 };
 
@@ -165,7 +168,7 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
 
   const std::string_view range_text = spec.kind == SpecKind::kRange ? wanted : "*";
   const semver::Range* range = semver::Range::shared(range_text, kLoose);
-  const EngineCheck engines(options);
+  const EngineCheck engines(packument, options);
 
   // The default tag wins whenever it fits ("*" takes it even when it is a prerelease).
   if (const std::string* tagged = dist_tag(packument, options.default_tag)) {

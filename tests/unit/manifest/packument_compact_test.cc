@@ -147,7 +147,7 @@ TEST_CASE("compaction keeps the index the full document gives", "[manifest][pack
   CHECK(p.find("2.0.0")->engines_node.empty());
   CHECK_FALSE(p.find("3.0.0")->deprecated);  // the last "deprecated" is empty
   CHECK(p.find("3.0.0")->engines_node == ">=18");
-  CHECK(p.find("5.0.0")->raw_json == "{}");
+  CHECK(p.version_json(*p.find("5.0.0")).value() == "{}");
   CHECK(p.size_bytes() == std::string_view(kRegistryDocument).size());
   CHECK(p.compact_size_bytes() == p.compact_text().size());
   CHECK(p.compact_size_bytes() < p.size_bytes());
@@ -202,13 +202,100 @@ TEST_CASE("a compact document parses to the same packument", "[manifest][packume
     CHECK(vb.version == va.version);
     CHECK(vb.deprecated == va.deprecated);
     CHECK(vb.engines_node == va.engines_node);
-    CHECK(vb.raw_json == va.raw_json);
+    CHECK(b.version_json(vb).value() == a.version_json(va).value());
     CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
   }
   // Compacting a compact document changes nothing either.
   auto twice = Packument::parse(std::string(a.compact_text()), "every");
   REQUIRE(twice.ok());
   CHECK((*twice)->compact_text() == a.compact_text());
+}
+
+namespace {
+
+/// The document open_indexed() reads, here from memory; counts what it is asked for.
+class CountingReader final : public DocumentReader {
+ public:
+  CountingReader(std::string text, int* reads) : text_(std::move(text)), reads_(reads) {}
+  util::Result<std::string> read(uint64_t offset, size_t length) const override {
+    ++*reads_;
+    if (offset + length > text_.size()) return util::make_error("EIO", "past the end");
+    return text_.substr(offset, length);
+  }
+
+ private:
+  std::string text_;
+  int* reads_;
+};
+
+}  // namespace
+
+TEST_CASE("an index and its document on the side give the same packument",
+          "[manifest][packument][compact]") {
+  auto first = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(first.ok());
+  const Packument& a = **first;
+  const std::string document(a.compact_text());
+  int reads = 0;
+  auto opened = Packument::open_indexed(
+      a.index_bytes(), std::make_unique<CountingReader>(document, &reads), document.size(),
+      "every");
+  REQUIRE(opened.ok());
+  const Packument& b = **opened;
+  CHECK(reads == 0);  // opening reads no version
+  CHECK(b.compact_text().empty());
+  CHECK(b.index_bytes() == a.index_bytes());
+  CHECK(b.name() == a.name());
+  CHECK(b.dist_tags() == a.dist_tags());
+  REQUIRE(b.versions().size() == a.versions().size());
+  for (size_t i = 0; i < a.versions().size(); ++i) {
+    const auto& va = a.versions()[i];
+    const auto& vb = b.versions()[i];
+    INFO(va.version);
+    CHECK(vb.version == va.version);
+    CHECK(vb.deprecated == va.deprecated);
+    CHECK(vb.engines_node == va.engines_node);
+    CHECK(b.find(va.version) == &vb);
+    CHECK(b.version_json(vb).value() == a.version_json(va).value());
+    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
+  }
+  // Each version's manifest was read once: a second call is served from memory.
+  const int after_first_pass = reads;
+  (void)b.manifest(a.versions()[0].version);
+  CHECK(reads == after_first_pass);
+}
+
+TEST_CASE("a damaged index is refused", "[manifest][packument][compact]") {
+  auto first = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(first.ok());
+  const std::string index = (*first)->index_bytes();
+  const std::string document((*first)->compact_text());
+  auto open = [&](std::string_view bytes, uint64_t document_size) {
+    int reads = 0;
+    return Packument::open_indexed(bytes, std::make_unique<CountingReader>(document, &reads),
+                                   document_size, "every");
+  };
+  REQUIRE(open(index, document.size()).ok());
+  for (size_t cut : {size_t{0}, size_t{5}, index.size() / 2, index.size() - 1}) {
+    INFO("cut at " << cut);
+    auto damaged = open(std::string_view(index).substr(0, cut), document.size());
+    REQUIRE_FALSE(damaged.ok());
+    CHECK(damaged.error().code == "EJSONPARSE");
+  }
+  CHECK_FALSE(open(index + "x", document.size()).ok());       // bytes after the last version
+  CHECK_FALSE(open(index, document.size() / 2).ok());         // spans past the document
+  std::string wrong_magic = index;
+  wrong_magic[0] = 'X';
+  CHECK_FALSE(open(wrong_magic, document.size()).ok());
+  std::string huge_count = index;  // a version count no index this size could hold
+  const size_t count_at = index.size() - [&] {
+    size_t tail = 0;
+    for (const auto& v : (*first)->versions())
+      tail += 4 + v.version.size() + 1 + 4 + v.engines_node.size() + 8;
+    return tail + 4;
+  }();
+  huge_count[count_at + 3] = '\x7f';
+  CHECK_FALSE(open(huge_count, document.size()).ok());
 }
 
 TEST_CASE("compaction of odd documents", "[manifest][packument][compact]") {
@@ -229,7 +316,7 @@ TEST_CASE("compaction of odd documents", "[manifest][packument][compact]") {
     REQUIRE(doc.versions().size() == 2);
     CHECK(doc.versions()[0].version == "1.0.0-a");
     CHECK(doc.find("1.0.0-a") == &doc.versions()[0]);
-    CHECK(doc.versions()[1].raw_json == "{}");
+    CHECK(doc.version_json(doc.versions()[1]).value() == "{}");
     CHECK(doc.dist_tags().at(0).first == "latest");
     auto again = Packument::parse(std::string(doc.compact_text()), "odd", PackumentText::Compact);
     REQUIRE(again.ok());

@@ -43,9 +43,9 @@ TEST_CASE("Packument indexes name, dist-tags and versions", "[manifest][packumen
   CHECK(v1.version == "1.0.0");
   CHECK(v1.deprecated);
   CHECK(v1.engines_node == ">=10");
-  CHECK(v1.raw_json.front() == '{');
-  CHECK(v1.raw_json.back() == '}');
-  CHECK(Json::parse(v1.raw_json)["dist"]["shasum"] == "00ff");
+  CHECK(p.version_json(v1).value().front() == '{');
+  CHECK(p.version_json(v1).value().back() == '}');
+  CHECK(Json::parse(p.version_json(v1).value())["dist"]["shasum"] == "00ff");
 
   const auto& v2 = p.versions()[1];
   CHECK(v2.version == "1.1.0");
@@ -55,7 +55,7 @@ TEST_CASE("Packument indexes name, dist-tags and versions", "[manifest][packumen
   const auto& v3 = p.versions()[2];
   CHECK_FALSE(v3.deprecated);
   CHECK(v3.engines_node.empty());  // not a string
-  CHECK_FALSE(Json::parse(v3.raw_json).contains("weird \"key\""));  // not a field lade reads
+  CHECK_FALSE(Json::parse(p.version_json(v3).value()).contains("weird \"key\""));  // not a field lade reads
 
   CHECK(p.find("1.1.0") == &p.versions()[1]);
   CHECK(p.find("9.9.9") == nullptr);
@@ -113,7 +113,7 @@ TEST_CASE("Packument views survive the caller's string going away", "[manifest][
     kept = *parsed;
     text.assign(20000, 'x');  // the moved-from string is reused
   }
-  CHECK(Json::parse(kept->versions()[0].raw_json)["version"] == "1.0.0");
+  CHECK(Json::parse(kept->version_json(kept->versions()[0]).value())["version"] == "1.0.0");
   // Tiny documents (short-string storage) too.
   auto tiny = Packument::parse("{}", "t");
   REQUIRE(tiny.ok());

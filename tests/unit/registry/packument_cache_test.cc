@@ -39,13 +39,14 @@ TEST_CASE("packument cache: a compact document survives a round trip",
   meta.etag = "\"e1\"";
   meta.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
   meta.max_age = 300s;
-  meta.compact = true;
-  REQUIRE(cache.store(meta, original.compact_text()).ok());
-  CHECK(cache.dir().filename() == "packuments-v2");
+  REQUIRE(cache.store_packument(meta, original).ok());
+  CHECK(cache.dir().filename() == "packuments-v3");
+  const std::string body = original.index_bytes() + std::string(original.compact_text());
 
   auto looked_up = cache.lookup(meta.key);
   REQUIRE(looked_up);
   CHECK(looked_up->compact);
+  CHECK(looked_up->index_size == original.index_bytes().size());
   CHECK(looked_up->etag == "\"e1\"");
   CHECK(cache.is_fresh(*looked_up));
 
@@ -56,15 +57,15 @@ TEST_CASE("packument cache: a compact document survives a round trip",
   CHECK(entry->meta.last_modified == meta.last_modified);
   CHECK(entry->meta.max_age == meta.max_age);
   CHECK(entry->meta.stored_at == now);
-  CHECK(entry->body == original.compact_text());
+  CHECK(entry->body == body);
   // Room for the parser's padding: parsing takes the body without copying it.
   CHECK(entry->body.capacity() >= entry->body.size() + manifest::Packument::kTextPadding);
 
-  auto reparsed = manifest::Packument::parse(std::move(entry->body), "cached",
-                                             manifest::PackumentText::Compact);
-  REQUIRE(reparsed.ok());
-  const manifest::Packument& again = **reparsed;
-  CHECK(again.compact_text() == original.compact_text());
+  auto reopened = cache.open_packument(meta.key, "cached");
+  REQUIRE(reopened.ok());
+  const manifest::Packument& again = **reopened;
+  CHECK(again.compact_text().empty());  // versions are read from the file when asked for
+  CHECK(again.index_bytes() == original.index_bytes());
   CHECK(again.dist_tags() == original.dist_tags());
   REQUIRE(again.versions().size() == 2);
   CHECK(again.find("1.1.0")->deprecated);
@@ -86,7 +87,32 @@ TEST_CASE("packument cache: a compact document survives a round trip",
     CHECK(refreshed->meta.compact);
     CHECK(refreshed->meta.etag == "\"e2\"");
     CHECK(refreshed->meta.stored_at == now);
-    CHECK(refreshed->body == original.compact_text());
+    CHECK(refreshed->meta.index_size == looked_up->index_size);
+    CHECK(refreshed->body == body);
+    // A packument opened before the refresh still reads the file it opened.
+    CHECK(again.manifest("1.0.0").value() == original.manifest("1.0.0").value());
+    REQUIRE(cache.open_packument(meta.key, "cached").ok());
+  }
+  SECTION("a replaced entry does not change a packument opened before") {
+    auto replacement = manifest::Packument::parse(
+        R"({"name": "cached", "versions": {"9.0.0": {"version": "9.0.0"}}})", "cached");
+    REQUIRE(replacement.ok());
+    auto fresh = cache.open_packument(meta.key, "cached");
+    REQUIRE(fresh.ok());
+    REQUIRE(cache.store_packument(meta, **replacement).ok());
+    CHECK((*fresh)->manifest("1.1.0").value() == original.manifest("1.1.0").value());
+    auto newer = cache.open_packument(meta.key, "cached");
+    REQUIRE(newer.ok());
+    CHECK((*newer)->versions().size() == 1);
+  }
+  SECTION("a damaged entry is an error, not a packument") {
+    std::string text = util::read_file(cache.path_for(meta.key)).value();
+    REQUIRE(util::write_file_atomic(cache.path_for(meta.key), text.substr(0, text.size() / 2)).ok());
+    CHECK_FALSE(cache.open_packument(meta.key, "cached").ok());
+    REQUIRE(util::write_file_atomic(cache.path_for(meta.key), "").ok());
+    CHECK_FALSE(cache.open_packument(meta.key, "cached").ok());
+    cache.remove(meta.key);
+    CHECK_FALSE(cache.open_packument(meta.key, "cached").ok());
   }
   SECTION("a body stored as received says so") {
     CacheEntryMeta plain = meta;
@@ -96,6 +122,9 @@ TEST_CASE("packument cache: a compact document survives a round trip",
     REQUIRE(loaded);
     CHECK_FALSE(loaded->meta.compact);
     CHECK(loaded->body == kDocument);
+    auto reparsed = cache.open_packument(meta.key, "cached");
+    REQUIRE(reparsed.ok());
+    CHECK((*reparsed)->compact_text() == original.compact_text());
   }
 }
 
@@ -111,12 +140,15 @@ TEST_CASE("packument cache: entries of the previous format are not read",
       util::write_file_atomic(old_file, "lade-packument-cache-v1\nkey: " + key + "\n\n{}").ok());
   CHECK_FALSE(cache.lookup(key));
   CHECK_FALSE(cache.load(key));
-  // Nor a v1 file where a v2 one belongs.
+  // Nor an older file where a v3 one belongs.
   fs::create_directories(cache.dir());
-  REQUIRE(util::write_file_atomic(cache.path_for(key),
-                                  "lade-packument-cache-v1\nkey: " + key + "\n\n{}")
-              .ok());
-  CHECK_FALSE(cache.load(key));
+  for (const char* magic : {"lade-packument-cache-v1", "lade-packument-cache-v2"}) {
+    REQUIRE(util::write_file_atomic(cache.path_for(key),
+                                    std::string(magic) + "\nkey: " + key + "\n\n{}")
+                .ok());
+    CHECK_FALSE(cache.load(key));
+    CHECK_FALSE(cache.open_packument(key, "old").ok());
+  }
 }
 
 }  // namespace
