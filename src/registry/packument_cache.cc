@@ -269,72 +269,68 @@ std::optional<CacheEntry> PackumentCache::load(std::string_view key) const {
   return entry;
 }
 
-util::Result<std::shared_ptr<const manifest::Packument>> PackumentCache::open_packument(
+util::Result<CachedPackument> PackumentCache::open_packument(
     std::string_view key, std::string_view name_for_errors) const {
   fs::path path = path_for(key);
-  auto unreadable = [&](std::string_view why) {
-    return util::make_error("ENOENT", "cached metadata " + path.string() + ": " + std::string(why));
-  };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return unreadable("not found");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+  if (fd < 0) return util::make_error("ENOENT", "no cache entry for " + std::string(key));
+  auto damaged = [&](std::string_view why) {
     ::close(fd);
-    return unreadable("empty");
-  }
+    return util::make_error("ECACHEDAMAGED",
+                            "cached metadata " + path.string() + ": " + std::string(why));
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) return damaged("empty");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   // The header and, usually, the whole index of a small packument come in one read.
   std::string head(std::min<uint64_t>(file_size, 16 * 1024), '\0');
-  if (!read_exactly(fd, 0, head.data(), head.size())) {
-    ::close(fd);
-    return unreadable("cannot read");
-  }
-  CacheEntryMeta meta;
-  auto body_offset = parse_header(head, meta);
-  if (!body_offset || meta.key != key) {
-    ::close(fd);
-    return unreadable("not an entry of this cache");
-  }
+  if (!read_exactly(fd, 0, head.data(), head.size())) return damaged("cannot read");
+  CachedPackument out;
+  auto body_offset = parse_header(head, out.meta);
+  if (!body_offset || out.meta.key != key) return damaged("not an entry of this cache");
+  out.meta.stored_at = mtime_of(st);
   const uint64_t body_size = file_size - *body_offset;
-  if (!meta.compact) {
+
+  auto finish = [&](util::Result<std::shared_ptr<const manifest::Packument>> packument)
+      -> util::Result<CachedPackument> {
+    if (!packument) {
+      return util::make_error("ECACHEDAMAGED", "cached metadata " + path.string() + ": " +
+                                                   packument.error().message);
+    }
+    out.packument = std::move(*packument);
+    return std::move(out);
+  };
+  if (!out.meta.compact) {
     std::string text;
     text.reserve(body_size + manifest::Packument::kTextPadding);
     text.resize(body_size);
-    const bool ok = read_exactly(fd, *body_offset, text.data(), body_size);
+    if (!read_exactly(fd, *body_offset, text.data(), body_size)) return damaged("cut short");
     ::close(fd);
-    if (!ok) return unreadable("cut short");
-    return manifest::Packument::parse(std::move(text), name_for_errors,
-                                      manifest::PackumentText::Registry);
+    return finish(manifest::Packument::parse(std::move(text), name_for_errors,
+                                             manifest::PackumentText::Registry));
   }
-  if (meta.index_size > body_size) {
-    ::close(fd);
-    return unreadable("cut short");
-  }
+  if (out.meta.index_size > body_size) return damaged("cut short");
   std::string index;
-  if (*body_offset + meta.index_size <= head.size()) {
-    index = head.substr(*body_offset, meta.index_size);
+  if (*body_offset + out.meta.index_size <= head.size()) {
+    index = head.substr(*body_offset, out.meta.index_size);
   } else {
-    index.resize(meta.index_size);
-    if (!read_exactly(fd, *body_offset, index.data(), index.size())) {
-      ::close(fd);
-      return unreadable("cut short");
-    }
+    index.resize(out.meta.index_size);
+    if (!read_exactly(fd, *body_offset, index.data(), index.size())) return damaged("cut short");
   }
-  const uint64_t document_offset = *body_offset + meta.index_size;
-  const uint64_t document_size = body_size - meta.index_size;
+  const uint64_t document_offset = *body_offset + out.meta.index_size;
+  const uint64_t document_size = body_size - out.meta.index_size;
   std::unique_ptr<const manifest::DocumentReader> reader;
   if (open_documents_->fetch_add(1) < max_open_documents_) {
     reader = std::make_unique<CacheFileReader>(fd, document_offset, path.string(), open_documents_);
   } else {
     --*open_documents_;
     std::string text(document_size, '\0');
-    const bool ok = read_exactly(fd, document_offset, text.data(), text.size());
+    if (!read_exactly(fd, document_offset, text.data(), text.size())) return damaged("cut short");
     ::close(fd);
-    if (!ok) return unreadable("cut short");
     reader = std::make_unique<InMemoryReader>(std::move(text));
   }
-  return manifest::Packument::open_indexed(index, std::move(reader), document_size,
-                                           name_for_errors);
+  return finish(manifest::Packument::open_indexed(index, std::move(reader), document_size,
+                                                  name_for_errors));
 }
 
 util::Status PackumentCache::store_packument(CacheEntryMeta meta,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,12 @@ struct CacheEntry {
   std::string body;
 };
 
+/// An entry opened as a packument.
+struct CachedPackument {
+  CacheEntryMeta meta;
+  std::shared_ptr<const manifest::Packument> packument;
+};
+
 class PackumentCache {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
@@ -69,13 +76,13 @@ class PackumentCache {
   /// Metadata and body; nullopt when absent or unreadable (a torn or foreign file is a miss).
   /// The body has manifest::Packument::kTextPadding bytes of spare capacity.
   std::optional<CacheEntry> load(std::string_view key) const;
-  /// The packument of an entry, or an error when absent or unreadable (a torn or foreign file
-  /// is an error too: the caller drops the entry). A compact entry is opened with
-  /// Packument::open_indexed and its file stays open, so a version's JSON is read only when
-  /// asked for; past a budget of open files (a share of RLIMIT_NOFILE) the document is read
-  /// into memory instead.
-  util::Result<std::shared_ptr<const manifest::Packument>> open_packument(
-      std::string_view key, std::string_view name_for_errors) const;
+  /// An entry's metadata and packument, in one open of its file. Errors: ENOENT when there is
+  /// no entry, ECACHEDAMAGED when the file is torn or foreign (the caller drops it). A compact
+  /// entry is opened with Packument::open_indexed and its file stays open, so a version's JSON
+  /// is read only when asked for; past a budget of open files (a share of RLIMIT_NOFILE) the
+  /// document is read into memory instead.
+  util::Result<CachedPackument> open_packument(std::string_view key,
+                                               std::string_view name_for_errors) const;
   /// Writes (replaces) an entry; stored_at becomes now.
   util::Status store(const CacheEntryMeta& meta, std::string_view body);
   /// Writes (replaces) the entry of a parsed packument in the compact form; `meta.compact` and

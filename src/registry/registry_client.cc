@@ -116,7 +116,9 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
   void start(Job job);
   void request(Job job);
   void on_response(Job job, Result<Response> response);
-  /// Serves the cached body of `job.key`; false when the entry vanished or did not parse.
+  /// The cache entry of `job.key`; nullopt when absent or damaged (a damaged one is removed).
+  std::optional<CachedPackument> open_cached(const Job& job);
+  /// Serves the cached entry of `job.key`; false when the entry vanished or did not parse.
   bool serve_cached(Job& job, std::atomic<uint64_t>& counter);
 
   const Config& config;
@@ -134,43 +136,53 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
       bytes_received{0};
 };
 
-bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counter) {
-  if (!cache) return false;
-  Result<PackumentPtr> parsed = make_error("ENOENT", "not cached");
+std::optional<CachedPackument> RegistryClient::State::open_cached(const Job& job) {
+  if (!cache) return std::nullopt;
+  Result<CachedPackument> opened = make_error("ENOENT", "not cached");
   try {
-    parsed = cache->open_packument(job.key, job.name);
+    opened = cache->open_packument(job.key, job.name);
   } catch (const std::exception& e) {
-    parsed = make_error("EJSONPARSE", "invalid cached packument for '" + job.name + "': " + e.what());
+    opened = make_error("ECACHEDAMAGED", "invalid cached packument for '" + job.name + "': " + e.what());
   }
-  if (!parsed.ok()) {
-    cache->remove(job.key);  // a corrupt entry is a miss, and must not be served again
-    return false;
-  }
+  if (opened) return std::move(*opened);
+  // A damaged entry is a miss, and must not be served again.
+  if (opened.error().code != "ENOENT") cache->remove(job.key);
+  return std::nullopt;
+}
+
+bool RegistryClient::State::serve_cached(Job& job, std::atomic<uint64_t>& counter) {
+  auto cached = open_cached(job);
+  if (!cached) return false;
   counter++;
-  job.promise->set(std::move(parsed));
+  job.promise->set(std::move(cached->packument));
   return true;
 }
 
 void RegistryClient::State::start(Job job) {
-  std::optional<CacheEntryMeta> meta = cache ? cache->lookup(job.key) : std::nullopt;
+  // One open of the entry gives both its freshness and its packument.
+  std::optional<CachedPackument> cached = open_cached(job);
+  auto serve = [&] {
+    packument_cache_hits++;
+    job.promise->set(std::move(cached->packument));
+  };
   switch (options.cache_mode) {
     case CacheMode::Offline:
-      if (meta && serve_cached(job, packument_cache_hits)) return;
+      if (cached) return serve();
       job.promise->set(make_error(
           "ENOTCACHED", "request to " + job.url +
                             " failed: cache mode is 'only-if-cached' but no cached response is "
                             "available."));
       return;
     case CacheMode::PreferOffline:
-      if (meta && serve_cached(job, packument_cache_hits)) return;
+      if (cached) return serve();
       break;
     case CacheMode::Default:
-      if (meta && cache->is_fresh(*meta) && serve_cached(job, packument_cache_hits)) return;
+      if (cached && cache->is_fresh(cached->meta)) return serve();
       break;
     case CacheMode::PreferOnline:
       break;
   }
-  job.cached = std::move(meta);
+  if (cached) job.cached = std::move(cached->meta);
   request(std::move(job));
 }
 

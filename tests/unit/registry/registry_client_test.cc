@@ -319,6 +319,34 @@ TEST_CASE("registry client: the cache keeps the compact document, served as it i
   CHECK(server.request_count() == 1);
 }
 
+TEST_CASE("registry client: a damaged cache entry is dropped and fetched again",
+          "[registry][client][cache]") {
+  LoopbackServer server;
+  server.on("/mended", {CannedResponse{200, {{"Cache-Control", "max-age=300"}},
+                                       packument_json("mended", "3.1.4")}});
+  World w("registry=" + server.url("/") + "\n");
+  auto first = wait(w.client()->packument("mended"));
+  REQUIRE(first.ok());
+  const std::string key = PackumentCache::key_for(server.url("/mended"), false);
+  const fs::path file = w.cache->path_for(key);
+  const std::string good = util::read_file(file).value();
+
+  // Cut inside the version's object: the header is intact and the entry fresh, but the span
+  // of 3.1.4 no longer fits the file.
+  const size_t version_at = good.rfind(R"("3.1.4":{)");
+  REQUIRE(version_at != std::string::npos);
+  REQUIRE(util::write_file_atomic(file, good.substr(0, version_at + 20)).ok());
+  auto c = w.client(CacheMode::PreferOffline);
+  auto again = wait(c->packument("mended"));
+  REQUIRE(again.ok());
+  CHECK(c->stats().packument_cache_hits == 0);
+  CHECK(c->stats().packument_requests == 1);
+  CHECK((*again)->manifest("3.1.4").value().version == "3.1.4");
+  CHECK(server.request_count() == 2);
+  w.pool.wait_idle();
+  CHECK(util::read_file(file).value() == good);  // written anew, whole
+}
+
 TEST_CASE("registry client: a stale entry is served when the registry is unreachable",
           "[registry][client][cache]") {
   auto server = std::make_unique<LoopbackServer>();
