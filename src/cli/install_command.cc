@@ -183,6 +183,16 @@ std::vector<std::string> effective_omit(const InstallRequest& req) {
 
 }  // namespace
 
+namespace {
+
+/// Hands objects to the end of the process: exit reclaims their memory, nothing frees it.
+template <class... T>
+void leave_to_exit(std::unique_ptr<T>... objects) {
+  (static_cast<void>(objects.release()), ...);
+}
+
+}  // namespace
+
 int run_install(const InstallRequest& req) {
   auto start = Clock::now();
   Reporter reporter(req.json, req.silent || req.loglevel == "silent", req.timing);
@@ -370,7 +380,8 @@ int run_install(const InstallRequest& req) {
       wiring.packages().prefetch(installer::tarball_ref_for(n), n.integrity, n.package.dist.shasum);
     };
   }
-  resolver::IdealTreeBuilder builder(ideal, wiring.packuments(), ropts);
+  auto builder_owner = std::make_unique<resolver::IdealTreeBuilder>(ideal, wiring.packuments(), ropts);
+  resolver::IdealTreeBuilder& builder = *builder_owner;
   if (auto st = builder.build(); !st) return fail(st.error());
   auto resolve_time = since(t_resolve);
   if (req.command == Command::Ci) {
@@ -523,6 +534,13 @@ int run_install(const InstallRequest& req) {
   summary.counters.push_back({"store_hits", wiring.packages().store_hits()});
   summary.counters.push_back({"manifests_resolved", builder.stats().manifests_fetched});
   reporter.summary(summary);
+
+  // The process ends next, and what is left is memory: the packuments, the trees, the
+  // resolver's state. Background work is finished (cache writes land), then exit reclaims the
+  // memory wholesale: freeing it object by object took a fifth of the main thread's CPU in a
+  // warm-cache resolution of the medium benchmark fixture.
+  wiring.finish_background_work();
+  leave_to_exit(std::move(*wiring_r), std::move(builder_owner), std::move(ideal_owner));
   return 0;
 }
 

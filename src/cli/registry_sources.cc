@@ -193,7 +193,7 @@ struct Wiring::Impl {
   std::unique_ptr<RegistryTarballs> tarballs;
   std::unique_ptr<installer::PackageFetcher> packages;
 
-  ~Impl() {
+  void finish_background_work() {
     // Order matters: nothing may call back into a destroyed object. No queued download may
     // start from here on; transfers still in flight (an install that failed half-way) are
     // cancelled; their callbacks run now, while everything they use is alive, and may post
@@ -203,6 +203,10 @@ struct Wiring::Impl {
     if (transport) transport->shutdown();
     if (metadata_pool) metadata_pool->wait_idle();
     if (pool) pool->wait_idle();
+  }
+
+  ~Impl() {
+    finish_background_work();
     packages.reset();
     packuments.reset();
     tarballs.reset();
@@ -279,6 +283,8 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
 }
 
 Wiring::~Wiring() = default;
+
+void Wiring::finish_background_work() { impl_->finish_background_work(); }
 
 const registry::Settings& Wiring::settings() const { return impl_->config->settings(); }
 std::string Wiring::default_registry() const { return impl_->registry; }

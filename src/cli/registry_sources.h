@@ -37,6 +37,10 @@ class Wiring {
   util::ThreadPool& pool();
   /// Network and cache counters for --timing.
   std::vector<std::pair<std::string, size_t>> counters() const;
+  /// Lets background work end: no new download starts, transfers still running are cancelled,
+  /// and queued work (packument cache writes among it) is done when this returns. The
+  /// destructor does the same; calling it first lets the caller skip the destructor.
+  void finish_background_work();
 
  private:
   Wiring() = default;
