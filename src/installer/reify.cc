@@ -17,6 +17,7 @@
 #include "lockfile/package_entry.h"
 #include "store/linker.h"
 #include "util/collate.h"
+#include "util/fs.h"
 
 namespace lade::installer {
 
@@ -341,6 +342,13 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   // ---- fetch, verify, extract, link ----
   auto fetch_start = Clock::now();
+  if (!to_install.empty()) {
+    // Made and marked before the pool starts filling it: every package folder in it is then
+    // placed as an unrelated tree (the linker marks nested node_modules as it makes them).
+    std::error_code ec;
+    fs::create_directory(project / "node_modules", ec);
+    util::mark_subdirectories_unrelated(project / "node_modules");
+  }
   store::Linker linker;
   std::mutex mu;
   std::condition_variable cv;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/sys_error.h"
+#include "util/fs.h"
 
 namespace lade::store {
 namespace {
@@ -135,17 +136,28 @@ int copy_file(const FileRef& f, uint64_t* copied) {
   return 0;
 }
 
+/// A node_modules folder holds unrelated packages: see util::mark_subdirectories_unrelated.
+void made_directory(const std::string& path) {
+  constexpr std::string_view kPackages = "/node_modules";
+  if (std::string_view(path).ends_with(kPackages)) util::mark_subdirectories_unrelated(path);
+}
+
 /// mkdir -p for the destination root: one mkdir when the parent exists (the usual case), no
 /// stat. 0 when `path` was created, EEXIST when something is there already, else an errno.
 int make_directories(const std::string& path) {
-  if (::mkdir(path.c_str(), 0777) == 0) return 0;
+  if (::mkdir(path.c_str(), 0777) == 0) {
+    made_directory(path);
+    return 0;
+  }
   if (errno != ENOENT) return errno;
   size_t slash = path.find_last_not_of('/');
   slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
   if (slash == std::string::npos || slash == 0) return ENOENT;
   int e = make_directories(path.substr(0, slash));
   if (e != 0 && e != EEXIST) return e;
-  return ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
+  if (::mkdir(path.c_str(), 0777) != 0) return errno;
+  made_directory(path);
+  return 0;
 }
 
 }  // namespace

@@ -223,6 +223,8 @@ class BuildDir {
       if (e == ENOENT && !made_root) {  // the store's first package
         made_root = true;
         e = make_directories(tmp_root.string());
+        // Entries are built here and renamed into place; each is its own tree.
+        if (e == 0) util::mark_subdirectories_unrelated(tmp_root);
         if (e == 0 || e == EEXIST) continue;
       } else if (e == EEXIST && renamed++ < 2) {
         path = (tmp_root / (base + "-" + util::unique_suffix())).string();
@@ -272,6 +274,9 @@ util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string*
   const fs::path entry = entry_path(util::HashAlgorithm::Sha512, sha512_digest);
   if (path_exists(entry / kMarker)) return load_entry(entry);
 
+  // A store made before its build folder was marked (see BuildDir::create) gets the mark now.
+  std::call_once(build_root_marked_,
+                 [this] { util::mark_subdirectories_unrelated(root_ / kTmpDir); });
   auto tmp = BuildDir::create(root_ / kTmpDir, util::hex_encode(sha512_digest));
   if (!tmp.ok()) return with_name(tmp.take_error(), name);
   const fs::path package_dir = tmp->path() / kPackageDir;

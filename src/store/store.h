@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +121,7 @@ class Store {
 
  private:
   friend class TarballSink;
+  mutable std::once_flag build_root_marked_;
   /// Extracts verified bytes and renames the result into place as the sha512 entry. `owned`
   /// (may be null) holds the bytes and is emptied once they are decompressed.
   util::Result<StoredPackage> commit(std::string_view tarball, std::string* owned,

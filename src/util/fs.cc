@@ -1,6 +1,8 @@
 #include "util/fs.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +43,19 @@ Result<std::string> read_file(const fs::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+bool mark_subdirectories_unrelated(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  int flags = 0;
+  bool marked = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  if (marked && !(flags & FS_TOPDIR_FL)) {
+    flags |= FS_TOPDIR_FL;
+    marked = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+  }
+  ::close(fd);
+  return marked;
 }
 
 Status write_file_atomic(const fs::path& path, std::string_view contents) {

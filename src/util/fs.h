@@ -18,6 +18,14 @@ Result<std::string> read_file(const fs::path& path);
 /// `path`: readers see the old file or the new one, never a torn one.
 Status write_file_atomic(const fs::path& path, std::string_view contents);
 
+/// Tells the file system that the subdirectories of `dir` are unrelated trees (chattr +T,
+/// FS_TOPDIR_FL): ext2/3/4's Orlov allocator then spreads new subdirectories over block groups
+/// instead of packing them into the group of `dir`. A folder of packages is exactly that, and
+/// packing costs: without a journal, ext4 skips every inode freed in the last minutes while
+/// allocating one, so after `rm -rf node_modules` each new directory in the same group walked
+/// past all the old ones. Best effort: false where the file system has no such flag.
+bool mark_subdirectories_unrelated(const fs::path& dir);
+
 /// An AtomicFile collects contents and only replaces the target on commit().
 class AtomicFile {
  public:

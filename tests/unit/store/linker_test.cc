@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "store/store.h"
 #include "tarball_builder.h"
@@ -109,6 +110,43 @@ TEST_CASE("Linker hardlink mode shares inodes with the store", "[store]") {
   CHECK(r->files_hardlinked == 3);
   CHECK(r->bytes_copied == 0);
   CHECK(stat_of(dest / "lib/deep/a.js").st_ino == stat_of(f.package / "lib/deep/a.js").st_ino);
+}
+
+namespace {
+
+/// The inode flags of a directory (FS_IOC_GETFLAGS); nullopt where the file system has none.
+std::optional<int> inode_flags(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return std::nullopt;
+  int flags = 0;
+  bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  ::close(fd);
+  return ok ? std::optional<int>(flags) : std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("node_modules folders and the store's build folder hold unrelated trees", "[store]") {
+  LinkFixture f;
+  Linker linker(LinkMode::Hardlink);
+  const fs::path nested = f.node_modules / "p" / "node_modules";
+  REQUIRE(linker.link(f.package, f.node_modules / "p").ok());
+  REQUIRE(linker.link(f.package, nested / "q").ok());
+  f.check_tree(nested / "q");
+  const bool has_flags = inode_flags(f.node_modules).has_value();
+  CHECK(util::mark_subdirectories_unrelated(f.dir.path() / "project") == has_flags);
+  if (!has_flags) return;  // tmpfs and friends: nothing to check, and nothing failed
+  CHECK((*inode_flags(f.node_modules) & FS_TOPDIR_FL) != 0);
+  CHECK((*inode_flags(nested) & FS_TOPDIR_FL) != 0);
+  CHECK((*inode_flags(f.dir.path() / "project") & FS_TOPDIR_FL) != 0);
+  // Package folders themselves are ordinary: their subfolders belong together.
+  CHECK((*inode_flags(f.node_modules / "p") & FS_TOPDIR_FL) == 0);
+  CHECK((*inode_flags(f.node_modules / "p" / "lib") & FS_TOPDIR_FL) == 0);
+  // The store builds each entry in tmp/ before renaming it into place.
+  CHECK((*inode_flags(f.dir.path() / "cache" / "tmp") & FS_TOPDIR_FL) != 0);
+  // Marking twice is fine, and a file is no folder.
+  CHECK(util::mark_subdirectories_unrelated(f.node_modules));
+  CHECK_FALSE(util::mark_subdirectories_unrelated(f.node_modules / "p" / "package.json"));
 }
 
 TEST_CASE("Linker reflink mode clones or says the file system cannot", "[store]") {
