@@ -108,16 +108,21 @@ std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
 }
 
-/// pread until `size` bytes or the end of the file; false on an error or a short file.
-bool read_exactly(int fd, uint64_t offset, char* out, size_t size) {
+/// pread of exactly `size` bytes: 0, an errno, or -1 when the file ends first.
+int pread_exactly(int fd, uint64_t offset, char* out, size_t size) {
   size_t got = 0;
   while (got < size) {
     ssize_t n = ::pread(fd, out + got, size - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n < 0) return errno;
+    if (n == 0) return -1;
     got += static_cast<size_t>(n);
   }
-  return true;
+  return 0;
+}
+
+bool read_exactly(int fd, uint64_t offset, char* out, size_t size) {
+  return pread_exactly(fd, offset, out, size) == 0;
 }
 
 /// A compact document read from the open cache file, one version at a time.
@@ -132,9 +137,9 @@ class CacheFileReader final : public manifest::DocumentReader {
   }
   util::Result<std::string> read(uint64_t offset, size_t length) const override {
     std::string out(length, '\0');
-    if (!read_exactly(fd_, base_ + offset, out.data(), length)) {
+    if (int e = pread_exactly(fd_, base_ + offset, out.data(), length); e != 0) {
       return util::make_error("EIO", "cannot read cached metadata " + path_ + ": " +
-                                         (errno ? std::strerror(errno) : "file cut short"));
+                                         (e > 0 ? std::strerror(e) : "file cut short"));
     }
     return out;
   }
