@@ -60,7 +60,8 @@ NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string no
     : tree_(tree),
       source_(source),
       node_version_(node_version),
-      prefetcher_(std::make_shared<Prefetcher>(source, node_version)),
+      pick_indexes_(std::make_shared<PickIndexCache>()),
+      prefetcher_(std::make_shared<Prefetcher>(source, node_version, pick_indexes_)),
       project_dir_(project_dir.empty() ? fs::path("/") : std::move(project_dir)) {}
 
 void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_->want(name, spec); }
@@ -71,12 +72,8 @@ util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::strin
   auto packument = LADE_TRY(source_.packument(req.package_name));
   PickOptions opts;
   if (!node_version_.empty()) opts.node_version = node_version_[0] == 'v' ? node_version_ : "v" + node_version_;
-  auto& index = pick_indexes_[packument.get()];
-  if (!index) {
-    index = std::make_unique<PickIndex>(*packument);
-    packuments_in_use_.push_back(packument);  // the index refers to it
-  }
-  const manifest::PackumentVersion* picked = LADE_TRY(pick_version(*index, req.wanted, opts));
+  const PickIndex& index = pick_indexes_->get(packument);
+  const manifest::PackumentVersion* picked = LADE_TRY(pick_version(index, req.wanted, opts));
   Resolved r;
   r.manifest = LADE_TRY(packument->manifest(picked->version));
   if (r.manifest.name.empty()) r.manifest.name = req.package_name;

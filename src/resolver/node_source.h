@@ -63,14 +63,14 @@ class NodeSource {
   tree::Tree& tree_;
   PackumentSource& source_;
   std::string node_version_;
+  /// Version keys parsed once per packument, however many specs pick from it (shared with the
+  /// prefetcher, declared first: the prefetcher is made with it).
+  std::shared_ptr<PickIndexCache> pick_indexes_;
   std::shared_ptr<Prefetcher> prefetcher_;
   std::filesystem::path project_dir_;
   std::unordered_map<std::string, util::Result<std::shared_ptr<const Resolved>>> cache_;
   /// Folder nodes made for links, by realpath, so that links to one folder share it.
   std::unordered_map<std::string, tree::Node*> folders_;
-  /// Version keys parsed once per packument, however many specs pick from it.
-  std::unordered_map<const manifest::Packument*, std::unique_ptr<PickIndex>> pick_indexes_;
-  std::vector<std::shared_ptr<const manifest::Packument>> packuments_in_use_;
 };
 
 }  // namespace lade::resolver

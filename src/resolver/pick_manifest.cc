@@ -222,6 +222,20 @@ PickIndex::PickIndex(const manifest::Packument& packument) : packument_(packumen
   }
 }
 
+const PickIndex& PickIndexCache::get(
+    const std::shared_ptr<const manifest::Packument>& packument) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(packument.get()); it != entries_.end()) return *it->second.index;
+  }
+  // Built outside the lock (thousands of versions for some packuments); a racing build of the
+  // same packument is dropped.
+  auto index = std::make_unique<PickIndex>(*packument);
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = entries_.try_emplace(packument.get(), Entry{packument, std::move(index)});
+  return *it->second.index;
+}
+
 util::Result<const manifest::PackumentVersion*> pick_version(const manifest::Packument& packument,
                                                              std::string_view wanted,
                                                              const PickOptions& options) {

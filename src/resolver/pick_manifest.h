@@ -25,6 +25,9 @@
 // and paths with a '/', are not registry specs and must not be passed here.)
 #include <cstddef>
 #include <optional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +77,22 @@ class PickIndex {
  private:
   const manifest::Packument& packument_;
   std::vector<std::optional<semver::Version>> versions_;
+};
+
+/// The PickIndex of each packument, shared by the threads that pick from the same packuments
+/// (the prefetcher's and the resolver's), so that each is built once and held once. Keeps the
+/// packuments alive, as the indexes refer to them. Thread-safe.
+class PickIndexCache {
+ public:
+  const PickIndex& get(const std::shared_ptr<const manifest::Packument>& packument);
+
+ private:
+  struct Entry {
+    std::shared_ptr<const manifest::Packument> packument;
+    std::unique_ptr<PickIndex> index;
+  };
+  std::mutex mu_;
+  std::unordered_map<const manifest::Packument*, Entry> entries_;
 };
 
 /// Picks the version npm would install for `wanted` (a registry spec as written in package.json;

@@ -4,8 +4,9 @@
 
 namespace lade::resolver {
 
-Prefetcher::Prefetcher(PackumentSource& source, std::string node_version)
-    : source_(source), node_version_(std::move(node_version)) {
+Prefetcher::Prefetcher(PackumentSource& source, std::string node_version,
+                       std::shared_ptr<PickIndexCache> indexes)
+    : source_(source), node_version_(std::move(node_version)), indexes_(std::move(indexes)) {
   if (!node_version_.empty() && node_version_[0] != 'v') node_version_ = "v" + node_version_;
 }
 
@@ -56,19 +57,10 @@ void Prefetcher::on_ready(const std::string& package_name) {
 void Prefetcher::expand(const std::string& package_name, const std::string& wanted) {
   auto packument = source_.packument(package_name);
   if (!packument) return;
-  const PickIndex* index = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    auto& slot = indexes_[packument->get()];
-    if (!slot) {
-      slot = std::make_unique<PickIndex>(**packument);
-      keep_alive_.push_back(*packument);
-    }
-    index = slot.get();
-  }
+  const PickIndex& index = indexes_->get(*packument);
   PickOptions opts;
   opts.node_version = node_version_;
-  auto picked = pick_version(*index, wanted, opts);
+  auto picked = pick_version(index, wanted, opts);
   if (!picked) return;
   auto m = (*packument)->manifest((*picked)->version);
   if (!m) return;

@@ -20,7 +20,8 @@ namespace lade::resolver {
 /// resolution ended (the packument came in late) finds it gone and does nothing.
 class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
  public:
-  Prefetcher(PackumentSource& source, std::string node_version);
+  Prefetcher(PackumentSource& source, std::string node_version,
+             std::shared_ptr<PickIndexCache> indexes);
   /// The resolver will (probably) need `name@spec`: fetch it and, transitively, what it needs.
   /// Thread-safe; never blocks on the network.
   void want(const std::string& name, const std::string& spec);
@@ -36,8 +37,7 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
   std::unordered_set<std::string> seen_;
   std::unordered_map<std::string, std::vector<std::string>> pending_by_name_;
   std::unordered_set<std::string> ready_;
-  std::unordered_map<const manifest::Packument*, std::unique_ptr<PickIndex>> indexes_;
-  std::vector<std::shared_ptr<const manifest::Packument>> keep_alive_;
+  std::shared_ptr<PickIndexCache> indexes_;
 };
 
 }  // namespace lade::resolver
