@@ -247,6 +247,86 @@ simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentV
   return simdjson::SUCCESS;
 }
 
+/// Finds where JSON values end without parsing them: the large-document path indexes members
+/// one at a time with this. Offsets are into the text; npos means malformed (simdjson checks
+/// the members that are read; the rest only has to be balanced, as simdjson's on-demand
+/// skipping of unread values also only checks).
+class JsonSkimmer {
+ public:
+  static constexpr size_t npos = std::string_view::npos;
+  explicit JsonSkimmer(std::string_view text) : s_(text) {}
+
+  size_t skip_space(size_t p) const {
+    while (p < s_.size() && (s_[p] == ' ' || s_[p] == '\n' || s_[p] == '\r' || s_[p] == '\t')) ++p;
+    return p;
+  }
+  /// `p` at an opening quote: the position after the closing one.
+  size_t skip_string(size_t p) const {
+    for (++p; p < s_.size(); ++p) {
+      if (s_[p] == '"') return p + 1;
+      if (s_[p] == '\\') ++p;
+    }
+    return npos;
+  }
+  /// `p` at a value's first byte: the position after its last.
+  size_t skip_value(size_t p) const {
+    if (p >= s_.size()) return npos;
+    if (s_[p] == '"') return skip_string(p);
+    if (s_[p] == '{' || s_[p] == '[') {
+      size_t depth = 0;
+      for (; p < s_.size(); ++p) {
+        const char c = s_[p];
+        if (c == '"') {
+          p = skip_string(p);
+          if (p == npos) return npos;
+          --p;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (--depth == 0) return p + 1;
+        }
+      }
+      return npos;
+    }
+    const size_t begin = p;  // a number, true, false or null
+    while (p < s_.size() && s_[p] != ',' && s_[p] != '}' && s_[p] != ']' && s_[p] != ' ' &&
+           s_[p] != '\n' && s_[p] != '\r' && s_[p] != '\t')
+      ++p;
+    return p == begin ? npos : p;
+  }
+  /// Calls `fn(raw_key, value_begin, value_end)` for each member of the object whose value
+  /// starts at `p`, in order; `fn` returns false to stop. The position after the object, or
+  /// npos when it is malformed, is not an object, or `fn` stopped.
+  template <class Fn>
+  size_t for_each_member(size_t p, Fn fn) const {
+    p = skip_space(p);
+    if (p >= s_.size() || s_[p] != '{') return npos;
+    p = skip_space(p + 1);
+    if (p < s_.size() && s_[p] == '}') return p + 1;
+    for (;;) {
+      if (p >= s_.size() || s_[p] != '"') return npos;
+      const size_t key_end = skip_string(p);
+      if (key_end == npos) return npos;
+      const std::string_view raw_key = s_.substr(p + 1, key_end - p - 2);
+      p = skip_space(key_end);
+      if (p >= s_.size() || s_[p] != ':') return npos;
+      const size_t value_begin = skip_space(p + 1);
+      const size_t value_end = skip_value(value_begin);
+      if (value_end == npos || !fn(raw_key, value_begin, value_end)) return npos;
+      p = skip_space(value_end);
+      if (p < s_.size() && s_[p] == ',') {
+        p = skip_space(p + 1);
+        continue;
+      }
+      if (p < s_.size() && s_[p] == '}') return p + 1;
+      return npos;
+    }
+  }
+
+ private:
+  std::string_view s_;
+};
+
 }  // namespace
 
 Status Packument::index_document(std::string_view text, size_t capacity, std::string* compact,
@@ -254,6 +334,9 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
   // Spans are 32-bit; no registry document comes near 4 GiB.
   if (text.size() > UINT32_MAX) {
     return util::make_error("EJSONPARSE", std::string(name_for_errors) + ": packument too large");
+  }
+  if (text.size() > kWholeDocumentLimit) {
+    return index_large_document(text, capacity, compact, name_for_errors);
   }
   od::parser parser;
   simdjson::padded_string_view buffer(text.data(), text.size(), capacity);
@@ -340,23 +423,107 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
     }
     // Every other field (time, readme, maintainers, ...) is skipped unread.
   }
-  if (compact) {
-    *compact += '}';
-    if (!name_.empty()) {
-      *compact += ",\"name\":";
-      append_js_string(*compact, name_);
-    }
-    *compact += ",\"dist-tags\":{";
-    bool first_tag = true;
-    for (const auto& [tag, version] : dist_tags_) {
-      if (!first_tag) *compact += ',';
-      first_tag = false;
-      append_js_string(*compact, tag);
-      *compact += ':';
-      append_js_string(*compact, version);
-    }
-    *compact += "}}";
+  if (compact) finish_compact(*compact);
+  index_versions();
+  return {};
+}
+
+void Packument::finish_compact(std::string& compact) const {
+  compact += '}';
+  if (!name_.empty()) {
+    compact += ",\"name\":";
+    append_js_string(compact, name_);
   }
+  compact += ",\"dist-tags\":{";
+  bool first_tag = true;
+  for (const auto& [tag, version] : dist_tags_) {
+    if (!first_tag) compact += ',';
+    first_tag = false;
+    append_js_string(compact, tag);
+    compact += ':';
+    append_js_string(compact, version);
+  }
+  compact += "}}";
+}
+
+Status Packument::index_large_document(std::string_view text, size_t capacity,
+                                       std::string* compact, std::string_view name_for_errors) {
+  const JsonSkimmer skim(text);
+  // One small parser for every piece: its buffers grow to the largest piece, not the document.
+  od::parser parser;
+  simdjson::error_code failure = simdjson::SUCCESS;
+  auto piece = [&](size_t begin, size_t end, od::document& doc) {
+    simdjson::padded_string_view view(text.data() + begin, end - begin, capacity - begin);
+    failure = parser.iterate(view).get(doc);
+    return failure == simdjson::SUCCESS;
+  };
+  std::string scratch;
+
+  if (compact) *compact += "{\"versions\":{";
+  bool first_version = true;
+  auto on_version = [&](std::string_view version_key, size_t begin, size_t end) {
+    if (text[begin] != '{') return true;  // not an object: not a usable version
+    PackumentVersion pv;
+    pv.version.assign(key_name(version_key, scratch));
+    od::document doc;
+    od::object obj;
+    if (!piece(begin, end, doc)) return false;
+    if ((failure = doc.get_object().get(obj))) return false;
+    size_t compact_begin = 0;
+    if (compact) {
+      append_key(*compact, version_key, first_version);
+      compact_begin = compact->size();
+    }
+    if ((failure = read_version(doc, obj, pv, compact))) return false;
+    if (compact) {
+      if (compact->size() > UINT32_MAX) {
+        failure = simdjson::CAPACITY;
+        return false;
+      }
+      pv.json_offset = static_cast<uint32_t>(compact_begin);
+      pv.json_length = static_cast<uint32_t>(compact->size() - compact_begin);
+    } else {
+      pv.json_offset = static_cast<uint32_t>(begin);
+      pv.json_length = static_cast<uint32_t>(end - begin);
+    }
+    versions_.push_back(std::move(pv));
+    return true;
+  };
+  auto on_member = [&](std::string_view raw_key, size_t begin, size_t end) {
+    const std::string_view key = key_name(raw_key, scratch);
+    od::document doc;
+    if (key == "name") {
+      std::string_view name;
+      if (!piece(begin, end, doc)) return false;
+      if (!doc.get_string().get(name)) name_.assign(name);
+    } else if (key == "dist-tags") {
+      if (text[begin] != '{') return true;
+      od::object tags;
+      if (!piece(begin, end, doc)) return false;
+      if ((failure = doc.get_object().get(tags))) return false;
+      for (auto tag : tags) {
+        std::string_view tag_name, version;
+        if ((failure = tag.unescaped_key().get(tag_name))) return false;
+        if (tag.value().get_string().get(version)) continue;
+        dist_tags_.emplace_back(std::string(tag_name), std::string(version));
+      }
+    } else if (key == "versions") {
+      if (text[begin] != '{') return true;
+      if (skim.for_each_member(begin, on_version) == JsonSkimmer::npos) return false;
+    }
+    // Every other field (time, readme, maintainers, ...) is skipped unread.
+    return true;
+  };
+  const size_t end = skim.for_each_member(0, on_member);
+  if (end == JsonSkimmer::npos || skim.skip_space(end) != text.size()) {
+    if (!find_json_syntax_error(text) && text[skim.skip_space(0)] != '{') {
+      return util::make_error("EJSONPARSE",
+                              std::string(name_for_errors) + ": a packument must be a JSON object");
+    }
+    return parse_error(name_for_errors, text,
+                       failure ? simdjson::error_message(failure) : "malformed JSON");
+  }
+  if (compact) finish_compact(*compact);
   index_versions();
   return {};
 }

@@ -116,6 +116,15 @@ class Packument {
   /// written there and versions' spans are offsets into it; otherwise into `text`.
   Status index_document(std::string_view text, size_t capacity, std::string* compact,
                         std::string_view name_for_errors);
+  /// index_document for texts above kWholeDocumentLimit: the members are found with a plain
+  /// scan and only the pieces that are read go through simdjson, one at a time. simdjson
+  /// indexes a whole document at once and needs about five bytes per byte of it: 53 MB for a
+  /// 10 MB packument (typescript's), the largest allocation of a clean install.
+  Status index_large_document(std::string_view text, size_t capacity, std::string* compact,
+                              std::string_view name_for_errors);
+  /// Closes a compact document: the versions object, then name and dist-tags.
+  void finish_compact(std::string& compact) const;
+  static constexpr size_t kWholeDocumentLimit = size_t{1} << 20;
   void index_versions();
 
   std::string text_;  // the compact document, unless document_ reads it from disk

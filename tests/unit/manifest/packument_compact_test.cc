@@ -333,3 +333,99 @@ TEST_CASE("compaction of odd documents", "[manifest][packument][compact]") {
 
 }  // namespace
 }  // namespace lade::manifest
+
+namespace lade::manifest {
+namespace {
+
+/// A JSON string member of `size` bytes full of what a scanner could trip on.
+std::string padding_member(size_t size) {
+  std::string text = R"("padding": ")";
+  const std::string_view chunk = R"(x \"quoted {braces} [brackets]\" \\ \u00e9 )";
+  while (text.size() < size) text += chunk;
+  text += R"(",)";
+  return text;
+}
+
+void check_same_packument(const Packument& a, const Packument& b) {
+  CHECK(b.name() == a.name());
+  CHECK(b.dist_tags() == a.dist_tags());
+  REQUIRE(b.versions().size() == a.versions().size());
+  for (size_t i = 0; i < a.versions().size(); ++i) {
+    const auto& va = a.versions()[i];
+    const auto& vb = b.versions()[i];
+    INFO(va.version);
+    CHECK(vb.version == va.version);
+    CHECK(vb.deprecated == va.deprecated);
+    CHECK(vb.engines_node == va.engines_node);
+    CHECK(b.version_json(vb).value() == a.version_json(va).value());
+    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a document over a megabyte is indexed piece by piece, to the same packument",
+          "[manifest][packument][compact]") {
+  auto small = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(small.ok());
+  // The same document with two megabytes nothing reads, at the front and in a version.
+  std::string large = kRegistryDocument;
+  large.insert(large.find('{') + 1, padding_member(1 << 20));
+  large.insert(large.find(R"("name": "every", "version": "1.0.0")"), padding_member(1 << 20));
+  REQUIRE(large.size() > (size_t{2} << 20));
+  auto parsed = Packument::parse(large, "every");
+  INFO((parsed.ok() ? "" : parsed.error().message));
+  REQUIRE(parsed.ok());
+  CHECK((*parsed)->compact_text() == (*small)->compact_text());
+  check_same_packument(**small, **parsed);
+  CHECK((*parsed)->size_bytes() == large.size());
+}
+
+TEST_CASE("a large compact document reads back the same", "[manifest][packument][compact]") {
+  // Thousands of versions, as the biggest packuments have.
+  std::string doc = R"({"name": "many", "dist-tags": {"latest": "1.6999.0"}, "versions": {)";
+  for (int i = 0; i < 7000; ++i) {
+    if (i) doc += ',';
+    const std::string v = "1." + std::to_string(i) + ".0";
+    doc += "\"" + v + R"(": {"name": "many", "version": ")" + v +
+           R"(", "description": ")" + std::string(200, 'd') +
+           R"(", "dependencies": {"a": "^)" + std::to_string(i) +
+           R"(.0.0"}, "engines": {"node": ">=)" + std::to_string(i % 20) +
+           R"("}, "dist": {"tarball": "http://127.0.0.1:9/many.tgz", "integrity": "sha512-X"}})";
+  }
+  doc += "}}";
+  REQUIRE(doc.size() > (size_t{1} << 20));
+  auto first = Packument::parse(doc, "many");
+  REQUIRE(first.ok());
+  const Packument& a = **first;
+  REQUIRE(a.versions().size() == 7000);
+  CHECK(a.versions()[7].engines_node == ">=7");
+  const Json full = Json::parse(doc);
+  for (int i : {0, 1, 2500, 6999}) {
+    const std::string v = "1." + std::to_string(i) + ".0";
+    INFO(v);
+    CHECK(a.manifest(v).value() == expected_manifest(full["versions"][v], "many", v));
+  }
+  REQUIRE(a.compact_text().size() > (size_t{1} << 20));
+  auto again = Packument::parse(std::string(a.compact_text()), "many", PackumentText::Compact);
+  REQUIRE(again.ok());
+  check_same_packument(a, **again);
+}
+
+TEST_CASE("a malformed large document is an error", "[manifest][packument][compact]") {
+  std::string large = kRegistryDocument;
+  large.insert(large.find('{') + 1, padding_member(size_t{3} << 19));
+  for (size_t cut : {large.size() - 3, large.size() / 2, size_t{100}}) {
+    INFO("cut at " << cut);
+    auto p = Packument::parse(large.substr(0, cut), "every");
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().code == "EJSONPARSE");
+  }
+  auto trailing = Packument::parse(large + " x", "every");
+  CHECK_FALSE(trailing.ok());
+  auto array = Packument::parse("[" + std::string(size_t{3} << 19, ' ') + "1]", "every");
+  REQUIRE_FALSE(array.ok());
+  CHECK(array.error().message.find("must be a JSON object") != std::string::npos);
+}
+
+}  // namespace lade::manifest
