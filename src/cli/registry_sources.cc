@@ -157,6 +157,9 @@ class RegistryTarballs final : public installer::TarballSource {
       return true;
     };
     r.on_restart = [body] { body->clear(); };
+    // Sized once: grown by doubling, the buffers of the downloads in flight held up to twice
+    // their bytes (34 MB at the peak of a clean install of the medium fixture, heaptrack).
+    r.on_size = [body](uint64_t size) { body->reserve(size); };
     client_.tarball(std::move(r), [body, done = std::move(done)](
                                       util::Result<registry::RegistryClient::TarballResult> result) {
       if (!result) {

@@ -346,6 +346,7 @@ void RegistryClient::tarball(TarballRequest request, TarballDone done) {
   Request req;
   req.url = request.url;
   req.on_data = std::move(request.on_chunk);
+  req.on_size = std::move(request.on_size);
   req.on_restart = std::move(request.on_restart);
   if (!s.options.npm_command.empty())
     req.headers.emplace_back("npm-command", s.options.npm_command);

@@ -99,6 +99,9 @@ class RegistryClient {
     /// Called when a retry starts over after some chunks were delivered. Without it, a transfer
     /// that fails mid-body is not retried.
     std::function<void()> on_restart;
+    /// The body's size, when the response gives it, before the first chunk (see
+    /// Request::on_size).
+    std::function<void(uint64_t size)> on_size;
   };
   struct TarballResult {
     uint64_t bytes = 0;

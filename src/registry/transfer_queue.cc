@@ -123,16 +123,21 @@ std::string system_ca_bundle(const CurlLibrary& curl) {
 /// (which copies it and, at the end, holds twice its size). A little room is left after it for
 /// a JSON parser's padding (manifest::Packument::kTextPadding). A compressed body's length says
 /// nothing about its decoded size: it then grows as it comes.
-void reserve_body(Response& response) {
-  constexpr size_t kPadding = 64;
+std::optional<uint64_t> body_size(const Response& response) {
   constexpr unsigned long long kMaxReserve = 1ull << 30;
   std::string encoding = response.header("content-encoding");
-  if (!encoding.empty() && encoding != "identity") return;
+  if (!encoding.empty() && encoding != "identity") return std::nullopt;
   std::string length = response.header("content-length");
   auto is_digit = [](unsigned char c) { return std::isdigit(c) != 0; };
-  if (length.empty() || !std::all_of(length.begin(), length.end(), is_digit)) return;
+  if (length.empty() || !std::all_of(length.begin(), length.end(), is_digit)) return std::nullopt;
   unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
-  if (n > 0 && n < kMaxReserve) response.body.reserve(static_cast<size_t>(n) + kPadding);
+  if (n == 0 || n >= kMaxReserve) return std::nullopt;
+  return n;
+}
+
+void reserve_body(Response& response) {
+  constexpr size_t kPadding = 64;
+  if (auto n = body_size(response)) response.body.reserve(static_cast<size_t>(*n) + kPadding);
 }
 
 }  // namespace
@@ -289,7 +294,11 @@ size_t TransferQueue::Loop::on_body(char* data, size_t size, size_t n, void* use
     long status = 0;
     t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->streaming = t->request.on_data && status >= 200 && status < 300;
-    if (!t->streaming) reserve_body(t->response);
+    if (!t->streaming) {
+      reserve_body(t->response);
+    } else if (t->request.on_size) {
+      if (auto n = body_size(t->response)) t->request.on_size(*n);
+    }
   }
   t->response.body_bytes += len;
   t->bytes_counter->fetch_add(len, std::memory_order_relaxed);

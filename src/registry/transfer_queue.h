@@ -38,6 +38,10 @@ struct Request {
   /// Called before a retry when on_data already received part of a failed attempt, so the
   /// consumer can start over (reset its hasher/buffer). Without it such a transfer is not retried.
   std::function<void()> on_restart;
+  /// Called before the first on_data of an attempt with the body's size, when the response
+  /// says it (Content-Length of an unencoded body): a consumer that collects the body sizes its
+  /// buffer once instead of growing it by doubling.
+  std::function<void(uint64_t size)> on_size;
   /// Overrides TransferOptions::timeout for this request.
   std::optional<std::chrono::milliseconds> timeout;
   /// A client certificate and its key (PEM files), for registries that want mutual TLS.

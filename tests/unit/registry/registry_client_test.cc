@@ -136,7 +136,7 @@ TEST_CASE("registry client: callback forms tell when a packument or tarball is r
   client->tarball({server.url("/cb.tgz"), "", [&body](std::string_view c) {
                      body.append(c);
                      return true;
-                   }, {}},
+                   }, {}, {}},
                   [&done](util::Result<RegistryClient::TarballResult> r) {
                     done.set_value(std::move(r));
                   });
@@ -278,7 +278,8 @@ TEST_CASE("registry client: cache modes", "[registry][client][cache]") {
     auto missing = wait(c->packument("never-fetched"));
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().code == "ENOTCACHED");
-    auto tgz = c->tarball({server.url("/x.tgz"), "", [](std::string_view) { return true; }, {}});
+    auto tgz =
+        c->tarball({server.url("/x.tgz"), "", [](std::string_view) { return true; }, {}, {}});
     REQUIRE(tgz.wait_for(5s) == std::future_status::ready);
     auto tgz_result = tgz.get();
     REQUIRE_FALSE(tgz_result.ok());
@@ -379,23 +380,27 @@ TEST_CASE("registry client: tarballs stream to the caller with the registry's cr
   auto client = w.client();
 
   std::string received;
+  std::optional<uint64_t> announced;
   auto f = client->tarball({server.url("/files/pkg-1.0.0.tgz"),
                             "pkg",
                             [&](std::string_view chunk) {
+                              CHECK(announced.has_value());  // the size comes first
                               received.append(chunk);
                               return true;
                             },
-                            {}});
+                            {},
+                            [&](uint64_t size) { announced = size; }});
   REQUIRE(f.wait_for(10s) == std::future_status::ready);
   auto r = f.get();
   REQUIRE(r.ok());
   CHECK(r->bytes == tgz.size());
   CHECK(received == tgz);
+  CHECK(announced == tgz.size());
   CHECK(server.requests()[0].header("authorization") == "Bearer reg-token");
   CHECK(client->stats().tarball_requests == 1);
 
   auto gone = client->tarball(
-      {server.url("/files/gone.tgz"), "gone", [](std::string_view) { return true; }, {}});
+      {server.url("/files/gone.tgz"), "gone", [](std::string_view) { return true; }, {}, {}});
   REQUIRE(gone.wait_for(10s) == std::future_status::ready);
   auto gone_result = gone.get();
   REQUIRE_FALSE(gone_result.ok());
