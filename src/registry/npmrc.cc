@@ -474,7 +474,9 @@ Result<std::string> Config::ask_npm_for_registry() const {
             std::chrono::seconds(st.st_mtim.tv_sec) +
             std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     auto age = now_() - mtime;
-    if (age >= std::chrono::seconds(0) && age < kNpmRegistryCacheLifetime) {
+    // A little "from the future" is clock granularity (a clock read just before the file was
+    // written); a file far in the future means the clock was set back, and is not trusted.
+    if (age > -std::chrono::minutes(1) && age < kNpmRegistryCacheLifetime) {
       if (auto text = util::read_file(cache_file); text.ok() && parse_url(trim(*text))) {
         return with_trailing_slash(trim(*text));
       }

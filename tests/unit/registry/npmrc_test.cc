@@ -277,6 +277,13 @@ TEST_CASE("config: without a registry setting, npm's default is asked for once a
   Config later = load(in);
   CHECK(later.default_registry().value() == "http://127.0.0.1:5000/");
   CHECK(runs == 2);
+
+  // Written "after" a clock read just before is fine (above, the frozen t0 precedes the file);
+  // a file hours in the future means the clock was set back: npm is asked again.
+  in.now = [&] { return t0 - std::chrono::hours(2); };
+  Config earlier = load(in);
+  CHECK(earlier.default_registry().value() == "http://127.0.0.1:5000/");
+  CHECK(runs == 3);
 }
 
 TEST_CASE("config: no registry anywhere is ENOREGISTRY with a hint", "[registry][npmrc]") {
