@@ -586,8 +586,22 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
 }
 
 util::Result<std::string> Packument::version_json(const PackumentVersion& version) const {
-  if (document_) return document_->read(version.json_offset, version.json_length);
-  return std::string(std::string_view(text_).substr(version.json_offset, version.json_length));
+  std::shared_ptr<const DocumentReader> document;
+  {
+    std::lock_guard lock(document_mutex_);
+    if (!document_) {
+      return std::string(std::string_view(text_).substr(version.json_offset, version.json_length));
+    }
+    document = document_;
+  }
+  return document->read(version.json_offset, version.json_length);
+}
+
+void Packument::adopt_document(std::shared_ptr<const DocumentReader> document) const {
+  std::string released;
+  std::lock_guard lock(document_mutex_);
+  document_ = std::move(document);
+  released.swap(text_);  // freed after the lock is released (destroyed after `lock`)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,12 +91,18 @@ class Packument {
   util::Result<Manifest> manifest(std::string_view version) const;
 
   /// One version's object as JSON text, from memory or read from the document on disk.
+  /// Thread-safe, also against adopt_document.
   util::Result<std::string> version_json(const PackumentVersion& version) const;
 
   /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}},
   /// to be parsed again with PackumentText::Compact. Empty for a packument open_indexed() left
-  /// on disk.
+  /// on disk, and after adopt_document (a view taken before is then invalid: only the one who
+  /// writes the document out reads it, before handing over the reader).
   std::string_view compact_text() const { return text_; }
+  /// Frees the compact document in memory: versions are read through `document` from now on,
+  /// which must read the very same bytes (the cache file just written from compact_text()).
+  /// A freshly downloaded packument thus stops holding its document once it is cached.
+  void adopt_document(std::shared_ptr<const DocumentReader> document) const;
   /// The binary index of the compact document: name, dist-tags and, per version, the fields
   /// PackumentVersion holds. The disk cache stores it in front of compact_text() for
   /// open_indexed(). Not portable across byte orders (a cache is local to one machine).
@@ -127,8 +133,11 @@ class Packument {
   static constexpr size_t kWholeDocumentLimit = size_t{1} << 20;
   void index_versions();
 
-  std::string text_;  // the compact document, unless document_ reads it from disk
-  std::unique_ptr<const DocumentReader> document_;
+  // The compact document in memory, or, once document_ is set, nothing: versions are read
+  // through document_. Both guarded by document_mutex_ (adopt_document changes them).
+  mutable std::string text_;
+  mutable std::shared_ptr<const DocumentReader> document_;
+  mutable std::mutex document_mutex_;
   size_t source_bytes_ = 0;
   std::string name_;
   std::vector<std::pair<std::string, std::string>> dist_tags_;

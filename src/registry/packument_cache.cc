@@ -338,8 +338,8 @@ util::Result<CachedPackument> PackumentCache::open_packument(
                                                   name_for_errors));
 }
 
-util::Status PackumentCache::store_packument(CacheEntryMeta meta,
-                                             const manifest::Packument& packument) {
+util::Result<std::shared_ptr<const manifest::DocumentReader>> PackumentCache::store_packument(
+    CacheEntryMeta meta, const manifest::Packument& packument) {
   // A packument open_indexed() left on disk has no document in memory to write.
   if (packument.compact_text().empty()) {
     return util::make_error("EINVAL", "no compact document to store for " + meta.key);
@@ -351,10 +351,17 @@ util::Status PackumentCache::store_packument(CacheEntryMeta meta,
   std::string contents = render_header(meta);
   contents.reserve(contents.size() + index.size() + packument.compact_text().size());
   contents += index;
+  const size_t document_offset = contents.size();
   contents += packument.compact_text();
-  LADE_TRY(util::write_file_atomic(path, contents));
+  const int fd = LADE_TRY(util::write_file_atomic_and_open(path, contents));
   set_mtime(path, now_());
-  return {};
+  if (open_documents_->fetch_add(1) >= max_open_documents_) {
+    --*open_documents_;
+    ::close(fd);
+    return std::shared_ptr<const manifest::DocumentReader>();
+  }
+  return std::shared_ptr<const manifest::DocumentReader>(
+      std::make_shared<CacheFileReader>(fd, document_offset, path.string(), open_documents_));
 }
 
 util::Status PackumentCache::store(const CacheEntryMeta& meta, std::string_view body) {

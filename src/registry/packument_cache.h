@@ -86,8 +86,10 @@ class PackumentCache {
   /// Writes (replaces) an entry; stored_at becomes now.
   util::Status store(const CacheEntryMeta& meta, std::string_view body);
   /// Writes (replaces) the entry of a parsed packument in the compact form; `meta.compact` and
-  /// `meta.index_size` are set here.
-  util::Status store_packument(CacheEntryMeta meta, const manifest::Packument& packument);
+  /// `meta.index_size` are set here. Returns a reader of the document just written, on the
+  /// file still open (see Packument::adopt_document), or null past the open-file budget.
+  util::Result<std::shared_ptr<const manifest::DocumentReader>> store_packument(
+      CacheEntryMeta meta, const manifest::Packument& packument);
   /// After a 304: the entry is fresh again from now; validators the server sent anew replace the
   /// stored ones.
   util::Status refresh(const CacheEntryMeta& updated);

@@ -262,12 +262,17 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
     meta.must_revalidate = cc.must_revalidate;
     if (cache_writer) {
       // Resolution goes on while the document is written: creating a file is the slowest step
-      // here, and nothing in this run reads the entry back.
+      // here. Once written, the packument reads its versions from the file and frees its
+      // document (a clean install held every compact document to the end: 27 MB of its heap
+      // peak for the medium fixture).
       cache_writer->post([self = shared_from_this(), meta = std::move(meta), doc = *parsed] {
-        (void)self->cache->store_packument(meta, *doc);  // a read-only cache only costs speed
+        // A read-only cache only costs speed (and the document stays in memory).
+        auto written = self->cache->store_packument(meta, *doc);
+        if (written && *written) doc->adopt_document(std::move(*written));
       });
     } else {
-      (void)cache->store_packument(meta, **parsed);
+      auto written = cache->store_packument(meta, **parsed);
+      if (written && *written) (*parsed)->adopt_document(std::move(*written));
     }
   }
   job.promise->set(std::move(parsed));

@@ -58,12 +58,17 @@ bool mark_subdirectories_unrelated(const fs::path& dir) {
   return marked;
 }
 
-Status write_file_atomic(const fs::path& path, std::string_view contents) {
+namespace {
+
+/// Writes `contents` beside `path` and renames it over `path`; the written file's descriptor
+/// is returned when `keep_open`, else -1.
+Result<int> replace_file(const fs::path& path, std::string_view contents, bool keep_open) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   fs::path tmp = path;
   tmp += ".lade-tmp-" + unique_suffix();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), (keep_open ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0644);
   if (fd < 0) {
     return make_error("EIO", "cannot write " + path.string() + ": " + std::strerror(errno));
   }
@@ -79,13 +84,25 @@ Status write_file_atomic(const fs::path& path, std::string_view contents) {
     }
     off += static_cast<size_t>(n);
   }
-  ::close(fd);
+  if (!keep_open) ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
+    if (keep_open) ::close(fd);
     ::unlink(tmp.c_str());
     return make_error("EIO", "cannot replace " + path.string() + ": " + std::strerror(e));
   }
+  return keep_open ? fd : -1;
+}
+
+}  // namespace
+
+Status write_file_atomic(const fs::path& path, std::string_view contents) {
+  LADE_TRY(replace_file(path, contents, false));
   return {};
+}
+
+Result<int> write_file_atomic_and_open(const fs::path& path, std::string_view contents) {
+  return replace_file(path, contents, true);
 }
 
 Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {

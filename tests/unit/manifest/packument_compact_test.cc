@@ -265,6 +265,25 @@ TEST_CASE("an index and its document on the side give the same packument",
   CHECK(reads == after_first_pass);
 }
 
+TEST_CASE("a packument hands its document over to a reader of the same bytes",
+          "[manifest][packument][compact]") {
+  auto first = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(first.ok());
+  auto again = Packument::parse(kRegistryDocument, "every");
+  REQUIRE(again.ok());
+  const Packument& b = **again;
+  int reads = 0;
+  b.adopt_document(std::make_shared<CountingReader>(std::string(b.compact_text()), &reads));
+  CHECK(b.compact_text().empty());
+  CHECK(b.index_bytes() == (*first)->index_bytes());
+  for (const auto& v : b.versions()) {
+    INFO(v.version);
+    CHECK(b.version_json(v).value() == (*first)->version_json(*(*first)->find(v.version)).value());
+    CHECK(b.manifest(v.version).value() == (*first)->manifest(v.version).value());
+  }
+  CHECK(reads > 0);
+}
+
 TEST_CASE("a damaged index is refused", "[manifest][packument][compact]") {
   auto first = Packument::parse(kRegistryDocument, "every");
   REQUIRE(first.ok());

@@ -108,6 +108,24 @@ TEST_CASE("packument cache: a compact document survives a round trip",
     REQUIRE(newer.ok());
     CHECK(newer->packument->versions().size() == 1);
   }
+  SECTION("a packument freshly stored reads its versions from the file it wrote") {
+    auto fresh = manifest::Packument::parse(kDocument, "cached");
+    REQUIRE(fresh.ok());
+    auto reader = cache.store_packument(meta, **fresh);
+    REQUIRE(reader.ok());
+    REQUIRE(*reader != nullptr);
+    (*fresh)->adopt_document(*reader);
+    CHECK((*fresh)->compact_text().empty());
+    // Even once another writer has replaced the entry.
+    auto replacement = manifest::Packument::parse(
+        R"({"name": "cached", "versions": {"9.0.0": {"version": "9.0.0"}}})", "cached");
+    REQUIRE(replacement.ok());
+    REQUIRE(cache.store_packument(meta, **replacement).ok());
+    for (const char* version : {"1.0.0", "1.1.0"}) {
+      INFO(version);
+      CHECK((*fresh)->manifest(version).value() == original.manifest(version).value());
+    }
+  }
   SECTION("a damaged entry is an error, not a packument") {
     std::string text = util::read_file(cache.path_for(meta.key)).value();
     REQUIRE(util::write_file_atomic(cache.path_for(meta.key), text.substr(0, text.size() / 2)).ok());

@@ -126,10 +126,13 @@ TEST_CASE("registry client: callback forms tell when a packument or tarball is r
   CHECK(second.get_future().wait_for(0s) == std::future_status::ready);
   CHECK(server.request_count("/cb") == 1);
 
-  // The cache entry is written on the writer pool, after the document was handed out.
+  // The cache entry is written on the writer pool, after the document was handed out; the
+  // packument then reads versions from it.
   writer.wait_idle();
   auto key = PackumentCache::key_for(server.url("/cb"), false);
   CHECK(w.cache->lookup(key).has_value());
+  CHECK((*f.get())->compact_text().empty());
+  CHECK((*f.get())->manifest("2.0.0").value().version == "2.0.0");
 
   std::string body;
   std::promise<util::Result<RegistryClient::TarballResult>> done;
@@ -305,7 +308,12 @@ TEST_CASE("registry client: the cache keeps the compact document, served as it i
   REQUIRE(entry);
   CHECK(entry->meta.compact);
   CHECK(entry->meta.etag == "\"b\"");
-  CHECK(entry->body == (*first)->index_bytes() + std::string((*first)->compact_text()));
+  // Once cached, the packument reads its versions from the file: no document in memory.
+  CHECK((*first)->compact_text().empty());
+  const auto expected = manifest::Packument::parse(full, "big");
+  REQUIRE(expected.ok());
+  CHECK(entry->body == (*expected)->index_bytes() + std::string((*expected)->compact_text()));
+  CHECK((*first)->manifest("1.0.0").value() == (*expected)->manifest("1.0.0").value());
   CHECK(entry->body.find("readme") == std::string::npos);
   CHECK(entry->body.find("description") == std::string::npos);
   CHECK(entry->body.find("fileCount") == std::string::npos);
