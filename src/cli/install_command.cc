@@ -181,10 +181,6 @@ std::vector<std::string> effective_omit(const InstallRequest& req) {
   return omit;
 }
 
-}  // namespace
-
-namespace {
-
 /// Hands objects to the end of the process: exit reclaims their memory, nothing frees it.
 template <class... T>
 void leave_to_exit(std::unique_ptr<T>... objects) {

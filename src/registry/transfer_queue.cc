@@ -119,10 +119,8 @@ std::string system_ca_bundle(const CurlLibrary& curl) {
   return text.ok() ? std::move(*text) : std::string{};
 }
 
-/// Sizes a collected body once from its Content-Length, instead of growing it by doubling
-/// (which copies it and, at the end, holds twice its size). A little room is left after it for
-/// a JSON parser's padding (manifest::Packument::kTextPadding). A compressed body's length says
-/// nothing about its decoded size: it then grows as it comes.
+/// The body's size from its Content-Length; none when the body is encoded (a compressed body's
+/// length says nothing about its decoded size), absent, or implausible.
 std::optional<uint64_t> body_size(const Response& response) {
   constexpr unsigned long long kMaxReserve = 1ull << 30;
   std::string encoding = response.header("content-encoding");
@@ -135,6 +133,9 @@ std::optional<uint64_t> body_size(const Response& response) {
   return n;
 }
 
+/// Sizes a collected body once, instead of growing it by doubling (which copies it and, at the
+/// end, holds twice its size). A little room is left after it for a JSON parser's padding
+/// (manifest::Packument::kTextPadding).
 void reserve_body(Response& response) {
   constexpr size_t kPadding = 64;
   if (auto n = body_size(response)) response.body.reserve(static_cast<size_t>(*n) + kPadding);

@@ -51,7 +51,7 @@ bool registry_spec_valid(const tree::Node& child, const std::string& spec) {
   if (const semver::Range* range = semver::Range::shared(spec, loose)) {
     return range->test(child.version());
   }
-  // A version that is no range (none exists today) would satisfy nothing, as in npm.
+  // A version that does not read as a range satisfies nothing (semver.satisfies is false).
   if (semver::Version::parse(spec, loose)) return false;
   // A dist-tag: any registry tarball is taken on faith, as npm does.
   return is_remote_url(child.resolved);

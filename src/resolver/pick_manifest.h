@@ -24,12 +24,12 @@
 // (Specs that npm-package-arg sends elsewhere first, such as "file:", git, URLs, "npm:" aliases
 // and paths with a '/', are not registry specs and must not be passed here.)
 #include <cstddef>
-#include <optional>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "manifest/packument.h"
