@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <regex>
 
 #include "cli/project.h"
@@ -319,6 +320,23 @@ int run_install(const InstallRequest& req) {
     if (!doc || !doc->is_object()) return std::nullopt;
     return std::move(*doc);
   };
+  // npm ci compares the tree an install would build with the lockfile alone: that second
+  // reading of the lockfile (8-10 ms for the medium fixture) happens on its own thread while
+  // the first one is read and resolved.
+  struct VirtualTree {
+    std::unique_ptr<tree::Tree> tree;
+    util::Status status;
+  };
+  std::future<VirtualTree> ci_virtual_tree;
+  if (req.command == Command::Ci) {
+    ci_virtual_tree = std::async(std::launch::async, [&] {
+      VirtualTree out{make_tree(), {}};
+      auto v = lockfile::read_lockfile(lock_text, lock_path.string(), *out.tree, project.manifest,
+                                       read_options);
+      if (!v) out.status = v.take_error();
+      return out;
+    });
+  }
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   if (have_lock) {
@@ -382,10 +400,9 @@ int run_install(const InstallRequest& req) {
   auto resolve_time = since(t_resolve);
   if (req.command == Command::Ci) {
     // npm ci compares the tree an install would build with the lockfile alone.
-    auto virtual_tree = make_tree();
-    auto v = lockfile::read_lockfile(lock_text, lock_path.string(), *virtual_tree, project.manifest, read_options);
-    if (!v) return fail(v.error());
-    if (auto st = lockfile::check_ci_lockfile(*virtual_tree, ideal, "lade"); !st) return fail(st.error());
+    VirtualTree virtual_tree = ci_virtual_tree.get();
+    if (!virtual_tree.status) return fail(virtual_tree.status.error());
+    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade"); !st) return fail(st.error());
   }
 
   installer::InstallOptions iopts;
