@@ -93,6 +93,24 @@ Manifest expected_manifest(const Json& full_version, const std::string& name,
   return m;
 }
 
+/// Two packuments with the same name, dist-tags and versions, version by version.
+void check_same_packument(const Packument& a, const Packument& b) {
+  CHECK(b.name() == a.name());
+  CHECK(b.dist_tags() == a.dist_tags());
+  REQUIRE(b.versions().size() == a.versions().size());
+  for (size_t i = 0; i < a.versions().size(); ++i) {
+    const auto& va = a.versions()[i];
+    const auto& vb = b.versions()[i];
+    INFO(va.version);
+    CHECK(vb.version == va.version);
+    CHECK(vb.deprecated == va.deprecated);
+    CHECK(vb.engines_node == va.engines_node);
+    CHECK(b.find(va.version) == &vb);
+    CHECK(b.version_json(vb).value() == a.version_json(va).value());
+    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
+  }
+}
+
 TEST_CASE("compaction keeps every field a Manifest reads", "[manifest][packument][compact]") {
   auto parsed = Packument::parse(kRegistryDocument, "every");
   REQUIRE(parsed.ok());
@@ -192,19 +210,7 @@ TEST_CASE("a compact document parses to the same packument", "[manifest][packume
   REQUIRE(again.ok());
   const Packument& b = **again;
   CHECK(b.compact_text() == a.compact_text());
-  CHECK(b.name() == a.name());
-  CHECK(b.dist_tags() == a.dist_tags());
-  REQUIRE(b.versions().size() == a.versions().size());
-  for (size_t i = 0; i < a.versions().size(); ++i) {
-    const auto& va = a.versions()[i];
-    const auto& vb = b.versions()[i];
-    INFO(va.version);
-    CHECK(vb.version == va.version);
-    CHECK(vb.deprecated == va.deprecated);
-    CHECK(vb.engines_node == va.engines_node);
-    CHECK(b.version_json(vb).value() == a.version_json(va).value());
-    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
-  }
+  check_same_packument(a, b);
   // Compacting a compact document changes nothing either.
   auto twice = Packument::parse(std::string(a.compact_text()), "every");
   REQUIRE(twice.ok());
@@ -245,20 +251,7 @@ TEST_CASE("an index and its document on the side give the same packument",
   CHECK(reads == 0);  // opening reads no version
   CHECK(b.compact_text().empty());
   CHECK(b.index_bytes() == a.index_bytes());
-  CHECK(b.name() == a.name());
-  CHECK(b.dist_tags() == a.dist_tags());
-  REQUIRE(b.versions().size() == a.versions().size());
-  for (size_t i = 0; i < a.versions().size(); ++i) {
-    const auto& va = a.versions()[i];
-    const auto& vb = b.versions()[i];
-    INFO(va.version);
-    CHECK(vb.version == va.version);
-    CHECK(vb.deprecated == va.deprecated);
-    CHECK(vb.engines_node == va.engines_node);
-    CHECK(b.find(va.version) == &vb);
-    CHECK(b.version_json(vb).value() == a.version_json(va).value());
-    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
-  }
+  check_same_packument(a, b);
   // Each version's manifest was read once: a second call is served from memory.
   const int after_first_pass = reads;
   (void)b.manifest(a.versions()[0].version);
@@ -276,11 +269,7 @@ TEST_CASE("a packument hands its document over to a reader of the same bytes",
   b.adopt_document(std::make_shared<CountingReader>(std::string(b.compact_text()), &reads));
   CHECK(b.compact_text().empty());
   CHECK(b.index_bytes() == (*first)->index_bytes());
-  for (const auto& v : b.versions()) {
-    INFO(v.version);
-    CHECK(b.version_json(v).value() == (*first)->version_json(*(*first)->find(v.version)).value());
-    CHECK(b.manifest(v.version).value() == (*first)->manifest(v.version).value());
-  }
+  check_same_packument(**first, b);
   CHECK(reads > 0);
 }
 
@@ -363,22 +352,6 @@ std::string padding_member(size_t size) {
   while (text.size() < size) text += chunk;
   text += R"(",)";
   return text;
-}
-
-void check_same_packument(const Packument& a, const Packument& b) {
-  CHECK(b.name() == a.name());
-  CHECK(b.dist_tags() == a.dist_tags());
-  REQUIRE(b.versions().size() == a.versions().size());
-  for (size_t i = 0; i < a.versions().size(); ++i) {
-    const auto& va = a.versions()[i];
-    const auto& vb = b.versions()[i];
-    INFO(va.version);
-    CHECK(vb.version == va.version);
-    CHECK(vb.deprecated == va.deprecated);
-    CHECK(vb.engines_node == va.engines_node);
-    CHECK(b.version_json(vb).value() == a.version_json(va).value());
-    CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
-  }
 }
 
 }  // namespace
