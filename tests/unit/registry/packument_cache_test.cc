@@ -1,6 +1,8 @@
 // The packument disk cache: entries, validators, and compact documents kept across runs.
 #include "registry/packument_cache.h"
 
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 
 #include "manifest/packument.h"
@@ -148,6 +150,57 @@ TEST_CASE("packument cache: a compact document survives a round trip",
     auto reparsed = cache.open_packument(meta.key, "cached");
     REQUIRE(reparsed.ok());
     CHECK(reparsed->packument->compact_text() == original.compact_text());
+  }
+}
+
+namespace {
+
+size_t open_descriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("packument cache: open packuments hold their file, up to a budget",
+          "[registry][cache][compact]") {
+  auto dir = util::TempDir::create().value();
+  auto parsed = manifest::Packument::parse(kDocument, "cached");
+  REQUIRE(parsed.ok());
+  CacheEntryMeta meta;
+  meta.key = PackumentCache::key_for("http://127.0.0.1:9/cached", false);
+  meta.max_age = 300s;
+
+  SECTION("within the budget the file stays open while the packument lives") {
+    PackumentCache cache(dir.path());
+    REQUIRE(cache.store_packument(meta, **parsed).ok());  // its reader is dropped at once
+    const size_t before = open_descriptors();
+    {
+      auto opened = cache.open_packument(meta.key, "cached");
+      REQUIRE(opened.ok());
+      CHECK(open_descriptors() == before + 1);
+      CHECK(opened->packument->manifest("1.1.0").value().deprecated == "old");
+    }
+    CHECK(open_descriptors() == before);
+  }
+  SECTION("past the budget the document is read into memory") {
+    struct rlimit saved {};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    struct rlimit low = saved;
+    low.rlim_cur = 200;  // half of it, less the margin, leaves no room for open documents
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    PackumentCache cache(dir.path());
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    auto reader = cache.store_packument(meta, **parsed);
+    REQUIRE(reader.ok());
+    CHECK(*reader == nullptr);  // nothing kept open: the packument keeps its document
+    const size_t before = open_descriptors();
+    auto opened = cache.open_packument(meta.key, "cached");
+    REQUIRE(opened.ok());
+    CHECK(open_descriptors() == before);
+    CHECK(opened->packument->manifest("1.1.0").value().deprecated == "old");
+    CHECK(opened->packument->manifest("1.0.0").value().dist.integrity == "sha512-A");
   }
 }
 
