@@ -68,9 +68,18 @@ int main(int argc, char** argv) {
   });
   auto packument = lade::manifest::Packument::parse(*text, "bench");
   const std::string compact((*packument)->compact_text());
+  const std::string index = (*packument)->index_bytes();
+  // A cache hit opens the index and leaves the document where it is (here: in memory).
+  struct InMemory final : lade::manifest::DocumentReader {
+    explicit InMemory(const std::string& t) : text(t) {}
+    lade::util::Result<std::string> read(uint64_t offset, size_t length) const override {
+      return text.substr(offset, length);
+    }
+    const std::string& text;
+  };
   const double compact_ms = median_ms(iterations, [&] {
-    auto p =
-        lade::manifest::Packument::parse(compact, "bench", lade::manifest::PackumentText::Compact);
+    auto p = lade::manifest::Packument::open_indexed(index, std::make_unique<InMemory>(compact),
+                                                     compact.size(), "bench");
     if (!p.ok() || (*p)->versions().size() != versions) std::exit(1);
   });
   const double dom_ms = median_ms(iterations, [&] {
@@ -124,7 +133,7 @@ int main(int argc, char** argv) {
   std::printf("  lade parse + compaction (incl. text copy)      %8.2f ms  (%.0f MB/s)\n", index_ms,
               mb / (index_ms / 1000.0));
   std::printf("    of which copying the text                    %8.2f ms\n", copy_ms);
-  std::printf("  lade parse of the compact document (cache hit) %8.2f ms\n", compact_ms);
+  std::printf("  lade open of the cached index (cache hit)     %8.2f ms\n", compact_ms);
   std::printf("  nlohmann::json::parse                          %8.2f ms\n", dom_ms);
   std::printf("  nlohmann::ordered_json::parse                  %8.2f ms\n", ordered_dom_ms);
   std::printf("  one version's Manifest on demand               %8.3f ms\n", one_manifest_ms);

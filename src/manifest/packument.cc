@@ -183,13 +183,13 @@ simdjson::error_code read_engines_node(od::value engines, std::string& out) {
   return simdjson::SUCCESS;
 }
 
-/// Walks one version object: fills the index fields of `pv` and, when `out` is not null,
-/// appends the compact object.
+/// Walks one version object: fills the index fields of `pv` and appends the compact object to
+/// `out`.
 simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentVersion& pv,
-                                  std::string* out) {
+                                  std::string& out) {
   bool first = true;
   std::string scratch;
-  if (out) *out += '{';
+  out += '{';
   for (auto field : obj) {
     // Raw key comparison: no unescaping for the dozens of keys that are not wanted.
     od::raw_json_string key;
@@ -197,10 +197,9 @@ simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentV
     std::string_view raw_key = raw_key_text(key);
     const Keep keep = version_field_rule(key_name(raw_key, scratch));
     if (keep == Keep::Drop) continue;  // skipped unread
-    if (!out && keep != Keep::Deprecated && keep != Keep::Engines) continue;
     od::value value;
     if (auto e = field.value().get(value)) return e;
-    if (out) append_key(*out, raw_key, first);
+    append_key(out, raw_key, first);
 
     if (keep == Keep::Deprecated) {
       od::json_type type;
@@ -211,39 +210,37 @@ simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentV
         std::string_view msg;
         if (auto e = value.get_string().get(msg)) return e;
         pv.deprecated = !msg.empty();
-      } else if (out) {
+      } else {
         if (auto e = raw_value(value, raw)) return e;
       }
-      if (out) *out += raw;
+      out += raw;
     } else if (keep == Keep::Engines) {
       od::json_type type;
       if (auto e = value.type().get(type)) return e;
       if (type == od::json_type::object) {
         const char* begin = value.raw_json_token().data();
         if (auto e = read_engines_node(value, pv.engines_node)) return e;
-        if (out) {
-          // After its members are walked, the document's current location is the token after
-          // the object's closing brace.
-          const char* end = nullptr;
-          if (auto e = doc.current_location().get(end)) return e;
-          *out += trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
-        }
-      } else if (out) {
+        // After its members are walked, the document's current location is the token after
+        // the object's closing brace.
+        const char* end = nullptr;
+        if (auto e = doc.current_location().get(end)) return e;
+        out += trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
+      } else {
         std::string_view raw;
         if (auto e = raw_value(value, raw)) return e;
-        *out += raw;
+        out += raw;
       }
     } else if (keep == Keep::Scripts) {
-      if (auto e = append_filtered(value, is_kept_script, *out)) return e;
+      if (auto e = append_filtered(value, is_kept_script, out)) return e;
     } else if (keep == Keep::Dist) {
-      if (auto e = append_filtered(value, is_kept_dist_field, *out)) return e;
+      if (auto e = append_filtered(value, is_kept_dist_field, out)) return e;
     } else {
       std::string_view raw;
       if (auto e = raw_value(value, raw)) return e;
-      *out += raw;
+      out += raw;
     }
   }
-  if (out) *out += '}';
+  out += '}';
   return simdjson::SUCCESS;
 }
 
@@ -329,7 +326,7 @@ class JsonSkimmer {
 
 }  // namespace
 
-Status Packument::index_document(std::string_view text, size_t capacity, std::string* compact,
+Status Packument::index_document(std::string_view text, size_t capacity, std::string& compact,
                                  std::string_view name_for_errors) {
   // Spans are 32-bit; no registry document comes near 4 GiB.
   if (text.size() > UINT32_MAX) {
@@ -355,7 +352,7 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
     return parse_error(name_for_errors, text, simdjson::error_message(e));
   };
 
-  if (compact) *compact += "{\"versions\":{";
+  compact += "{\"versions\":{";
   bool first_version = true;
   for (auto field : root) {
     std::string_view key;
@@ -392,38 +389,20 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
         }
         od::value body;
         if (auto e = entry.value().get(body)) return fail(e);
-        // The object's first byte; after its fields are walked, the document's current
-        // location is the token after its closing brace. This reads the version once instead
-        // of walking it for the fields and again for its raw text.
-        const char* begin = body.raw_json_token().data();
         od::object obj;
         if (body.get_object().get(obj)) continue;  // not an object: not a usable version
-        size_t compact_begin = 0;
-        if (compact) {
-          append_key(*compact, version_key, first_version);
-          compact_begin = compact->size();
-        }
+        append_key(compact, version_key, first_version);
+        const size_t compact_begin = compact.size();
         if (auto e = read_version(doc, obj, pv, compact)) return fail(e);
-        if (compact) {
-          if (compact->size() > UINT32_MAX) return fail(simdjson::CAPACITY);
-          pv.json_offset = static_cast<uint32_t>(compact_begin);
-          pv.json_length = static_cast<uint32_t>(compact->size() - compact_begin);
-        } else {
-          const char* end = nullptr;
-          if (auto e = doc.current_location().get(end)) return fail(e);
-          std::string_view raw =
-              trim_right(std::string_view(begin, static_cast<size_t>(end - begin)));
-          if (raw.size() < 2 || raw.front() != '{' || raw.back() != '}')
-            return fail(simdjson::TAPE_ERROR);
-          pv.json_offset = static_cast<uint32_t>(raw.data() - text.data());
-          pv.json_length = static_cast<uint32_t>(raw.size());
-        }
+        if (compact.size() > UINT32_MAX) return fail(simdjson::CAPACITY);
+        pv.json_offset = static_cast<uint32_t>(compact_begin);
+        pv.json_length = static_cast<uint32_t>(compact.size() - compact_begin);
         versions_.push_back(std::move(pv));
       }
     }
     // Every other field (time, readme, maintainers, ...) is skipped unread.
   }
-  if (compact) finish_compact(*compact);
+  finish_compact(compact);
   index_versions();
   return {};
 }
@@ -447,7 +426,7 @@ void Packument::finish_compact(std::string& compact) const {
 }
 
 Status Packument::index_large_document(std::string_view text, size_t capacity,
-                                       std::string* compact, std::string_view name_for_errors) {
+                                       std::string& compact, std::string_view name_for_errors) {
   const JsonSkimmer skim(text);
   // One small parser for every piece: its buffers grow to the largest piece, not the document.
   od::parser parser;
@@ -459,7 +438,7 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
   };
   std::string scratch;
 
-  if (compact) *compact += "{\"versions\":{";
+  compact += "{\"versions\":{";
   bool first_version = true;
   auto on_version = [&](std::string_view version_key, size_t begin, size_t end) {
     if (text[begin] != '{') return true;  // not an object: not a usable version
@@ -469,23 +448,15 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
     od::object obj;
     if (!piece(begin, end, doc)) return false;
     if ((failure = doc.get_object().get(obj))) return false;
-    size_t compact_begin = 0;
-    if (compact) {
-      append_key(*compact, version_key, first_version);
-      compact_begin = compact->size();
-    }
+    append_key(compact, version_key, first_version);
+    const size_t compact_begin = compact.size();
     if ((failure = read_version(doc, obj, pv, compact))) return false;
-    if (compact) {
-      if (compact->size() > UINT32_MAX) {
-        failure = simdjson::CAPACITY;
-        return false;
-      }
-      pv.json_offset = static_cast<uint32_t>(compact_begin);
-      pv.json_length = static_cast<uint32_t>(compact->size() - compact_begin);
-    } else {
-      pv.json_offset = static_cast<uint32_t>(begin);
-      pv.json_length = static_cast<uint32_t>(end - begin);
+    if (compact.size() > UINT32_MAX) {
+      failure = simdjson::CAPACITY;
+      return false;
     }
+    pv.json_offset = static_cast<uint32_t>(compact_begin);
+    pv.json_length = static_cast<uint32_t>(compact.size() - compact_begin);
     versions_.push_back(std::move(pv));
     return true;
   };
@@ -523,7 +494,7 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
     return parse_error(name_for_errors, text,
                        failure ? simdjson::error_message(failure) : "malformed JSON");
   }
-  if (compact) finish_compact(*compact);
+  finish_compact(compact);
   index_versions();
   return {};
 }
@@ -535,25 +506,17 @@ void Packument::index_versions() {
 }
 
 util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text,
-                                                                std::string_view name_for_errors,
-                                                                PackumentText form) {
+                                                                std::string_view name_for_errors) {
   std::shared_ptr<Packument> packument(new Packument());
   packument->source_bytes_ = text.size();
   // Padded for simdjson's wide loads (a no-op when the caller left room).
   static_assert(kTextPadding >= simdjson::SIMDJSON_PADDING);
   text.reserve(text.size() + kTextPadding);
-  if (form == PackumentText::Compact) {
-    // Moved into its final place first: no view taken below can be invalidated later.
-    packument->text_ = std::move(text);
-    const std::string& own = packument->text_;
-    LADE_TRY(packument->index_document(own, own.capacity(), nullptr, name_for_errors));
-  } else {
-    std::string compact;
-    LADE_TRY(packument->index_document(text, text.capacity(), &compact, name_for_errors));
-    std::string().swap(text);  // the full document goes before the compact one is copied
-    compact.shrink_to_fit();
-    packument->text_ = std::move(compact);
-  }
+  std::string compact;
+  LADE_TRY(packument->index_document(text, text.capacity(), compact, name_for_errors));
+  std::string().swap(text);  // the full document goes before the compact one is copied
+  compact.shrink_to_fit();
+  packument->text_ = std::move(compact);
   return std::shared_ptr<const Packument>(std::move(packument));
 }
 

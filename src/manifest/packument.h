@@ -36,14 +36,6 @@ class DocumentReader {
   virtual util::Result<std::string> read(uint64_t offset, size_t length) const = 0;
 };
 
-/// What the text handed to Packument::parse is.
-enum class PackumentText {
-  /// As a registry sent it: compacted while it is indexed, then released.
-  Registry,
-  /// The compact_text() of an earlier parse (the disk cache keeps it): indexed as it is.
-  Compact,
-};
-
 class Packument {
  public:
   /// Spare capacity parse() wants after the text (simdjson's padding); a caller that reads a
@@ -62,12 +54,10 @@ class Packument {
   /// dependent's own declarations, devDependencies first, as npm does. Everything else (readme,
   /// time, maintainers, description, ...) is dropped.
   ///
-  /// With PackumentText::Compact nothing is dropped: the text is indexed as it is. Parsing a
-  /// compact text again yields the same packument.
+  /// A compact text is itself such a document: parsing it again yields the same packument.
   /// Errors: EJSONPARSE (naming `name_for_errors`).
-  static util::Result<std::shared_ptr<const Packument>> parse(
-      std::string text, std::string_view name_for_errors,
-      PackumentText form = PackumentText::Registry);
+  static util::Result<std::shared_ptr<const Packument>> parse(std::string text,
+                                                              std::string_view name_for_errors);
 
   /// Opens a packument from its binary index (index_bytes() of an earlier parse) while the
   /// compact document it describes stays where `document` reads it: only the versions the
@@ -95,7 +85,7 @@ class Packument {
   util::Result<std::string> version_json(const PackumentVersion& version) const;
 
   /// The compact document, a JSON object {"versions": {...}, "name": ..., "dist-tags": {...}},
-  /// to be parsed again with PackumentText::Compact. Empty for a packument open_indexed() left
+  /// a document parse() reads to the same packument. Empty for a packument open_indexed() left
   /// on disk, and after adopt_document (a view taken before is then invalid: only the one who
   /// writes the document out reads it, before handing over the reader).
   std::string_view compact_text() const { return text_; }
@@ -118,15 +108,15 @@ class Packument {
   Packument() = default;
   Packument(const Packument&) = delete;
   Packument& operator=(const Packument&) = delete;
-  /// Indexes `text` (padded for simdjson). When `compact` is not null, the compact document is
-  /// written there and versions' spans are offsets into it; otherwise into `text`.
-  Status index_document(std::string_view text, size_t capacity, std::string* compact,
+  /// Indexes `text` (padded for simdjson), writing the compact document to `compact`;
+  /// versions' spans are offsets into it.
+  Status index_document(std::string_view text, size_t capacity, std::string& compact,
                         std::string_view name_for_errors);
   /// index_document for texts above kWholeDocumentLimit: the members are found with a plain
   /// scan and only the pieces that are read go through simdjson, one at a time. simdjson
   /// indexes a whole document at once and needs about five bytes per byte of it: 53 MB for a
   /// 10 MB packument (typescript's), the largest allocation of a clean install.
-  Status index_large_document(std::string_view text, size_t capacity, std::string* compact,
+  Status index_large_document(std::string_view text, size_t capacity, std::string& compact,
                               std::string_view name_for_errors);
   /// Closes a compact document: the versions object, then name and dist-tags.
   void finish_compact(std::string& compact) const;

@@ -311,8 +311,7 @@ util::Result<CachedPackument> PackumentCache::open_packument(
     text.resize(body_size);
     if (!read_exactly(fd, *body_offset, text.data(), body_size)) return damaged("cut short");
     ::close(fd);
-    return finish(manifest::Packument::parse(std::move(text), name_for_errors,
-                                             manifest::PackumentText::Registry));
+    return finish(manifest::Packument::parse(std::move(text), name_for_errors));
   }
   if (out.meta.index_size > body_size) return damaged("cut short");
   std::string index;

@@ -51,10 +51,9 @@ struct PackumentSlot {
   }
 };
 
-Result<PackumentPtr> parse_packument(std::string body, const std::string& name,
-                                     manifest::PackumentText form) {
+Result<PackumentPtr> parse_packument(std::string body, const std::string& name) {
   try {
-    return manifest::Packument::parse(std::move(body), name, form);
+    return manifest::Packument::parse(std::move(body), name);
   } catch (const std::exception& e) {
     return make_error("EJSONPARSE", "invalid packument for '" + name + "': " + e.what());
   }
@@ -244,7 +243,7 @@ void RegistryClient::State::on_response(Job job, Result<Response> result) {
   // Parsed first: the cache keeps the compact document, and the registry's body (several times
   // larger) is released as soon as it is compacted.
   auto parsed =
-      parse_packument(std::move(response.body), job.name, manifest::PackumentText::Registry);
+      parse_packument(std::move(response.body), job.name);
   if (!parsed.ok()) {
     if (cache) cache->remove(job.key);  // the old entry is outdated, and the new one unusable
     job.promise->set(std::move(parsed));

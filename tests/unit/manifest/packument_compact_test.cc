@@ -206,7 +206,7 @@ TEST_CASE("a compact document parses to the same packument", "[manifest][packume
   auto first = Packument::parse(kRegistryDocument, "every");
   REQUIRE(first.ok());
   const Packument& a = **first;
-  auto again = Packument::parse(std::string(a.compact_text()), "every", PackumentText::Compact);
+  auto again = Packument::parse(std::string(a.compact_text()), "every");
   REQUIRE(again.ok());
   const Packument& b = **again;
   CHECK(b.compact_text() == a.compact_text());
@@ -326,7 +326,7 @@ TEST_CASE("compaction of odd documents", "[manifest][packument][compact]") {
     CHECK(doc.find("1.0.0-a") == &doc.versions()[0]);
     CHECK(doc.version_json(doc.versions()[1]).value() == "{}");
     CHECK(doc.dist_tags().at(0).first == "latest");
-    auto again = Packument::parse(std::string(doc.compact_text()), "odd", PackumentText::Compact);
+    auto again = Packument::parse(std::string(doc.compact_text()), "odd");
     REQUIRE(again.ok());
     CHECK((*again)->name() == doc.name());
     CHECK((*again)->versions()[0].version == "1.0.0-a");
@@ -399,7 +399,7 @@ TEST_CASE("a large compact document reads back the same", "[manifest][packument]
     CHECK(a.manifest(v).value() == expected_manifest(full["versions"][v], "many", v));
   }
   REQUIRE(a.compact_text().size() > (size_t{1} << 20));
-  auto again = Packument::parse(std::string(a.compact_text()), "many", PackumentText::Compact);
+  auto again = Packument::parse(std::string(a.compact_text()), "many");
   REQUIRE(again.ok());
   check_same_packument(a, **again);
 }
