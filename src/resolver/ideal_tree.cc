@@ -200,6 +200,11 @@ struct IdealTreeBuilder::Impl {
   bool queue_sorted = true;
   std::unordered_set<Node*> seen;
   std::unordered_map<Node*, Node*> virtual_roots;
+  /// Virtual roots replaced in virtual_roots during the current build step; released at its
+  /// end. arborist leaves them to the garbage collector: kept, they were a third of a warm
+  /// cache resolution's memory (thousands of nodes, each a copy of its dependent's manifest
+  /// with every edge loaded).
+  std::vector<Node*> superseded_roots;
   std::unordered_map<Node*, Node*> peer_set_source;
   std::vector<Node*> load_failures;
   std::unordered_set<Edge*> explicit_requests;
@@ -238,6 +243,34 @@ struct IdealTreeBuilder::Impl {
     return n;
   }
 
+  /// Frees the virtual roots superseded during a build step with everything under them, and
+  /// forgets every reference to their nodes (which are scratch copies: placing copies a node
+  /// into the real tree, and the real tree never resolves into a virtual root).
+  void release_superseded_roots() {
+    std::vector<Node*> pending;
+    pending.swap(superseded_roots);
+    std::unordered_set<Node*> released;
+    while (!pending.empty()) {
+      Node* vr = pending.back();
+      pending.pop_back();
+      if (!released.insert(vr).second) continue;
+      std::vector<Node*> subtree{vr};
+      for (size_t i = 0; i < subtree.size(); ++i) {
+        for (auto& [_, c] : subtree[i]->children()) subtree.push_back(c);
+      }
+      for (Node* n : subtree) {
+        peer_set_source.erase(n);
+        // A virtual root made for a scratch node goes with it.
+        if (auto it = virtual_roots.find(n); it != virtual_roots.end()) {
+          pending.push_back(it->second);
+          virtual_roots.erase(it);
+        }
+      }
+      std::erase_if(load_failures, [&](Node* n) { return contains(subtree, n); });
+      tree.release_detached(vr);
+    }
+  }
+
   bool is_explicit(Edge* e) const { return explicit_requests.count(e) > 0; }
   bool is_load_failure(Node* n) const { return contains(load_failures, n); }
 
@@ -263,9 +296,11 @@ struct IdealTreeBuilder::Impl {
   }
 
   Node* virtual_root(Node* node, bool reuse) {
-    if (reuse) {
-      auto it = virtual_roots.find(node);
-      if (it != virtual_roots.end()) return it->second;
+    auto it = virtual_roots.find(node);
+    if (it != virtual_roots.end()) {
+      if (reuse) return it->second;
+      // Nothing finds the one it replaces again once the step that made it is over.
+      superseded_roots.push_back(it->second);
     }
     Node* vr = tree.create_node(node->name, node->package);
     vr->source_reference = node;
@@ -834,6 +869,7 @@ struct IdealTreeBuilder::Impl {
         seen.insert(node);
         build_dep_step(node);
         if (fatal) return *fatal;
+        release_superseded_roots();
         if (auto e = override_error()) return *e;
       }
       if (!resolve_links()) break;

@@ -260,6 +260,7 @@ Tree::Tree(DepValidFn dep_valid) : dep_valid_(std::move(dep_valid)) {}
 Node* Tree::create_node(std::string name, manifest::Manifest package) {
   nodes_.push_back(std::make_unique<Node>());
   Node* n = nodes_.back().get();
+  n->slot_ = nodes_.size() - 1;
   n->tree_ = this;
   n->name = std::move(name);
   n->package = std::move(package);
@@ -310,6 +311,7 @@ Edge* Tree::add_edge(Node* from, std::string name, std::string spec, EdgeType ty
   }
   edges_.push_back(std::make_unique<Edge>());
   Edge* e = edges_.back().get();
+  e->slot_ = edges_.size() - 1;
   e->from_ = from;
   e->name_ = std::move(name);
   e->raw_spec_ = spec;
@@ -573,6 +575,39 @@ void Tree::replace(Node* node, Node* old) {
   reload_out_edges_of_subtree(node);
   reload_out_edges_of_subtree(old);
   if (parent) reload_named(parent, node->name);
+}
+
+bool Tree::release_detached(Node* top) {
+  if (!top || top == root_ || top->parent_ || top->fs_parent_ || top->tree_ != this) return false;
+  std::vector<Node*> subtree{top};
+  for (size_t i = 0; i < subtree.size(); ++i) {
+    for (auto& [_, c] : subtree[i]->children_) subtree.push_back(c);
+    for (Node* c : subtree[i]->fs_children_) subtree.push_back(c);
+  }
+  std::vector<const Node*> sorted(subtree.begin(), subtree.end());
+  std::sort(sorted.begin(), sorted.end());
+  auto inside = [&sorted](const Node* n) { return std::binary_search(sorted.begin(), sorted.end(), n); };
+  for (Node* n : subtree) {
+    for (Edge* e : n->edges_in_) {
+      if (!inside(e->from_)) return false;
+    }
+  }
+  for (Node* n : subtree) {
+    for (Edge* e : n->edges_out_) {
+      if (e->to_ && !inside(e->to_)) {
+        auto& in = e->to_->edges_in_;
+        in.erase(std::remove(in.begin(), in.end(), e), in.end());
+      }
+      auto it = edges_by_name_.find(e->name_);
+      if (it != edges_by_name_.end()) {
+        auto& named = it->second;
+        named.erase(std::remove(named.begin(), named.end(), e), named.end());
+      }
+      edges_[e->slot_].reset();
+    }
+  }
+  for (Node* n : subtree) nodes_[n->slot_].reset();
+  return true;
 }
 
 std::vector<Node*> Tree::inventory() const {

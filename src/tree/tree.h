@@ -70,6 +70,7 @@ class Edge {
   const OverrideSet* overrides_ = nullptr;
   std::string override_spec_;
   bool has_override_spec_ = false;
+  size_t slot_ = 0;  // index in Tree::edges_
 };
 
 /// Dependency flags, as arborist computes them (calc-dep-flags): true until proven otherwise.
@@ -167,6 +168,7 @@ class Node {
   std::vector<Node*> fs_children_;
   std::vector<Edge*> edges_out_;
   std::vector<Edge*> edges_in_;
+  size_t slot_ = 0;  // index in Tree::nodes_
 };
 
 /// Decides whether a node satisfies a spec (npm's dep-valid). Injected so that tree/ does not
@@ -200,6 +202,12 @@ class Tree {
   void attach_fs(Node* node, Node* fs_parent);
   /// Removes the node and its subtree from the tree.
   void detach(Node* node);
+  /// Frees `top` and every node below it (children and fs children), with their edges: for
+  /// scratch trees such as the resolver's virtual roots, once nothing refers to them any
+  /// more. Pointers to those nodes and edges dangle afterwards; the caller forgets them first.
+  /// Refused (false, nothing freed) when `top` is the root or attached somewhere, or when an
+  /// edge from outside the subtree resolves into it.
+  bool release_detached(Node* top);
   /// `node` takes `old`'s place; old's children move under node; old is detached.
   void replace(Node* node, Node* old);
 
@@ -246,6 +254,7 @@ class Tree {
 
   DepValidFn dep_valid_;
   Node* root_ = nullptr;
+  // Released slots hold null.
   std::deque<std::unique_ptr<Node>> nodes_;
   std::deque<std::unique_ptr<Edge>> edges_;
   std::unordered_map<std::string, std::vector<Edge*>> edges_by_name_;
