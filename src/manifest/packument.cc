@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -183,9 +184,14 @@ simdjson::error_code read_engines_node(od::value engines, std::string& out) {
   return simdjson::SUCCESS;
 }
 
-/// Walks one version object: fills the index fields of `pv` and appends the compact object to
-/// `out`.
-simdjson::error_code read_version(od::document& doc, od::object& obj, PackumentVersion& pv,
+/// What the index keeps of a version besides its key and its span.
+struct VersionFields {
+  bool deprecated = false;
+  std::string engines_node;
+};
+
+/// Walks one version object: fills `pv` and appends the compact object to `out`.
+simdjson::error_code read_version(od::document& doc, od::object& obj, VersionFields& pv,
                                   std::string& out) {
   bool first = true;
   std::string scratch;
@@ -379,13 +385,13 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
         od::raw_json_string raw_version;
         if (auto e = entry.key().get(raw_version)) return fail(e);
         std::string_view version_key = raw_key_text(raw_version);
-        PackumentVersion pv;
-        if (version_key.find('\\') == std::string_view::npos) {
-          pv.version.assign(version_key);
-        } else {
+        VersionFields pv;
+        std::string_view version = version_key;  // in the text, which outlives the loop
+        std::string unescaped_copy;
+        if (version_key.find('\\') != std::string_view::npos) {
           std::string_view unescaped;
           if (auto e = entry.unescaped_key().get(unescaped)) return fail(e);
-          pv.version.assign(unescaped);
+          version = unescaped_copy.assign(unescaped);
         }
         od::value body;
         if (auto e = entry.value().get(body)) return fail(e);
@@ -395,9 +401,8 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
         const size_t compact_begin = compact.size();
         if (auto e = read_version(doc, obj, pv, compact)) return fail(e);
         if (compact.size() > UINT32_MAX) return fail(simdjson::CAPACITY);
-        pv.json_offset = static_cast<uint32_t>(compact_begin);
-        pv.json_length = static_cast<uint32_t>(compact.size() - compact_begin);
-        versions_.push_back(std::move(pv));
+        add_version(version, pv.deprecated, pv.engines_node, static_cast<uint32_t>(compact_begin),
+                    static_cast<uint32_t>(compact.size() - compact_begin));
       }
     }
     // Every other field (time, readme, maintainers, ...) is skipped unread.
@@ -442,8 +447,8 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
   bool first_version = true;
   auto on_version = [&](std::string_view version_key, size_t begin, size_t end) {
     if (text[begin] != '{') return true;  // not an object: not a usable version
-    PackumentVersion pv;
-    pv.version.assign(key_name(version_key, scratch));
+    VersionFields pv;
+    const std::string version(key_name(version_key, scratch));
     od::document doc;
     od::object obj;
     if (!piece(begin, end, doc)) return false;
@@ -455,9 +460,8 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
       failure = simdjson::CAPACITY;
       return false;
     }
-    pv.json_offset = static_cast<uint32_t>(compact_begin);
-    pv.json_length = static_cast<uint32_t>(compact.size() - compact_begin);
-    versions_.push_back(std::move(pv));
+    add_version(version, pv.deprecated, pv.engines_node, static_cast<uint32_t>(compact_begin),
+                static_cast<uint32_t>(compact.size() - compact_begin));
     return true;
   };
   auto on_member = [&](std::string_view raw_key, size_t begin, size_t end) {
@@ -499,10 +503,37 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
   return {};
 }
 
+void Packument::add_version(std::string_view version, bool deprecated,
+                            std::string_view engines_node, uint32_t json_offset,
+                            uint32_t json_length) {
+  PackumentVersion v;
+  v.deprecated = deprecated;
+  v.json_offset = json_offset;
+  v.json_length = json_length;
+  versions_.push_back(v);
+  text_offsets_.push_back(static_cast<uint32_t>(version_texts_.size()));
+  version_texts_ += version;
+  text_offsets_.push_back(static_cast<uint32_t>(version_texts_.size()));
+  version_texts_ += engines_node;
+}
+
 void Packument::index_versions() {
-  versions_.shrink_to_fit();  // kept as long as the packument: no growth slack
-  by_version_.reserve(versions_.size());
-  for (size_t i = 0; i < versions_.size(); ++i) by_version_.emplace(versions_[i].version, i);
+  // Kept as long as the packument: no growth slack.
+  versions_.shrink_to_fit();
+  version_texts_.shrink_to_fit();
+  text_offsets_.push_back(static_cast<uint32_t>(version_texts_.size()));
+  const std::string_view texts = version_texts_;
+  for (size_t i = 0; i < versions_.size(); ++i) {
+    const uint32_t* at = &text_offsets_[2 * i];
+    versions_[i].version = texts.substr(at[0], at[1] - at[0]);
+    versions_[i].engines_node = texts.substr(at[1], at[2] - at[1]);
+  }
+  std::vector<uint32_t>().swap(text_offsets_);
+  by_version_.resize(versions_.size());
+  for (size_t i = 0; i < versions_.size(); ++i) by_version_[i] = static_cast<uint32_t>(i);
+  std::stable_sort(by_version_.begin(), by_version_.end(), [this](uint32_t a, uint32_t b) {
+    return versions_[a].version < versions_[b].version;
+  });
 }
 
 util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text,
@@ -521,8 +552,10 @@ util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text
 }
 
 const PackumentVersion* Packument::find(std::string_view version) const {
-  auto it = by_version_.find(version);
-  return it == by_version_.end() ? nullptr : &versions_[it->second];
+  auto it = std::lower_bound(by_version_.begin(), by_version_.end(), version,
+                             [this](uint32_t i, std::string_view v) { return versions_[i].version < v; });
+  if (it == by_version_.end() || versions_[*it].version != version) return nullptr;
+  return &versions_[*it];
 }
 
 util::Result<Manifest> Packument::manifest(std::string_view version) const {
@@ -666,15 +699,15 @@ util::Result<std::shared_ptr<const Packument>> Packument::open_indexed(
   }
   const uint32_t versions = in.count(17);
   packument->versions_.reserve(versions);
+  packument->text_offsets_.reserve(2 * size_t{versions} + 1);
   for (uint32_t i = 0; i < versions && in.ok(); ++i) {
-    PackumentVersion v;
-    v.version = in.string();
-    v.deprecated = in.u8() != 0;
-    v.engines_node = in.string();
-    v.json_offset = in.u32();
-    v.json_length = in.u32();
-    if (static_cast<uint64_t>(v.json_offset) + v.json_length > document_size) break;
-    packument->versions_.push_back(std::move(v));
+    const std::string_view version = in.string();
+    const bool deprecated = in.u8() != 0;
+    const std::string_view engines_node = in.string();
+    const uint32_t json_offset = in.u32();
+    const uint32_t json_length = in.u32();
+    if (static_cast<uint64_t>(json_offset) + json_length > document_size) break;
+    packument->add_version(version, deprecated, engines_node, json_offset, json_length);
   }
   if (!in.ok() || !in.at_end() || packument->versions_.size() != versions || !document) {
     return util::make_error("EJSONPARSE",

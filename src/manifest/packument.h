@@ -18,13 +18,16 @@
 namespace lade::manifest {
 
 /// What npm-pick-manifest needs to know about one version without parsing all of it.
+/// Its texts live in the Packument (one buffer for all versions: tens of thousands of
+/// versions are read in one install, and two strings each were a fifth of the memory a
+/// warm-cache resolution holds).
 struct PackumentVersion {
-  std::string version;       // the key in "versions"
-  bool deprecated = false;   // has a non-empty string "deprecated"
-  std::string engines_node;  // engines.node when it is a string, else empty
+  std::string_view version;       // the key in "versions"
+  std::string_view engines_node;  // engines.node when it is a string, else empty
   // This version's object in the compact document (Packument::version_json reads it).
   uint32_t json_offset = 0;
   uint32_t json_length = 0;
+  bool deprecated = false;  // has a non-empty string "deprecated"
 };
 
 /// Reads byte ranges of a compact document that stays outside memory (an open cache file). The
@@ -121,6 +124,9 @@ class Packument {
   /// Closes a compact document: the versions object, then name and dist-tags.
   void finish_compact(std::string& compact) const;
   static constexpr size_t kWholeDocumentLimit = size_t{1} << 20;
+  /// Appends a version while the packument is built; index_versions() ends the building.
+  void add_version(std::string_view version, bool deprecated, std::string_view engines_node,
+                   uint32_t json_offset, uint32_t json_length);
   void index_versions();
 
   // The compact document in memory, or, once document_ is set, nothing: versions are read
@@ -132,7 +138,13 @@ class Packument {
   std::string name_;
   std::vector<std::pair<std::string, std::string>> dist_tags_;
   std::vector<PackumentVersion> versions_;
-  std::unordered_map<std::string_view, size_t> by_version_;  // version -> index in versions_
+  // The versions' texts, and while building, where each version's two texts start in it
+  // (the buffer still grows then; index_versions() points the views into it).
+  std::string version_texts_;
+  std::vector<uint32_t> text_offsets_;
+  // Indexes into versions_ ordered by version key (equal keys in document order, so that
+  // find() gives the first): find() searches it.
+  std::vector<uint32_t> by_version_;
   mutable std::mutex manifests_mutex_;
   mutable std::unordered_map<size_t, std::shared_ptr<const Manifest>> manifests_;  // by index
 };

@@ -122,7 +122,7 @@ TEST_CASE("compaction keeps every field a Manifest reads", "[manifest][packument
     INFO(pv.version);
     auto m = p.manifest(pv.version);
     REQUIRE(m.ok());
-    CHECK(*m == expected_manifest(full["versions"][pv.version], "every", pv.version));
+    CHECK(*m == expected_manifest(full["versions"][std::string(pv.version)], "every", std::string(pv.version)));
   }
 
   // The fixture exercises what it claims to.

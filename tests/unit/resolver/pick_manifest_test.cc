@@ -55,12 +55,12 @@ std::shared_ptr<const Packument> base(std::string latest = "2.0.0",
 // The picked version, or "CODE: message".
 std::string pick(const Packument& p, std::string_view wanted, PickOptions options = {}) {
   auto r = lade::resolver::pick_version(p, wanted, options);
-  std::string one_shot = r.ok() ? (*r)->version : r.error().code + ": " + r.error().message;
+  std::string one_shot = r.ok() ? std::string((*r)->version) : r.error().code + ": " + r.error().message;
   // The indexed form must always agree with the one-shot form.
   PickIndex index(p);
   auto again = lade::resolver::pick_version(index, wanted, options);
   std::string indexed =
-      again.ok() ? (*again)->version : again.error().code + ": " + again.error().message;
+      again.ok() ? std::string((*again)->version) : again.error().code + ": " + again.error().message;
   CHECK(indexed == one_shot);
   return one_shot;
 }
