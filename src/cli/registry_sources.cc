@@ -292,6 +292,7 @@ void Wiring::finish_background_work() { impl_->finish_background_work(); }
 const registry::Settings& Wiring::settings() const { return impl_->config->settings(); }
 std::string Wiring::default_registry() const { return impl_->registry; }
 resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
+void Wiring::forget_packuments() { impl_->client->forget_packuments(); }
 installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
 installer::PackageFetcher& Wiring::packages() { return *impl_->packages; }
 const store::Store& Wiring::store() const { return *impl_->store; }

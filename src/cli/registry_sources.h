@@ -35,6 +35,8 @@ class Wiring {
   /// Tarball files, tarball URLs, git repositories and folders.
   SourcedPackages& sourced();
   util::ThreadPool& pool();
+  /// Frees the packuments read so far (see RegistryClient::forget_packuments).
+  void forget_packuments();
   /// Network and cache counters for --timing.
   std::vector<std::pair<std::string, size_t>> counters() const;
   /// Lets background work end: no new download starts, transfers still running are cancelled,

@@ -319,6 +319,15 @@ std::shared_ptr<PackumentSlot> RegistryClient::State::slot_for(const std::string
   return slot;
 }
 
+void RegistryClient::forget_packuments() {
+  decltype(state_->packuments) forgotten;
+  {
+    std::lock_guard lock(state_->mu);
+    forgotten.swap(state_->packuments);
+  }
+  // Freed here, outside the lock.
+}
+
 RegistryClient::PackumentFuture RegistryClient::packument(const std::string& name) {
   return state_->slot_for(name)->future;
 }

@@ -116,6 +116,11 @@ class RegistryClient {
   /// (hand heavy work to a pool).
   void tarball(TarballRequest request, TarballDone done);
 
+  /// Lets go of every packument handed out so far: they are freed once their other holders
+  /// are done with them. A later request for one reads the cache (or the network) again.
+  /// For an install whose resolution is over: what it read is most of its memory.
+  void forget_packuments();
+
   /// The URL packument(name) fetches.
   util::Result<std::string> packument_url(std::string_view name) const;
 

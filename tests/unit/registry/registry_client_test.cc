@@ -104,6 +104,32 @@ TEST_CASE("registry client: the same name twice is one request", "[registry][cli
   CHECK(client->stats().packument_deduplicated == 1);
 }
 
+TEST_CASE("registry client: forgotten packuments are freed and read again when asked for",
+          "[registry][client]") {
+  LoopbackServer server;
+  server.on("/gone", {CannedResponse{200, {}, packument_json("gone", "2.0.0")}});
+  World w("registry=" + server.url("/") + "\n");
+  auto client = w.client();
+  std::weak_ptr<const manifest::Packument> held;
+  {
+    auto first = wait(client->packument("gone"));
+    REQUIRE(first.ok());
+    held = *first;
+  }
+  REQUIRE_FALSE(held.expired());
+
+  client->forget_packuments();
+  CHECK(held.expired());  // the client held the only other reference
+
+  // Asked again, the name is read anew (from the cache or the registry), not deduplicated.
+  auto again = wait(client->packument("gone"));
+  REQUIRE(again.ok());
+  CHECK((*again)->versions()[0].version == "2.0.0");
+  CHECK(client->stats().packument_calls == 2);
+  CHECK(client->stats().packument_deduplicated == 0);
+  CHECK(client->stats().packument_cache_hits + server.request_count("/gone") == 2);
+}
+
 TEST_CASE("registry client: callback forms tell when a packument or tarball is ready",
           "[registry][client]") {
   LoopbackServer server;
