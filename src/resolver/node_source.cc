@@ -64,6 +64,8 @@ NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string no
       prefetcher_(std::make_shared<Prefetcher>(source, node_version, pick_indexes_)),
       project_dir_(project_dir.empty() ? fs::path("/") : std::move(project_dir)) {}
 
+NodeSource::~NodeSource() { prefetcher_->stop(); }
+
 void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_->want(name, spec); }
 
 util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::string& name,

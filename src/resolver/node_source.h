@@ -41,6 +41,8 @@ class NodeSource {
   /// `project_dir` is the absolute project root; relative specs resolve from it.
   NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
              std::filesystem::path project_dir);
+  /// Stops the prefetcher (see Prefetcher::stop): what this source read may be freed next.
+  ~NodeSource();
   /// A detached node for `name`@`spec` as `requested_by` declares it, with edges loaded; on
   /// failure the node carries the error in `errors`. A directory spec gives a link whose target
   /// is the folder's node (shared by every link to that folder, not attached here).

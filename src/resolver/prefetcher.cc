@@ -15,9 +15,29 @@ size_t Prefetcher::specs_seen() const {
   return seen_.size();
 }
 
+bool Prefetcher::enter() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return false;
+  ++active_;
+  return true;
+}
+
+void Prefetcher::leave() {
+  std::lock_guard lock(mu_);
+  if (--active_ == 0) idle_.notify_all();
+}
+
+void Prefetcher::stop() {
+  std::unique_lock lock(mu_);
+  stopped_ = true;
+  idle_.wait(lock, [this] { return active_ == 0; });
+}
+
 void Prefetcher::want(const std::string& name, const std::string& spec) {
   auto req = registry_request(name, spec);
   if (!req) return;  // not a registry spec: nothing to fetch ahead
+  if (!enter()) return;
+  Entered entered{*this};
   const std::string& pkg = req->package_name;
   bool first_for_name = false, ready = false;
   {
@@ -41,6 +61,8 @@ void Prefetcher::want(const std::string& name, const std::string& spec) {
 }
 
 void Prefetcher::on_ready(const std::string& package_name) {
+  if (!enter()) return;
+  Entered entered{*this};
   std::vector<std::string> wanted;
   {
     std::lock_guard lock(mu_);

@@ -4,6 +4,7 @@
 // known spec will pick is known, and so are that version's dependencies, whose packuments can be
 // requested at once. The whole graph is then discovered at network speed while placement
 // proceeds at its own pace, finding packuments already parsed.
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,8 +27,20 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
   /// Thread-safe; never blocks on the network.
   void want(const std::string& name, const std::string& spec);
   size_t specs_seen() const;
+  /// Ends fetching ahead: returns once the expansions under way have finished, and none starts
+  /// afterwards. Whoever frees the packuments calls it first: an expansion reads packuments it
+  /// was told are ready, and once freed (RegistryClient::forget_packuments) they would be
+  /// fetched again, by a metadata thread waiting for one while the process shuts down.
+  void stop();
 
  private:
+  /// Counts a call in (false once stopped); Entered counts it out on every way out.
+  bool enter();
+  void leave();
+  struct Entered {
+    Prefetcher& prefetcher;
+    ~Entered() { prefetcher.leave(); }
+  };
   void on_ready(const std::string& package_name);
   void expand(const std::string& package_name, const std::string& wanted);
 
@@ -37,6 +50,9 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
   std::unordered_set<std::string> seen_;
   std::unordered_map<std::string, std::vector<std::string>> pending_by_name_;
   std::unordered_set<std::string> ready_;
+  bool stopped_ = false;
+  size_t active_ = 0;  // calls of want/on_ready under way
+  std::condition_variable idle_;
   std::shared_ptr<PickIndexCache> indexes_;
 };
 
