@@ -71,7 +71,7 @@ class RegistryPackuments final : public resolver::PackumentSource {
   }
 
   util::Result<std::shared_ptr<const manifest::Packument>> packument(const std::string& name) override {
-    return client_.packument(name).get();
+    return client_.wait_for_packument(name);
   }
 
   std::string registry_for(const std::string& name) const override {

@@ -26,6 +26,8 @@ struct PackumentSlot {
   std::mutex mu;
   bool done = false;                          // guarded by mu
   std::vector<std::function<void()>> waiters;  // guarded by mu
+  /// Set by whoever starts the fetch: the pool's job, or a caller that could not wait for it.
+  std::atomic<bool> claimed{false};
 
   void set(Result<PackumentPtr> result) {
     promise.set_value(std::move(result));
@@ -110,8 +112,10 @@ struct RegistryClient::State : std::enable_shared_from_this<RegistryClient::Stat
     std::shared_ptr<PackumentSlot> promise;
   };
 
-  /// The slot of `name`, created (and its fetch started) by the first call.
+  /// The slot of `name`, created (and its fetch queued) by the first call.
   std::shared_ptr<PackumentSlot> slot_for(const std::string& name);
+  /// Starts the fetch of `name` unless it has been started already.
+  void begin_fetch(const std::string& name, const std::shared_ptr<PackumentSlot>& slot);
   void start(Job job);
   void request(Job job);
   void on_response(Job job, Result<Response> response);
@@ -302,21 +306,25 @@ std::shared_ptr<PackumentSlot> RegistryClient::State::slot_for(const std::string
       return it->second;
     }
   }
-  pool.post([self = shared_from_this(), name, slot] {
-    State::Job job;
-    job.name = name;
-    job.promise = slot;
-    auto registry = self->config.registry_for(name);
-    if (!registry.ok()) {
-      slot->set(registry.take_error());
-      return;
-    }
-    job.registry = *registry;
-    job.url = *registry + escape_package_name(name);
-    job.key = PackumentCache::key_for(job.url, self->options.full_metadata);
-    self->start(std::move(job));
-  });
+  pool.post([self = shared_from_this(), name, slot] { self->begin_fetch(name, slot); });
   return slot;
+}
+
+void RegistryClient::State::begin_fetch(const std::string& name,
+                                        const std::shared_ptr<PackumentSlot>& slot) {
+  if (slot->claimed.exchange(true)) return;
+  State::Job job;
+  job.name = name;
+  job.promise = slot;
+  auto registry = config.registry_for(name);
+  if (!registry.ok()) {
+    slot->set(registry.take_error());
+    return;
+  }
+  job.registry = *registry;
+  job.url = *registry + escape_package_name(name);
+  job.key = PackumentCache::key_for(job.url, options.full_metadata);
+  start(std::move(job));
 }
 
 void RegistryClient::forget_packuments() {
@@ -330,6 +338,12 @@ void RegistryClient::forget_packuments() {
 
 RegistryClient::PackumentFuture RegistryClient::packument(const std::string& name) {
   return state_->slot_for(name)->future;
+}
+
+Result<RegistryClient::PackumentPtr> RegistryClient::wait_for_packument(const std::string& name) {
+  auto slot = state_->slot_for(name);
+  state_->begin_fetch(name, slot);
+  return slot->future.get();
 }
 
 void RegistryClient::packument(const std::string& name, std::function<void()> on_ready) {

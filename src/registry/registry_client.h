@@ -83,6 +83,10 @@ class RegistryClient {
   /// registry (GET <url> -> 404)"), E<status> for other failing statuses, network codes
   /// (ECONNREFUSED, ETIMEDOUT, ...), ENOTCACHED in offline mode, ENOREGISTRY, EJSONPARSE.
   PackumentFuture packument(const std::string& name);
+  /// The packument of `name`, waiting for it. A fetch still queued behind others (fetching
+  /// ahead queues hundreds) is started on the calling thread instead of waiting its turn:
+  /// from a warm cache, that is the whole read.
+  util::Result<PackumentPtr> wait_for_packument(const std::string& name);
   /// The same fetch, without anyone waiting: `on_ready` runs once the packument (or its error)
   /// is available — on the thread that completes it, or at once if it already is; then
   /// packument(name) returns a ready future.

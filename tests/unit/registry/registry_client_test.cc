@@ -1,6 +1,7 @@
 #include "registry/registry_client.h"
 
 #include <catch2/catch.hpp>
+#include <future>
 
 #include "loopback_server.h"
 #include "util/fs.h"
@@ -128,6 +129,31 @@ TEST_CASE("registry client: forgotten packuments are freed and read again when a
   CHECK(client->stats().packument_calls == 2);
   CHECK(client->stats().packument_deduplicated == 0);
   CHECK(client->stats().packument_cache_hits + server.request_count("/gone") == 2);
+}
+
+TEST_CASE("registry client: a waiter reads a cached packument itself when the pool is busy",
+          "[registry][client][cache]") {
+  LoopbackServer server;
+  server.on("/queued", {CannedResponse{200, {{"Cache-Control", "max-age=300"}}, packument_json("queued")}});
+  World w("registry=" + server.url("/") + "\n");
+  REQUIRE(wait(w.client()->packument("queued")).ok());  // now in the cache
+  w.pool.wait_idle();
+
+  // Both pool threads busy (as behind hundreds of fetches queued ahead): the fetch queued for
+  // "queued" cannot start there, so the waiting caller runs it.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  for (int i = 0; i < 2; ++i) w.pool.post([released] { released.wait(); });
+  auto client = w.client();
+  auto read = std::async(std::launch::async, [&] { return client->wait_for_packument("queued"); });
+  const bool answered = read.wait_for(10s) == std::future_status::ready;
+  release.set_value();
+  REQUIRE(answered);
+  auto p = read.get();
+  REQUIRE(p.ok());
+  CHECK((*p)->name() == "queued");
+  CHECK(client->stats().packument_cache_hits == 1);
+  CHECK(server.request_count("/queued") == 1);
 }
 
 TEST_CASE("registry client: callback forms tell when a packument or tarball is ready",
