@@ -196,8 +196,16 @@ struct IdealTreeBuilder::Impl {
   ResolveStats& stats;
   bool& mutate_tree;
 
-  std::vector<Node*> queue;
-  bool queue_sorted = true;
+  /// arborist's #depsQueue, kept in the order it sorts it in before each pop: by depth, then
+  /// by location (localeCompare). A queued node keeps its depth and location while it waits
+  /// (nodes are replaced or detached, never moved; a detached one is skipped when popped), so
+  /// both are computed once, at push.
+  struct Queued {
+    int depth;
+    std::string location;
+    Node* node;
+  };
+  std::vector<Queued> queue;
   std::unordered_set<Node*> seen;
   std::unordered_map<Node*, Node*> virtual_roots;
   /// Virtual roots replaced in virtual_roots during the current build step; released at its
@@ -221,24 +229,20 @@ struct IdealTreeBuilder::Impl {
   Node* real_root() const { return tree.root(); }
 
   void push(Node* n) {
-    if (std::find(queue.begin(), queue.end(), n) != queue.end()) return;
-    queue.push_back(n);
-    queue_sorted = false;
+    for (const Queued& q : queue) {
+      if (q.node == n) return;
+    }
+    Queued entry{n->depth(), n->location(), n};
+    // After every entry that sorts equal: what a stable sort of the appended queue gives.
+    auto at = std::upper_bound(queue.begin(), queue.end(), entry, [](const Queued& a, const Queued& b) {
+      if (a.depth != b.depth) return a.depth < b.depth;
+      return util::locale_less(a.location, b.location);
+    });
+    queue.insert(at, std::move(entry));
   }
 
   Node* pop() {
-    if (!queue_sorted) {
-      std::vector<std::pair<std::pair<int, std::string>, Node*>> keyed;
-      keyed.reserve(queue.size());
-      for (Node* n : queue) keyed.push_back({{n->depth(), n->location()}, n});
-      std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
-        if (a.first.first != b.first.first) return a.first.first < b.first.first;
-        return util::locale_less(a.first.second, b.first.second);
-      });
-      for (size_t i = 0; i < keyed.size(); ++i) queue[i] = keyed[i].second;
-      queue_sorted = true;
-    }
-    Node* n = queue.front();
+    Node* n = queue.front().node;
     queue.erase(queue.begin());
     return n;
   }
