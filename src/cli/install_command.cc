@@ -255,7 +255,7 @@ int run_install(const InstallRequest& req) {
     }
   }
 
-  project.detect_node();
+  project.detect_node(default_cache_dir(req));
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;

@@ -1,9 +1,13 @@
 #include "cli/project.h"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
 #include <cstdlib>
 
 #include "cli/workspaces.h"
@@ -93,8 +97,71 @@ util::Result<Project> Project::open(const InstallRequest& req) {
   return p;
 }
 
-void Project::detect_node() {
+namespace {
+
+/// The file `sh -c node` would run: the first executable regular `node` on PATH.
+std::optional<fs::path> node_on_path() {
+  const char* path = std::getenv("PATH");
+  if (!path) return std::nullopt;
+  std::string_view rest = path;
+  while (true) {
+    const size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    fs::path candidate = fs::path(dir.empty() ? "." : std::string(dir)) / "node";
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+/// What identifies the node executable `node` resolves to, as one line of text; empty when it
+/// is not a node executable itself (a version manager's shim, which picks a version per
+/// project behind one unchanging file, or a script).
+std::string node_identity(const fs::path& node) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(node, ec);
+  if (ec) return {};
+  const std::string base = real.filename().string();
+  if (base != "node" && base != "nodejs") return {};
+  struct stat st {};
+  if (::stat(real.c_str(), &st) != 0) return {};
+  char magic[4] = {};
+  FILE* f = std::fopen(real.c_str(), "rb");
+  if (!f) return {};
+  const size_t got = std::fread(magic, 1, sizeof magic, f);
+  std::fclose(f);
+  if (got != sizeof magic || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return {};
+  return real.string() + '\t' + std::to_string(st.st_dev) + '\t' + std::to_string(st.st_ino) + '\t' +
+         std::to_string(st.st_size) + '\t' + std::to_string(st.st_mtim.tv_sec) + '.' +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+constexpr std::string_view kNodeVersionFile = "node-version";
+
+}  // namespace
+
+void Project::detect_node(const fs::path& cache_dir) {
   if (!node_version.empty()) return;
+  // Starting node costs 3-4 ms (a shell, then node's own start-up), on every install. The
+  // answer is kept with the identity of the executable that gave it.
+  std::string identity;
+  if (auto node = node_on_path()) identity = node_identity(*node);
+  const fs::path cache_file = cache_dir / kNodeVersionFile;
+  if (!identity.empty()) {
+    if (auto text = util::read_file(cache_file)) {
+      std::string_view line = *text;
+      if (line.ends_with('\n')) line.remove_suffix(1);
+      const size_t tab = line.rfind('\t');
+      if (tab != std::string_view::npos && line.substr(0, tab) == identity && tab + 1 < line.size()) {
+        node_version = std::string(line.substr(tab + 1));
+        return;
+      }
+    }
+  }
   FILE* f = ::popen("node --version 2>/dev/null", "r");
   if (!f) return;
   char buf[64] = {0};
@@ -105,6 +172,12 @@ void Project::detect_node() {
     node_version = v;
   }
   ::pclose(f);
+  if (!identity.empty() && !node_version.empty() &&
+      node_version.find_first_of("\t\n") == std::string::npos) {
+    std::error_code ec;
+    fs::create_directories(cache_dir, ec);
+    (void)util::write_file_atomic(cache_file, identity + '\t' + node_version + '\n');  // a speed-up only
+  }
 }
 
 util::Status Project::save_package_json() {

@@ -34,8 +34,10 @@ struct Project {
   /// and reads its package.json. EJSONPARSE names the file and position.
   static util::Result<Project> open(const InstallRequest& req);
   /// Asks the node on PATH for its version (for engines checks). Costs a process spawn, so only
-  /// called when something must be resolved.
-  void detect_node();
+  /// called when something must be resolved; the answer is kept in `cache_dir` for as long as
+  /// `node` resolves to the same executable file, unchanged (shims and scripts are always
+  /// asked).
+  void detect_node(const std::filesystem::path& cache_dir);
   /// Writes package.json back with its own indentation and newline style.
   util::Status save_package_json();
 };

@@ -16,8 +16,6 @@ namespace lade::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 fs::path default_cache_dir(const InstallRequest& req) {
   if (!req.cache_dir.empty()) return req.cache_dir;
   if (const char* d = std::getenv("LADE_CACHE_DIR"); d && *d) return d;
@@ -25,6 +23,8 @@ fs::path default_cache_dir(const InstallRequest& req) {
   if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "lade";
   return fs::temp_directory_path() / "lade-cache";
 }
+
+namespace {
 
 /// Packuments for the resolver, from the registry client (deduplicated, parsed off the network
 /// thread).

@@ -20,6 +20,10 @@ namespace lade::cli {
 
 class SourcedPackages;
 
+/// lade's cache folder (packuments, the store): --cache, else $LADE_CACHE_DIR, else
+/// $XDG_CACHE_HOME/lade, else ~/.cache/lade.
+std::filesystem::path default_cache_dir(const InstallRequest& req);
+
 class Wiring {
  public:
   static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project);

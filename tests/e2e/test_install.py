@@ -274,6 +274,51 @@ def second_install_is_up_to_date(ctx):
 
 
 @suite.test(lade_only=True)
+def node_version_is_remembered_per_executable(ctx):
+    # Asking node for its version costs a process start on every install; lade keeps the answer
+    # with the identity of the executable, and asks again of anything else (a script: version
+    # managers' shims pick a version per project behind one unchanging file).
+    real_node = shutil.which("node")
+    h.check(real_node, "node is on PATH (npm needs it too)")
+    bin_dir = ctx.sandbox.new_dir("node-bin")
+    os.symlink(os.path.realpath(real_node), os.path.join(bin_dir, "node"))
+    path = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    proj = ctx.project(pkg_json({"engine-picky": "1.0.0"}))  # wants node >=99
+
+    first = ctx.lade(L.install, proj, env={"PATH": path})
+    h.check_exit(first, 0, "first install")
+    h.check_output_contains(first, "EBADENGINE")
+    remembered = os.path.join(ctx.sandbox.lade_cache, "node-version")
+    h.check_exists(remembered, "the remembered version")
+    with open(remembered) as f:
+        line = f.read()
+    identity, version = line.rstrip("\n").rsplit("\t", 1)
+    h.check(version in first.stdout + first.stderr, "the remembered version is node's", first)
+
+    # The same executable: the remembered answer is used (node is not asked), so a version
+    # written there instead decides the engines check.
+    with open(remembered, "w") as f:
+        f.write(identity + "\t99.1.0\n")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    second = ctx.lade(L.install, proj, env={"PATH": path})
+    h.check_exit(second, 0, "second install")
+    h.check("EBADENGINE" not in second.stdout + second.stderr, "the remembered 99.1.0 was used", second)
+
+    # A script named node is asked every time, whatever is remembered.
+    shim_dir = ctx.sandbox.new_dir("shim-bin")
+    shim = os.path.join(shim_dir, "node")
+    with open(shim, "w") as f:
+        f.write("#!/bin/sh\necho v98.0.0\n")
+    os.chmod(shim, 0o755)
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    third = ctx.lade(L.install, proj, env={"PATH": shim_dir + os.pathsep + path})
+    h.check_exit(third, 0, "install with a shim")
+    h.check_output_contains(third, "EBADENGINE", "v98.0.0")
+
+
+@suite.test(lade_only=True)
 def no_network_no_libcurl(ctx):
     # libcurl and what it pulls in cost milliseconds and megabytes at start-up; lade loads it
     # only when a request is made. LD_DEBUG=files makes the dynamic loader name every library it
