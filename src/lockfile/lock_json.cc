@@ -42,11 +42,13 @@ std::string_view cut_indent(std::string_view indent) {
 
 class NiceWriter {
  public:
-  NiceWriter(std::string_view indent, std::string_view newline)
-      : indent_(indent), newline_(newline) {}
+  NiceWriter(std::string_view indent, std::string_view newline, StreamedObject* streamed = nullptr)
+      : indent_(indent), newline_(newline), streamed_(streamed) {}
 
   void write(const Json& value) {
-    if (value.is_object()) {
+    if (streamed_ && &value == streamed_->placeholder) {
+      write_streamed(*streamed_);
+    } else if (value.is_object()) {
       write_object(value);
     } else if (value.is_array()) {
       write_array(value);
@@ -94,6 +96,32 @@ class NiceWriter {
     out_ += '}';
   }
 
+  void write_streamed(StreamedObject& object) {
+    if (object.keys.empty()) {
+      out_ += "{}";
+      return;
+    }
+    std::vector<size_t> order(object.keys.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&object](size_t a, size_t b) {
+      return lockfile_key_less(object.keys[a], true, object.keys[b], true);
+    });
+    const size_t outer = current_.size();
+    current_ += indent_;
+    out_ += '{';
+    bool first = true;
+    for (size_t i : order) {
+      begin_item(first);
+      manifest::append_js_string(out_, object.keys[i]);
+      out_ += ": ";
+      write(object.value(i));
+    }
+    current_.resize(outer);
+    out_ += newline_;
+    out_ += current_;
+    out_ += '}';
+  }
+
   void write_array(const Json& value) {
     if (value.empty()) {
       out_ += "[]";
@@ -115,6 +143,7 @@ class NiceWriter {
 
   std::string_view indent_;
   std::string_view newline_;
+  StreamedObject* streamed_;
   std::string current_;
   std::string out_;
 };
@@ -183,6 +212,11 @@ bool lockfile_key_less(std::string_view a, bool a_object, std::string_view b, bo
 }
 
 std::string stringify_lockfile(const Json& value, const JsonFormat& format) {
+  StreamedObject none;
+  return stringify_lockfile(value, format, none);
+}
+
+std::string stringify_lockfile(const Json& value, const JsonFormat& format, StreamedObject& streamed) {
   std::string_view indent = format.indent.empty() ? std::string_view("  ") : format.indent;
   std::string_view newline = format.newline.empty() ? std::string_view("\n") : format.newline;
   // npm replaces every "\n" of JSON.stringify's output, including any inside the gap.
@@ -194,18 +228,11 @@ std::string stringify_lockfile(const Json& value, const JsonFormat& format) {
       gap += c;
     }
   }
-  NiceWriter writer(gap, newline);
+  NiceWriter writer(gap, newline, streamed.placeholder ? &streamed : nullptr);
   writer.write(value);
   std::string out = writer.take();
   out += newline;
   return out;
-}
-
-void append_member(Json& object, std::string key, Json value) {
-  if (!object.is_object()) object = Json::object();
-  // ordered_map is a vector of pairs; appending to it directly skips the linear key search.
-  auto& members = static_cast<Json::object_t::Container&>(object.get_ref<Json::object_t&>());
-  members.emplace_back(std::move(key), std::move(value));
 }
 
 }  // namespace lade::lockfile

@@ -3,8 +3,10 @@
 // sorts every object's keys (values that are not objects first, then objects; within each
 // group npm's preferred lockfile keys first, then the rest by localeCompare 'en'), and formats
 // with the indentation and line ending it detected in package.json.
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "manifest/manifest.h"
 
@@ -32,12 +34,24 @@ JsonFormat detect_json_format(std::string_view text);
 /// empty).
 std::string stringify_lockfile(const Json& value, const JsonFormat& format);
 
+/// An object member whose value is written member by member, each made only when its turn
+/// comes and dropped once written: the "packages" of a large tree, so that its thousands of
+/// entries never exist as one document at once.
+struct StreamedObject {
+  /// The member of the document passed to stringify_lockfile it stands for: an empty object,
+  /// found by its address.
+  const Json* placeholder = nullptr;
+  /// Its keys, unique, in any order (they are sorted as keys of objects).
+  std::vector<std::string> keys;
+  /// The value of keys[i] (an object).
+  std::function<Json(size_t i)> value;
+};
+
+/// stringify_lockfile with `streamed` written in its placeholder's place.
+std::string stringify_lockfile(const Json& value, const JsonFormat& format, StreamedObject& streamed);
+
 /// json-stringify-nice's key order for the keys of one object: true when key `a` (whose value
 /// is an object iff `a_object`) comes before key `b`.
 bool lockfile_key_less(std::string_view a, bool a_object, std::string_view b, bool b_object);
-
-/// Appends (key, value) to a JSON object without the duplicate-key search of operator[]; the
-/// caller guarantees `key` is not present yet.
-void append_member(Json& object, std::string key, Json value);
 
 }  // namespace lade::lockfile

@@ -103,10 +103,37 @@ TEST_CASE("lockfile: stringify escapes like JSON.stringify and applies the forma
         "{\n" + std::string(10, ' ') + "\"a\": 1\n}\n");
 }
 
-TEST_CASE("lockfile: append_member adds keys in order", "[lockfile]") {
-  Json obj = Json::object();
-  append_member(obj, "b", 1);
-  append_member(obj, "a", 2);
-  CHECK(obj.dump() == R"({"b":1,"a":2})");
-  CHECK(obj["a"] == 2);
+TEST_CASE("lockfile: a streamed object is written as the same object in one document",
+          "[lockfile]") {
+  const Json packages = Json::parse(R"({
+    "node_modules/b": {"version": "1.0.0", "dependencies": {"z": "^1", "a": "^2"}},
+    "": {"name": "app", "version": "1.0.0"},
+    "version": {"version": "2.0.0"},
+    "node_modules/a": {},
+    "node_modules/@s/x": {"version": "3.0.0", "license": "MIT"}
+  })");
+  for (const JsonFormat& format : {JsonFormat{}, JsonFormat{"\t", "\r\n"}}) {
+    Json whole = Json::parse(R"({"name": "app", "lockfileVersion": 3, "requires": true})");
+    whole["packages"] = packages;
+
+    Json doc = Json::parse(R"({"name": "app", "lockfileVersion": 3, "requires": true})");
+    doc["packages"] = Json::object();
+    StreamedObject streamed;
+    streamed.placeholder = &doc["packages"];
+    std::vector<std::string> made;
+    for (const auto& [key, _] : packages.items()) streamed.keys.push_back(key);
+    streamed.value = [&](size_t i) {
+      made.push_back(streamed.keys[i]);
+      return packages[streamed.keys[i]];
+    };
+    CHECK(stringify_lockfile(doc, format, streamed) == stringify_lockfile(whole, format));
+    CHECK(made.size() == packages.size());  // each entry made once, when written
+  }
+
+  // No members: an empty object, as for any empty object.
+  Json doc = Json::parse(R"({"packages": {}})");
+  StreamedObject none;
+  none.placeholder = &doc["packages"];
+  none.value = [](size_t) { return Json::object(); };
+  CHECK(stringify_lockfile(doc, {}, none) == "{\n  \"packages\": {}\n}\n");
 }
