@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <regex>
 #include <thread>
+#include <unordered_set>
 
 #include "cli/project.h"
 #include "cli/registry_sources.h"
@@ -442,6 +444,27 @@ int run_install(const InstallRequest& req) {
 
   // ---- reify ----
   installer::InstallReport report;
+  lockfile::WriteOptions wopts;
+  wopts.format = lockfile::detect_json_format(project.package_json_text);
+  wopts.omit_registry_resolved = wiring.settings().omit_lockfile_registry_resolved;
+  wopts.project_folder_name = project.dir.filename().string();
+  // What package.json says beyond the tree (an empty devDependencies, the object form of
+  // workspaces), as it is now (after `lade add`).
+  lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
+  extras.entries[root] = lockfile::entry_extras_from_json(project.package_json->content());
+  wopts.extras = &extras;
+  // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
+  if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
+  const bool save = req.save && req.command != Command::Ci && wiring.settings().package_lock;
+  lockfile::WriteOptions hopts = wopts;
+  hopts.hidden = true;
+  hopts.lockfile_version = 3;
+  hopts.omit_registry_resolved = false;
+  hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
+  // The lockfiles' text, when made while the packages were being linked (see
+  // InstallOptions::while_linking); the hidden one holds if no optional package failed.
+  std::optional<std::string> prebuilt_lock, prebuilt_hidden;
+  size_t prebuilt_not_installed = 0;
   auto t_reify = Clock::now();
   if (!req.package_lock_only) {
     if (req.command == Command::Ci) {
@@ -485,6 +508,13 @@ int run_install(const InstallRequest& req) {
       selection = installer::workspace_dependency_set(ideal, names);
       iopts.only = [&selection](const tree::Node& n) { return selection.count(&n) > 0; };
     }
+    iopts.while_linking = [&](const std::unordered_set<const tree::Node*>& not_installed) {
+      if (save) prebuilt_lock = lockfile::write_lockfile(ideal, wopts);
+      lockfile::WriteOptions early = hopts;
+      early.exclude = [&not_installed](const tree::Node& n) { return not_installed.count(&n) > 0; };
+      prebuilt_hidden = lockfile::write_lockfile(ideal, early);
+      prebuilt_not_installed = not_installed.size();
+    };
     installer::Reifier reifier(wiring.packages(), wiring.pool(), iopts);
     auto r = reifier.reify(ideal, installed);
     if (!r) return fail(r.error());
@@ -496,28 +526,13 @@ int run_install(const InstallRequest& req) {
   // ---- write ----
   if (release_metadata.joinable()) release_metadata.join();
   auto t_write = Clock::now();
-  lockfile::WriteOptions wopts;
-  wopts.format = lockfile::detect_json_format(project.package_json_text);
-  wopts.omit_registry_resolved = wiring.settings().omit_lockfile_registry_resolved;
-  wopts.project_folder_name = project.dir.filename().string();
-  // What package.json says beyond the tree (an empty devDependencies, the object form of
-  // workspaces), as it is now (after `lade add`).
-  lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
-  extras.entries[root] = lockfile::entry_extras_from_json(project.package_json->content());
-  wopts.extras = &extras;
-  // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
-  if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
-  bool save = req.save && req.command != Command::Ci && wiring.settings().package_lock;
   const bool write_hidden = !req.package_lock_only && fs::exists(node_modules);
-  lockfile::WriteOptions hopts = wopts;
-  hopts.hidden = true;
-  hopts.lockfile_version = 3;
-  hopts.omit_registry_resolved = false;
-  hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
-  // Both lockfiles only read the tree: the hidden one is built on a second thread while
-  // package-lock.json is (10-15 ms each for the medium benchmark fixture).
+  // Both lockfiles only read the tree: built while the packages were linked when that could
+  // be, else the hidden one on a second thread while package-lock.json is (10-15 ms each for
+  // the medium benchmark fixture).
+  const bool hidden_prebuilt = prebuilt_hidden && report.not_installed.size() == prebuilt_not_installed;
   std::future<std::string> hidden_text;
-  if (write_hidden) {
+  if (write_hidden && !hidden_prebuilt) {
     hidden_text = std::async(std::launch::async, [&ideal, &hopts] { return lockfile::write_lockfile(ideal, hopts); });
   }
   if (save) {
@@ -527,14 +542,15 @@ int run_install(const InstallRequest& req) {
         if (auto st = w.package_json->save(); !st) return fail(st.error());
       }
     }
-    std::string text = lockfile::write_lockfile(ideal, wopts);
+    std::string text = prebuilt_lock ? std::move(*prebuilt_lock) : lockfile::write_lockfile(ideal, wopts);
     if (text != lock_text) {
       if (auto st = util::write_file_atomic(lock_path, text); !st) return fail(st.error());
     }
     lock_text = text;
   }
   if (write_hidden) {
-    if (auto st = util::write_file_atomic(hidden_lock_path, hidden_text.get()); !st) {
+    if (auto st = util::write_file_atomic(hidden_lock_path, hidden_prebuilt ? *prebuilt_hidden : hidden_text.get());
+        !st) {
       return fail(st.error());
     }
     if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

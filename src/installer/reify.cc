@@ -420,6 +420,21 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       pool_.post([&, n, dir] { finish_one(n, link_stored(n, dir)); });
     });
   }
+  if (options_.while_linking) {
+    std::unordered_set<const Node*> not_installed;
+    bool integrity_known = true;
+    {
+      std::lock_guard lock(mu);
+      not_installed.insert(skipped.begin(), skipped.end());
+      for (Node* n : to_install) {
+        if (!n->is_link && n->integrity.empty() && tarball_ref_for(*n).kind != TarballRef::Kind::kGit) {
+          integrity_known = false;
+          break;
+        }
+      }
+    }
+    if (integrity_known) options_.while_linking(not_installed);
+  }
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return pending == 0; });

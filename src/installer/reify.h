@@ -71,6 +71,12 @@ struct InstallOptions {
   /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
   /// left as they are on disk, and nothing else is removed.
   std::function<bool(const tree::Node&)> only;
+  /// Called on the reifying thread once every package is on its way (downloads and links run
+  /// on the pool), with the nodes that will not be installed unless an optional package fails
+  /// (then InstallReport::not_installed has more): work that only reads the tree, such as
+  /// writing the lockfiles' text, is done meanwhile. Not called when some package's integrity
+  /// is still to come from the store, which fills it in while linking.
+  std::function<void(const std::unordered_set<const tree::Node*>& not_installed)> while_linking;
 };
 
 struct InstallReport {
