@@ -145,6 +145,11 @@ tree::Node* NodeSource::create_link(const std::string& name, const manifest::Pac
 
 tree::Node* NodeSource::create(const std::string& name, const std::string& spec,
                                tree::Node* requested_by) {
+  // A registry spec means the same from every folder and is cached under its own text: once
+  // resolved, it is not parsed again (npm-package-arg's rules are most of the cost of a hit).
+  if (auto known = registry_specs_.find(name + "@" + spec); known != registry_specs_.end()) {
+    return node_for(name, known->second);
+  }
   manifest::SpecOptions opts;
   opts.where = (project_dir_ / (requested_by ? spec_folder(*requested_by) : std::string()))
                    .lexically_normal();
@@ -170,8 +175,14 @@ tree::Node* NodeSource::create(const std::string& name, const std::string& spec,
       it = cache_.emplace(key, r.take_error()).first;
     }
   }
-  if (!it->second.ok()) return failed(name, it->second.error());
-  const Resolved& r = **it->second;
+  if (parsed->registry) registry_specs_.emplace(key, &it->second);
+  return node_for(name, &it->second);
+}
+
+tree::Node* NodeSource::node_for(const std::string& name,
+                                 const util::Result<std::shared_ptr<const Resolved>>* resolved) {
+  if (!resolved->ok()) return failed(name, resolved->error());
+  const Resolved& r = ***resolved;
   tree::Node* n = tree_.create_node(name, r.manifest);
   n->resolved = r.resolved;
   n->integrity = r.integrity;

@@ -61,6 +61,9 @@ class NodeSource {
   util::Result<Resolved> resolve_sourced(const manifest::PackageSpec& spec);
   tree::Node* create_link(const std::string& name, const manifest::PackageSpec& spec);
   tree::Node* failed(const std::string& name, util::Error error);
+  /// A new node from a cached resolution (or its error).
+  tree::Node* node_for(const std::string& name,
+                       const util::Result<std::shared_ptr<const Resolved>>* resolved);
 
   tree::Tree& tree_;
   PackumentSource& source_;
@@ -71,6 +74,9 @@ class NodeSource {
   std::shared_ptr<Prefetcher> prefetcher_;
   std::filesystem::path project_dir_;
   std::unordered_map<std::string, util::Result<std::shared_ptr<const Resolved>>> cache_;
+  /// name@spec of the registry specs resolved so far -> their entry in cache_ (whose
+  /// elements stay where they are).
+  std::unordered_map<std::string, const util::Result<std::shared_ptr<const Resolved>>*> registry_specs_;
   /// Folder nodes made for links, by realpath, so that links to one folder share it.
   std::unordered_map<std::string, tree::Node*> folders_;
 };

@@ -34,6 +34,15 @@ void Prefetcher::stop() {
 }
 
 void Prefetcher::want(const std::string& name, const std::string& spec) {
+  // The same declaration comes up again and again (every dependent of `debug` declares one of
+  // a few ranges): only the first is parsed (npm-package-arg's rules, the costly part here).
+  {
+    std::string declared = name;
+    declared += '\0';
+    declared += spec;
+    std::lock_guard lock(mu_);
+    if (stopped_ || !declared_.insert(std::move(declared)).second) return;
+  }
   auto req = registry_request(name, spec);
   if (!req) return;  // not a registry spec: nothing to fetch ahead
   if (!enter()) return;

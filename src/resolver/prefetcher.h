@@ -47,7 +47,8 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
   PackumentSource& source_;
   std::string node_version_;
   mutable std::mutex mu_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string> declared_;  // name '\0' spec, as declared
+  std::unordered_set<std::string> seen_;      // package@wanted, once the spec is read
   std::unordered_map<std::string, std::vector<std::string>> pending_by_name_;
   std::unordered_set<std::string> ready_;
   bool stopped_ = false;

@@ -625,9 +625,16 @@ std::vector<Node*> Tree::inventory() const {
 }
 
 std::vector<Node*> Tree::query_name(std::string_view name) const {
+  // inventory()'s walk, keeping only the matches: the resolver asks once per placement.
   std::vector<Node*> out;
-  for (Node* n : inventory()) {
+  if (!root_) return out;
+  std::vector<Node*> stack{root_};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
     if (n->name == name) out.push_back(n);
+    for (auto& [_, c] : n->children_) stack.push_back(c);
+    for (Node* c : n->fs_children_) stack.push_back(c);
   }
   return out;
 }
