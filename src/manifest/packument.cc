@@ -559,6 +559,11 @@ const PackumentVersion* Packument::find(std::string_view version) const {
 }
 
 util::Result<Manifest> Packument::manifest(std::string_view version) const {
+  auto shared = LADE_TRY(shared_manifest(version));
+  return Manifest(*shared);
+}
+
+util::Result<std::shared_ptr<const Manifest>> Packument::shared_manifest(std::string_view version) const {
   const PackumentVersion* pv = find(version);
   if (!pv) {
     return util::make_error("ENOVERSION", "No version \"" + std::string(version) + "\" of \"" +
@@ -567,7 +572,7 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
   const size_t index = static_cast<size_t>(pv - versions_.data());
   {
     std::lock_guard lock(manifests_mutex_);
-    if (auto it = manifests_.find(index); it != manifests_.end()) return Manifest(*it->second);
+    if (auto it = manifests_.find(index); it != manifests_.end()) return it->second;
   }
   // Parsed outside the lock; two threads may parse the same version, both get the same result.
   const std::string json = LADE_TRY(version_json(*pv));
@@ -575,10 +580,8 @@ util::Result<Manifest> Packument::manifest(std::string_view version) const {
   auto parsed = std::make_shared<Manifest>(manifest_from_json(doc));
   if (parsed->name.empty()) parsed->name = name_;
   if (parsed->version.empty()) parsed->version = pv->version;
-  Manifest copy = *parsed;
   std::lock_guard lock(manifests_mutex_);
-  manifests_.try_emplace(index, std::move(parsed));
-  return copy;
+  return manifests_.try_emplace(index, std::move(parsed)).first->second;
 }
 
 util::Result<std::string> Packument::version_json(const PackumentVersion& version) const {

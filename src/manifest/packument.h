@@ -82,6 +82,8 @@ class Packument {
   /// dependencies on a metadata thread, and the resolver usually places that same version
   /// later; the second call is a copy. Thread-safe.
   util::Result<Manifest> manifest(std::string_view version) const;
+  /// The same without the copy: the one parse every caller shares.
+  util::Result<std::shared_ptr<const Manifest>> shared_manifest(std::string_view version) const;
 
   /// One version's object as JSON text, from memory or read from the document on disk.
   /// Thread-safe, also against adopt_document.

@@ -93,11 +93,11 @@ void Prefetcher::expand(const std::string& package_name, const std::string& want
   opts.node_version = node_version_;
   auto picked = pick_version(index, wanted, opts);
   if (!picked) return;
-  auto m = (*packument)->manifest((*picked)->version);
+  auto m = (*packument)->shared_manifest((*picked)->version);
   if (!m) return;
-  for (const auto& [n, s] : m->dependencies) want(n, s);
-  for (const auto& [n, s] : m->optional_dependencies) want(n, s);
-  for (const auto& [n, s] : m->peer_dependencies) want(n, s);
+  for (const auto& [n, s] : (*m)->dependencies) want(n, s);
+  for (const auto& [n, s] : (*m)->optional_dependencies) want(n, s);
+  for (const auto& [n, s] : (*m)->peer_dependencies) want(n, s);
 }
 
 }  // namespace lade::resolver
