@@ -147,7 +147,8 @@ std::optional<Version> Version::parse(std::string_view text, Options options) {
       out.append(c.build.of(t));
     }
   }
-  if (text != v.text_) v.raw_.assign(text);
+  v.text_length_ = static_cast<uint32_t>(v.text_.size());
+  if (text != v.text_) v.text_.append(text);
   return v;
 }
 

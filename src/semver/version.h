@@ -44,11 +44,15 @@ class Version {
   std::vector<std::string_view> build() const;
   /// Build metadata without the '+'; empty when none.
   std::string_view build_text() const {
-    return version_length_ < text_.size() ? std::string_view(text_).substr(version_length_ + 1)
-                                          : std::string_view();
+    return version_length_ < text_length_
+               ? std::string_view(text_).substr(version_length_ + 1, text_length_ - version_length_ - 1)
+               : std::string_view();
   }
   /// The text that was parsed, untrimmed (node-semver's `.raw`).
-  std::string_view raw() const { return raw_.empty() ? std::string_view(text_) : raw_; }
+  std::string_view raw() const {
+    return text_length_ < text_.size() ? std::string_view(text_).substr(text_length_)
+                                       : std::string_view(text_);
+  }
   /// Canonical form, node-semver's `.version`: "1.2.3" or "1.2.3-alpha.1", no build, no 'v'.
   std::string_view str() const { return std::string_view(text_).substr(0, version_length_); }
 
@@ -79,14 +83,15 @@ class Version {
   Version() = default;
 
   // Registry version strings are nearly always canonical already, so the common parse stores
-  // one short string: text_ is str() followed by "+build" when there is build metadata, and
-  // raw_ is only kept when the input differs from text_.
+  // one short string: text_ is str() followed by "+build" when there is build metadata, then
+  // the input itself only when it differs from that (one string, not two: the resolver keeps
+  // a Version for each of the tens of thousands of versions it reads).
   std::string text_;
-  std::string raw_;
   uint64_t major_ = 0;
   uint64_t minor_ = 0;
   uint64_t patch_ = 0;
   uint32_t version_length_ = 0;  // length of str() in text_
+  uint32_t text_length_ = 0;     // length of str() and "+build" in text_; the raw text follows
   uint32_t pre_begin_ = 0;       // index of the prerelease text in text_; 0 when none
 };
 
