@@ -292,6 +292,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // first install, or `ci` which removed it) holds no package folder to check or clear.
   FreshFolders fresh(project);
   std::vector<Node*> to_install;
+  // Linked early, by this install, with the files the ideal tree wants there: installed
+  // like the rest (fetched for the report, scripts run), only not linked again.
+  std::unordered_set<Node*> linked_early;
   std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
@@ -306,20 +309,41 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
                              : (!n->integrity.empty() && !p.integrity.empty()
                                     ? p.integrity == n->integrity
                                     : p.version == n->version() && p.resolved == n->resolved);
-      if (same) {
+      if (p.early) {
+        report.added++;
+        if (same && p.complete && !n->is_link) linked_early.insert(n);
+      } else if (same) {
         report.unchanged++;
         continue;
+      } else {
+        report.changed++;
       }
-      report.changed++;
     } else {
       report.added++;
     }
     to_install.push_back(n);
   }
+  // A package linked early inside one that is now replaced by a link (a symlink takes the
+  // folder's place, its node_modules included) must be linked again, behind the link.
+  if (!linked_early.empty()) {
+    std::vector<std::string> link_locations;
+    for (Node* n : to_install) {
+      if (n->is_link) link_locations.push_back(n->location() + "/");
+    }
+    if (!link_locations.empty()) {
+      std::erase_if(linked_early, [&](Node* n) {
+        const std::string loc = n->location();
+        return std::any_of(link_locations.begin(), link_locations.end(),
+                           [&](const std::string& prefix) { return loc.rfind(prefix, 0) == 0; });
+      });
+    }
+  }
 
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
-    if (loc.empty() || wanted_locations.count(loc) || bundled_locations.count(loc)) continue;
+    if (loc.empty() || wanted_locations.count(loc)) continue;
+    // A bundled package arrives with its bundler; one linked early in its place goes first.
+    if (bundled_locations.count(loc) && !pkg.early) continue;
     // With a selection, only what is replaced changes.
     if (options_.only) continue;
     // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
@@ -333,9 +357,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     } else {
       fs::remove_all(dir, ec);
     }
-    report.removed++;
+    if (!pkg.early) report.removed++;
   }
   for (Node* n : to_install) {
+    if (linked_early.count(n)) continue;
     std::string loc = n->location();
     if (!fresh.absent(loc)) clear_package_dir(project / loc);
   }
@@ -415,6 +440,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         } else {
           report.store_hits++;
         }
+      }
+      if (linked_early.count(n)) {
+        finish_one(n, {});
+        return;
       }
       fs::path dir = stored->dir;
       pool_.post([&, n, dir] { finish_one(n, link_stored(n, dir)); });

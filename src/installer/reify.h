@@ -53,6 +53,11 @@ struct InstalledPackage {
   bool is_link = false;
   /// For links: the folder linked to.
   std::string link_target;
+  /// Linked by this install while it resolved (EarlyLinker), not by an earlier one: kept when
+  /// the ideal tree has the same package there, reported as added, its scripts still to run.
+  bool early = false;
+  /// For early ones: every file was linked.
+  bool complete = true;
 };
 /// location -> package.
 using InstalledTree = std::map<std::string, InstalledPackage>;

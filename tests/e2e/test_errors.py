@@ -51,6 +51,8 @@ def unknown_package_is_e404(ctx):
     h.check_exit(r, "nonzero", "install of an unknown package")
     h.check_output_contains(r, "E404", "no-such-package-anywhere")
     h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+    # Nothing half-installed: packages placed (and linked) before the failure go again.
+    h.check_not_exists(proj.path("node_modules"), "node_modules left behind")
 
 
 @suite.test

@@ -1,0 +1,128 @@
+#include "installer/early_link.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <unordered_set>
+
+#include "store/linker.h"
+#include "util/fs.h"
+
+namespace lade::installer {
+
+struct EarlyLinker::State {
+  State(PackageFetcher& p, fs::path dir) : packages(p), project(std::move(dir)) {}
+
+  PackageFetcher& packages;
+  const fs::path project;
+  store::Linker linker;
+
+  // Touched by placed() only, on the resolver's thread.
+  std::unordered_set<std::string> claimed;    // every location placed so far
+  std::unordered_set<std::string> scheduled;  // the ones that will be linked early
+
+  struct Pending {
+    std::string location;
+    fs::path stored_dir;
+    InstalledPackage entry;
+  };
+
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopped = false;         // guarded by mu
+  std::deque<Pending> pending;  // in the store, waiting to be linked; guarded by mu
+  size_t complete = 0;          // guarded by mu
+  InstalledTree linked;         // guarded by mu
+
+  void add(Pending p) {
+    {
+      std::lock_guard lock(mu);
+      if (stopped) return;
+      pending.push_back(std::move(p));
+    }
+    wake.notify_one();
+  }
+
+  /// A linking thread: takes packages from `pending` until finish().
+  void run() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      wake.wait(lock, [this] { return stopped || !pending.empty(); });
+      if (stopped) return;
+      Pending p = std::move(pending.front());
+      pending.pop_front();
+      p.entry.early = true;
+      p.entry.complete = false;
+      linked[p.location] = p.entry;
+      lock.unlock();
+      auto result = linker.link(p.stored_dir, project / p.location);
+      lock.lock();
+      if (result) {
+        linked[p.location].complete = true;
+        ++complete;
+      }
+    }
+  }
+};
+
+EarlyLinker::EarlyLinker(PackageFetcher& packages, fs::path project_dir, size_t threads)
+    : state_(std::make_shared<State>(packages, std::move(project_dir))) {
+  std::error_code ec;
+  fs::create_directory(state_->project / "node_modules", ec);
+  util::mark_subdirectories_unrelated(state_->project / "node_modules");
+  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
+    threads_.emplace_back([state = state_] { state->run(); });
+  }
+}
+
+EarlyLinker::~EarlyLinker() {
+  if (!finished_) abandon();
+}
+
+void EarlyLinker::placed(const std::string& location, const TarballRef& ref,
+                         const std::string& integrity, const std::string& shasum,
+                         const std::string& version, const std::string& resolved) {
+  State& s = *state_;
+  if (location.rfind("node_modules/", 0) != 0 || ref.kind != TarballRef::Kind::kRegistry) return;
+  if (!s.claimed.insert(location).second) return;
+  const size_t nested = location.rfind("/node_modules/");
+  if (nested != std::string::npos && !s.scheduled.count(location.substr(0, nested))) return;
+  s.scheduled.insert(location);
+  InstalledPackage entry;
+  entry.version = version;
+  entry.resolved = resolved;
+  entry.integrity = integrity;
+  s.packages.ensure(ref, integrity, shasum,
+                    [state = state_, location, entry](const util::Result<StoredRef>& stored) {
+                      if (!stored) return;  // the reifier meets the same error and reports it
+                      state->add(State::Pending{location, stored->dir, entry});
+                    });
+}
+
+InstalledTree EarlyLinker::finish() {
+  finished_ = true;
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stopped = true;
+    state_->pending.clear();
+  }
+  state_->wake.notify_all();
+  for (auto& t : threads_) t.join();  // each finishes the package it is linking
+  threads_.clear();
+  std::lock_guard lock(state_->mu);
+  return std::move(state_->linked);
+}
+
+void EarlyLinker::abandon() {
+  finish();
+  std::error_code ec;
+  fs::remove_all(state_->project / "node_modules", ec);
+}
+
+size_t EarlyLinker::linked() const {
+  std::lock_guard lock(state_->mu);
+  return state_->complete;
+}
+
+}  // namespace lade::installer
