@@ -45,6 +45,7 @@ void ThreadPool::run() {
       ++active_;
     }
     task();
+    task = nullptr;  // what the task held is released before anyone hears it is done
     {
       std::lock_guard lock(mu_);
       --active_;

@@ -19,7 +19,8 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void post(std::function<void()> task);
-  /// Blocks until the queue is empty and no task is running.
+  /// Blocks until the queue is empty and no task is running (and every finished task, with
+  /// what it captured, is destroyed).
   void wait_idle();
   size_t size() const { return workers_.size(); }
 

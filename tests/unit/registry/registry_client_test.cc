@@ -118,6 +118,7 @@ TEST_CASE("registry client: forgotten packuments are freed and read again when a
     held = *first;
   }
   REQUIRE_FALSE(held.expired());
+  w.pool.wait_idle();  // the job that fetched it has let go of it too
 
   client->forget_packuments();
   CHECK(held.expired());  // the client held the only other reference
