@@ -192,6 +192,15 @@ void leave_to_exit(std::unique_ptr<T>... objects) {
   (static_cast<void>(objects.release()), ...);
 }
 
+/// Below a package that bundles dependencies (the project's own bundleDependencies aside):
+/// what is there may arrive inside that package's tarball, so it is not linked early.
+bool inside_bundler(const tree::Node& node) {
+  for (const tree::Node* p = node.parent(); p && p->parent(); p = p->parent()) {
+    if (!p->package.bundle_dependencies.empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int run_install(const InstallRequest& req) {
@@ -410,11 +419,7 @@ int run_install(const InstallRequest& req) {
     ropts.on_placed = [&](const tree::Node& n) {
       if (n.resolved.empty() || n.is_link || !installer::platform_ok(n, platform)) return;
       const installer::TarballRef ref = installer::tarball_ref_for(n);
-      bool in_bundler = false;
-      for (const tree::Node* p = n.parent(); p && p->parent(); p = p->parent()) {
-        in_bundler = in_bundler || !p->package.bundle_dependencies.empty();
-      }
-      if (early_linker && !in_bundler) {
+      if (early_linker && !inside_bundler(n)) {
         early_linker->placed(n.location(), ref, n.integrity, n.package.dist.shasum, n.version(), n.resolved);
       } else {
         wiring.packages().prefetch(ref, n.integrity, n.package.dist.shasum);

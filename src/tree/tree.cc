@@ -612,30 +612,16 @@ bool Tree::release_detached(Node* top) {
 
 std::vector<Node*> Tree::inventory() const {
   std::vector<Node*> out;
-  if (!root_) return out;
-  std::vector<Node*> stack{root_};
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    out.push_back(n);
-    for (auto& [_, c] : n->children_) stack.push_back(c);
-    for (Node* c : n->fs_children_) stack.push_back(c);
-  }
+  walk_attached([&out](Node* n) { out.push_back(n); });
   return out;
 }
 
 std::vector<Node*> Tree::query_name(std::string_view name) const {
-  // inventory()'s walk, keeping only the matches: the resolver asks once per placement.
+  // The resolver asks once per placement: only the matches are collected, not the inventory.
   std::vector<Node*> out;
-  if (!root_) return out;
-  std::vector<Node*> stack{root_};
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
+  walk_attached([&](Node* n) {
     if (n->name == name) out.push_back(n);
-    for (auto& [_, c] : n->children_) stack.push_back(c);
-    for (Node* c : n->fs_children_) stack.push_back(c);
-  }
+  });
   return out;
 }
 

@@ -249,6 +249,20 @@ class Tree {
   void overrides_edge_in_removed(Node* node, const OverrideSet* removed);
   void recalculate_out_edges_overrides(Node* node);
   void reload_named(Node* at, const std::string& name);
+  /// Calls visit(node) for every node attached under the root (the root first), in
+  /// inventory()'s order. A template: query_name walks the tree once per placement.
+  template <class Visit>
+  void walk_attached(Visit&& visit) const {
+    if (!root_) return;
+    std::vector<Node*> stack{root_};
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      visit(n);
+      for (auto& [_, c] : n->children_) stack.push_back(c);
+      for (Node* c : n->fs_children_) stack.push_back(c);
+    }
+  }
   void reload_out_edges_of_subtree(Node* node);
   void detach_edge(Edge* edge);
 
