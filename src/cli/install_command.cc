@@ -50,13 +50,13 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   for (const auto& o : req.include) flags += "include=" + o + ";";
   if (req.production) flags += "production;";
   if (req.ignore_scripts) flags += "ignore-scripts;";
-  util::Hasher h(util::HashAlgorithm::Sha256);
-  h.update(package_json);
-  h.update(std::string_view("\0", 1));
-  h.update(lock);
-  h.update(std::string_view("\0", 1));
-  h.update(flags);
-  return util::hex_encode(h.finish());
+  util::Fingerprint f;
+  f.update(package_json);
+  f.update(std::string_view("\0", 1));
+  f.update(lock);
+  f.update(std::string_view("\0", 1));
+  f.update(flags);
+  return f.hex();
 }
 
 /// What is in node_modules at the top (package folders, scoped ones, bins), as one digest: a
@@ -77,12 +77,12 @@ std::string node_modules_listing(const fs::path& node_modules) {
   for (const auto& scope : list(node_modules, "")) list(node_modules / scope, scope + "/");
   list(node_modules / ".bin", ".bin/");
   std::sort(names.begin(), names.end());
-  util::Hasher h(util::HashAlgorithm::Sha256);
+  util::Fingerprint f;
   for (const auto& n : names) {
-    h.update(n);
-    h.update(std::string_view("\0", 1));
+    f.update(n);
+    f.update(std::string_view("\0", 1));
   }
-  return util::hex_encode(h.finish());
+  return f.hex();
 }
 
 /// The package.json files of the folders the project links to (its workspaces and the `file:`

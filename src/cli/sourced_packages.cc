@@ -197,11 +197,9 @@ util::Result<std::string> SourcedPackages::file_tarball(const std::string& resol
 }
 
 fs::path SourcedPackages::git_cache_file(const std::string& resolved) const {
-  util::Hasher h(util::HashAlgorithm::Sha256);
-  h.update(resolved);
-  h.update(options_.ignore_scripts ? std::string_view("\0plain", 6)
-                                   : std::string_view("\0prepared", 9));
-  return options_.cache_dir / "git-v1" / (util::hex_encode(h.finish()) + ".tgz");
+  std::string key = resolved;
+  key += options_.ignore_scripts ? std::string_view("\0plain", 6) : std::string_view("\0prepared", 9);
+  return options_.cache_dir / "git-v1" / (util::hex_encode(util::sha256(key)) + ".tgz");
 }
 
 void SourcedPackages::remember(const std::string& resolved, const std::string& tarball) {

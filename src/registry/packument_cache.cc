@@ -215,7 +215,7 @@ std::string PackumentCache::key_for(std::string_view url, bool full_metadata) {
 }
 
 fs::path PackumentCache::path_for(std::string_view key) const {
-  return dir_ / util::hex_encode(util::digest(util::HashAlgorithm::Sha256, key));
+  return dir_ / util::hex_encode(util::sha256(key));
 }
 
 std::optional<CacheEntryMeta> PackumentCache::lookup(std::string_view key) const {
