@@ -25,6 +25,7 @@
 #include "lockfile/package_entry.h"
 #include "lockfile/writer.h"
 #include "resolver/ideal_tree.h"
+#include "resolver/node_source.h"
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -413,6 +414,19 @@ int run_install(const InstallRequest& req) {
     // with one thread, 0.24 s with two).
     early_linker = std::make_unique<installer::EarlyLinker>(wiring.packages(), project.dir,
                                                             std::max<size_t>(1, wiring.pool().size() / 2));
+  }
+  if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&
+      effective_omit(req).empty() && wiring.settings().omit.empty()) {
+    // A version the prefetcher picks is nearly always placed later: its tarball starts
+    // downloading now rather than when placement reaches it, which waits for every packument
+    // before it in npm's order (a slow response held back the downloads of most of the small
+    // benchmark fixture). Not when some packages are left out anyway (omitted types, a
+    // workspace selection): their tarballs would be fetched for nothing.
+    ropts.on_picked_ahead = [&wiring, platform](const manifest::Manifest& m) {
+      if (m.dist.tarball.empty() || !installer::platform_ok(m, platform)) return;
+      installer::TarballRef ref{m.dist.tarball, m.name, m.version};
+      wiring.packages().prefetch(ref, resolver::registry_integrity(m.dist), m.dist.shasum);
+    };
   }
   if (!req.package_lock_only) {
     // Tarballs start downloading as soon as a version is placed.

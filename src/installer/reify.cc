@@ -102,8 +102,9 @@ std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
   return set;
 }
 
-bool platform_ok(const Node& node, const InstallOptions& options) {
-  const auto& pkg = node.package;
+bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }
+
+bool platform_ok(const manifest::Manifest& pkg, const InstallOptions& options) {
   if (!pkg.os.is_null() && !list_allows(pkg.os, options.platform)) return false;
   if (!pkg.cpu.is_null() && !list_allows(pkg.cpu, options.arch)) return false;
   if (!pkg.libc.is_null() && options.platform == "linux" && !list_allows(pkg.libc, options.libc)) {

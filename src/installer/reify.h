@@ -103,6 +103,7 @@ struct InstallReport {
 
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
+bool platform_ok(const manifest::Manifest& package, const InstallOptions& options);
 
 /// npm's check before reifying (and for --package-lock-only too): every non-optional package must
 /// suit this platform (EBADPLATFORM) and, with engine-strict, this node's version

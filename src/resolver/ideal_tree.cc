@@ -224,7 +224,9 @@ struct IdealTreeBuilder::Impl {
 
   Impl(Tree& t, PackumentSource& s, ResolveOptions o, ResolveStats& st, bool& mt)
       : tree(t), source(s), options(std::move(o)),
-        nodes(t, s, options.node_version, options.project_dir), stats(st), mutate_tree(mt) {}
+        nodes(t, s, options.node_version, options.project_dir, options.on_picked_ahead),
+        stats(st),
+        mutate_tree(mt) {}
 
   Node* real_root() const { return tree.root(); }
 
@@ -751,7 +753,7 @@ struct IdealTreeBuilder::Impl {
       }
       // Fetch what the new node will need next while we carry on placing.
       for (Edge* e : placed->edges_out()) {
-        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec());
+        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec(), !e->peer());
       }
     }
     for (auto& child : pd.children) visit(*child);
@@ -795,7 +797,7 @@ struct IdealTreeBuilder::Impl {
       peer_source = it->second;
     }
     auto problems = problem_edges(node);
-    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec());
+    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec(), !e->peer());
     for (Edge* edge : problems) {
       if (fatal) return;
       if (edge->peer_conflicted) continue;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "resolver/packument_source.h"
+#include "resolver/prefetcher.h"
 #include "tree/tree.h"
 #include "util/result.h"
 
@@ -40,6 +41,10 @@ struct ResolveOptions {
   /// Called for every node placed in the tree (its version is settled): where the caller starts
   /// downloading the tarball while resolution goes on. May be empty.
   std::function<void(const tree::Node&)> on_placed;
+  /// Called, from metadata threads, for each registry version picked ahead of placement (see
+  /// Prefetcher): where the caller starts downloading tarballs before placement reaches them.
+  /// May be empty; must be thread-safe.
+  PickedAhead on_picked_ahead;
   /// The project root (absolute): `file:` specs resolve against it and link targets are
   /// recorded relative to it. Empty means "/".
   std::filesystem::path project_dir;

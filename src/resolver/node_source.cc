@@ -55,18 +55,27 @@ std::string spec_folder(const tree::Node& node) {
   return n->location();
 }
 
+std::string registry_integrity(const manifest::Dist& dist) {
+  if (!dist.integrity.empty() || dist.shasum.empty()) return dist.integrity;
+  auto raw = util::hex_decode(dist.shasum);
+  return raw ? "sha1-" + util::base64_encode(*raw) : std::string();
+}
+
 NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
-                       fs::path project_dir)
+                       fs::path project_dir, PickedAhead on_picked_ahead)
     : tree_(tree),
       source_(source),
       node_version_(node_version),
       pick_indexes_(std::make_shared<PickIndexCache>()),
-      prefetcher_(std::make_shared<Prefetcher>(source, node_version, pick_indexes_)),
+      prefetcher_(std::make_shared<Prefetcher>(source, node_version, pick_indexes_,
+                                               std::move(on_picked_ahead))),
       project_dir_(project_dir.empty() ? fs::path("/") : std::move(project_dir)) {}
 
 NodeSource::~NodeSource() { prefetcher_->stop(); }
 
-void NodeSource::prefetch(const std::string& name, const std::string& spec) { prefetcher_->want(name, spec); }
+void NodeSource::prefetch(const std::string& name, const std::string& spec, bool installed) {
+  prefetcher_->want(name, spec, installed);
+}
 
 util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::string& name,
                                                                 const std::string& spec) {
@@ -81,11 +90,7 @@ util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::strin
   if (r.manifest.name.empty()) r.manifest.name = req.package_name;
   if (r.manifest.version.empty()) r.manifest.version = picked->version;
   r.resolved = r.manifest.dist.tarball;
-  r.integrity = r.manifest.dist.integrity;
-  if (r.integrity.empty() && !r.manifest.dist.shasum.empty()) {
-    auto raw = util::hex_decode(r.manifest.dist.shasum);
-    if (raw) r.integrity = "sha1-" + util::base64_encode(*raw);
-  }
+  r.integrity = registry_integrity(r.manifest.dist);
   return r;
 }
 

@@ -36,18 +36,23 @@ std::string spec_folder(const tree::Node& node);
 std::string project_relative(const std::filesystem::path& project_dir,
                              const std::filesystem::path& path);
 
+/// The integrity a registry node records: the manifest's, else its sha1 shasum as SRI.
+std::string registry_integrity(const manifest::Dist& dist);
+
 class NodeSource {
  public:
   /// `project_dir` is the absolute project root; relative specs resolve from it.
+  /// `on_picked_ahead` is told of the versions the prefetcher picks (see Prefetcher).
   NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
-             std::filesystem::path project_dir);
+             std::filesystem::path project_dir, PickedAhead on_picked_ahead = {});
   /// Stops the prefetcher (see Prefetcher::stop): what this source read may be freed next.
   ~NodeSource();
   /// A detached node for `name`@`spec` as `requested_by` declares it, with edges loaded; on
   /// failure the node carries the error in `errors`. A directory spec gives a link whose target
   /// is the folder's node (shared by every link to that folder, not attached here).
   tree::Node* create(const std::string& name, const std::string& spec, tree::Node* requested_by);
-  void prefetch(const std::string& name, const std::string& spec);
+  /// See Prefetcher::want.
+  void prefetch(const std::string& name, const std::string& spec, bool installed = true);
   size_t manifests_fetched() const { return cache_.size(); }
   const std::filesystem::path& project_dir() const { return project_dir_; }
 

@@ -1,12 +1,17 @@
 #include "resolver/prefetcher.h"
 
+#include <algorithm>
+
 #include "resolver/node_source.h"
 
 namespace lade::resolver {
 
 Prefetcher::Prefetcher(PackumentSource& source, std::string node_version,
-                       std::shared_ptr<PickIndexCache> indexes)
-    : source_(source), node_version_(std::move(node_version)), indexes_(std::move(indexes)) {
+                       std::shared_ptr<PickIndexCache> indexes, PickedAhead on_picked)
+    : source_(source),
+      node_version_(std::move(node_version)),
+      indexes_(std::move(indexes)),
+      on_picked_(std::move(on_picked)) {
   if (!node_version_.empty() && node_version_[0] != 'v') node_version_ = "v" + node_version_;
 }
 
@@ -33,13 +38,15 @@ void Prefetcher::stop() {
   idle_.wait(lock, [this] { return active_ == 0; });
 }
 
-void Prefetcher::want(const std::string& name, const std::string& spec) {
+void Prefetcher::want(const std::string& name, const std::string& spec, bool installed) {
   // The same declaration comes up again and again (every dependent of `debug` declares one of
   // a few ranges): only the first is parsed (npm-package-arg's rules, the costly part here).
   {
     std::string declared = name;
     declared += '\0';
     declared += spec;
+    declared += '\0';
+    declared += installed ? 'i' : 'p';
     std::lock_guard lock(mu_);
     if (stopped_ || !declared_.insert(std::move(declared)).second) return;
   }
@@ -51,16 +58,28 @@ void Prefetcher::want(const std::string& name, const std::string& spec) {
   bool first_for_name = false, ready = false;
   {
     std::lock_guard lock(mu_);
-    if (!seen_.insert(pkg + "@" + req->wanted).second) return;
+    auto [seen, first_time] = seen_.try_emplace(pkg + "@" + req->wanted, installed);
+    if (!first_time) {
+      // Seen before, as a peer only: now it will be installed after all, and so will what it
+      // depends on (expanded again to say so).
+      if (!installed || seen->second) return;
+      seen->second = true;
+    }
     ready = ready_.count(pkg) > 0;
     if (!ready) {
       auto [it, inserted] = pending_by_name_.try_emplace(pkg);
       first_for_name = inserted;
-      it->second.push_back(req->wanted);
+      auto same = std::find_if(it->second.begin(), it->second.end(),
+                               [&](const Pending& p) { return p.wanted == req->wanted; });
+      if (same != it->second.end()) {
+        same->installed = true;
+      } else {
+        it->second.push_back(Pending{req->wanted, installed});
+      }
     }
   }
   if (ready) {
-    expand(pkg, req->wanted);
+    expand(pkg, req->wanted, installed);
   } else if (first_for_name) {
     std::weak_ptr<Prefetcher> weak = weak_from_this();
     source_.prefetch(pkg, [weak, pkg] {
@@ -72,7 +91,7 @@ void Prefetcher::want(const std::string& name, const std::string& spec) {
 void Prefetcher::on_ready(const std::string& package_name) {
   if (!enter()) return;
   Entered entered{*this};
-  std::vector<std::string> wanted;
+  std::vector<Pending> wanted;
   {
     std::lock_guard lock(mu_);
     ready_.insert(package_name);
@@ -82,10 +101,10 @@ void Prefetcher::on_ready(const std::string& package_name) {
       pending_by_name_.erase(it);
     }
   }
-  for (const auto& w : wanted) expand(package_name, w);
+  for (const auto& w : wanted) expand(package_name, w.wanted, w.installed);
 }
 
-void Prefetcher::expand(const std::string& package_name, const std::string& wanted) {
+void Prefetcher::expand(const std::string& package_name, const std::string& wanted, bool installed) {
   auto packument = source_.packument(package_name);
   if (!packument) return;
   const PickIndex& index = indexes_->get(*packument);
@@ -95,9 +114,15 @@ void Prefetcher::expand(const std::string& package_name, const std::string& want
   if (!picked) return;
   auto m = (*packument)->shared_manifest((*picked)->version);
   if (!m) return;
-  for (const auto& [n, s] : (*m)->dependencies) want(n, s);
-  for (const auto& [n, s] : (*m)->optional_dependencies) want(n, s);
-  for (const auto& [n, s] : (*m)->peer_dependencies) want(n, s);
+  if (installed && on_picked_) on_picked_(**m);
+  // What the package bundles comes inside its tarball (and so does all that depends on).
+  const auto& bundled = (*m)->bundle_dependencies;
+  auto own = [&](const std::string& dep) {
+    return installed && std::find(bundled.begin(), bundled.end(), dep) == bundled.end();
+  };
+  for (const auto& [n, s] : (*m)->dependencies) want(n, s, own(n));
+  for (const auto& [n, s] : (*m)->optional_dependencies) want(n, s, own(n));
+  for (const auto& [n, s] : (*m)->peer_dependencies) want(n, s, false);
 }
 
 }  // namespace lade::resolver

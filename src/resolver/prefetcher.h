@@ -5,6 +5,7 @@
 // requested at once. The whole graph is then discovered at network speed while placement
 // proceeds at its own pace, finding packuments already parsed.
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,15 +18,22 @@
 
 namespace lade::resolver {
 
+/// Told of each version the prefetcher picks ahead of placement, from metadata threads.
+using PickedAhead = std::function<void(const manifest::Manifest&)>;
+
 /// Owned through a shared_ptr: fetch callbacks hold it weakly, so a callback that arrives after
 /// resolution ended (the packument came in late) finds it gone and does nothing.
 class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
  public:
+  /// `on_picked` (may be empty; must be thread-safe) hears of every version picked here:
+  /// nearly all of them are placed later, so their tarballs can start downloading at once.
   Prefetcher(PackumentSource& source, std::string node_version,
-             std::shared_ptr<PickIndexCache> indexes);
+             std::shared_ptr<PickIndexCache> indexes, PickedAhead on_picked = {});
   /// The resolver will (probably) need `name@spec`: fetch it and, transitively, what it needs.
+  /// `installed`: reached through dependencies (not peers) from what will be placed, so the
+  /// version picked is told to `on_picked`; a peer's may be met by a version already placed.
   /// Thread-safe; never blocks on the network.
-  void want(const std::string& name, const std::string& spec);
+  void want(const std::string& name, const std::string& spec, bool installed = true);
   size_t specs_seen() const;
   /// Ends fetching ahead: returns once the expansions under way have finished, and none starts
   /// afterwards. Whoever frees the packuments calls it first: an expansion reads packuments it
@@ -42,19 +50,25 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
     ~Entered() { prefetcher.leave(); }
   };
   void on_ready(const std::string& package_name);
-  void expand(const std::string& package_name, const std::string& wanted);
+  void expand(const std::string& package_name, const std::string& wanted, bool installed);
 
   PackumentSource& source_;
   std::string node_version_;
   mutable std::mutex mu_;
   std::unordered_set<std::string> declared_;  // name '\0' spec, as declared
-  std::unordered_set<std::string> seen_;      // package@wanted, once the spec is read
-  std::unordered_map<std::string, std::vector<std::string>> pending_by_name_;
+  /// package@wanted, once the spec is read -> whether it was wanted as installed
+  std::unordered_map<std::string, bool> seen_;
+  struct Pending {
+    std::string wanted;
+    bool installed;
+  };
+  std::unordered_map<std::string, std::vector<Pending>> pending_by_name_;
   std::unordered_set<std::string> ready_;
   bool stopped_ = false;
   size_t active_ = 0;  // calls of want/on_ready under way
   std::condition_variable idle_;
   std::shared_ptr<PickIndexCache> indexes_;
+  PickedAhead on_picked_;
 };
 
 }  // namespace lade::resolver

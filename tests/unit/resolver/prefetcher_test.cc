@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,32 @@ class HeldSource : public lade::resolver::PackumentSource {
   int reads = 0;
 };
 
+/// Every package at 1.0.0 with the dependency fields given here (JSON members); answers each
+/// fetch at once.
+class GraphSource : public lade::resolver::PackumentSource {
+ public:
+  explicit GraphSource(std::map<std::string, std::string> fields) : fields_(std::move(fields)) {}
+  void prefetch(const std::string&, std::function<void()> on_ready) override {
+    if (on_ready) on_ready();
+  }
+  lade::util::Result<std::vector<BundledPackage>> bundled_packages(const lade::tree::Node&) override {
+    return std::vector<BundledPackage>{};
+  }
+  lade::util::Result<std::shared_ptr<const Packument>> packument(const std::string& name) override {
+    auto it = fields_.find(name);
+    const std::string extra = it == fields_.end() ? "" : "," + it->second;
+    return Packument::parse(R"({"name":")" + name + R"(","dist-tags":{"latest":"1.0.0"},)" +
+                                R"("versions":{"1.0.0":{"name":")" + name + R"(","version":"1.0.0",)" +
+                                R"("dist":{"tarball":"http://127.0.0.1:9/)" + name + R"(.tgz"})" +
+                                extra + "}}}",
+                            name);
+  }
+  std::string registry_for(const std::string&) const override { return "http://127.0.0.1:9/"; }
+
+ private:
+  std::map<std::string, std::string> fields_;
+};
+
 }  // namespace
 
 TEST_CASE("prefetcher: follows the picked version's dependencies", "[resolver][prefetch]") {
@@ -72,4 +100,34 @@ TEST_CASE("prefetcher: once stopped, a late packument is not read and nothing mo
   CHECK(source.reads == 0);
   prefetcher->want("c", "^1.0.0");
   CHECK(source.requested == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("prefetcher: tells of the versions picked for what will be installed, not for peers or "
+          "bundled dependencies",
+          "[resolver][prefetch]") {
+  GraphSource source({
+      {"app", R"("dependencies":{"dep":"^1.0.0","inside":"^1.0.0"},"peerDependencies":{"host":"^1.0.0"},)"
+              R"("bundleDependencies":["inside"])"},
+      {"dep", R"("optionalDependencies":{"opt":"^1.0.0"})"},
+      {"host", R"("dependencies":{"host-dep":"^1.0.0"})"},
+      {"inside", R"("dependencies":{"inside-dep":"^1.0.0"})"},
+  });
+  std::mutex mu;
+  std::set<std::string> picked;
+  auto prefetcher = std::make_shared<Prefetcher>(
+      source, "20.0.0", std::make_shared<PickIndexCache>(), [&](const lade::manifest::Manifest& m) {
+        std::lock_guard lock(mu);
+        picked.insert(m.name + "@" + m.version);
+      });
+  prefetcher->want("app", "^1.0.0");
+  CHECK(picked == std::set<std::string>{"app@1.0.0", "dep@1.0.0", "opt@1.0.0"});
+
+  // The peer turns out to be installed through a dependency after all: it and what it depends
+  // on are told of then.
+  prefetcher->want("host", "^1.0.0", true);
+  CHECK(picked == std::set<std::string>{"app@1.0.0", "dep@1.0.0", "opt@1.0.0", "host@1.0.0", "host-dep@1.0.0"});
+  // Wanted as a peer again: nothing new.
+  prefetcher->want("inside", "^1.0.0", false);
+  CHECK(picked.count("inside@1.0.0") == 0);
+  prefetcher->stop();
 }
