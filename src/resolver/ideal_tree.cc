@@ -186,6 +186,18 @@ struct PeerConflict {
 
 }  // namespace
 
+namespace {
+
+/// Whether what `e` leads to is installed from a tarball of its own (see Prefetcher::want): not
+/// for a peer, which a version already placed may meet, nor for what the dependent bundles.
+bool installs_own(const Edge& e) {
+  if (e.peer()) return false;
+  const auto& bundled = e.from()->package.bundle_dependencies;
+  return std::find(bundled.begin(), bundled.end(), e.name()) == bundled.end();
+}
+
+}  // namespace
+
 // ---- the builder ----
 
 struct IdealTreeBuilder::Impl {
@@ -753,7 +765,7 @@ struct IdealTreeBuilder::Impl {
       }
       // Fetch what the new node will need next while we carry on placing.
       for (Edge* e : placed->edges_out()) {
-        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec(), !e->peer());
+        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec(), installs_own(*e));
       }
     }
     for (auto& child : pd.children) visit(*child);
@@ -797,7 +809,7 @@ struct IdealTreeBuilder::Impl {
       peer_source = it->second;
     }
     auto problems = problem_edges(node);
-    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec(), !e->peer());
+    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec(), installs_own(*e));
     for (Edge* edge : problems) {
       if (fatal) return;
       if (edge->peer_conflicted) continue;
