@@ -305,6 +305,7 @@ std::vector<std::pair<std::string, size_t>> Wiring::counters() const {
           {"packument_cache_hits", s.packument_cache_hits},
           {"packument_revalidated", s.packument_revalidated},
           {"tarball_requests", s.tarball_requests},
+          {"requests_hedged", impl_->transport->stats().hedged},
           {"bytes_received", s.bytes_received}};
 }
 

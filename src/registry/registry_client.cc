@@ -193,6 +193,9 @@ void RegistryClient::State::request(Job job) {
   Request req;
   req.url = job.url;
   req.headers.emplace_back("Accept", options.full_metadata ? kFullAccept : kCorgiAccept);
+  // The resolver waits for packuments: one answered late is asked for again (see
+  // TransferOptions::hedge_min).
+  req.hedge = true;
   if (!options.npm_command.empty()) req.headers.emplace_back("npm-command", options.npm_command);
   add_credentials(req, config.auth_for(job.url, job.registry));
   if (job.cached) {

@@ -171,9 +171,17 @@ TransferOptions TransferOptions::from_settings(const Settings& s) {
   return o;
 }
 
+/// A hedged request and its duplicate: whichever answers first completes it.
+struct Twins {
+  Completion done;
+  int open = 2;  // of the two, how many have not completed
+  bool delivered = false;
+};
+
 struct TransferQueue::Transfer {
   Request request;
-  Completion done;
+  Completion done;  // empty once hedged (Twins::done has it)
+  std::shared_ptr<Twins> twins;
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   Response response;
@@ -182,6 +190,9 @@ struct TransferQueue::Transfer {
   bool streamed_any = false;      // on_data has seen bytes of this attempt
   bool consumer_stopped = false;  // on_data returned false
   bool body_started = false;
+  bool answered = false;  // this attempt's response began
+  Clock::time_point started{};      // this attempt was handed to curl
+  Clock::time_point answered_at{};  // its response began
   Clock::time_point not_before{};
   char errbuf[CURL_ERROR_SIZE] = {};
   std::atomic<uint64_t>* bytes_counter = nullptr;
@@ -248,6 +259,11 @@ struct TransferQueue::Loop {
   void finish(CURL* easy, CURLcode result);
   void schedule_retry(std::unique_ptr<Transfer> t);
   void complete(std::unique_ptr<Transfer> t, Result<Response> result);
+  /// Sends late hedged requests again; returns how long until the next one may be late.
+  std::optional<std::chrono::milliseconds> hedge_late();
+  /// The other of `twins`, no longer wanted (`kept` answered): stopped and freed.
+  void drop_twin(const Twins& twins, const Transfer* kept);
+  void note_wait(CURL* easy, const Transfer& t);
 
   static size_t on_header(char* data, size_t size, size_t n, void* user);
   static size_t on_body(char* data, size_t size, size_t n, void* user);
@@ -266,9 +282,12 @@ struct TransferQueue::Loop {
   // Network thread only.
   std::deque<std::unique_ptr<Transfer>> waiting;  // new, or retries with a not_before
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;
+  /// How long recent answers took after their request went out (microseconds), for hedging.
+  std::vector<int64_t> waits;
+  size_t next_wait = 0;
 
   std::atomic<uint64_t> submitted{0}, attempts{0}, retries{0}, succeeded{0}, failed{0},
-      bytes_received{0}, max_in_flight{0};
+      bytes_received{0}, max_in_flight{0}, hedged{0};
 };
 
 size_t TransferQueue::Loop::on_header(char* data, size_t size, size_t n, void* user) {
@@ -277,6 +296,10 @@ size_t TransferQueue::Loop::on_header(char* data, size_t size, size_t n, void* u
   if (line.starts_with("HTTP/")) {
     // A new response begins (after a redirect or 100-continue): forget the previous headers.
     t->response.headers.clear();
+    if (!t->answered) {
+      t->answered = true;
+      t->answered_at = Clock::now();
+    }
     return size * n;
   }
   size_t colon = line.find(':');
@@ -321,7 +344,8 @@ bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
   t->easy = easy;
   t->attempts++;
   t->response = Response{};
-  t->body_started = t->streaming = t->streamed_any = false;
+  t->body_started = t->streaming = t->streamed_any = t->answered = false;
+  t->started = Clock::now();
   t->errbuf[0] = '\0';
   t->bytes_counter = &bytes_received;
   t->curl = &curl;
@@ -388,10 +412,97 @@ bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
 }
 
 void TransferQueue::Loop::complete(std::unique_ptr<Transfer> t, Result<Response> result) {
+  Completion done;
+  if (t->twins) {
+    const std::shared_ptr<Twins> twins = t->twins;
+    --twins->open;
+    // The other answered already, or this one failed while the other may still answer.
+    if (twins->delivered || (!result.ok() && twins->open > 0)) return;
+    twins->delivered = true;
+    done = std::move(twins->done);
+    if (twins->open > 0) drop_twin(*twins, t.get());
+  } else {
+    done = std::move(t->done);
+  }
   (result.ok() ? succeeded : failed)++;
-  Completion done = std::move(t->done);
   t.reset();  // free the handle before user code runs
   done(std::move(result));
+}
+
+void TransferQueue::Loop::drop_twin(const Twins& twins, const Transfer* kept) {
+  for (auto it = active.begin(); it != active.end(); ++it) {
+    if (it->second->twins.get() == &twins && it->second.get() != kept) {
+      curl.multi_remove_handle(multi, it->first);
+      active.erase(it);  // the Transfer frees its handle
+      return;
+    }
+  }
+  for (auto it = waiting.begin(); it != waiting.end(); ++it) {  // waiting to be retried
+    if ((*it)->twins.get() == &twins && it->get() != kept) {
+      waiting.erase(it);
+      return;
+    }
+  }
+}
+
+void TransferQueue::Loop::note_wait(CURL* easy, const Transfer& t) {
+  if (!t.answered) return;
+  curl_off_t sent_us = 0;  // from the start of the transfer to the request going out
+  curl.easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
+  const int64_t wait_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.answered_at - t.started).count() - sent_us;
+  constexpr size_t kKept = 64;
+  if (waits.size() < kKept) {
+    waits.push_back(std::max<int64_t>(0, wait_us));
+  } else {
+    waits[next_wait++ % kKept] = std::max<int64_t>(0, wait_us);
+  }
+}
+
+std::optional<std::chrono::milliseconds> TransferQueue::Loop::hedge_late() {
+  // Only once a few answers tell what a normal wait is, and while few transfers run.
+  if (waits.size() < 4 || active.empty() ||
+      active.size() > static_cast<size_t>(std::max(0, options.hedge_max_active))) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> sorted = waits;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  const auto median = std::chrono::microseconds(sorted[sorted.size() / 2]);
+  const auto late = std::max<std::chrono::microseconds>(
+      options.hedge_min, std::chrono::microseconds(static_cast<int64_t>(median.count() * options.hedge_factor)));
+  const auto now = Clock::now();
+  std::optional<std::chrono::milliseconds> next;
+  std::vector<Transfer*> overdue;
+  for (auto& [easy, t] : active) {
+    if (!t->request.hedge || t->twins || t->answered || t->request.on_data) continue;
+    curl_off_t sent_us = 0;
+    curl.easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
+    if (sent_us <= 0) continue;  // not sent yet (waiting for its connection)
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - t->started) - std::chrono::microseconds(sent_us);
+    if (waited >= late) {
+      overdue.push_back(t.get());
+    } else {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(late - waited) + std::chrono::milliseconds(1);
+      next = next ? std::min(*next, left) : left;
+    }
+  }
+  for (Transfer* t : overdue) {
+    auto twin = std::make_unique<Transfer>();
+    twin->request = t->request;
+    twin->attempts = t->attempts - 1;  // start() counts this attempt
+    auto twins = std::make_shared<Twins>();
+    twins->done = std::move(t->done);
+    t->twins = twins;
+    twin->twins = twins;
+    if (!start(twin)) {  // keep the one under way
+      t->done = std::move(twins->done);
+      t->twins.reset();
+      continue;
+    }
+    hedged++;
+  }
+  return next;
 }
 
 void TransferQueue::Loop::schedule_retry(std::unique_ptr<Transfer> t) {
@@ -418,6 +529,7 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
   t->response.effective_url = effective ? effective : t->request.url;
   t->response.attempts = t->attempts;
   bool can_retry = t->attempts <= options.retries;
+  if (result == CURLE_OK) note_wait(easy, *t);
 
   if (result == CURLE_OK) {
     curl.easy_cleanup(easy);
@@ -484,8 +596,11 @@ void TransferQueue::Loop::run() {
       if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
     }
 
-    // Sleep until curl has work, a retry falls due, or submit() wakes us.
+    const auto next_hedge = hedge_late();
+
+    // Sleep until curl has work, a retry falls due, a request may be late, or submit() wakes us.
     int wait_ms = 1000;
+    if (next_hedge) wait_ms = static_cast<int>(std::min<int64_t>(wait_ms, next_hedge->count()));
     now = Clock::now();
     for (const auto& t : waiting) {
       if (t->not_before <= now) {
@@ -582,6 +697,7 @@ TransferStats TransferQueue::stats() const {
   s.failed = loop_->failed;
   s.bytes_received = loop_->bytes_received;
   s.max_in_flight = loop_->max_in_flight;
+  s.hedged = loop_->hedged;
   return s;
 }
 

@@ -47,6 +47,9 @@ struct Request {
   /// A client certificate and its key (PEM files), for registries that want mutual TLS.
   std::string client_cert_file;
   std::string client_key_file;
+  /// Sent a second time when its answer is late (see TransferOptions::hedge_min), the first
+  /// answer kept: for idempotent requests whose body is collected, not streamed to on_data.
+  bool hedge = false;
 };
 
 struct Response {
@@ -96,6 +99,15 @@ struct TransferOptions {
   std::string extra_ca_pem;
   /// Sent as User-Agent unless a request sets its own.
   std::string user_agent;
+  /// Hedging (Request::hedge): a server here and there answers one request in a hundred some
+  /// 60 ms late when the rest take 2-5 ms, and a resolver waiting on it waits that long. So a
+  /// hedged request still unanswered `hedge_factor` times the median wait for an answer so far
+  /// (and at least `hedge_min`) after it went out is sent once more, while no more than
+  /// `hedge_max_active` transfers run: when many run, answers are slow because they share
+  /// the connection, and a second request would only add to it.
+  std::chrono::milliseconds hedge_min{30};
+  double hedge_factor = 4;
+  int hedge_max_active = 16;
 
   /// npm's settings mapped to options: maxsockets, fetch-retries, fetch-retry-*, fetch-timeout,
   /// strict-ssl, cafile (read here; ignored when unreadable, as npm does), ca, user-agent.
@@ -111,6 +123,7 @@ struct TransferStats {
   uint64_t failed = 0;     // completions with an error
   uint64_t bytes_received = 0;
   uint64_t max_in_flight = 0;  // most transfers inside curl at once
+  uint64_t hedged = 0;         // requests sent a second time (Request::hedge)
 };
 
 class TransferQueue final : public Transport {

@@ -346,5 +346,97 @@ TEST_CASE("transfer queue: callbacks may submit follow-up requests", "[registry]
   CHECK(f.get() == "done");
 }
 
+/// A queue that has seen a few prompt answers (hedging waits for them), hedging after 50 ms.
+struct HedgingQueue {
+  explicit HedgingQueue(LoopbackServer& server, TransferOptions options = test_options()) : queue(with_hedge(options)) {
+    for (int i = 0; i < 4; ++i) {
+      const std::string path = "/prompt/" + std::to_string(i);
+      server.on(path, {CannedResponse{200, {}, "ok"}});
+      REQUIRE(get(queue.submit(request_for(server.url(path)))).ok());
+    }
+  }
+  static TransferOptions with_hedge(TransferOptions o) {
+    o.hedge_min = 50ms;
+    return o;
+  }
+  Request hedged(std::string url) {
+    Request r = request_for(std::move(url));
+    r.hedge = true;
+    return r;
+  }
+  TransferQueue queue;
+};
+
+TEST_CASE("transfer queue: a hedged request answered late is sent again, the first answer kept",
+          "[registry][transfer][hedge]") {
+  LoopbackServer server;
+  HedgingQueue q(server);
+  server.on("/late", {CannedResponse{200, {}, "first", 3000ms}, CannedResponse{200, {}, "second"}});
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<int> calls{0};
+  std::promise<util::Result<Response>> answer;
+  q.queue.submit(q.hedged(server.url("/late")), [&](util::Result<Response> r) {
+    if (calls++ == 0) answer.set_value(std::move(r));
+  });
+  auto f = answer.get_future();
+  auto r = get(std::move(f));
+  REQUIRE(r.ok());
+  CHECK(r->body == "second");
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  CHECK(server.request_count("/late") == 2);
+  CHECK(q.queue.stats().hedged == 1);
+  q.queue.shutdown();  // the first one, still waiting, must not answer again
+  CHECK(calls == 1);
+}
+
+TEST_CASE("transfer queue: when the first answer wins after all, the duplicate is dropped",
+          "[registry][transfer][hedge]") {
+  LoopbackServer server;
+  HedgingQueue q(server);
+  server.on("/late", {CannedResponse{200, {}, "first", 200ms}, CannedResponse{200, {}, "second", 3000ms}});
+  std::atomic<int> calls{0};
+  std::promise<std::string> answer;
+  q.queue.submit(q.hedged(server.url("/late")), [&](util::Result<Response> r) {
+    if (calls++ == 0) answer.set_value(r.ok() ? r->body : r.error().code);
+  });
+  auto f = answer.get_future();
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  CHECK(f.get() == "first");
+  CHECK(server.request_count("/late") == 2);
+  // A request after it is answered at once: the dropped duplicate holds nothing up.
+  server.on("/after", {CannedResponse{200, {}, "after"}});
+  auto after = get(q.queue.submit(request_for(server.url("/after"))));
+  REQUIRE(after.ok());
+  CHECK(after->body == "after");
+  q.queue.shutdown();
+  CHECK(calls == 1);
+}
+
+TEST_CASE("transfer queue: no second request unless asked for, nor while many transfers run",
+          "[registry][transfer][hedge]") {
+  LoopbackServer server;
+  server.on("/late", {CannedResponse{200, {}, "late", 300ms}});
+
+  SECTION("not marked for hedging") {
+    HedgingQueue q(server);
+    auto r = get(q.queue.submit(request_for(server.url("/late"))));
+    REQUIRE(r.ok());
+    CHECK(server.request_count("/late") == 1);
+    CHECK(q.queue.stats().hedged == 0);
+  }
+  SECTION("more transfers running than hedge_max_active") {
+    server.on("/background", {CannedResponse{200, {}, "slow", 800ms}});
+    TransferOptions options = test_options();
+    options.hedge_max_active = 1;
+    HedgingQueue q(server, options);
+    auto background = q.queue.submit(request_for(server.url("/background")));
+    auto late = q.queue.submit(q.hedged(server.url("/late")));
+    REQUIRE(get(std::move(late)).ok());
+    REQUIRE(get(std::move(background)).ok());
+    CHECK(server.request_count("/late") == 1);
+    CHECK(q.queue.stats().hedged == 0);
+  }
+}
+
 }  // namespace
 }  // namespace lade::registry
