@@ -1,6 +1,5 @@
 #include "util/hash.h"
 
-#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
@@ -8,6 +7,8 @@
 #include <bit>
 #include <cstring>
 #include <mutex>
+
+#include "util/dynamic_library.h"
 
 namespace lade::util {
 
@@ -32,33 +33,23 @@ struct CryptoLibrary {
   decltype(&::EVP_sha512) sha512;
 };
 
-template <typename Fn>
-void bind(void* handle, const char* symbol, Fn& out, std::string& missing) {
-  out = reinterpret_cast<Fn>(dlsym(handle, symbol));
-  if (!out) missing += std::string(missing.empty() ? "" : ", ") + symbol;
-}
-
 Result<const CryptoLibrary*> load_crypto_once() {
-  void* handle = dlopen(kCryptoSoname, RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* why = dlerror();
-    return make_error("ELIBCRYPTO", std::string("cannot load ") + kCryptoSoname + " (" +
-                                        (why ? why : "unknown reason") +
-                                        "), which verifies package integrity; install OpenSSL's "
-                                        "library (Debian: apt-get install libssl3)");
-  }
+  auto library = LADE_TRY(DynamicLibrary::open(kCryptoSoname, "ELIBCRYPTO",
+                                               ", which verifies package integrity; install OpenSSL's "
+                                               "library (Debian: apt-get install libssl3)"));
   static CryptoLibrary crypto;  // lives as long as the loaded library
-  std::string missing;
-  bind(handle, "EVP_MD_CTX_new", crypto.md_ctx_new, missing);
-  bind(handle, "EVP_MD_CTX_free", crypto.md_ctx_free, missing);
-  bind(handle, "EVP_DigestInit_ex", crypto.digest_init, missing);
-  bind(handle, "EVP_DigestUpdate", crypto.digest_update, missing);
-  bind(handle, "EVP_DigestFinal_ex", crypto.digest_final, missing);
-  bind(handle, "EVP_sha1", crypto.sha1, missing);
-  bind(handle, "EVP_sha256", crypto.sha256, missing);
-  bind(handle, "EVP_sha384", crypto.sha384, missing);
-  bind(handle, "EVP_sha512", crypto.sha512, missing);
-  if (!missing.empty()) return make_error("ELIBCRYPTO", std::string(kCryptoSoname) + " lacks " + missing);
+  library.bind("EVP_MD_CTX_new", crypto.md_ctx_new);
+  library.bind("EVP_MD_CTX_free", crypto.md_ctx_free);
+  library.bind("EVP_DigestInit_ex", crypto.digest_init);
+  library.bind("EVP_DigestUpdate", crypto.digest_update);
+  library.bind("EVP_DigestFinal_ex", crypto.digest_final);
+  library.bind("EVP_sha1", crypto.sha1);
+  library.bind("EVP_sha256", crypto.sha256);
+  library.bind("EVP_sha384", crypto.sha384);
+  library.bind("EVP_sha512", crypto.sha512);
+  if (!library.missing().empty()) {
+    return make_error("ELIBCRYPTO", std::string(kCryptoSoname) + " lacks " + library.missing());
+  }
   return static_cast<const CryptoLibrary*>(&crypto);
 }
 
