@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/sourced_packages.h"
+#include "lockfile/reader.h"
 #include "registry/packument_cache.h"
 #include "registry/registry_client.h"
 #include "registry/transfer_queue.h"
@@ -44,22 +45,21 @@ class RegistryPackuments final : public resolver::PackumentSource {
   }
 
   util::Result<std::vector<BundledPackage>> bundled_packages(const tree::Node& node) override {
-    fs::path dir;
-    if (auto found = store_.find(node.integrity, node.package.dist.shasum)) {
-      dir = *found;
-    } else {
-      std::promise<util::Result<std::string>> body;
-      auto future = body.get_future();
-      tarballs_.fetch(installer::TarballRef{node.resolved, node.package_name(), node.version()},
-                      [&body](util::Result<std::string> r) { body.set_value(std::move(r)); });
-      auto bytes = LADE_TRY(future.get());
-      auto stored = LADE_TRY(store_.add_tarball(bytes, node.integrity, node.package.dist.shasum,
-                                                node.package_name() + "@" + node.version()));
-      dir = stored.dir;
-    }
+    fs::path dir = LADE_TRY(package_dir(node));
     std::vector<BundledPackage> out;
     collect_bundled(dir, "", out);
     return out;
+  }
+
+  util::Status load_shrinkwrap(tree::Tree& tree, tree::Node& node) override {
+    fs::path dir = LADE_TRY(package_dir(node));
+    fs::path file = dir / "npm-shrinkwrap.json";
+    auto text = util::read_file(file);
+    if (!text) return {};  // the registry said it has one; npm goes on without it too
+    std::string name = node.package_name() + "@" + node.version() + "/npm-shrinkwrap.json";
+    auto loaded = lockfile::read_subtree_lock(*text, name, tree, node);
+    if (!loaded) return loaded.take_error();
+    return {};
   }
 
   void prefetch(const std::string& name, std::function<void()> on_ready) override {
@@ -107,6 +107,19 @@ class RegistryPackuments final : public resolver::PackumentSource {
       out.push_back(BundledPackage{rel, std::move(*json)});
       collect_bundled(path, rel, out);
     }
+  }
+
+  /// The extracted package in the store, downloading it first if needed.
+  util::Result<fs::path> package_dir(const tree::Node& node) {
+    if (auto found = store_.find(node.integrity, node.package.dist.shasum)) return *found;
+    std::promise<util::Result<std::string>> body;
+    auto future = body.get_future();
+    tarballs_.fetch(installer::TarballRef{node.resolved, node.package_name(), node.version()},
+                    [&body](util::Result<std::string> r) { body.set_value(std::move(r)); });
+    auto bytes = LADE_TRY(future.get());
+    auto stored = LADE_TRY(store_.add_tarball(bytes, node.integrity, node.package.dist.shasum,
+                                              node.package_name() + "@" + node.version()));
+    return stored.dir;
   }
 
   registry::RegistryClient& client_;

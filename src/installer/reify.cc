@@ -426,7 +426,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     TarballRef ref = tarball_ref_for(*n);
     // npm never records an integrity for git dependencies: a packed checkout differs each time.
-    const bool record_integrity = ref.kind != TarballRef::Kind::kGit;
+    // Nor does it add one to what a lockfile (or a dependency's shrinkwrap) locked without.
+    const bool record_integrity = ref.kind != TarballRef::Kind::kGit && !n->from_lockfile;
     packages_.ensure(ref, n->integrity, n->package.dist.shasum,
                      [&, n, record_integrity](const util::Result<StoredRef>& stored) {
       if (!stored) {

@@ -78,14 +78,19 @@ void reset_flags(tree::Tree& tree) {
 std::string edge_type_key(tree::EdgeType t) { return std::string(tree::edge_type_name(t)); }
 
 /// npm v1 lockfiles mark bundled packages; v2+ list them in the bundler's bundleDependencies.
+/// `order` pairs each loaded node with its key in `packages`.
 void assign_bundles(const Json& packages, const std::vector<std::pair<std::string, Node*>>& order) {
+  std::unordered_map<const Node*, const std::string*> key_of;
+  for (const auto& [loc, node] : order) key_of[node] = &loc;
   for (const auto& [loc, node] : order) {
     if (loc.empty() || node->is_link) continue;
     Node* parent = node->parent();
     if (!parent) continue;
     auto entry = packages.find(loc);
     if (entry == packages.end() || !truthy_at(*entry, "inBundle")) continue;
-    auto parent_entry = packages.find(parent->location());
+    auto parent_key = key_of.find(parent);
+    auto parent_entry =
+        parent_key == key_of.end() ? packages.end() : packages.find(*parent_key->second);
     bool parent_bundled = parent_entry != packages.end() && truthy_at(*parent_entry, "inBundle");
     if (!parent_bundled && parent->edge_out(node->name)) {
       parent->package.bundle_dependencies.push_back(node->name);
@@ -330,6 +335,68 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
     reset_flags(tree);
     tree::calc_dep_flags(tree);
   }
+  return out;
+}
+
+util::Result<std::vector<tree::Node*>> read_subtree_lock(std::string_view text,
+                                                         std::string_view file_name,
+                                                         tree::Tree& tree, tree::Node& under) {
+  Json doc = LADE_TRY(manifest::parse_json(text, file_name));
+  if (!doc.is_object()) {
+    return util::make_error("EJSONPARSE",
+                            std::string(file_name) + ": the lockfile is not a JSON object");
+  }
+  Json packages = Json::object();
+  const bool from_v1 = !doc.contains("packages") && doc.contains("dependencies");
+  if (auto p = doc.find("packages"); p != doc.end() && p->is_object()) {
+    packages = std::move(*p);
+  } else if (from_v1) {
+    auto converted = packages_from_v1(doc, under.package);
+    if (!converted.ok()) {
+      util::Error error = converted.take_error();
+      error.message = std::string(file_name) + ": " + error.message;
+      return error;
+    }
+    packages = std::move(converted).value();
+  }
+
+  // Parents before children, as in read_lockfile; only folders inside node_modules belong to
+  // the subtree (a packed package has no workspaces or links of its own to offer).
+  std::vector<std::pair<const std::string*, const Json*>> entries;
+  for (const auto& [loc, entry] : packages.get_ref<const Json::object_t&>()) {
+    if (loc.empty() || !entry.is_object() || truthy_at(entry, "link")) continue;
+    if (!split_nm_location(loc)) continue;
+    entries.emplace_back(&loc, &entry);
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first->size() < b.first->size(); });
+
+  std::unordered_map<std::string, Node*> nodes{{"", &under}};
+  std::vector<std::pair<std::string, Node*>> order;
+  for (const auto& [loc_ptr, entry_ptr] : entries) {
+    const std::string& loc = *loc_ptr;
+    const Json& entry = *entry_ptr;
+    auto nm = split_nm_location(loc);
+    auto parent_it = nodes.find(nm->parent);
+    if (parent_it == nodes.end()) continue;  // its parent folder is not in the lock
+    manifest::Manifest pkg = manifest_from_entry(entry);
+    if (pkg.name.empty()) pkg.name = nm->name;
+    Node* node = tree.create_node(nm->name, std::move(pkg));
+    if (const std::string* r = string_at(entry, "resolved"))
+      node->resolved = consistent_resolved(*r);
+    if (const std::string* i = string_at(entry, "integrity")) node->integrity = *i;
+    node->flags = flags_from_entry(entry);
+    node->from_lockfile = true;
+    if (Node* old = parent_it->second->child(nm->name)) tree.detach(old);
+    tree.attach(node, parent_it->second);
+    nodes[loc] = node;
+    order.emplace_back(loc, node);
+  }
+  for (const auto& [_, node] : order) tree.load_edges(node, /*with_dev=*/false);
+  if (from_v1) assign_bundles(packages, order);
+
+  std::vector<tree::Node*> out;
+  for (const auto& [_, node] : order) out.push_back(node);
   return out;
 }
 

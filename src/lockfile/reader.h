@@ -73,6 +73,16 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
                                        tree::Tree& tree, const manifest::Manifest& root_package,
                                        const ReadOptions& options = {});
 
+/// The packages a dependency's own lockfile (the npm-shrinkwrap.json in its tarball) locks below
+/// it, loaded as arborist's loadVirtual({root: node, subtreeOnly: true}) does: every entry under
+/// node_modules becomes a node below `under` (replacing a child of the same name), with package
+/// data, resolved, integrity and dep flags from its entry, marked from_lockfile. The root
+/// entry, links and folders outside node_modules are skipped; v1 lockfiles are converted
+/// first. Returns the new nodes, parents before children. Errors: EJSONPARSE, ELOCKFILE.
+util::Result<std::vector<tree::Node*>> read_subtree_lock(std::string_view text,
+                                                         std::string_view file_name,
+                                                         tree::Tree& tree, tree::Node& under);
+
 /// npm's checkRootEdges: does the lock's root entry (`lock_root`, the "" entry of "packages")
 /// declare exactly the dependencies the root node has, each with the same type and spec?
 /// `lock_workspaces` are the workspaces the lockfile records (see workspaces_from_lock).

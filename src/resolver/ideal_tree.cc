@@ -299,6 +299,8 @@ struct IdealTreeBuilder::Impl {
     for (Edge* e : node->edges_out()) {
       if (std::find(bundled.begin(), bundled.end(), e->name()) != bundled.end()) continue;
       if (e->to() && is_load_failure(e->to())) continue;
+      // What a shrinkwrap locked stays as it is.
+      if (e->to() && e->to()->in_shrinkwrap()) continue;
       if (!e->to()) {
         if (e->type() != EdgeType::PeerOptional || is_explicit(e)) problems.push_back(e);
         continue;
@@ -798,9 +800,21 @@ struct IdealTreeBuilder::Impl {
     }
   }
 
+  /// Adds what a node's own npm-shrinkwrap.json locks as its subtree (arborist's crackOpen).
+  void load_shrinkwrap(Node* node) {
+    if (auto st = source.load_shrinkwrap(tree, *node); !st) {
+      node->errors.push_back(st.take_error());
+      load_failures.push_back(node);
+    }
+  }
+
   void build_dep_step(Node* node) {
-    if (!node->is_project_root && !node->is_workspace && !node->from_lockfile &&
-        !node->package.bundle_dependencies.empty() && node->errors.empty()) {
+    const bool opens_tarball = !node->is_project_root && !node->is_workspace &&
+                               !node->from_lockfile && node->errors.empty();
+    if (opens_tarball && node->package.has_shrinkwrap && !node->resolved.empty()) {
+      load_shrinkwrap(node);
+    }
+    if (opens_tarball && !node->package.bundle_dependencies.empty() && node->errors.empty()) {
       load_bundle(node);
     }
     std::vector<std::pair<Edge*, Node*>> tasks;

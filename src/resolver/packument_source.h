@@ -49,6 +49,10 @@ class PackumentSource {
   /// The packages bundled in `node`'s tarball, parents before children. npm opens the tarball
   /// while resolving (for a complete lockfile), so lade does too.
   virtual util::Result<std::vector<BundledPackage>> bundled_packages(const tree::Node& node) = 0;
+  /// Loads what `node`'s tarball locks in its own npm-shrinkwrap.json into `tree`, below
+  /// `node`. npm opens the tarball of a package with "hasShrinkwrap" while resolving (for a
+  /// complete lockfile), so lade does too. May block (a download). The default loads nothing.
+  virtual util::Status load_shrinkwrap(tree::Tree& /*tree*/, tree::Node& /*node*/) { return {}; }
   /// The package of a tarball file (SpecType::kFile), a tarball URL (kRemote) or a git
   /// repository (kGit): `spec` comes from manifest::resolve_spec, so paths are absolute. May
   /// block (a download, a clone). The default knows none: EUNSUPPORTEDSPEC.

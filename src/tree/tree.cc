@@ -34,23 +34,19 @@ EdgeError Edge::error() const {
   return EdgeError::None;
 }
 
-namespace {
-
-bool in_shrinkwrap(const Node& node) {
-  for (const Node* p = node.parent(); p; p = p->parent()) {
+bool Node::in_shrinkwrap() const {
+  for (const Node* p = parent(); p; p = p->parent()) {
     if (p->package.has_shrinkwrap) return true;
   }
   return false;
 }
-
-}  // namespace
 
 bool Edge::satisfied_by(const Node& node) const {
   if (node.name != name_ || !from_) return false;
   const DepValidFn& valid = from_->tree_->dep_valid();
   if (!overrides_) return valid(node, spec_, *from_);
   // Bundled and shrinkwrapped packages are taken as their packer locked them: never overridden.
-  if (node.package.has_shrinkwrap || in_shrinkwrap(node) || const_cast<Node&>(node).in_bundle()) {
+  if (node.package.has_shrinkwrap || node.in_shrinkwrap() || const_cast<Node&>(node).in_bundle()) {
     return valid(node, spec_, *from_);
   }
   if (overrides_->key_spec().empty()) return valid(node, spec(), *from_);
@@ -236,7 +232,8 @@ bool Node::in_dep_bundle() {
 }
 
 bool Node::can_dedupe(bool prefer_dedupe, bool explicit_request) {
-  if (in_dep_bundle()) return false;
+  // Not allowed to change what a bundle or a shrinkwrap put there.
+  if (in_dep_bundle() || in_shrinkwrap()) return false;
   if (!resolve_parent() || !resolve_parent()->resolve_parent()) return false;
   if (edges_in_.empty()) return true;
   Node* other = resolve_parent()->resolve_parent()->resolve(name);

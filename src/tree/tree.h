@@ -155,6 +155,8 @@ class Node {
   /// The package bundling this node, if any.
   Node* bundler();
   bool in_bundle() { return bundler() != nullptr; }
+  /// Below a package that ships its own lockfile (npm-shrinkwrap.json): placed as it says.
+  bool in_shrinkwrap() const;
   bool in_dep_bundle();
   bool can_dedupe(bool prefer_dedupe, bool explicit_request);
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "lockfile/ci_check.h"
 #include "lockfile/v1_lock.h"
 #include "lockfile_test_util.h"
@@ -222,4 +224,88 @@ TEST_CASE("lockfile: npm ci's lockfile check", "[lockfile]") {
         "before continuing.\n\n"
         "Invalid: lock file's isarray@1.0.0 does not satisfy isarray@2.0.5\n"
         "Missing: left-pad@1.3.0 from lock file");
+}
+
+TEST_CASE("lockfile: a dependency's shrinkwrap loaded below it", "[lockfile][shrinkwrap]") {
+  auto tree_owner = make_tree();
+  tree::Tree& tree = *tree_owner;
+  auto loaded = read_text_lock(R"({
+    "lockfileVersion": 3,
+    "packages": {
+      "": {"name": "p", "dependencies": {"sw": "^1.0.0"}},
+      "node_modules/sw": {"version": "1.0.0", "hasShrinkwrap": true,
+                          "dependencies": {"a": "^1.0.0", "b": "^2.0.0"}},
+      "node_modules/a": {"version": "3.0.0"}
+    }
+  })", tree, R"({"name":"p","dependencies":{"sw":"^1.0.0"}})");
+  REQUIRE(loaded.ok());
+  tree::Node* sw = loaded->nodes.at("node_modules/sw");
+  tree::Node* old_child = tree.create_node("b", manifest::manifest_from_json(
+                                                    Json::parse(R"({"name":"b","version":"2.9.0"})")));
+  tree.attach(old_child, sw);
+
+  SECTION("v3: entries under node_modules, a child of the same name replaced, nesting kept") {
+    auto nodes = read_subtree_lock(R"({
+      "name": "sw", "version": "1.0.0", "lockfileVersion": 3,
+      "packages": {
+        "": {"name": "sw", "version": "1.0.0", "dependencies": {"a": "^1.0.0", "b": "^2.0.0"}},
+        "node_modules/b": {"version": "2.0.0", "integrity": "sha512-bbb", "dependencies": {"c": "1"}},
+        "node_modules/a": {"version": "1.2.0", "resolved": "http://127.0.0.1/a/-/a-1.2.0.tgz"},
+        "node_modules/b/node_modules/c": {"version": "1.0.0", "dev": true},
+        "lib/folder": {"version": "0.0.1"},
+        "node_modules/linked": {"link": true, "resolved": "lib/folder"},
+        "node_modules/orphan/node_modules/d": {"version": "1.0.0"}
+      }
+    })", "sw@1.0.0/npm-shrinkwrap.json", tree, *sw);
+    REQUIRE(nodes.ok());
+    REQUIRE(nodes->size() == 3);
+    std::set<std::string> first_two{(*nodes)[0]->location(), (*nodes)[1]->location()};
+    CHECK(first_two == std::set<std::string>{"node_modules/sw/node_modules/a",
+                                             "node_modules/sw/node_modules/b"});
+    CHECK((*nodes)[2]->location() == "node_modules/sw/node_modules/b/node_modules/c");
+    tree::Node* a = sw->child("a");
+    REQUIRE(a);
+    CHECK(a->version() == "1.2.0");
+    CHECK(a->resolved == "http://127.0.0.1/a/-/a-1.2.0.tgz");
+    CHECK(a->from_lockfile);
+    CHECK(a->in_shrinkwrap());
+    CHECK(sw->child("b") != old_child);
+    CHECK(sw->child("b")->integrity == "sha512-bbb");
+    CHECK(sw->child("b")->child("c")->flags.dev);
+    CHECK_FALSE(sw->child("linked"));
+    CHECK_FALSE(sw->child("orphan"));
+    // The shrinkwrapped package's edges now lead to what it locked, not to the top copy.
+    REQUIRE(sw->edge_out("a"));
+    CHECK(sw->edge_out("a")->to() == a);
+    CHECK(sw->edge_out("a")->valid());
+    CHECK(sw->child("b")->edge_out("c")->to() == sw->child("b")->child("c"));
+    CHECK_FALSE(loaded->nodes.at("node_modules/a")->in_shrinkwrap());
+  }
+
+  SECTION("v1: nested dependencies and requires converted first") {
+    auto nodes = read_subtree_lock(R"({
+      "name": "sw", "version": "1.0.0", "lockfileVersion": 1, "requires": true,
+      "dependencies": {
+        "a": {"version": "1.0.0", "integrity": "sha512-aaa"},
+        "b": {"version": "2.0.0", "requires": {"a": "^1.0.0"},
+              "dependencies": {"a": {"version": "1.5.0"}}}
+      }
+    })", "sw@1.0.0/npm-shrinkwrap.json", tree, *sw);
+    REQUIRE(nodes.ok());
+    CHECK(nodes->size() == 3);
+    CHECK(sw->child("a")->version() == "1.0.0");
+    CHECK(sw->child("a")->integrity == "sha512-aaa");
+    tree::Node* nested = sw->child("b")->child("a");
+    REQUIRE(nested);
+    CHECK(nested->version() == "1.5.0");
+    REQUIRE(sw->child("b")->edge_out("a"));
+    CHECK(sw->child("b")->edge_out("a")->to() == nested);
+  }
+
+  SECTION("not JSON") {
+    auto nodes = read_subtree_lock("{", "sw@1.0.0/npm-shrinkwrap.json", tree, *sw);
+    REQUIRE_FALSE(nodes.ok());
+    CHECK(nodes.error().code == "EJSONPARSE");
+    CHECK(sw->child("b") == old_child);
+  }
 }
