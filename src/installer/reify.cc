@@ -476,6 +476,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // ---- bins ----
   auto link_start = Clock::now();
   std::unordered_set<std::string> bin_dirs_made;
+  // When packages in one folder claim the same bin name, the first in path order keeps it (npm's
+  // bin-links never replaces a link it made in the same run); `wanted` is in that order.
+  std::unordered_set<std::string> bins_linked;
   constexpr fs::perms kExec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
   for (Node* n : wanted) {
     if (skipped.count(n) || n->package.bin.empty()) continue;
@@ -492,6 +495,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       auto rel_check = target.lexically_relative(pkg_dir).string();
       if (rel_check.empty() || rel_check.rfind("..", 0) == 0) continue;
       fs::path link = bin_dir / unscoped(bin_name);
+      if (!bins_linked.insert(link.string()).second) continue;
       // Whatever is there goes, but only looked for when the link cannot be made.
       const fs::path link_target = relative_link(bin_dir, target);
       fs::create_symlink(link_target, link, ec);
