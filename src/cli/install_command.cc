@@ -354,7 +354,9 @@ int run_install(const InstallRequest& req) {
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   if (have_lock) {
-    auto l = lockfile::read_lockfile(lock_text, lock_path.string(), ideal, root_manifest, read_options);
+    lockfile::ReadOptions ideal_options = read_options;
+    ideal_options.recompute_flags = true;
+    auto l = lockfile::read_lockfile(lock_text, lock_path.string(), ideal, root_manifest, ideal_options);
     if (!l) return fail(l.error());
     loaded = std::move(*l);
     loaded_lock = true;
@@ -384,7 +386,9 @@ int run_install(const InstallRequest& req) {
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
   ropts.loaded_from_lockfile = loaded_lock;
-  ropts.flags_suspect = loaded_lock && loaded.root_mismatch;
+  // npm's loadVirtual({root}) always marks the flags suspect: a tree from a lockfile loses what
+  // nothing depends on (entries npm wrote as extraneous) before it is installed or written.
+  ropts.flags_suspect = loaded_lock;
   ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   for (const auto& w : workspace_adds) {

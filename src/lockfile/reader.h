@@ -31,6 +31,10 @@ struct ReadOptions {
   /// node_modules/.package-lock.json: no root entry; dep flags are always recomputed (npm
   /// loads it with the actual tree as root).
   bool hidden = false;
+  /// The tree is the start of an ideal tree (npm's loadVirtual({root}) in buildIdealTree): dep
+  /// flags are always recomputed from the edges, whatever the entries say, so what nothing
+  /// reaches is marked extraneous.
+  bool recompute_flags = false;
   /// Workspaces as found on disk. When empty, the root package's workspace globs are matched
   /// against the lockfile's keys instead (map-workspaces' virtual mode).
   WorkspaceList workspaces;

@@ -913,8 +913,8 @@ struct IdealTreeBuilder::Impl {
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
     }
-    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose root entry did not
-    // match package.json, loses what nothing depends on any more.
+    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose flags are suspect,
+    // loses what nothing depends on any more.
     if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
       for (Node* n : tree.inventory()) {
         if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);

@@ -35,8 +35,8 @@ struct ResolveOptions {
   std::vector<std::pair<std::string, std::string>> explicit_folder_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
-  /// The lockfile's root entry disagreed with package.json (npm's flagsSuspect; the reader
-  /// recomputed the dep flags): extraneous nodes are pruned even when nothing else changes.
+  /// npm's flagsSuspect: extraneous nodes are pruned even when nothing else changes. npm sets
+  /// it whenever the tree starts from the project's lockfile (loadVirtual with a root).
   bool flags_suspect = false;
   /// Called for every node placed in the tree (its version is settled): where the caller starts
   /// downloading the tarball while resolution goes on. May be empty.
