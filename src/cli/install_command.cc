@@ -409,10 +409,11 @@ int run_install(const InstallRequest& req) {
   // installer/early_link.h); not when some packages are left out anyway (omitted types, a
   // workspace selection), nor for `ci`, which removes node_modules after resolving.
   std::error_code nm_ec;
+  const bool node_modules_was_absent =
+      fs::symlink_status(node_modules, nm_ec).type() == fs::file_type::not_found;
   std::unique_ptr<installer::EarlyLinker> early_linker;
   if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&
-      effective_omit(req).empty() && wiring.settings().omit.empty() &&
-      fs::symlink_status(node_modules, nm_ec).type() == fs::file_type::not_found) {
+      effective_omit(req).empty() && wiring.settings().omit.empty() && node_modules_was_absent) {
     // Half the cores (one on two): more slowed the resolver down as much as they gained
     // (warm cache, medium benchmark fixture, a fresh ext4: 0.24-0.25 s without, 0.20-0.21 s
     // with one thread, 0.24 s with two).
@@ -467,6 +468,7 @@ int run_install(const InstallRequest& req) {
   installer::InstallOptions iopts;
   iopts.project_dir = project.dir;
   iopts.arch = project.arch;
+  iopts.node_version = project.node_version;
   {
     std::vector<std::string> warnings;
     auto st = installer::check_engines_and_platforms(
@@ -506,7 +508,6 @@ int run_install(const InstallRequest& req) {
   lockfile::WriteOptions hopts = wopts;
   hopts.hidden = true;
   hopts.lockfile_version = 3;
-  hopts.omit_registry_resolved = false;
   hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
   // The lockfiles' text, when made while the packages were being linked (see
   // InstallOptions::while_linking); the hidden one holds if no optional package failed.
@@ -570,6 +571,11 @@ int run_install(const InstallRequest& req) {
     for (const auto& w : report.warnings) reporter.warn(w);
   }
   auto reify_time = since(t_reify);
+  if (node_modules_was_absent) {
+    // Nothing to install (no dependencies, or only other platforms'): npm makes no node_modules.
+    std::error_code ec;
+    if (fs::is_empty(node_modules, ec) && !ec) fs::remove(node_modules, ec);
+  }
 
   // ---- write ----
   if (release_metadata.joinable()) release_metadata.join();

@@ -102,6 +102,22 @@ std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
   return set;
 }
 
+bool node_engine_ok(const manifest::Manifest& pkg, const std::string& node_version) {
+  if (node_version.empty() || !pkg.engines.is_object()) return true;
+  auto it = pkg.engines.find("node");
+  if (it == pkg.engines.end()) return true;
+  const manifest::Json& range = *it;
+  // JavaScript truthiness: a falsy value is not checked, a truthy non-string is no range.
+  if (range.is_null() || (range.is_boolean() && !range.get<bool>()) ||
+      (range.is_string() && range.get_ref<const std::string&>().empty()) ||
+      (range.is_number() && range.get<double>() == 0)) {
+    return true;
+  }
+  if (!range.is_string()) return false;
+  const std::string current = node_version[0] == 'v' ? node_version : "v" + node_version;
+  return semver::satisfies(current, range.get_ref<const std::string&>(), semver::Options{false, true});
+}
+
 bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }
 
 bool platform_ok(const manifest::Manifest& pkg, const InstallOptions& options) {
@@ -121,16 +137,12 @@ util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions
   for (Node* n : ideal.inventory()) {
     if (n->flags.optional || n->is_link) continue;
     std::string id = n->package_name() + "@" + n->version();
-    const auto& engines = n->package.engines;
-    if (engines.is_object() && engines.contains("node") && engines["node"].is_string() && !current_node.empty()) {
-      std::string wanted = engines["node"].get<std::string>();
-      semver::Options include_pre{false, true};
-      if (!semver::satisfies(current_node, wanted, include_pre)) {
-        std::string msg = "Unsupported engine for " + id + ": wanted: {\"node\":\"" + wanted +
-                          "\"} (current: {\"node\":\"" + current_node + "\"})";
-        if (engine_strict) return util::make_error("EBADENGINE", msg);
-        warnings.push_back("EBADENGINE " + msg);
-      }
+    if (!node_engine_ok(n->package, current_node)) {
+      const manifest::Json& wanted = n->package.engines.at("node");
+      std::string msg = "Unsupported engine for " + id + ": wanted: {\"node\":" + wanted.dump() +
+                        "} (current: {\"node\":\"" + current_node + "\"})";
+      if (engine_strict) return util::make_error("EBADENGINE", msg);
+      warnings.push_back("EBADENGINE " + msg);
     }
     if (!n->is_project_root && !platform_ok(*n, options)) {
       manifest::Json wanted = manifest::Json::object();
@@ -237,13 +249,18 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::sort(located.begin(), located.end(),
             [](const auto& a, const auto& b) { return util::locale_less(a.first, b.first); });
 
-  // An optional package whose platform does not match is left out with its optional set
-  // (what only it needs), as npm's reify trashes the optional set of a failed optional node.
+  // npm's #checkEngineAndPlatform: an optional package that cannot be installed here (another
+  // platform, or an engines.node this node does not satisfy) is made inert with its optional
+  // set (what only it needs), one after the other in inventory order. Edges from inert nodes
+  // no longer count, so what two such packages share goes with the second.
   std::unordered_set<Node*> wrong_platform;
   for (Node* n : all) {
-    if (n == root || n->is_link || wrong_platform.count(n) || platform_ok(*n, options_)) continue;
-    wrong_platform.insert(n);
-    for (Node* m : tree::optional_set(n)) wrong_platform.insert(m);
+    if (n == root || n->is_link || n->inert || !n->flags.optional) continue;
+    if (platform_ok(*n, options_) && node_engine_ok(n->package, options_.node_version)) continue;
+    for (Node* m : tree::optional_set(n)) {
+      m->inert = true;
+      wrong_platform.insert(m);
+    }
   }
 
   std::unordered_set<Node*> skipped;
@@ -276,12 +293,13 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       }
       continue;
     }
-    bool skip = n->inert || omitted(*n, options_.omit);
+    bool skip = omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && wrong_platform.count(n)) {
       report.skipped_optional++;
       skip = true;
     }
+    skip = skip || n->inert;
     if (skip) {
       skipped.insert(n);
       continue;
@@ -309,7 +327,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
                              : (!n->integrity.empty() && !p.integrity.empty()
                                     ? p.integrity == n->integrity
-                                    : p.version == n->version() && p.resolved == n->resolved);
+                                    : p.version == n->version() &&
+                                          (p.resolved == n->resolved || p.resolved.empty() ||
+                                           n->resolved.empty()));
       if (p.early) {
         report.added++;
         if (same && p.complete && !n->is_link) linked_early.insert(n);

@@ -71,6 +71,9 @@ struct InstallOptions {
   std::string platform = "linux";
   std::string arch = "x64";
   std::string libc = "glibc";
+  /// The running node's version ("20.1.0" or "v20.1.0"); empty when unknown (engines are then
+  /// not checked).
+  std::string node_version;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
@@ -101,6 +104,10 @@ struct InstallReport {
   std::chrono::milliseconds scripts_time{0};
 };
 
+/// True when `package`'s engines.node accepts `node_version` (npm-install-checks' checkEngine;
+/// a prerelease node counts, an engines.node that is not a range accepts none). True when
+/// either is missing.
+bool node_engine_ok(const manifest::Manifest& package, const std::string& node_version);
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
 bool platform_ok(const manifest::Manifest& package, const InstallOptions& options);

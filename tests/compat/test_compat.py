@@ -225,6 +225,12 @@ def run_scenario(scenario, registry, placeholders, keep):
         if lade_lock != npm_lock:
             problems.append("package-lock.json after install differs (-npm +lade):\n" + h.text_diff(
                 npm_lock or "", lade_lock or "(no package-lock.json)\n", "npm", "lade"))
+        # node_modules/.package-lock.json: what the next install compares node_modules with.
+        npm_hidden = read_or_none(npm_proj, "node_modules/.package-lock.json")
+        lade_hidden = read_or_none(lade_proj, "node_modules/.package-lock.json")
+        if lade_hidden != npm_hidden:
+            problems.append("node_modules/.package-lock.json differs (-npm +lade):\n" + h.text_diff(
+                npm_hidden or "(none)\n", lade_hidden or "(none)\n", "npm", "lade"))
         npm_tree, lade_tree = npm_proj.tree(), lade_proj.tree()
         if npm_tree != lade_tree:
             problems.append("node_modules differs (-npm +lade):\n" + h.text_diff(
