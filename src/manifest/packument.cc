@@ -170,7 +170,26 @@ simdjson::error_code append_filtered(od::value& value, bool (*wanted)(std::strin
   return simdjson::SUCCESS;
 }
 
-/// Reads engines.node when it is a string; leaves everything else of "engines" unread.
+/// JavaScript truthiness of a raw JSON value (`!!JSON.parse(raw)`): false, null, "", 0 (in any
+/// spelling: -0, 0.0, 0e5) are falsy; every other value, objects and arrays included, is truthy.
+bool js_truthy_raw(std::string_view raw) {
+  if (raw.empty() || raw == "false" || raw == "null" || raw == "\"\"") return false;
+  char c = raw.front();
+  if (c == '-' || (c >= '0' && c <= '9')) {
+    // A JSON number is zero exactly when every digit of its mantissa is zero.
+    for (char ch : raw) {
+      if (ch == 'e' || ch == 'E') break;
+      if (ch >= '1' && ch <= '9') return true;
+    }
+    return false;
+  }
+  return true;
+}
+
+/// Reads engines.node (the last "node" member, as JSON.parse keeps it); leaves everything else
+/// of "engines" unread. npm-install-checks tests `eng.node && !satisfies(nodeVersion, eng.node)`:
+/// a falsy value is not checked (empty), and a truthy non-string is no range, so no node
+/// version satisfies it (kUnsatisfiableEngine).
 simdjson::error_code read_engines_node(od::value engines, std::string& out) {
   od::object obj;
   if (engines.get_object().get(obj)) return simdjson::SUCCESS;  // not an object: ignored
@@ -178,8 +197,19 @@ simdjson::error_code read_engines_node(od::value engines, std::string& out) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return e;
     if (key != "node") continue;
-    std::string_view node;
-    if (!field.value().get_string().get(node)) out.assign(node);
+    od::value value;
+    if (auto e = field.value().get(value)) return e;
+    od::json_type type;
+    if (auto e = value.type().get(type)) return e;
+    if (type == od::json_type::string) {
+      std::string_view node;
+      if (auto e = value.get_string().get(node)) return e;
+      out.assign(node);
+    } else {
+      std::string_view raw;
+      if (auto e = raw_value(value, raw)) return e;
+      out.assign(js_truthy_raw(raw) ? kUnsatisfiableEngine : std::string_view());
+    }
   }
   return simdjson::SUCCESS;
 }
@@ -217,7 +247,9 @@ simdjson::error_code read_version(od::document& doc, od::object& obj, VersionFie
         if (auto e = value.get_string().get(msg)) return e;
         pv.deprecated = !msg.empty();
       } else {
+        // npm-pick-manifest tests `!manifest.deprecated`: true, 1, {} and [] deprecate too.
         if (auto e = raw_value(value, raw)) return e;
+        pv.deprecated = js_truthy_raw(raw);
       }
       out += raw;
     } else if (keep == Keep::Engines) {

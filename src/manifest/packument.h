@@ -17,17 +17,23 @@
 
 namespace lade::manifest {
 
+/// PackumentVersion::engines_node for an engines.node that is truthy but not a string (8, true,
+/// [">=4"], {}): npm cannot read it as a range, so no node version satisfies it.
+inline constexpr std::string_view kUnsatisfiableEngine = "<0.0.0-0";
+
 /// What npm-pick-manifest needs to know about one version without parsing all of it.
 /// Its texts live in the Packument (one buffer for all versions: tens of thousands of
 /// versions are read in one install, and two strings each were a fifth of the memory a
 /// warm-cache resolution holds).
 struct PackumentVersion {
   std::string_view version;       // the key in "versions"
-  std::string_view engines_node;  // engines.node when it is a string, else empty
+  std::string_view engines_node;  // engines.node when it is a string; kUnsatisfiableEngine when
+                                  // it is another truthy value; else empty
   // This version's object in the compact document (Packument::version_json reads it).
   uint32_t json_offset = 0;
   uint32_t json_length = 0;
-  bool deprecated = false;  // has a non-empty string "deprecated"
+  bool deprecated = false;  // "deprecated" is truthy as JavaScript sees it (a non-empty string,
+                            // true, a non-zero number, an object or an array)
 };
 
 /// Reads byte ranges of a compact document that stays outside memory (an open cache file). The

@@ -170,8 +170,10 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
   const semver::Range* range = semver::Range::shared(range_text, kLoose);
   const EngineCheck engines(packument, options);
 
-  // The default tag wins whenever it fits ("*" takes it even when it is a prerelease).
-  if (const std::string* tagged = dist_tag(packument, options.default_tag)) {
+  // The default tag wins whenever it fits ("*" takes it even when it is a prerelease). An empty
+  // tag value is falsy to npm-pick-manifest (`defaultVer && ...`): no preference then.
+  const std::string* tagged = dist_tag(packument, options.default_tag);
+  if (tagged && !tagged->empty()) {
     bool fits = range_text == "*" || (range && range->test(std::string_view(*tagged)));
     if (fits) {
       const PackumentVersion* v = packument.find(*tagged);

@@ -54,7 +54,8 @@ TEST_CASE("Packument indexes name, dist-tags and versions", "[manifest][packumen
 
   const auto& v3 = p.versions()[2];
   CHECK_FALSE(v3.deprecated);
-  CHECK(v3.engines_node.empty());  // not a string
+  // A truthy non-string is no range to npm: no node version satisfies it.
+  CHECK(v3.engines_node == lade::manifest::kUnsatisfiableEngine);
   CHECK_FALSE(Json::parse(p.version_json(v3).value()).contains("weird \"key\""));  // not a field lade reads
 
   CHECK(p.find("1.1.0") == &p.versions()[1]);

@@ -173,6 +173,52 @@ TEST_CASE("pick_version checks engines.npm when given npm's version", "[resolver
   CHECK(pick(*p, "*", node("v20.11.0")) == "2.0.0");
 }
 
+TEST_CASE("pick_version reads deprecated and engines.node as JavaScript values",
+          "[resolver][pick]") {
+  // npm-pick-manifest ranks by `!manifest.deprecated`: any truthy value deprecates.
+  for (const char* value : {"true", "1", "-2.5", "{}", "[]", "\"x\""}) {
+    auto p = packument({{"1.0.0", ""}, {"1.0.1", std::string("\"deprecated\":") + value}},
+                       "\"latest\":\"1.0.1\"");
+    CHECK(pick(*p, "^1") == "1.0.0");
+    CHECK(pick(*p, "") == "1.0.0");
+  }
+  for (const char* value : {"false", "0", "-0.0", "0e3", "null", "\"\""}) {
+    auto p = packument({{"1.0.0", ""}, {"1.0.1", std::string("\"deprecated\":") + value}}, "");
+    CHECK(pick(*p, "^1") == "1.0.1");
+  }
+  // JSON.parse keeps the last of duplicate members.
+  auto undeprecated =
+      packument({{"1.0.0", ""}, {"1.0.1", "\"deprecated\":\"x\",\"deprecated\":false"}}, "");
+  CHECK(pick(*undeprecated, "^1") == "1.0.1");
+
+  // npm-install-checks fails `eng.node && !satisfies(nodeVersion, eng.node)`; a truthy
+  // non-string is no range, so no node version satisfies it.
+  for (const char* value : {"8", "true", "[\">=4\"]", "{}"}) {
+    auto p =
+        packument({{"1.0.0", ""}, {"1.0.1", std::string("\"engines\":{\"node\":") + value + "}"}},
+                  "\"latest\":\"1.0.1\"");
+    CHECK(pick(*p, "^1", node("v20.11.0")) == "1.0.0");
+    CHECK(pick(*p, "", node("v20.11.0")) == "1.0.0");
+    CHECK(pick(*p, "^1") == "1.0.1");  // no node version: engines are not checked
+  }
+  for (const char* value : {"0", "false", "null", "\"\""}) {
+    auto p = packument(
+        {{"1.0.0", ""}, {"1.0.1", std::string("\"engines\":{\"node\":") + value + "}"}}, "");
+    CHECK(pick(*p, "^1", node("v20.11.0")) == "1.0.1");
+  }
+  auto last_node =
+      packument({{"1.0.0", ""}, {"1.0.1", "\"engines\":{\"node\":\">=4\",\"node\":5}"}}, "");
+  CHECK(pick(*last_node, "^1", node("v20.11.0")) == "1.0.0");
+}
+
+TEST_CASE("pick_version: an empty default tag is no preference", "[resolver][pick]") {
+  // `defaultVer && ...`: "" is falsy, so npm-pick-manifest does not look up versions[""].
+  auto p = packument({{"", ""}, {"1.0.0", ""}}, "\"latest\":\"\"");
+  CHECK(pick(*p, "") == "1.0.0");
+  CHECK(pick(*p, "*") == "1.0.0");
+  CHECK(pick(*p, "latest") == "");  // an explicit tag is still taken as it is
+}
+
 TEST_CASE("pick_version: no versions, equal versions, loose keys, default tag",
           "[resolver][pick]") {
   auto empty = packument({}, "");
