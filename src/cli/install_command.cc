@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/interrupt.h"
 #include "util/thread_pool.h"
 
 namespace lade::cli {
@@ -200,6 +201,24 @@ bool inside_bundler(const tree::Node& node) {
     if (!p->package.bundle_dependencies.empty()) return true;
   }
   return false;
+}
+
+/// Removes a node_modules this install made, while other threads may still be writing into it:
+/// moved out of the way first, so that what they write after that fails instead of landing in
+/// node_modules, then deleted (again if a folder made just before the move reappeared).
+void remove_new_node_modules(const fs::path& node_modules) {
+  std::error_code ec;
+  const fs::path aside = node_modules.parent_path() /
+                         (".node_modules-interrupted-" + std::to_string(::getpid()));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (fs::symlink_status(node_modules, ec).type() == fs::file_type::not_found) break;
+    fs::rename(node_modules, aside, ec);
+    if (ec) {
+      fs::remove_all(node_modules, ec);
+    } else {
+      fs::remove_all(aside, ec);
+    }
+  }
 }
 
 }  // namespace
@@ -411,6 +430,12 @@ int run_install(const InstallRequest& req) {
   std::error_code nm_ec;
   const bool node_modules_was_absent =
       fs::symlink_status(node_modules, nm_ec).type() == fs::file_type::not_found;
+  // Stopped by a signal before the end, an install that made node_modules takes it away again
+  // (npm's reify rolls back what it added): nothing half-installed stays for node to load.
+  std::optional<util::InterruptCleanup> undo_new_node_modules;
+  if (node_modules_was_absent && !req.package_lock_only) {
+    undo_new_node_modules.emplace([node_modules] { remove_new_node_modules(node_modules); });
+  }
   std::unique_ptr<installer::EarlyLinker> early_linker;
   if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&
       effective_omit(req).empty() && wiring.settings().omit.empty() && node_modules_was_absent) {
@@ -616,6 +641,7 @@ int run_install(const InstallRequest& req) {
     }
   }
   auto write_time = since(t_write);
+  if (undo_new_node_modules) undo_new_node_modules->dismiss();
 
   summary.added = report.added;
   summary.removed = report.removed;

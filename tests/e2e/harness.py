@@ -608,6 +608,21 @@ def run_lade(sandbox, args, cwd, registry=None, env=None, timeout=180):
     return _run(full, cwd, e, timeout)
 
 
+def start_lade(sandbox, args, cwd, registry=None, env=None):
+    """Starts lade as run_lade would, without waiting: returns the subprocess.Popen (its own
+    session, output discarded), for tests that signal it."""
+    full = [LadeConventions.binary()] + list(args)
+    if registry is not None:
+        full += [LadeConventions.registry_flag, _url(registry)]
+    full += LadeConventions.extra_args(sandbox)
+    e = sandbox.base_env()
+    e.update(LadeConventions.env(sandbox))
+    e.update(env or {})
+    return subprocess.Popen(full, cwd=cwd, env=e, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
 def npm_binary():
     return os.environ.get("LADE_TEST_NPM") or shutil.which("npm") or "npm"
 

@@ -4,7 +4,9 @@ and slow bodies, a registry without gzip/ETag, and auth tokens that must stay wi
 registry."""
 
 import os
+import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -170,6 +172,35 @@ def missing_token_is_e401(ctx):
     h.check_exit(r, "nonzero", "install of a token-protected package without a token")
     h.check_output_contains(r, "E401")
     h.check(all(e["authorization"] is None for e in reg.log()), "sent some Authorization", r)
+
+
+@suite.test(lade_only=True)
+def interrupted_install_takes_its_node_modules_away(ctx):
+    # One tarball held back: the others are linked into node_modules while it waits.
+    reg = ctx.registry
+    reg.fault(path="/leaf/-/leaf-1.1.0.tgz", kind="delay", delay=60, count=1)
+    proj = ctx.project(app({"leaf": "^1.0.0", "chain-a": "^1.0.0", "shared": "^1.0.0"}))
+    proc = h.start_lade(ctx.sandbox, L.install, proj.root, registry=reg)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not proj.exists("node_modules/shared/package.json"):
+            time.sleep(0.05)
+        h.check(proj.exists("node_modules/shared/package.json"),
+                "nothing was linked while the leaf tarball was held back")
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    h.check_equal(rc, -signal.SIGINT, "exit status: ended by SIGINT")
+    h.check_not_exists(proj.path("node_modules"), "node_modules left half made")
+    h.check(not any(n.startswith(".node_modules") for n in os.listdir(proj.root)),
+            "a folder set aside was left: %s" % os.listdir(proj.root))
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after the interrupted one")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
 
 
 if __name__ == "__main__":
