@@ -161,13 +161,8 @@ TransferOptions TransferOptions::from_settings(const Settings& s) {
   o.timeout = s.fetch_timeout;
   o.strict_ssl = s.strict_ssl;
   o.user_agent = s.user_agent;
-  // As in npm, a readable cafile takes the place of inline `ca` entries.
-  if (!s.cafile.empty()) {
-    if (auto text = util::read_file(s.cafile); text.ok()) o.extra_ca_pem = std::move(*text);
-  }
-  if (o.extra_ca_pem.empty()) {
-    for (const auto& cert : s.ca) o.extra_ca_pem += cert + "\n";
-  }
+  o.extra_ca_file = s.cafile;
+  for (const auto& cert : s.ca) o.extra_ca_pem += cert + "\n";
   return o;
 }
 
@@ -213,12 +208,15 @@ struct TransferQueue::Loop {
     share = curl.share_init();
     curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl.share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    if (!options.extra_ca_pem.empty()) {
+    // As in npm, a readable cafile takes the place of inline `ca` entries.
+    std::string extra_ca = options.extra_ca_pem;
+    if (!options.extra_ca_file.empty()) {
+      if (auto text = util::read_file(options.extra_ca_file); text.ok()) extra_ca = std::move(*text);
+    }
+    if (!extra_ca.empty()) {
       // CURLOPT_CAINFO_BLOB replaces curl's CA file, so the system bundle goes in the blob too.
       ca_blob = system_ca_bundle(curl);
-      if (ca_blob.find(options.extra_ca_pem) == std::string::npos) {
-        ca_blob += "\n" + options.extra_ca_pem;
-      }
+      if (ca_blob.find(extra_ca) == std::string::npos) ca_blob += "\n" + extra_ca;
     }
     thread = std::thread([this] { run(); });
   }

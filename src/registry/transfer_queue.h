@@ -97,6 +97,10 @@ struct TransferOptions {
   bool strict_ssl = true;
   /// Extra trusted CAs (PEM), on top of the system store.
   std::string extra_ca_pem;
+  /// A file of extra trusted CAs (npm's `cafile`): read when the first request is made (a
+  /// system bundle is a few hundred KB that runs without network never need); when readable
+  /// it takes the place of extra_ca_pem.
+  std::filesystem::path extra_ca_file;
   /// Sent as User-Agent unless a request sets its own.
   std::string user_agent;
   /// Hedging (Request::hedge): a server here and there answers one request in a hundred some
@@ -110,7 +114,7 @@ struct TransferOptions {
   int hedge_max_active = 16;
 
   /// npm's settings mapped to options: maxsockets, fetch-retries, fetch-retry-*, fetch-timeout,
-  /// strict-ssl, cafile (read here; ignored when unreadable, as npm does), ca, user-agent.
+  /// strict-ssl, cafile (ignored when unreadable, as npm does), ca, user-agent.
   static TransferOptions from_settings(const Settings& settings);
 };
 
