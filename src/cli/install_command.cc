@@ -404,6 +404,14 @@ int run_install(const InstallRequest& req) {
   ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
+  if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {
+    ropts.install_strategy = resolver::InstallStrategy::kNested;
+  } else if (strategy == "shallow") {
+    ropts.install_strategy = resolver::InstallStrategy::kShallow;
+  } else if (strategy == "linked") {
+    reporter.warn("install-strategy=linked (npm's isolated layout) is not supported yet: "
+                  "installing hoisted, as install-strategy=hoisted does");
+  }
   ropts.loaded_from_lockfile = loaded_lock;
   // npm's loadVirtual({root}) always marks the flags suspect: a tree from a lockfile loses what
   // nothing depends on (entries npm wrote as extraneous) before it is installed or written.

@@ -28,6 +28,9 @@ struct InstallRequest {
   bool package_lock_only = false;
   bool legacy_peer_deps = false;
   bool strict_peer_deps = false;
+  /// --install-strategy (hoisted, nested, shallow); --global-style and --legacy-bundling
+  /// give shallow and nested.
+  std::string install_strategy;
   bool force = false;
   bool engine_strict = false;
   bool prefer_offline = false;

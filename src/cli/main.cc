@@ -32,6 +32,13 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
                "Only update package-lock.json; do not touch node_modules");
   app.add_flag("--legacy-peer-deps", req.legacy_peer_deps, "Ignore peerDependencies, as npm 6 did");
   app.add_flag("--strict-peer-deps", req.strict_peer_deps, "Treat peer conflicts as errors");
+  app.add_option("--install-strategy", req.install_strategy,
+                 "hoisted (default), nested (no hoisting) or shallow (only direct dependencies at the top)")
+      ->check(CLI::IsMember({"hoisted", "nested", "shallow", "linked"}));
+  app.add_flag_callback("--global-style", [&req] { req.install_strategy = "shallow"; },
+                        "Same as --install-strategy=shallow");
+  app.add_flag_callback("--legacy-bundling", [&req] { req.install_strategy = "nested"; },
+                        "Same as --install-strategy=nested");
   app.add_flag("-f,--force", req.force, "Accept peer conflicts and unsupported engines/platforms");
   app.add_flag("--engine-strict", req.engine_strict, "Refuse packages whose engines exclude this node");
   app.add_flag("--prefer-offline", req.prefer_offline, "Use cached metadata without revalidating");

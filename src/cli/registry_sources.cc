@@ -241,6 +241,7 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   for (const auto& o : req.omit) in.cli.emplace_back("omit", o);
   if (req.legacy_peer_deps) in.cli.emplace_back("legacy-peer-deps", "true");
   if (req.strict_peer_deps) in.cli.emplace_back("strict-peer-deps", "true");
+  if (!req.install_strategy.empty()) in.cli.emplace_back("install-strategy", req.install_strategy);
   if (req.force) in.cli.emplace_back("force", "true");
   if (req.prefer_offline) in.cli.emplace_back("prefer-offline", "true");
   if (req.offline) in.cli.emplace_back("offline", "true");

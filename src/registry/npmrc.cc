@@ -369,6 +369,13 @@ Result<Config> Config::load(ConfigInputs in) {
     s.install_strategy = std::string(trim(v.back()));
     return true;
   });
+  // npm's older spellings, still honoured by npm 11: each sets the strategy when true.
+  bool global_style = false;
+  bool legacy_bundling = false;
+  pick_bool("global-style", global_style);
+  pick_bool("legacy-bundling", legacy_bundling);
+  if (global_style) s.install_strategy = "shallow";
+  if (legacy_bundling) s.install_strategy = "nested";
   if (auto it = env.find("NODE_ENV"); it != env.end() && it->second == "production") {
     s.omit = {"dev"};
   }

@@ -577,6 +577,11 @@ struct IdealTreeBuilder::Impl {
           break;
         }
         if (!dep->errors.empty()) break;
+        if (b.options.install_strategy == InstallStrategy::kNested) break;
+        if (b.options.install_strategy == InstallStrategy::kShallow) {
+          Node* rp = target->resolve_parent();
+          if (rp && rp->is_project_root) break;
+        }
       }
       if (!can_place) {
         if (!b.options.force && (is_mine() || b.options.strict_peer_deps)) {

@@ -21,11 +21,19 @@
 
 namespace lade::resolver {
 
+/// Where placement may put a dependency (npm's install-strategy).
+enum class InstallStrategy {
+  kHoisted,  // as high as it can go without conflict
+  kNested,   // below its dependent, as npm 1 and 2 did (still deduplicated against ancestors)
+  kShallow,  // direct dependencies at the top, everything else below the top-level package
+};
+
 struct ResolveOptions {
   bool legacy_peer_deps = false;
   bool strict_peer_deps = false;
   bool force = false;
   bool prefer_dedupe = false;
+  InstallStrategy install_strategy = InstallStrategy::kHoisted;
   /// The running node's version, for engines checks while picking versions.
   std::string node_version;
   /// Root dependency names the user asked for explicitly (`lade add x`): re-resolved even when

@@ -363,5 +363,16 @@ TEST_CASE("auth_for: tokens go only where they are configured", "[registry][npmr
   }
 }
 
+TEST_CASE("config: global-style and legacy-bundling set the install strategy",
+          "[registry][npmrc]") {
+  Machine m;
+  m.write(m.home / ".npmrc", "global-style=true\n");
+  CHECK(load(m.inputs()).settings().install_strategy == "shallow");
+  m.write(m.home / ".npmrc", "legacy-bundling=true\ninstall-strategy=shallow\n");
+  CHECK(load(m.inputs()).settings().install_strategy == "nested");
+  m.write(m.home / ".npmrc", "global-style=false\ninstall-strategy=shallow\n");
+  CHECK(load(m.inputs()).settings().install_strategy == "shallow");
+}
+
 }  // namespace
 }  // namespace lade::registry
