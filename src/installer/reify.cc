@@ -253,13 +253,13 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // platform, or an engines.node this node does not satisfy) is made inert with its optional
   // set (what only it needs), one after the other in inventory order. Edges from inert nodes
   // no longer count, so what two such packages share goes with the second.
-  std::unordered_set<Node*> wrong_platform;
+  std::unordered_set<Node*> not_installable_here;
   for (Node* n : all) {
     if (n == root || n->is_link || n->inert || !n->flags.optional) continue;
     if (platform_ok(*n, options_) && node_engine_ok(n->package, options_.node_version)) continue;
     for (Node* m : tree::optional_set(n)) {
       m->inert = true;
-      wrong_platform.insert(m);
+      not_installable_here.insert(m);
     }
   }
 
@@ -295,7 +295,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     bool skip = omitted(*n, options_.omit);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
-    if (!skip && wrong_platform.count(n)) {
+    if (!skip && not_installable_here.count(n)) {
       report.skipped_optional++;
       skip = true;
     }
