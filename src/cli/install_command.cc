@@ -221,6 +221,40 @@ void remove_new_node_modules(const fs::path& node_modules) {
   }
 }
 
+/// What an install of `ideal` would add, change and remove, by location, against what the hidden
+/// lockfile says is installed (--dry-run: npm reports the same counts and changes nothing).
+installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidden_lock_path,
+                                        const manifest::Manifest& root_manifest,
+                                        const std::vector<std::string>& omit) {
+  installer::InstallReport report;
+  std::map<std::string, std::string> present;  // location -> version
+  if (auto hidden = util::read_file(hidden_lock_path)) {
+    tree::Tree actual(resolver::make_dep_valid("/"));
+    lockfile::ReadOptions options;
+    options.hidden = true;
+    if (auto h = lockfile::read_lockfile(*hidden, hidden_lock_path.string(), actual, root_manifest, options)) {
+      for (const auto& [loc, node] : h->nodes) {
+        if (!loc.empty()) present[loc] = node->is_link ? "link:" + node->realpath : node->version();
+      }
+    }
+  }
+  for (tree::Node* n : ideal.inventory()) {
+    if (n->is_project_root || n->inert || n->in_dep_bundle() || installer::omitted(*n, omit)) continue;
+    if (!n->parent() && n->fs_parent()) continue;  // a workspace folder: not installed
+    const std::string loc = n->location();
+    auto it = present.find(loc);
+    const std::string want = n->is_link ? "link:" + n->realpath : n->version();
+    if (it == present.end()) {
+      report.added++;
+    } else {
+      if (it->second != want) report.changed++;
+      present.erase(it);
+    }
+  }
+  report.removed = present.size();
+  return report;
+}
+
 }  // namespace
 
 int run_install(const InstallRequest& req) {
@@ -275,7 +309,14 @@ int run_install(const InstallRequest& req) {
   if (!workspaces_r) return fail(workspaces_r.error());
   const WorkspaceFolders& workspaces = *workspaces_r;
   WorkspaceFolders selected;
-  if (!req.workspaces.empty()) {
+  if (req.all_workspaces && req.workspaces.empty()) {
+    if (workspaces.empty()) {
+      return fail(util::make_error("ENOWORKSPACES",
+                                   "No workspaces found: package.json declares none (drop "
+                                   "--workspaces, or add a \"workspaces\" list)"));
+    }
+    selected = workspaces;
+  } else if (!req.workspaces.empty()) {
     std::error_code ec;
     fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
     auto s = select_workspaces(workspaces, req.workspaces, project.dir, cwd);
@@ -291,6 +332,11 @@ int run_install(const InstallRequest& req) {
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
+  if (!wiring.settings().package_lock && req.command != Command::Ci) {
+    // npm's package-lock=false: the lockfile is not read either.
+    lock_text.clear();
+    have_lock = false;
+  }
 
   // ---- trees ----
   auto t_load = Clock::now();
@@ -502,6 +548,7 @@ int run_install(const InstallRequest& req) {
   iopts.project_dir = project.dir;
   iopts.arch = project.arch;
   iopts.node_version = project.node_version;
+  iopts.bin_links = wiring.settings().bin_links;
   {
     std::vector<std::string> warnings;
     auto st = installer::check_engines_and_platforms(
@@ -537,7 +584,9 @@ int run_install(const InstallRequest& req) {
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
-  const bool save = req.save && req.command != Command::Ci && wiring.settings().package_lock;
+  // package-lock=false leaves package-lock.json alone, not package.json.
+  const bool save_package_json = req.save && req.command != Command::Ci;
+  const bool save = save_package_json && wiring.settings().package_lock;
   lockfile::WriteOptions hopts = wopts;
   hopts.hidden = true;
   hopts.lockfile_version = 3;
@@ -587,7 +636,7 @@ int run_install(const InstallRequest& req) {
     if (!selected.empty() && req.command == Command::Install) {
       std::vector<std::string> names;
       for (const auto& [name, _] : selected) names.push_back(name);
-      selection = installer::workspace_dependency_set(ideal, names);
+      selection = installer::workspace_dependency_set(ideal, names, req.include_workspace_root);
       iopts.only = [&selection](const tree::Node& n) { return selection.count(&n) > 0; };
     }
     iopts.while_linking = [&](const std::unordered_set<const tree::Node*>& not_installed) {
@@ -602,6 +651,8 @@ int run_install(const InstallRequest& req) {
     if (!r) return fail(r.error());
     report = std::move(*r);
     for (const auto& w : report.warnings) reporter.warn(w);
+  } else if (req.dry_run) {
+    report = dry_run_report(ideal, hidden_lock_path, project.manifest, effective_omit(req));
   }
   auto reify_time = since(t_reify);
   if (node_modules_was_absent) {
@@ -622,13 +673,13 @@ int run_install(const InstallRequest& req) {
   if (write_hidden && !hidden_prebuilt) {
     hidden_text = std::async(std::launch::async, [&ideal, &hopts] { return lockfile::write_lockfile(ideal, hopts); });
   }
-  if (save) {
-    if (adding) {
-      if (auto st = project.save_package_json(); !st) return fail(st.error());
-      for (WorkspaceAdd& w : workspace_adds) {
-        if (auto st = w.package_json->save(); !st) return fail(st.error());
-      }
+  if (save_package_json && adding) {
+    if (auto st = project.save_package_json(); !st) return fail(st.error());
+    for (WorkspaceAdd& w : workspace_adds) {
+      if (auto st = w.package_json->save(); !st) return fail(st.error());
     }
+  }
+  if (save) {
     std::string text = prebuilt_lock ? std::move(*prebuilt_lock) : lockfile::write_lockfile(ideal, wopts);
     if (text != lock_text) {
       if (auto st = util::write_file_atomic(lock_path, text); !st) return fail(st.error());

@@ -45,8 +45,22 @@ struct InstallRequest {
   std::optional<bool> omit_lockfile_registry_resolved;
   /// -w/--workspace: the workspaces (names or folders) an install or add applies to.
   std::vector<std::string> workspaces;
-  /// Flags npm has that change nothing here (--no-audit, --no-fund, --no-progress).
+  /// Flags npm has that change nothing here (--no-audit, --no-fund, --no-progress...).
   bool npm_compat_ignored = false;
+  std::string color;
+  /// --prefer-online: revalidate every cached packument.
+  bool prefer_online = false;
+  /// --dry-run: resolve and report; no package.json, lockfile or node_modules written.
+  bool dry_run = false;
+  /// --no-bin-links: no node_modules/.bin links.
+  bool bin_links = true;
+  /// --package-lock[=bool] / --no-package-lock: "false" means package-lock.json is neither
+  /// read nor written; empty leaves it to the npmrc layers.
+  std::string package_lock;
+  /// --workspaces: every workspace is selected (as -w for each); --include-workspace-root adds
+  /// the root's own dependencies to a selection.
+  bool all_workspaces = false;
+  bool include_workspace_root = false;
 };
 
 /// Runs the request; returns the process exit code.

@@ -45,8 +45,40 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_flag("--offline", req.offline, "Use only cached metadata and tarballs");
   app.add_flag("--timing", req.timing, "Print where the time went");
   app.add_flag("--json", req.json, "Print the result as JSON");
-  app.add_flag("--no-audit,--no-fund,--no-progress", req.npm_compat_ignored, "Accepted for npm compatibility");
+  app.add_flag("--prefer-online", req.prefer_online, "Revalidate cached metadata, however fresh");
+  app.add_flag("--dry-run", req.dry_run, "Resolve and report, but write nothing");
+  app.add_flag("--bin-links,!--no-bin-links", req.bin_links, "Link packages' bins into node_modules/.bin");
+  app.add_flag("--package-lock{true},--no-package-lock{false}", req.package_lock,
+               "Read and write package-lock.json (--no-package-lock: neither)");
+  // npm's older spellings of --omit and --include.
+  app.add_flag_callback("--no-optional", [&req] { req.omit.push_back("optional"); },
+                        "Same as --omit=optional");
+  app.add_option_function<std::string>(
+         "--only",
+         [&req](const std::string& v) {
+           if (v == "prod" || v == "production") req.omit.push_back("dev");
+         },
+         "prod or production: same as --omit=dev")
+      ->check(CLI::IsMember({"prod", "production", "dev", "development"}));
+  app.add_option_function<std::string>(
+         "--also",
+         [&req](const std::string& v) {
+           if (v == "dev" || v == "development") req.include.push_back("dev");
+         },
+         "dev or development: same as --include=dev")
+      ->check(CLI::IsMember({"dev", "development"}));
+  // npm options about its own output, audits and updates: accepted, nothing to change here.
+  for (const char* name : {"audit", "fund", "progress", "update-notifier", "unsafe-perm",
+                           "foreground-scripts", "yes"}) {
+    app.add_flag(std::string("--") + name + ",!--no-" + name, req.npm_compat_ignored,
+                 "Accepted for npm compatibility");
+  }
+  app.add_flag("--color{true},!--no-color", req.color, "Accepted for npm compatibility");
+  app.add_flag("-y", req.npm_compat_ignored, "Accepted for npm compatibility (--yes)");
   app.add_option("--loglevel", req.loglevel, "silent, error, warn, notice, info");
+  app.add_flag_callback("-q,--quiet", [&req] { req.loglevel = "warn"; }, "Same as --loglevel=warn");
+  app.add_flag_callback("-d,--verbose", [&req] { req.loglevel = "verbose"; },
+                        "Same as --loglevel=verbose");
   app.add_flag("-s,--silent", req.silent, "Print nothing but errors");
   app.add_option("--cache", req.cache_dir, "lade's cache folder (default $LADE_CACHE_DIR)");
   app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
@@ -55,6 +87,9 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_option("-w,--workspace", req.workspaces, "Only this workspace (name or folder); repeatable")
       ->take_last()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--workspaces", req.all_workspaces, "Every workspace (not the root unless asked)");
+  app.add_flag("--include-workspace-root", req.include_workspace_root,
+               "With -w or --workspaces: the root's own dependencies too");
 }
 
 void raise_open_file_limit() {
@@ -129,7 +164,7 @@ int main(int argc, char** argv) {
   install->add_flag("-O,--save-optional", req.save_optional, "Save to optionalDependencies");
   install->add_flag("-P,--save-prod", req.save_prod, "Save to dependencies");
   install->add_flag("-E,--save-exact", req.save_exact, "Save the exact version instead of a ^range");
-  install->add_flag("!--no-save", req.save, "Do not write package.json or package-lock.json");
+  install->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");
   add_common_flags(*install, req, omit_resolved);
 
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
@@ -151,6 +186,11 @@ int main(int argc, char** argv) {
 
   if (!omit_resolved.empty()) {
     req.omit_lockfile_registry_resolved = omit_resolved != "false" && omit_resolved != "0";
+  }
+  if (req.dry_run) {
+    // Resolution only, and nothing written: not package.json, not the lockfile.
+    req.package_lock_only = true;
+    req.save = false;
   }
   if (install->parsed()) {
     req.command = lade::cli::Command::Install;

@@ -244,6 +244,9 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   if (!req.install_strategy.empty()) in.cli.emplace_back("install-strategy", req.install_strategy);
   if (req.force) in.cli.emplace_back("force", "true");
   if (req.prefer_offline) in.cli.emplace_back("prefer-offline", "true");
+  if (req.prefer_online) in.cli.emplace_back("prefer-online", "true");
+  if (!req.bin_links) in.cli.emplace_back("bin-links", "false");
+  if (!req.package_lock.empty()) in.cli.emplace_back("package-lock", req.package_lock);
   if (req.offline) in.cli.emplace_back("offline", "true");
   if (req.save_exact) in.cli.emplace_back("save-exact", "true");
   if (req.omit_lockfile_registry_resolved) {

@@ -75,7 +75,8 @@ TarballRef tarball_ref_for(const Node& node) {
 }
 
 std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
-                                                       const std::vector<std::string>& names) {
+                                                       const std::vector<std::string>& names,
+                                                       bool include_root) {
   std::unordered_set<const Node*> set;
   Node* root = tree.root();
   set.insert(root);
@@ -84,6 +85,11 @@ std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
     Node* link = root->child(name);
     if (!link) continue;
     stack.push_back(link);
+  }
+  if (include_root) {
+    for (tree::Edge* e : root->edges_out()) {
+      if (e->to()) stack.push_back(e->to());
+    }
   }
   while (!stack.empty()) {
     Node* n = stack.back();
@@ -501,6 +507,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::unordered_set<std::string> bins_linked;
   constexpr fs::perms kExec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
   for (Node* n : wanted) {
+    if (!options_.bin_links) break;
     if (skipped.count(n) || n->package.bin.empty()) continue;
     Node* parent = n->parent();
     if (!parent) continue;

@@ -74,6 +74,8 @@ struct InstallOptions {
   /// The running node's version ("20.1.0" or "v20.1.0"); empty when unknown (engines are then
   /// not checked).
   std::string node_version;
+  /// npm's bin-links: link packages' bins into node_modules/.bin.
+  bool bin_links = true;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
@@ -119,9 +121,11 @@ util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions
                                          const std::string& node_version, bool engine_strict,
                                          bool force, std::vector<std::string>& warnings);
 /// arborist's Diff filter for `install -w`: the root, the named workspaces' links and folders,
-/// and every node reachable from them through edges (links followed to their folders).
+/// and every node reachable from them through edges (links followed to their folders); with
+/// `include_root` (--include-workspace-root) also what the root's own edges reach.
 std::unordered_set<const tree::Node*> workspace_dependency_set(tree::Tree& tree,
-                                                               const std::vector<std::string>& names);
+                                                               const std::vector<std::string>& names,
+                                                               bool include_root = false);
 
 /// Is this node left out by `omit` (arborist's omit rules on dep flags)?
 bool omitted(const tree::Node& node, const std::vector<std::string>& omit);

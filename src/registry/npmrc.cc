@@ -397,6 +397,7 @@ Result<Config> Config::load(ConfigInputs in) {
   pick_bool("offline", s.offline);
   pick_bool("prefer-offline", s.prefer_offline);
   pick_bool("prefer-online", s.prefer_online);
+  pick_bool("bin-links", s.bin_links);
   pick_number("fetch-retries", s.fetch_retries, 0);
   pick_number("fetch-retry-factor", s.fetch_retry_factor, 0);
   pick_millis("fetch-retry-mintimeout", s.fetch_retry_mintimeout);

@@ -89,6 +89,7 @@ struct Settings {
   bool offline = false;
   bool prefer_offline = false;
   bool prefer_online = false;
+  bool bin_links = true;
   int fetch_retries = 2;
   double fetch_retry_factor = 10;
   std::chrono::milliseconds fetch_retry_mintimeout{10000};

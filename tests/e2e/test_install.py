@@ -196,6 +196,38 @@ def package_lock_only(ctx):
 
 
 @suite.test
+def dry_run_writes_nothing(ctx):
+    proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
+    before = proj.read_text("package.json")
+    r = ctx.lade(L.install + ["--dry-run"], proj)
+    h.check_exit(r, 0, "install --dry-run")
+    h.check_output_matches(r, r"added 5 packages", "reports what it would add")
+    h.check_not_exists(proj.path("node_modules"), "node_modules made")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+    r = ctx.lade(L.install + ["--dry-run", "leaf@^2.0.0"], proj)
+    h.check_exit(r, 0, "install --dry-run leaf")
+    h.check_equal(proj.read_text("package.json"), before, "package.json after a dry run")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile written by the dry add")
+
+
+@suite.test
+def no_package_lock_neither_reads_nor_writes_it(ctx):
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install + [L.package_lock_only], proj), 0, "lock")
+    lock = proj.read_text("package-lock.json")
+    proj.write("package-lock.json", lock.replace('"version": "1.1.0"', '"version": "1.0.0"', 1))
+    edited = proj.read_text("package-lock.json")
+    r = ctx.lade(L.install + ["--no-package-lock"], proj)
+    h.check_exit(r, 0, "install --no-package-lock")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf (the lockfile's 1.0.0 is not read)", r)
+    h.check_equal(proj.read_text("package-lock.json"), edited, "package-lock.json rewritten")
+    r = ctx.lade(L.install + ["--no-package-lock", "shared@^1.0.0"], proj)
+    h.check_exit(r, 0, "add with --no-package-lock")
+    h.check("shared" in proj.read_json("package.json")["dependencies"], "package.json not saved", r)
+    h.check_equal(proj.read_text("package-lock.json"), edited, "package-lock.json rewritten by the add")
+
+
+@suite.test
 def prefix_flag(ctx):
     proj = ctx.project(pkg_json({"leaf": "^2.0.0"}))
     elsewhere = ctx.sandbox.new_dir("elsewhere")
