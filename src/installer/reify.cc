@@ -1,6 +1,7 @@
 #include "installer/reify.h"
 
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,29 @@ bool list_allows(const manifest::Json& list, const std::string& value) {
 std::string unscoped(const std::string& name) {
   auto slash = name.find('/');
   return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+/// bin-links' fixBin: a bin whose "#!" line ends in \r\n (packed on Windows) gets \n there,
+/// else the kernel looks for an interpreter called "node\r". Written as a new file, so the
+/// store's copy, hard-linked into node_modules, stays as it was packed.
+void fix_windows_hashbang(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char head[2048];
+  const ssize_t n = ::pread(fd, head, sizeof head, 0);
+  ::close(fd);
+  if (n < 4 || head[0] != '#' || head[1] != '!') return;
+  const std::string_view first(head, static_cast<size_t>(n));
+  const size_t newline = first.find('\n');
+  // npm's /^#![^\n]+\r\n/: something between "#!" and the "\r".
+  if (newline == std::string_view::npos || newline < 4 || first[newline - 1] != '\r') return;
+  auto content = util::read_file(file);
+  if (!content || content->size() <= newline || (*content)[newline - 1] != '\r') return;
+  content->erase(newline - 1, 1);
+  std::error_code ec;
+  const fs::perms mode = fs::status(file, ec).permissions();
+  if (ec || !util::write_file_atomic(file, *content)) return;
+  fs::permissions(file, mode, ec);
 }
 
 }  // namespace
@@ -535,6 +559,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       if (!ec && fs::exists(status) && (status.permissions() & kExec) != kExec) {
         fs::permissions(target, status.permissions() | kExec, ec);
       }
+      if (!ec) fix_windows_hashbang(target);
     }
   }
   report.link_time = since(link_start);

@@ -4,6 +4,7 @@ where it applies, against npm on the same input."""
 
 import os
 import shutil
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -225,6 +226,26 @@ def no_package_lock_neither_reads_nor_writes_it(ctx):
     h.check_exit(r, 0, "add with --no-package-lock")
     h.check("shared" in proj.read_json("package.json")["dependencies"], "package.json not saved", r)
     h.check_equal(proj.read_text("package-lock.json"), edited, "package-lock.json rewritten by the add")
+
+
+@suite.test
+def bin_with_windows_line_ending_runs(ctx):
+    # A "#!/usr/bin/env node\r\n" line would make the kernel look for "node\r".
+    proj = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install")
+    with open(proj.path("node_modules/crlf-bin/cli.js"), "rb") as f:
+        h.check_equal(f.readline(), b"#!/usr/bin/env node\n", "first line of the bin")
+    h.check_executable(proj.path("node_modules/.bin/crlf-bin"))
+    if shutil.which("node"):
+        run = subprocess.run([proj.path("node_modules/.bin/crlf-bin")], cwd=proj.root,
+                             capture_output=True, text=True, timeout=60)
+        h.check_equal(run.stdout.strip(), "crlf-bin ran", "the bin's output: " + run.stderr)
+    # The store keeps the file as it was packed: a second project gets it fixed too.
+    other = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}), name="other")
+    h.check_exit(ctx.lade(L.install, other), 0, "second install")
+    with open(other.path("node_modules/crlf-bin/cli.js"), "rb") as f:
+        h.check_equal(f.readline(), b"#!/usr/bin/env node\n", "first line in the second project")
 
 
 @suite.test
