@@ -215,6 +215,18 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
       a.kind = manifest::DependencyKind::kProd;
     }
     a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
+    if (a.requested == "*" && a.spec.registry) {
+      // A bare name already declared keeps its range (add-rm-pkg-deps sets "*" only where there
+      // is none): `lade add express` with "express": "^4.19.0" updates within ^4.19.0.
+      if (auto existing = scratch.saved_spec(a.kind, a.spec.name); existing && *existing != "*") {
+        manifest::SpecOptions keep;
+        keep.where = dir;
+        if (auto kept = manifest::resolve_spec(a.spec.name, *existing, keep)) {
+          a.spec = std::move(*kept);
+          a.requested = *existing;
+        }
+      }
+    }
     if (a.spec.type == manifest::SpecType::kFile || a.spec.type == manifest::SpecType::kDirectory) {
       // Paths are resolved from where the user stands, then written relative to the package.
       manifest::SaveOptions save;

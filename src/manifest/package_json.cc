@@ -234,29 +234,38 @@ void PackageJson::write_sections(Sections s) {
   }
 }
 
+DependencyKind PackageJson::save_kind(Sections& s, std::optional<DependencyKind> kind,
+                                     std::string_view name) const {
+  if (kind) return *kind;
+  // add-rm-pkg-deps' inferSaveType: the first section that has it, in this order.
+  if (has(s.dev, name)) return DependencyKind::kDev;
+  if (has(s.optional, name)) return DependencyKind::kOptional;
+  if (has(s.prod, name)) return DependencyKind::kProd;
+  if (has(s.peer, name)) {
+    const Json* meta = find_key(content_, "peerDependenciesMeta");
+    const Json* entry = meta ? find_key(*meta, name) : nullptr;
+    const Json* optional = entry ? find_key(*entry, "optional") : nullptr;
+    const bool optional_peer = optional && optional->is_boolean() && optional->get<bool>();
+    return optional_peer ? DependencyKind::kPeerOptional : DependencyKind::kPeer;
+  }
+  return DependencyKind::kProd;
+}
+
+std::optional<std::string> PackageJson::saved_spec(std::optional<DependencyKind> kind,
+                                                   std::string_view name) const {
+  Sections s = read_sections();
+  const Json* spec = get(s.of(save_kind(s, kind, name)), name);
+  if (!spec || !spec->is_string()) return std::nullopt;
+  return spec->get<std::string>();
+}
+
 void PackageJson::set_dependency(std::optional<DependencyKind> kind, std::string_view name,
                                  std::string_view spec_text, std::string_view requested_spec,
                                  const SemverQueries* semver) {
   Sections s = read_sections();
   const Json spec = std::string(spec_text);
   const std::string requested(requested_spec.empty() ? spec_text : requested_spec);
-
-  DependencyKind k = DependencyKind::kProd;
-  if (kind) {
-    k = *kind;
-  } else if (has(s.dev, name)) {
-    k = DependencyKind::kDev;
-  } else if (has(s.optional, name)) {
-    k = DependencyKind::kOptional;
-  } else if (has(s.prod, name)) {
-    k = DependencyKind::kProd;
-  } else if (has(s.peer, name)) {
-    const Json* meta = find_key(content_, "peerDependenciesMeta");
-    const Json* entry = meta ? find_key(*meta, name) : nullptr;
-    const Json* optional = entry ? find_key(*entry, "optional") : nullptr;
-    const bool optional_peer = optional && optional->is_boolean() && optional->get<bool>();
-    k = optional_peer ? DependencyKind::kPeerOptional : DependencyKind::kPeer;
-  }
+  const DependencyKind k = save_kind(s, kind, name);
 
   // What `npm install` does to the sections before resolving (arborist's add-rm-pkg-deps),
   // with the spec as requested.

@@ -69,6 +69,11 @@ class PackageJson {
                       std::string_view spec, std::string_view requested_spec = {},
                       const SemverQueries* semver = nullptr);
 
+  /// The spec `name` has now in the section set_dependency(kind, name, ...) would write, if any
+  /// (npm keeps it when the user names the package without a spec).
+  std::optional<std::string> saved_spec(std::optional<DependencyKind> kind,
+                                        std::string_view name) const;
+
   /// `npm uninstall <name>`: removed from every dependency object and from
   /// bundleDependencies, with the same clean-up as set_dependency.
   void remove_dependency(std::string_view name);
@@ -87,6 +92,9 @@ class PackageJson {
   struct Sections;
   Sections read_sections() const;
   void write_sections(Sections sections);
+  /// The section an add of `name` goes to: `kind`, else where it is already (inferSaveType).
+  DependencyKind save_kind(Sections& sections, std::optional<DependencyKind> kind,
+                           std::string_view name) const;
 
   std::filesystem::path file_;
   std::string original_text_;  // as read (empty for a created file)

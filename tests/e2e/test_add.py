@@ -58,6 +58,19 @@ def add_without_range_saves_caret_latest(ctx):
 
 
 @suite.test
+def add_bare_name_keeps_the_declared_range(ctx):
+    # npm sets "*" only where the package is not declared yet: naming it again updates it
+    # within its range (leaf ^1: 1.1.0, not the latest 3.0.0), and a range the new caret range
+    # would widen stays as written (shared ~1.0.0).
+    base = {"name": "app", "version": "1.0.0", "dependencies": {"leaf": "^1.0.0"},
+            "devDependencies": {"shared": "~1.0.0"}}
+    proj, r = same_as_npm(ctx, ["leaf", "shared"], text(base))
+    h.check_equal(proj.package_json()["dependencies"].get("leaf"), "^1.1.0", "saved leaf", r)
+    h.check_equal(proj.package_json()["devDependencies"].get("shared"), "~1.0.0", "saved shared", r)
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "installed leaf", r)
+
+
+@suite.test
 def add_dev(ctx):
     proj, r = same_as_npm(ctx, ["-D", "dev-tool@^1"], text(BASE))
     h.check("dev-tool" in proj.package_json().get("devDependencies", {}),
