@@ -255,6 +255,41 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidde
   return report;
 }
 
+/// npm's #inflateAncientLockfile: a lockfileVersion 1 entry lacks bin, engines, os, cpu,
+/// hasInstallScript, peerDependencies..., so every package under node_modules takes the
+/// manifest of its version from the registry, as pacote gives it by default (abbreviated), and
+/// the dep flags are computed again. Without it no bins were linked and no install scripts ran.
+/// Packages that are not from a registry (files, git) keep what the lockfile says, and so does
+/// one whose manifest cannot be had (npm warns and goes on too).
+void inflate_old_lockfile(tree::Tree& tree, Wiring& wiring, Reporter& reporter) {
+  std::vector<tree::Node*> nodes;
+  for (tree::Node* n : tree.inventory()) {
+    if (n->is_project_root || n->is_link || !n->location().starts_with("node_modules")) continue;
+    const std::string& r = n->resolved;
+    if (n->version().empty() || r.starts_with("file:") || r.starts_with("git")) continue;
+    nodes.push_back(n);
+  }
+  if (nodes.empty()) return;
+  reporter.warn("old lockfile: package-lock.json was made by npm 6 or older, so the metadata it "
+                "lacks is fetched from the registry (once: it is written back as version 3)");
+  registry::RegistryClient& client = wiring.abbreviated_client();
+  for (tree::Node* n : nodes) client.packument(n->package_name(), [] {});
+  for (tree::Node* n : nodes) {
+    const std::string id = n->package_name() + "@" + n->version();
+    auto packument = client.wait_for_packument(n->package_name());
+    auto manifest = packument ? (*packument)->manifest(n->version())
+                              : util::Result<manifest::Manifest>(packument.take_error());
+    if (!manifest) {
+      reporter.warn("old lockfile: could not fetch metadata for " + id + ": " +
+                    manifest.error().message);
+      continue;
+    }
+    tree.set_package(n, std::move(*manifest));
+  }
+  tree::reset_dep_flags(tree);
+  tree::calc_dep_flags(tree);
+}
+
 }  // namespace
 
 int run_install(const InstallRequest& req) {
@@ -425,6 +460,7 @@ int run_install(const InstallRequest& req) {
     if (!l) return fail(l.error());
     loaded = std::move(*l);
     loaded_lock = true;
+    if (loaded.needs_inflate) inflate_old_lockfile(ideal, wiring, reporter);
   } else {
     tree::Node* r = ideal.create_root(root_manifest);
     for (const auto& [name, folder] : workspaces) {

@@ -203,6 +203,9 @@ struct Wiring::Impl {
   std::unique_ptr<registry::TransferQueue> transport;
   std::unique_ptr<registry::PackumentCache> cache;
   std::unique_ptr<registry::RegistryClient> client;
+  /// Abbreviated packuments, made on first use (see Wiring::abbreviated_client).
+  std::unique_ptr<registry::RegistryClient> abbreviated_client;
+  registry::RegistryClientOptions client_options;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<SourcedPackages> sourced;
   std::unique_ptr<RegistryPackuments> packuments;
@@ -227,6 +230,7 @@ struct Wiring::Impl {
     packuments.reset();
     tarballs.reset();
     sourced.reset();
+    abbreviated_client.reset();
     client.reset();
     transport.reset();
     pool.reset();
@@ -285,6 +289,7 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   impl.client = std::make_unique<registry::RegistryClient>(*impl.config, *impl.transport,
                                                            *impl.metadata_pool, impl.cache.get(),
                                                            client_options, impl.pool.get());
+  impl.client_options = client_options;
   impl.store = std::make_unique<store::Store>(cache_dir);
   SourcedOptions sourced_options;
   sourced_options.project_dir = project.dir;
@@ -311,6 +316,16 @@ std::string Wiring::default_registry() const { return impl_->registry; }
 resolver::PackumentSource& Wiring::packuments() { return *impl_->packuments; }
 void Wiring::forget_packuments() { impl_->client->forget_packuments(); }
 installer::TarballSource& Wiring::tarballs() { return *impl_->tarballs; }
+registry::RegistryClient& Wiring::abbreviated_client() {
+  if (!impl_->abbreviated_client) {
+    registry::RegistryClientOptions options = impl_->client_options;
+    options.full_metadata = false;
+    impl_->abbreviated_client = std::make_unique<registry::RegistryClient>(
+        *impl_->config, *impl_->transport, *impl_->metadata_pool, impl_->cache.get(), options,
+        impl_->pool.get());
+  }
+  return *impl_->abbreviated_client;
+}
 installer::PackageFetcher& Wiring::packages() { return *impl_->packages; }
 const store::Store& Wiring::store() const { return *impl_->store; }
 SourcedPackages& Wiring::sourced() { return *impl_->sourced; }

@@ -11,6 +11,7 @@
 #include "installer/package_fetcher.h"
 #include "installer/reify.h"
 #include "registry/npmrc.h"
+#include "registry/registry_client.h"
 #include "resolver/packument_source.h"
 #include "store/store.h"
 #include "util/result.h"
@@ -33,6 +34,9 @@ class Wiring {
   std::string default_registry() const;
   resolver::PackumentSource& packuments();
   installer::TarballSource& tarballs();
+  /// A client asking for abbreviated ("corgi") packuments, as pacote does by default: what npm
+  /// reads when it fills in an old lockfile's entries. Made on first use.
+  registry::RegistryClient& abbreviated_client();
   /// Store-backed package downloads, shared by the resolver's early start and the reifier.
   installer::PackageFetcher& packages();
   const store::Store& store() const;

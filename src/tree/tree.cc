@@ -321,6 +321,12 @@ Edge* Tree::add_edge(Node* from, std::string name, std::string spec, EdgeType ty
   return e;
 }
 
+void Tree::set_package(Node* node, manifest::Manifest package) {
+  while (!node->edges_out_.empty()) detach_edge(node->edges_out_.back());
+  node->package = std::move(package);
+  load_edges(node, node->is_top());
+}
+
 void Tree::load_edges(Node* node, bool with_dev) {
   const auto& pkg = node->package;
   std::vector<std::pair<std::string, std::string>> peers, peer_optional;

@@ -195,6 +195,9 @@ class Tree {
   /// Creates the node's outgoing edges from its package (arborist's _loadDeps). `with_dev` loads
   /// devDependencies (only for tops: the project root and virtual roots standing in for it).
   void load_edges(Node* node, bool with_dev);
+  /// Gives `node` a new package (arborist's `node.package = ...`): its outgoing edges are made
+  /// again from it (devDependencies for tops).
+  void set_package(Node* node, manifest::Manifest package);
   /// Adds one edge by hand (workspace edges, edges from lockfile entries).
   Edge* add_edge(Node* from, std::string name, std::string spec, EdgeType type);
 
