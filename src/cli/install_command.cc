@@ -584,6 +584,7 @@ int run_install(const InstallRequest& req) {
   iopts.project_dir = project.dir;
   iopts.arch = project.arch;
   iopts.node_version = project.node_version;
+  iopts.node_modules_is_new = node_modules_was_absent;
   iopts.bin_links = wiring.settings().bin_links;
   {
     std::vector<std::string> warnings;
@@ -650,8 +651,11 @@ int run_install(const InstallRequest& req) {
                                              hidden_options)) {
           for (const auto& [loc, node] : h->nodes) {
             if (loc.empty()) continue;
-            installed[loc] = installer::InstalledPackage{node->version(), node->resolved, node->integrity,
-                                                         node->is_link, node->is_link ? node->realpath : ""};
+            installer::InstalledPackage& p = installed[loc];
+            p = installer::InstalledPackage{node->version(), node->resolved, node->integrity,
+                                            node->is_link, node->is_link ? node->realpath : ""};
+            const auto& bins = (node->is_link && node->target ? node->target : node)->package.bin;
+            for (const auto& [bin, _] : bins) p.bins.push_back(bin);
           }
         }
       }

@@ -257,6 +257,46 @@ bool in_node_modules(const std::string& loc) {
   return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
 }
 
+/// The package folders directly in the project's node_modules (and its @scope folders) that are
+/// neither installed by record nor wanted. Dot entries (.bin, the hidden lockfile, other
+/// tools' folders) are not packages.
+std::vector<std::string> unknown_package_folders(const fs::path& project, const InstalledTree& installed,
+                                                 const std::set<std::string>& wanted) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  auto consider = [&](const std::string& loc) {
+    if (!installed.count(loc) && !wanted.count(loc)) out.push_back(loc);
+  };
+  for (const auto& entry : fs::directory_iterator(project / "node_modules", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    if (name[0] == '@') {
+      std::error_code scope_ec;
+      for (const auto& scoped : fs::directory_iterator(entry.path(), scope_ec)) {
+        const std::string sub = scoped.path().filename().string();
+        if (!sub.empty() && sub[0] != '.') consider("node_modules/" + name + "/" + sub);
+      }
+      continue;
+    }
+    consider("node_modules/" + name);
+  }
+  return out;
+}
+
+/// Removes the .bin links of a package that goes or is replaced (arborist trashes its binPaths
+/// with it); the bins still wanted are linked again afterwards.
+void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg) {
+  if (pkg.bins.empty()) return;
+  const size_t nm = loc.rfind("node_modules/");
+  if (nm == std::string::npos) return;
+  const fs::path bin_dir = project / loc.substr(0, nm) / "node_modules" / ".bin";
+  std::error_code ec;
+  for (const std::string& bin : pkg.bins) {
+    if (bin.empty() || bin.find("..") != std::string::npos) continue;
+    fs::remove(bin_dir / unscoped(bin), ec);
+  }
+}
+
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
   // Lexically: a bin reached through a workspace link points through that link, as npm's does.
   return target.lexically_normal().lexically_relative(from_dir.lexically_normal()).string();
@@ -368,6 +408,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         continue;
       } else {
         report.changed++;
+        remove_bins_of(project, loc, p);
       }
     } else {
       report.added++;
@@ -403,12 +444,33 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Skip entries already removed along with a removed parent.
     std::error_code ec;
     fs::path dir = project / loc;
+    remove_bins_of(project, loc, pkg);
     if (pkg.is_link) {
       fs::remove(dir, ec);
     } else {
       fs::remove_all(dir, ec);
     }
     if (!pkg.early) report.removed++;
+  }
+  // Folders in node_modules that neither the hidden lockfile nor the ideal tree knows (put
+  // there by hand or by another tool): npm finds them on disk and removes them as extraneous.
+  if (!options_.only && !options_.node_modules_is_new && !fresh.absent("node_modules/x")) {
+    for (const std::string& loc : unknown_package_folders(project, installed, wanted_locations)) {
+      InstalledPackage stray;
+      if (auto text = util::read_file(project / loc / "package.json")) {
+        if (auto json = manifest::parse_json(*text, loc); json && json->is_object()) {
+          for (const auto& [bin, _] : manifest::manifest_from_json(*json).bin) stray.bins.push_back(bin);
+        }
+      }
+      remove_bins_of(project, loc, stray);
+      std::error_code ec;
+      if (fs::is_symlink(project / loc, ec)) {
+        fs::remove(project / loc, ec);
+      } else {
+        fs::remove_all(project / loc, ec);
+      }
+      report.removed++;
+    }
   }
   for (Node* n : to_install) {
     if (linked_early.count(n)) continue;

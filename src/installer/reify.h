@@ -53,6 +53,8 @@ struct InstalledPackage {
   bool is_link = false;
   /// For links: the folder linked to.
   std::string link_target;
+  /// The names of its bins (linked in the .bin folder of the node_modules it is in).
+  std::vector<std::string> bins;
   /// Linked by this install while it resolved (EarlyLinker), not by an earlier one: kept when
   /// the ideal tree has the same package there, reported as added, its scripts still to run.
   bool early = false;
@@ -76,6 +78,9 @@ struct InstallOptions {
   std::string node_version;
   /// npm's bin-links: link packages' bins into node_modules/.bin.
   bool bin_links = true;
+  /// node_modules did not exist when this install began: whatever is in it, this install put
+  /// there (no need to look for folders nobody knows).
+  bool node_modules_is_new = false;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are

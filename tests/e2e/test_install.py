@@ -401,6 +401,43 @@ def own_tar_reader_no_libarchive(ctx):
 
 
 @suite.test
+def bins_of_removed_packages_go_with_them(ctx):
+    proj = ctx.project(pkg_json({"bin-string": "^1.0.0"}, dev={"bin-object": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_executable(proj.path("node_modules/.bin/bin-one"))
+    r = ctx.lade(L.install + ["--omit=dev"], proj)
+    h.check_exit(r, 0, "install --omit=dev")
+    for b in ("bin-one", "bin-two"):
+        h.check(not os.path.lexists(proj.path("node_modules/.bin", b)),
+                "the dev package's bin %s is left behind" % b, r)
+    h.check_executable(proj.path("node_modules/.bin/bin-string"))
+    proj.write("package.json", pkg_json({})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install without dependencies")
+    h.check(not os.path.lexists(proj.path("node_modules/.bin/bin-string")),
+            "the removed package's bin is left behind", r)
+
+
+@suite.test
+def unknown_folders_in_node_modules_are_removed(ctx):
+    # Not in the hidden lockfile, not wanted: npm finds them on disk and removes them.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    proj.write("node_modules/stray/package.json", {"name": "stray", "version": "1.0.0",
+                                                   "bin": {"stray": "cli.js"}})
+    proj.write("node_modules/stray/cli.js", "#!/usr/bin/env node\n")
+    os.makedirs(proj.path("node_modules/.bin"), exist_ok=True)
+    os.symlink("../stray/cli.js", proj.path("node_modules/.bin/stray"))
+    proj.write("node_modules/@scope/stray/package.json", {"name": "@scope/stray", "version": "1.0.0"})
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_not_exists(proj.path("node_modules/stray"), "unknown folder kept")
+    h.check_not_exists(proj.path("node_modules/@scope/stray"), "unknown scoped folder kept")
+    h.check(not os.path.lexists(proj.path("node_modules/.bin/stray")), "its bin kept", r)
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
