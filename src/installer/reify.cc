@@ -337,6 +337,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::vector<Node*> wanted;
   std::set<std::string> kept_locations;  // outside `only`, left as they are
   std::set<std::string> bundled_locations;
+  std::vector<Node*> bundled_nodes;  // in path order, as `wanted`
   for (auto& [loc, n] : located) {
     if (n->fs_parent() && !n->parent()) {
       // Workspace folders live in the project; one outside the selection is not recorded.
@@ -345,6 +346,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
       bundled_locations.insert(loc);
+      bundled_nodes.push_back(n);
       continue;
     }
     if (options_.only && !options_.only(*n)) {
@@ -592,7 +594,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // bin-links never replaces a link it made in the same run); `wanted` is in that order.
   std::unordered_set<std::string> bins_linked;
   constexpr fs::perms kExec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
-  for (Node* n : wanted) {
+  // Bundled packages arrive inside their bundler, and npm links their bins too (into the
+  // bundler's node_modules/.bin: rebuild-bundle is on by default).
+  std::vector<Node*> with_bins = wanted;
+  for (Node* n : bundled_nodes) {
+    Node* bundler = n->bundler();
+    if (bundler && !skipped.count(bundler) && !n->package.bin.empty()) with_bins.push_back(n);
+  }
+  for (Node* n : with_bins) {
     if (!options_.bin_links) break;
     if (skipped.count(n) || n->package.bin.empty()) continue;
     Node* parent = n->parent();
