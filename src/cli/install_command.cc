@@ -319,7 +319,11 @@ int run_install(const InstallRequest& req) {
   }
 
   // ---- up to date? ----
-  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only) {
+  // A lockfile with entries marked extraneous is never up to date: npm drops them from any
+  // tree it loads from a lockfile (see ResolveOptions::flags_suspect), and so does lade.
+  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only &&
+      lock_text.find("\"extraneous\": true") == std::string::npos &&
+      lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
     if (stored && fs::exists(hidden_lock_path) &&
         *stored == install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req) + "\n" +

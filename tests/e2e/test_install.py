@@ -438,6 +438,24 @@ def unknown_folders_in_node_modules_are_removed(ctx):
 
 
 @suite.test
+def second_install_drops_what_the_first_marked_extraneous(ctx):
+    # The first install locks an optional peer placed for a conflict as "extraneous"; the next
+    # one starts from that lockfile and drops it, as npm does, even with nothing else changed.
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "wraps-optpeer-leaf-2": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    extraneous = [k for k, v in proj.lockfile()["packages"].items() if v.get("extraneous")]
+    h.check_equal(extraneous, ["node_modules/wraps-optpeer-leaf-2/node_modules/leaf"],
+                  "extraneous entries after the first install")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_output_matches(r, r"removed 1 package", "reports the removal")
+    h.check(not any(v.get("extraneous") for v in proj.lockfile()["packages"].values()),
+            "an extraneous entry is still in the lockfile", r)
+    h.check_not_exists(proj.path("node_modules/wraps-optpeer-leaf-2/node_modules/leaf"),
+                       "the extraneous package is still installed")
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
