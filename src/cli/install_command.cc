@@ -306,7 +306,12 @@ int run_install(const InstallRequest& req) {
   if (!project_r) return fail(project_r.error());
   Project& project = *project_r;
   const fs::path node_modules = project.dir / "node_modules";
-  const fs::path lock_path = project.dir / "package-lock.json";
+  // npm's Shrinkwrap.load: a project's npm-shrinkwrap.json, when it has one, is its lockfile (read
+  // and written back) and package-lock.json is ignored.
+  std::error_code shrinkwrap_ec;
+  const fs::path lock_path = fs::is_regular_file(project.dir / "npm-shrinkwrap.json", shrinkwrap_ec)
+                                 ? project.dir / "npm-shrinkwrap.json"
+                                 : project.dir / "package-lock.json";
   const fs::path hidden_lock_path = node_modules / ".package-lock.json";
   const fs::path state_path = node_modules / ".lade-state";
 

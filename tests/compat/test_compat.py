@@ -149,6 +149,10 @@ def copy_scenario(scenario, dest, placeholders):
     return h.Project(dest)
 
 
+# A project's lockfile is package-lock.json, or npm-shrinkwrap.json when it has one.
+LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+
+
 def read_or_none(project, rel):
     return project.read_text(rel) if project.exists(rel) else None
 
@@ -189,11 +193,12 @@ def run_scenario(scenario, registry, placeholders, keep):
         if not l1.ok:
             problems.append("lade failed where npm succeeded\n" + l1.describe())
         else:
-            npm_lock = read_or_none(npm_proj, "package-lock.json")
-            lade_lock = read_or_none(lade_proj, "package-lock.json")
-            if lade_lock != npm_lock:
-                problems.append("package-lock.json differs (-npm +lade):\n" + h.text_diff(
-                    npm_lock or "", lade_lock or "(no package-lock.json)\n", "npm", "lade"))
+            for lock_name in LOCKFILES:
+                npm_lock = read_or_none(npm_proj, lock_name)
+                lade_lock = read_or_none(lade_proj, lock_name)
+                if lade_lock != npm_lock:
+                    problems.append("%s differs (-npm +lade):\n" % lock_name + h.text_diff(
+                        npm_lock or "(none)\n", lade_lock or "(none)\n", "npm", "lade"))
             lade_pj = lade_proj.read_text("package.json")
             npm_pj = npm_proj.read_text("package.json")
             if lade_pj != npm_pj:
@@ -220,11 +225,13 @@ def run_scenario(scenario, registry, placeholders, keep):
             return False, problems, timings
         # npm ci never writes the lockfile, and npm install on a lockfile it just wrote leaves
         # it as it is: so lade's must still match npm's byte for byte.
-        npm_lock = read_or_none(npm_proj, "package-lock.json")
-        lade_lock = read_or_none(lade_proj, "package-lock.json")
-        if lade_lock != npm_lock:
-            problems.append("package-lock.json after install differs (-npm +lade):\n" + h.text_diff(
-                npm_lock or "", lade_lock or "(no package-lock.json)\n", "npm", "lade"))
+        for lock_name in LOCKFILES:
+            npm_lock = read_or_none(npm_proj, lock_name)
+            lade_lock = read_or_none(lade_proj, lock_name)
+            if lade_lock != npm_lock:
+                problems.append("%s after install differs (-npm +lade):\n" % lock_name +
+                                h.text_diff(npm_lock or "(none)\n", lade_lock or "(none)\n",
+                                            "npm", "lade"))
         # node_modules/.package-lock.json: what the next install compares node_modules with.
         npm_hidden = read_or_none(npm_proj, "node_modules/.package-lock.json")
         lade_hidden = read_or_none(lade_proj, "node_modules/.package-lock.json")
