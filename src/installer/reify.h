@@ -54,7 +54,7 @@ struct InstalledPackage {
   /// For links: the folder linked to.
   std::string link_target;
   /// The names of its bins (linked in the .bin folder of the node_modules it is in).
-  std::vector<std::string> bins;
+  std::vector<std::string> bins{};
   /// Linked by this install while it resolved (EarlyLinker), not by an earlier one: kept when
   /// the ideal tree has the same package there, reported as added, its scripts still to run.
   bool early = false;
