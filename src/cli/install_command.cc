@@ -740,7 +740,19 @@ int run_install(const InstallRequest& req) {
         !st) {
       return fail(st.error());
     }
-    if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
+    // An optional dependency just added leaves a copy in the lockfile's root entry that the next
+    // install drops (see settle_added_specs_for): that install must not be skipped as up to date.
+    auto optional_added = [](const std::vector<AddedSpec>& specs) {
+      return std::any_of(specs.begin(), specs.end(), [](const AddedSpec& a) {
+        return a.kind == manifest::DependencyKind::kOptional;
+      });
+    };
+    bool lock_root_settles_later = optional_added(added);
+    for (const WorkspaceAdd& w : workspace_adds) lock_root_settles_later |= optional_added(w.added);
+    if (lock_root_settles_later) {
+      std::error_code ec;
+      fs::remove(state_path, ec);
+    } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
       std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req) + "\n" +

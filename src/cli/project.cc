@@ -271,6 +271,18 @@ util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::N
   node.package.dev_dependencies = now.dev_dependencies;
   node.package.optional_dependencies = now.optional_dependencies;
   node.package.peer_dependencies = now.peer_dependencies;
+  // add-rm-pkg-deps copies an optional dependency's requested spec into "dependencies" too ("for
+  // previous npm versions"): package.json drops the copy when it is written, but the lockfile's
+  // root entry keeps it until the next install. A tag is requested as the version it picked.
+  for (const auto& a : added) {
+    if (a.kind != manifest::DependencyKind::kOptional) continue;
+    tree::Node* child = node.resolve(a.spec.name);
+    std::string requested = a.requested;
+    if (a.spec.type == manifest::SpecType::kTag && child) requested = child->version();
+    auto& deps = node.package.dependencies;
+    std::erase_if(deps, [&](const auto& d) { return d.first == a.spec.name; });
+    deps.emplace_back(a.spec.name, requested);
+  }
   return {};
 }
 

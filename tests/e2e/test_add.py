@@ -71,6 +71,20 @@ def add_bare_name_keeps_the_declared_range(ctx):
 
 
 @suite.test
+def add_optional_as_npm_locks_it(ctx):
+    # npm copies the requested spec into the lockfile root's "dependencies" ("for previous npm
+    # versions"); package.json drops it, and so does the next install's lockfile.
+    for spec in ("leaf", "leaf@^1.0.0", "leaf@latest"):
+        proj, r = same_as_npm(ctx, ["-O", spec], text(BASE))
+        r2 = ctx.lade(L.install + ["--ignore-scripts"], proj)
+        h.check_exit(r2, 0, "install after add -O " + spec)
+        root = proj.lockfile()["packages"][""]
+        h.check("leaf" not in root.get("dependencies", {}),
+                "the copy stays in the lockfile after the next install", r2)
+        h.check("leaf" in root.get("optionalDependencies", {}), "the optional dependency", r2)
+
+
+@suite.test
 def add_dev(ctx):
     proj, r = same_as_npm(ctx, ["-D", "dev-tool@^1"], text(BASE))
     h.check("dev-tool" in proj.package_json().get("devDependencies", {}),
