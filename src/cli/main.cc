@@ -84,8 +84,10 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
   app.add_flag("--omit-lockfile-registry-resolved{true},--no-omit-lockfile-registry-resolved{false}",
                omit_resolved, "Leave registry tarball URLs out of package-lock.json");
+  // One value per -w, as npm's [String, Array] option: `-w a pkg` adds pkg to workspace a.
   app.add_option("-w,--workspace", req.workspaces, "Only this workspace (name or folder); repeatable")
-      ->take_last()
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--workspaces", req.all_workspaces, "Every workspace (not the root unless asked)");
   app.add_flag("--include-workspace-root", req.include_workspace_root,

@@ -96,9 +96,13 @@ def add_to_a_workspace(ctx):
     files = workspaces_project()
     proj, other = same_as_npm(ctx, files, L.install + [L.package_lock_only],
                               ["install", "--package-lock-only"], "lock")
-    r = ctx.lade(L.add + ["chain-a", "-w", "ws-b"], proj)
-    h.check_exit(r, 0, "add -w ws-b")
-    h.check_exit(ctx.npm(["install", "chain-a", "-w", "ws-b"], other), 0, "npm install -w")
+    # -w takes one value: the names after it are packages to add (and the second -w's too).
+    args = ["-w", "ws-b", "chain-a", "--workspace=ws-b", "leaf@^1.0.0"]
+    r = ctx.lade(L.add + args, proj)
+    h.check_exit(r, 0, "add -w ws-b chain-a ...")
+    h.check_exit(ctx.npm(["install"] + args, other), 0, "npm install -w")
+    h.check("chain-a" in proj.read_json("packages/ws-b/package.json").get("dependencies", {}),
+            "chain-a not added to ws-b", r)
     for rel in ("package.json", "packages/ws-b/package.json", "package-lock.json"):
         h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm",
                       actual_name="lade")
