@@ -292,7 +292,7 @@ void inflate_old_lockfile(tree::Tree& tree, Wiring& wiring, Reporter& reporter) 
 
 }  // namespace
 
-int run_install(const InstallRequest& req) {
+int run_install(InstallRequest req) {
   auto start = Clock::now();
   Reporter reporter(req.json, req.silent || req.loglevel == "silent", req.timing);
   Summary summary;
@@ -376,6 +376,9 @@ int run_install(const InstallRequest& req) {
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
+  // The .npmrc spellings of --package-lock-only and --no-save.
+  if (wiring.settings().package_lock_only) req.package_lock_only = true;
+  if (!wiring.settings().save) req.save = false;
   if (!wiring.settings().package_lock && req.command != Command::Ci) {
     // npm's package-lock=false: the lockfile is not read either.
     lock_text.clear();
@@ -630,6 +633,9 @@ int run_install(const InstallRequest& req) {
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
+  // lockfile-version=2 (or 3) asks for that version whatever the lockfile was; 1 is written as
+  // 2 here (the v2 format carries v1's "dependencies" for old clients).
+  if (const auto& v = wiring.settings().lockfile_version) wopts.lockfile_version = *v == 3 ? 3 : 2;
   // package-lock=false leaves package-lock.json alone, not package.json.
   const bool save_package_json = req.save && req.command != Command::Ci;
   const bool save = save_package_json && wiring.settings().package_lock;
@@ -701,6 +707,7 @@ int run_install(const InstallRequest& req) {
     report = std::move(*r);
     for (const auto& w : report.warnings) reporter.warn(w);
   } else if (req.dry_run) {
+    installer::leave_out_optionals_not_for_here(ideal, iopts);
     report = dry_run_report(ideal, hidden_lock_path, project.manifest, effective_omit(req));
   }
   auto reify_time = since(t_reify);

@@ -28,6 +28,9 @@ struct InstallRequest {
   bool package_lock_only = false;
   bool legacy_peer_deps = false;
   bool strict_peer_deps = false;
+  /// --save-prefix and --lockfile-version, as their .npmrc keys (empty: not given).
+  std::string save_prefix;
+  std::string lockfile_version;
   /// --install-strategy (hoisted, nested, shallow); --global-style and --legacy-bundling
   /// give shallow and nested.
   std::string install_strategy;
@@ -64,6 +67,6 @@ struct InstallRequest {
 };
 
 /// Runs the request; returns the process exit code.
-int run_install(const InstallRequest& request);
+int run_install(InstallRequest request);
 
 }  // namespace lade::cli

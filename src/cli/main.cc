@@ -19,13 +19,21 @@ namespace {
 void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string& omit_resolved) {
   app.add_option("--registry", req.registry, "Registry base URL");
   app.add_option("--prefix", req.prefix, "Project folder (default: nearest folder with package.json)");
+  // Values npm does not know are dropped with a warning (see drop_invalid), as npm does.
+  // One value per flag (npm's [String, Array] options): `--omit dev pkg` adds pkg.
   app.add_option("--omit", req.omit, "Leave out dependency types: dev, optional, peer")
-      ->check(CLI::IsMember({"dev", "optional", "peer"}))
-      ->take_all()
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->delimiter(',');
   app.add_option("--include", req.include, "Include dependency types despite --omit")
-      ->check(CLI::IsMember({"prod", "dev", "optional", "peer"}))
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->delimiter(',');
+  app.add_option("--save-prefix", req.save_prefix, "Prefix of saved ranges (default ^)");
+  app.add_option("--lockfile-version", req.lockfile_version, "2 or 3 (1 is written as 2)")
+      ->check(CLI::IsMember({"1", "2", "3"}));
   app.add_flag("--production", req.production, "Same as --omit=dev");
   app.add_flag("--ignore-scripts", req.ignore_scripts, "Do not run lifecycle scripts");
   app.add_flag("--package-lock-only", req.package_lock_only,
@@ -92,6 +100,21 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_flag("--workspaces", req.all_workspaces, "Every workspace (not the root unless asked)");
   app.add_flag("--include-workspace-root", req.include_workspace_root,
                "With -w or --workspaces: the root's own dependencies too");
+}
+
+/// npm only warns about a value its list options do not know, and goes on without it.
+void drop_invalid(std::vector<std::string>& values, const char* key,
+                  std::initializer_list<const char*> allowed) {
+  std::erase_if(values, [&](const std::string& v) {
+    for (const char* a : allowed) {
+      if (v == a) return false;
+    }
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    std::fprintf(stderr, "lade warn: invalid config %s=\"%s\" set in command line options; must be "
+                 "one or more of: %s\n", key, v.c_str(), list.c_str());
+    return true;
+  });
 }
 
 void raise_open_file_limit() {
@@ -189,6 +212,8 @@ int main(int argc, char** argv) {
   if (!omit_resolved.empty()) {
     req.omit_lockfile_registry_resolved = omit_resolved != "false" && omit_resolved != "0";
   }
+  drop_invalid(req.omit, "omit", {"dev", "optional", "peer"});
+  drop_invalid(req.include, "include", {"prod", "dev", "optional", "peer"});
   if (req.dry_run) {
     // Resolution only, and nothing written: not package.json, not the lockfile.
     req.package_lock_only = true;

@@ -87,7 +87,8 @@ void Reporter::summary(const Summary& s) {
     line = "up to date";
   } else {
     for (size_t i = 0; i < parts.size(); ++i) {
-      if (i) line += (i + 1 == parts.size()) ? (parts.size() > 2 ? ", and " : " and ") : ", ";
+      // npm's reify-output: "added 1 package, and removed 9 packages".
+      if (i) line += (i + 1 == parts.size()) ? ", and " : ", ";
       line += parts[i];
     }
   }

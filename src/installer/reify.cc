@@ -148,6 +148,19 @@ bool node_engine_ok(const manifest::Manifest& pkg, const std::string& node_versi
   return semver::satisfies(current, range.get_ref<const std::string&>(), semver::Options{false, true});
 }
 
+std::unordered_set<Node*> leave_out_optionals_not_for_here(tree::Tree& ideal, const InstallOptions& options) {
+  std::unordered_set<Node*> out;
+  for (Node* n : ideal.inventory()) {
+    if (n->is_project_root || n->is_link || n->inert || !n->flags.optional) continue;
+    if (platform_ok(*n, options) && node_engine_ok(n->package, options.node_version)) continue;
+    for (Node* m : tree::optional_set(n)) {
+      m->inert = true;
+      out.insert(m);
+    }
+  }
+  return out;
+}
+
 bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }
 
 bool platform_ok(const manifest::Manifest& pkg, const InstallOptions& options) {
@@ -319,19 +332,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::sort(located.begin(), located.end(),
             [](const auto& a, const auto& b) { return util::locale_less(a.first, b.first); });
 
-  // npm's #checkEngineAndPlatform: an optional package that cannot be installed here (another
-  // platform, or an engines.node this node does not satisfy) is made inert with its optional
-  // set (what only it needs), one after the other in inventory order. Edges from inert nodes
-  // no longer count, so what two such packages share goes with the second.
-  std::unordered_set<Node*> not_installable_here;
-  for (Node* n : all) {
-    if (n == root || n->is_link || n->inert || !n->flags.optional) continue;
-    if (platform_ok(*n, options_) && node_engine_ok(n->package, options_.node_version)) continue;
-    for (Node* m : tree::optional_set(n)) {
-      m->inert = true;
-      not_installable_here.insert(m);
-    }
-  }
+  // Optional packages for other platforms or engines are left out (see the function).
+  const std::unordered_set<Node*> not_installable_here = leave_out_optionals_not_for_here(ideal, options_);
 
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;

@@ -115,6 +115,12 @@ struct InstallReport {
 /// a prerelease node counts, an engines.node that is not a range accepts none). True when
 /// either is missing.
 bool node_engine_ok(const manifest::Manifest& package, const std::string& node_version);
+/// npm's #checkEngineAndPlatform for optional packages: each one that cannot be installed here
+/// (another platform, or an engines.node this node does not satisfy) is made inert with its
+/// optional set, one after the other in inventory order (edges from inert nodes no longer count,
+/// so what two such packages share goes with the second). Returns the nodes made inert.
+std::unordered_set<tree::Node*> leave_out_optionals_not_for_here(tree::Tree& ideal,
+                                                                 const InstallOptions& options);
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
 bool platform_ok(const manifest::Manifest& package, const InstallOptions& options);

@@ -345,9 +345,9 @@ Result<Config> Config::load(ConfigInputs in) {
   });
   if (s.save_exact) s.save_prefix.clear();
   pick_bool("package-lock", s.package_lock);
-  bool package_lock_only = false;
-  pick_bool("package-lock-only", package_lock_only);
-  if (package_lock_only) s.package_lock = true;
+  pick_bool("package-lock-only", s.package_lock_only);
+  if (s.package_lock_only) s.package_lock = true;
+  pick_bool("save", s.save);
   pick("lockfile-version", [&](const std::vector<std::string>& v) {
     std::string_view t = trim(v.back());
     if (t == "null") {
@@ -380,6 +380,12 @@ Result<Config> Config::load(ConfigInputs in) {
     s.omit = {"dev"};
   }
   pick_list("omit", s.omit, {"dev", "optional", "peer"});
+  // npm 6's production=true, still honoured (with a deprecation warning) as omit=dev.
+  bool production = false;
+  pick_bool("production", production);
+  if (production && std::find(s.omit.begin(), s.omit.end(), "dev") == s.omit.end()) {
+    s.omit.push_back("dev");
+  }
   pick_list("include", s.include, {"prod", "dev", "optional", "peer"});
   {
     std::vector<std::string> omit;

@@ -68,6 +68,10 @@ struct Settings {
   bool save_exact = false;
   std::string save_prefix = "^";  // already "" when save_exact, as npm flattens it
   bool package_lock = true;
+  /// package-lock-only: the lockfile is written, node_modules is left alone.
+  bool package_lock_only = false;
+  /// save: package.json and the lockfile are written (npm's --no-save turns it off).
+  bool save = true;
   std::optional<int> lockfile_version;  // 1, 2 or 3 when set
 
   // Resolution

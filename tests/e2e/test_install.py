@@ -205,6 +205,12 @@ def dry_run_writes_nothing(ctx):
     h.check_output_matches(r, r"added 5 packages", "reports what it would add")
     h.check_not_exists(proj.path("node_modules"), "node_modules made")
     h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
+    # Optional packages for other platforms are not counted (img-tool's freebsd and wasm32
+    # builds, and what only they need).
+    plat = ctx.project(pkg_json({"img-tool": "^1.0.0", "leaf": "^2.0.0"}), name="plat")
+    r = ctx.lade(L.install + ["--dry-run"], plat)
+    h.check_exit(r, 0, "install --dry-run with optional packages for other platforms")
+    h.check_output_matches(r, r"added 3 packages", "counts only what would be installed")
     r = ctx.lade(L.install + ["--dry-run", "leaf@^2.0.0"], proj)
     h.check_exit(r, 0, "install --dry-run leaf")
     h.check_equal(proj.read_text("package.json"), before, "package.json after a dry run")
@@ -246,6 +252,36 @@ def bin_with_windows_line_ending_runs(ctx):
     h.check_exit(ctx.lade(L.install, other), 0, "second install")
     with open(other.path("node_modules/crlf-bin/cli.js"), "rb") as f:
         h.check_equal(f.readline(), b"#!/usr/bin/env node\n", "first line in the second project")
+
+
+@suite.test
+def npmrc_switches_of_the_install(ctx):
+    base = pkg_json({"leaf": "^1.0.0"}, dev={"shared": "^1.0.0"})
+    proj = ctx.project(dict(base, **{".npmrc": "save=false\n"}), name="nosave")
+    before = proj.read_text("package.json")
+    h.check_exit(ctx.lade(L.install + ["host@^1.0.0"], proj), 0, "install host with save=false")
+    h.check_equal(proj.read_text("package.json"), before, "package.json with save=false")
+    h.check_not_exists(proj.path("package-lock.json"), "lockfile with save=false")
+    h.check_equal(proj.installed_version("host"), "1.1.0", "host installed anyway")
+
+    proj = ctx.project(dict(base, **{".npmrc": "package-lock-only=true\n"}), name="lockonly")
+    h.check_exit(ctx.lade(L.install, proj), 0, "install with package-lock-only=true")
+    h.check(proj.exists("package-lock.json"), "no lockfile with package-lock-only=true")
+    h.check_not_exists(proj.path("node_modules"), "node_modules with package-lock-only=true")
+
+    proj = ctx.project(dict(base, **{".npmrc": "production=true\n"}), name="production")
+    h.check_exit(ctx.lade(L.install, proj), 0, "install with production=true")
+    h.check_not_exists(proj.path("node_modules/shared"), "dev dependency with production=true")
+
+    proj = ctx.project(dict(base, **{".npmrc": "lockfile-version=2\n"}), name="v2")
+    h.check_exit(ctx.lade(L.install + [L.package_lock_only], proj), 0, "lockfile-version=2")
+    lock = proj.lockfile()
+    h.check(lock["lockfileVersion"] == 2 and "dependencies" in lock, "not a v2 lockfile")
+
+    proj = ctx.project(base, name="flags")
+    r = ctx.lade(L.install + ["--save-prefix=~", "--omit=nonsense", "host@^1.0.0"], proj)
+    h.check_exit(r, 0, "--save-prefix=~ --omit=nonsense (npm warns about the omit value)")
+    h.check_equal(proj.package_json()["dependencies"].get("host"), "~1.1.0", "saved with ~")
 
 
 @suite.test
