@@ -425,6 +425,25 @@ struct IdealTreeBuilder::Impl {
     return n->package_name() + "@" + n->version();
   }
 
+  /// The error of a package that could not be had, with who wants it (npm says neither).
+  static util::Error with_wanted_by(util::Error error, Node* failed) {
+    size_t shown = 0;
+    for (Edge* in : failed->edges_in()) {
+      if (!in->from()) continue;
+      if (++shown > 3) {
+        error.message += "\n  ... and " + std::to_string(failed->edges_in().size() - 3) + " more";
+        break;
+      }
+      error.message += "\n  wanted by " + describe(in->from()) + ": \"" + in->name() + "\": \"" +
+                       in->spec() + "\"";
+    }
+    if (error.code == "ETARGET") {
+      error.message += "\n  In most cases you or one of your dependencies are requesting a "
+                       "package version that doesn't exist.";
+    }
+    return error;
+  }
+
   void fail_peer_conflict(Edge* edge, Edge* current_edge) {
     if (fatal) return;
     Node* cur = edge->from()->resolve(edge->name());
@@ -928,7 +947,7 @@ struct IdealTreeBuilder::Impl {
 
     for (Node* failed : load_failures) {
       if (failed->root() != root) continue;
-      if (!failed->flags.optional) return failed->errors.front();
+      if (!failed->flags.optional) return with_wanted_by(failed->errors.front(), failed);
       // An optional dependency that failed takes with it whatever only it needed.
       for (Node* n : tree::optional_set(failed)) n->inert = true;
     }

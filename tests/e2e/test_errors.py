@@ -69,6 +69,9 @@ def unsatisfiable_range_is_etarget(ctx):
     r = ctx.lade(L.install, proj)
     h.check_exit(r, "nonzero", "install of an unsatisfiable range")
     h.check_output_contains(r, "ETARGET", "leaf", "^9.0.0")
+    if not L.is_npm_oracle():
+        # lade says who wants it (npm does not).
+        h.check_output_contains(r, 'wanted by the root project: "leaf": "^9.0.0"')
 
 
 @suite.test
