@@ -18,6 +18,8 @@ struct InstallRequest {
   bool save_optional = false;
   bool save_prod = false;
   bool save_exact = false;
+  /// -B/--save-bundle: added packages also join bundleDependencies.
+  bool save_bundle = false;
   bool save = true;
   std::string registry;
   std::string prefix;

@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
   install->add_flag("-O,--save-optional", req.save_optional, "Save to optionalDependencies");
   install->add_flag("-P,--save-prod", req.save_prod, "Save to dependencies");
   install->add_flag("-E,--save-exact", req.save_exact, "Save the exact version instead of a ^range");
+  install->add_flag("-B,--save-bundle", req.save_bundle, "Also list the added packages in bundleDependencies");
   install->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");
   add_common_flags(*install, req, omit_resolved);
 

@@ -264,6 +264,9 @@ util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::N
     std::string version = child ? child->version() : "";
     std::string saved = manifest::save_spec_for(a.spec, version, save);
     pj.set_dependency(a.kind, a.spec.name, saved, a.requested);
+    const bool peer = a.kind == manifest::DependencyKind::kPeer ||
+                      a.kind == manifest::DependencyKind::kPeerOptional;
+    if (req.save_bundle && !peer) pj.add_to_bundle(a.spec.name);
   }
   // The lockfile's entry lists what package.json now says.
   manifest::Manifest now = manifest::manifest_from_json(pj.content());
@@ -271,6 +274,7 @@ util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::N
   node.package.dev_dependencies = now.dev_dependencies;
   node.package.optional_dependencies = now.optional_dependencies;
   node.package.peer_dependencies = now.peer_dependencies;
+  node.package.bundle_dependencies = now.bundle_dependencies;
   // add-rm-pkg-deps copies an optional dependency's requested spec into "dependencies" too ("for
   // previous npm versions"): package.json drops the copy when it is written, but the lockfile's
   // root entry keeps it until the next install. A tag is requested as the version it picked.

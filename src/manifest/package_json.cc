@@ -321,6 +321,24 @@ void PackageJson::set_dependency(std::optional<DependencyKind> kind, std::string
   write_sections(std::move(s));
 }
 
+void PackageJson::add_to_bundle(std::string_view name) {
+  Sections s = read_sections();
+  std::vector<std::string> names;
+  if (s.bundle && s.bundle->is_array()) {
+    for (const auto& n : *s.bundle) {
+      if (n.is_string()) names.push_back(n.get<std::string>());
+    }
+  }
+  names.emplace_back(name);
+  std::sort(names.begin(), names.end(),
+            [](const std::string& a, const std::string& b) { return util::locale_compare(a, b) < 0; });
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  Json list = Json::array();
+  for (auto& n : names) list.push_back(std::move(n));
+  s.bundle = std::move(list);
+  write_sections(std::move(s));
+}
+
 void PackageJson::remove_dependency(std::string_view name) {
   Sections s = read_sections();
   for (DependencyKind k : kUpdateOrder) erase(s.of(k), name);

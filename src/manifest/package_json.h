@@ -74,6 +74,9 @@ class PackageJson {
   std::optional<std::string> saved_spec(std::optional<DependencyKind> kind,
                                         std::string_view name) const;
 
+  /// --save-bundle: `name` joins bundleDependencies (kept sorted and unique, as npm keeps it).
+  void add_to_bundle(std::string_view name);
+
   /// `npm uninstall <name>`: removed from every dependency object and from
   /// bundleDependencies, with the same clean-up as set_dependency.
   void remove_dependency(std::string_view name);

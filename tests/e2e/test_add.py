@@ -85,6 +85,14 @@ def add_optional_as_npm_locks_it(ctx):
 
 
 @suite.test
+def add_save_bundle(ctx):
+    base = dict(BASE, bundleDependencies=["shared"])
+    proj, r = same_as_npm(ctx, ["-B", "leaf@^1", "chain-a"], text(base))
+    h.check_equal(proj.package_json().get("bundleDependencies"), ["chain-a", "leaf", "shared"],
+                  "bundleDependencies, sorted", r)
+
+
+@suite.test
 def add_dev(ctx):
     proj, r = same_as_npm(ctx, ["-D", "dev-tool@^1"], text(BASE))
     h.check("dev-tool" in proj.package_json().get("devDependencies", {}),
