@@ -111,8 +111,9 @@ std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
     stack.push_back(link);
   }
   if (include_root) {
+    // The root's own dependencies, not its workspaces (only those named are selected).
     for (tree::Edge* e : root->edges_out()) {
-      if (e->to()) stack.push_back(e->to());
+      if (e->to() && !e->workspace()) stack.push_back(e->to());
     }
   }
   while (!stack.empty()) {
@@ -340,10 +341,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::set<std::string> kept_locations;  // outside `only`, left as they are
   std::set<std::string> bundled_locations;
   std::vector<Node*> bundled_nodes;  // in path order, as `wanted`
+  std::vector<Node*> unselected_folders;
   for (auto& [loc, n] : located) {
     if (n->fs_parent() && !n->parent()) {
-      // Workspace folders live in the project; one outside the selection is not recorded.
-      if (options_.only && !options_.only(*n)) skipped.insert(n);
+      // Workspace folders live in the project: nothing to install (see unselected_folders).
+      if (options_.only && !options_.only(*n)) unselected_folders.push_back(n);
       continue;
     }
     if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
@@ -379,6 +381,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       continue;
     }
     wanted.push_back(n);
+  }
+  // A workspace folder outside the selection is in the hidden lockfile (npm's lists the tree on
+  // disk) while a link to it stays in node_modules.
+  for (Node* folder : unselected_folders) {
+    const bool link_kept = std::any_of(located.begin(), located.end(), [&](const auto& l) {
+      return l.second->is_link && l.second->target == folder && kept_locations.count(l.first);
+    });
+    if (!link_kept) skipped.insert(folder);
   }
 
   // Looked at before anything is removed or created: a node_modules folder missing now (a

@@ -118,6 +118,21 @@ def install_one_workspace(ctx):
                   [".package-lock.json", "leaf", "shared", "ws-a"] if L.is_npm_oracle() else
                   [".lade-state", ".package-lock.json", "leaf", "shared", "ws-a"],
                   "node_modules entries (no ws-b, no dev-tool)")
+    # The hidden lockfile lists every workspace folder, selected or not, as npm's does.
+    h.check_equal(proj.read_text("node_modules/.package-lock.json"),
+                  other.read_text("node_modules/.package-lock.json"), "hidden lockfile",
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def include_workspace_root_adds_the_root_not_the_other_workspaces(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install + [L.package_lock_only],
+                              ["install", "--package-lock-only"], "lock")
+    r = ctx.lade(L.install + ["-w", "ws-a", "--include-workspace-root"], proj)
+    h.check_exit(r, 0, "install -w ws-a --include-workspace-root")
+    h.check_exit(ctx.npm(["install", "-w", "ws-a", "--include-workspace-root"], other), 0, "npm")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+    h.check_not_exists(proj.path("node_modules/dev-tool"), "ws-b's dev dependency installed")
 
 
 @suite.test
