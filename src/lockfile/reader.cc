@@ -315,6 +315,8 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
   }
 
   if (from_v1) assign_bundles(packages, order);
+  // Links got their override sets while their targets' edges were still missing.
+  tree.refresh_link_overrides();
 
   for (const tree::Edge* e : root->edges_out()) {
     if (!e->workspace() || !e->to()) continue;

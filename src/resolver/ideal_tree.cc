@@ -508,7 +508,10 @@ struct IdealTreeBuilder::Impl {
       if (link->root() != root || !link->target) continue;
       Node* t = link->target;
       if (t->is_external()) continue;  // outside the project: somebody else's problem
-      if ((t->parent() || t->fs_parent()) && !seen.count(t)) push(t);
+      if ((t->parent() || t->fs_parent()) && !seen.count(t)) {
+        tree.forward_link_overrides(link);
+        push(t);
+      }
     }
     return !queue.empty();
   }

@@ -498,6 +498,18 @@ bool override_matches_subtree(const OverrideSet& overrides, Node* target) {
 
 }  // namespace
 
+void Tree::forward_link_overrides(Node* link) {
+  if (link->is_link && link->target && link->overrides) {
+    overrides_edge_in_added(link->target, link->overrides);
+  }
+}
+
+void Tree::refresh_link_overrides() {
+  for (Node* n : inventory()) {
+    if (n->is_link) recalculate_out_edges_overrides(n);
+  }
+}
+
 void Tree::recalculate_out_edges_overrides(Node* node) {
   if (node->is_link) {
     if (node->target && node->overrides &&

@@ -240,6 +240,14 @@ class Tree {
   /// npm's legacy-peer-deps: peer dependencies are not loaded as edges.
   bool legacy_peer_deps = false;
 
+  /// A link's override set reaches its target (a workspace folder) before the target's
+  /// dependencies are resolved, so that a root rule applies across the link (arborist's
+  /// #resolveLinks, npm/cli#9659).
+  void forward_link_overrides(Node* link);
+  /// Every link passes its set on to its target where a rule names something in the target's
+  /// subtree (Link.recalculateOutEdgesOverrides): for a tree read whole, once its edges are in.
+  void refresh_link_overrides();
+
  private:
   /// Re-resolves the edge and recomputes its override set (arborist's edge.reload). A `hard`
   /// reload (a new edge, or its dependent's set changed) leaves telling the old target about a

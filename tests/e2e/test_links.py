@@ -5,6 +5,7 @@ reached with git+file:// URLs."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -122,6 +123,30 @@ def install_one_workspace(ctx):
     h.check_equal(proj.read_text("node_modules/.package-lock.json"),
                   other.read_text("node_modules/.package-lock.json"), "hidden lockfile",
                   expected_name="npm", actual_name="lade")
+
+
+@suite.test
+def ci_with_an_override_of_a_workspace_dependency(ctx):
+    # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
+    # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
+    files = {
+        "package.json": pkg("root", private=True, workspaces=["packages/*"],
+                            dependencies={"leaf": "1.0.0"},
+                            overrides={"leaf": "$leaf", "shared": "1.0.0"}),
+        "packages/ws-a/package.json": pkg("ws-a", dependencies={"leaf": "^1.0.0",
+                                                                "shared": "^1.0.0"}),
+    }
+    proj = ctx.project(files)
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0, "npm lock")
+    lock = proj.read_text("package-lock.json")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 0, "ci with the override")
+    h.check_equal(proj.installed_version("leaf"), "1.0.0", "leaf", r)
+    h.check_equal(proj.read_text("package-lock.json"), lock, "package-lock.json after ci")
+    shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.install + ["--workspaces"], proj)
+    h.check_exit(r, 0, "install --workspaces")
+    h.check_equal(proj.read_text("package-lock.json"), lock, "package-lock.json after --workspaces")
 
 
 @suite.test
