@@ -598,26 +598,26 @@ def run_lade(sandbox, args, cwd, registry=None, env=None, timeout=180):
     if not b:
         return Result(["lade"] + list(args), cwd, 127, "",
                       "lade binary not found: set %s" % LadeConventions.bin_env, 0.0)
-    full = [b] + list(args)
+    full, e = _lade_command(sandbox, b, args, registry, env)
+    return _run(full, cwd, e, timeout)
+
+
+def _lade_command(sandbox, binary, args, registry, env):
+    """The command line and environment run_lade and start_lade use."""
+    full = [binary] + list(args)
     if registry is not None:
         full += [LadeConventions.registry_flag, _url(registry)]
     full += LadeConventions.extra_args(sandbox)
     e = sandbox.base_env()
     e.update(LadeConventions.env(sandbox))
     e.update(env or {})
-    return _run(full, cwd, e, timeout)
+    return full, e
 
 
 def start_lade(sandbox, args, cwd, registry=None, env=None):
     """Starts lade as run_lade would, without waiting: returns the subprocess.Popen (its own
     session, output discarded), for tests that signal it."""
-    full = [LadeConventions.binary()] + list(args)
-    if registry is not None:
-        full += [LadeConventions.registry_flag, _url(registry)]
-    full += LadeConventions.extra_args(sandbox)
-    e = sandbox.base_env()
-    e.update(LadeConventions.env(sandbox))
-    e.update(env or {})
+    full, e = _lade_command(sandbox, LadeConventions.binary(), args, registry, env)
     return subprocess.Popen(full, cwd=cwd, env=e, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
