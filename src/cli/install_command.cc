@@ -129,6 +129,37 @@ tree::Node* folder_node(tree::Tree& tree, const std::string& realpath) {
   return nullptr;
 }
 
+/// Without a lockfile npm starts from the folders on disk, so the workspaces are in the tree
+/// before anything is resolved: their dependencies already look up through the root, and a
+/// package placed at the root that a workspace cannot use puts that workspace next in the
+/// queue (it sorts as a top), ahead of the root's own new packages. Resolution would otherwise
+/// meet the folders only through their links, after everything else, and hoist differently.
+void add_workspace_folders(tree::Tree& tree, const WorkspaceFolders& workspaces, const fs::path& project_dir,
+                           SourcedPackages& sourced) {
+  std::vector<std::pair<std::string, std::string>> by_depth(workspaces.begin(), workspaces.end());
+  std::stable_sort(by_depth.begin(), by_depth.end(),
+                   [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
+  for (const auto& [name, folder] : by_depth) {
+    if (folder.empty() || folder_node(tree, folder)) continue;
+    manifest::Manifest pkg;
+    if (auto m = sourced.read_folder(project_dir / folder)) pkg = std::move(*m);
+    tree::Node* node = tree.create_node(name, std::move(pkg));
+    node->realpath = folder;
+    tree.load_edges(node, true);  // a folder is a top: its devDependencies count
+    // A workspace inside another workspace's folder resolves through that folder first.
+    tree::Node* fs_parent = tree.root();
+    for (tree::Node* n : tree.inventory()) {
+      if (n->is_link || n->parent() || !n->fs_parent() || n == node) continue;
+      if (folder.size() > n->realpath.size() && folder.compare(0, n->realpath.size(), n->realpath) == 0 &&
+          folder[n->realpath.size()] == '/' &&
+          (fs_parent == tree.root() || n->realpath.size() > fs_parent->realpath.size())) {
+        fs_parent = n;
+      }
+    }
+    tree.attach_fs(node, fs_parent);
+  }
+}
+
 /// npm's lockedGitCommittish (dep-valid): a git dependency of the root or of a folder whose
 /// `#<ref>` differs from the one the lockfile's entry recorded is resolved again, since a named
 /// ref cannot be checked against the locked commit offline. Returns (folder, name) pairs; the
@@ -478,6 +509,7 @@ int run_install(InstallRequest req) {
     for (const auto& [name, folder] : workspaces) {
       ideal.add_edge(r, name, "file:" + folder, tree::EdgeType::Workspace);
     }
+    add_workspace_folders(ideal, workspaces, project.dir, wiring.sourced());
   }
   tree::Node* root = ideal.root();
   for (WorkspaceAdd& w : workspace_adds) {
