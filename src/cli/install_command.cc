@@ -425,7 +425,6 @@ int run_install(InstallRequest req) {
     return t;
   };
   std::unique_ptr<tree::Tree> ideal_owner = make_tree();
-  tree::Tree& ideal = *ideal_owner;
   manifest::Manifest root_manifest = project.manifest;
 
   // `lade add`: the requested specs go into package.json's deps before resolving, as npm's
@@ -496,21 +495,41 @@ int run_install(InstallRequest req) {
   }
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
+  bool started_from_installed = false;
   if (have_lock) {
     lockfile::ReadOptions ideal_options = read_options;
     ideal_options.recompute_flags = true;
-    auto l = lockfile::read_lockfile(lock_text, lock_path.string(), ideal, root_manifest, ideal_options);
+    auto l = lockfile::read_lockfile(lock_text, lock_path.string(), *ideal_owner, root_manifest, ideal_options);
     if (!l) return fail(l.error());
     loaded = std::move(*l);
     loaded_lock = true;
-    if (loaded.needs_inflate) inflate_old_lockfile(ideal, wiring, reporter);
+    if (loaded.needs_inflate) inflate_old_lockfile(*ideal_owner, wiring, reporter);
   } else {
-    tree::Node* r = ideal.create_root(root_manifest);
-    for (const auto& [name, folder] : workspaces) {
-      ideal.add_edge(r, name, "file:" + folder, tree::EdgeType::Workspace);
+    // Without a lockfile npm starts from what node_modules holds (its hidden lockfile), so
+    // that only what package.json no longer allows changes: a package there that still
+    // satisfies its range is kept, not upgraded.
+    if (req.command != Command::Ci) {
+      if (auto hidden = util::read_file(hidden_lock_path)) {
+        lockfile::ReadOptions hidden_options = read_options;
+        hidden_options.hidden = true;
+        hidden_options.keep_flags = true;
+        if (lockfile::read_lockfile(*hidden, hidden_lock_path.string(), *ideal_owner, root_manifest,
+                                    hidden_options)) {
+          started_from_installed = !ideal_owner->root()->children().empty();
+        }
+        if (!started_from_installed) ideal_owner = make_tree();
+      }
     }
-    add_workspace_folders(ideal, workspaces, project.dir, wiring.sourced());
+    tree::Tree& fresh = *ideal_owner;
+    if (!started_from_installed) {
+      tree::Node* r = fresh.create_root(root_manifest);
+      for (const auto& [name, folder] : workspaces) {
+        fresh.add_edge(r, name, "file:" + folder, tree::EdgeType::Workspace);
+      }
+    }
+    add_workspace_folders(fresh, workspaces, project.dir, wiring.sourced());
   }
+  tree::Tree& ideal = *ideal_owner;
   tree::Node* root = ideal.root();
   for (WorkspaceAdd& w : workspace_adds) {
     if (tree::Node* n = folder_node(ideal, w.folder)) {
@@ -538,10 +557,10 @@ int run_install(InstallRequest req) {
     reporter.warn("install-strategy=linked (npm's isolated layout) is not supported yet: "
                   "installing hoisted, as install-strategy=hoisted does");
   }
-  ropts.loaded_from_lockfile = loaded_lock;
+  ropts.loaded_from_lockfile = loaded_lock || started_from_installed;
   // npm's loadVirtual({root}) always marks the flags suspect: a tree from a lockfile loses what
   // nothing depends on (entries npm wrote as extraneous) before it is installed or written.
-  ropts.flags_suspect = loaded_lock;
+  ropts.flags_suspect = loaded_lock || started_from_installed;
   ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   for (const auto& w : workspace_adds) {

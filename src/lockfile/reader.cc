@@ -324,7 +324,7 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
     if (e->to()->is_link && e->to()->target) e->to()->target->is_workspace = true;
   }
 
-  bool recalc = options.hidden || options.recompute_flags || out.needs_inflate;
+  bool recalc = (options.hidden && !options.keep_flags) || options.recompute_flags || out.needs_inflate;
   if (!options.hidden && !out.ancient) {
     auto lock_root = packages.find("");
     static const Json kEmpty = Json::object();

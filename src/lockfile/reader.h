@@ -35,6 +35,11 @@ struct ReadOptions {
   /// flags are always recomputed from the edges, whatever the entries say, so what nothing
   /// reaches is marked extraneous.
   bool recompute_flags = false;
+  /// With `hidden`: keep the dep flags the entries record. npm's install without a lockfile
+  /// starts from the tree in node_modules as it was flagged when installed, and keeps those
+  /// flags unless the install changes something (a package no longer depended on stays, and
+  /// is written as it was).
+  bool keep_flags = false;
   /// Workspaces as found on disk. When empty, the root package's workspace globs are matched
   /// against the lockfile's keys instead (map-workspaces' virtual mode).
   WorkspaceList workspaces;

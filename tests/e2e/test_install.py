@@ -492,6 +492,38 @@ def second_install_drops_what_the_first_marked_extraneous(ctx):
 
 
 @suite.test
+def without_a_lockfile_installed_packages_that_still_fit_are_kept(ctx):
+    # npm starts from node_modules when there is no lockfile: what is installed and still
+    # satisfies package.json stays (flags as they were), only the rest is resolved.
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "shared": "1.0.0"}, dev={"uses-leaf-1": "1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0", "shared": "^1.0.0"})["package.json"])
+    os.remove(proj.path("package-lock.json"))
+    reg.clear_log()
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install without the lockfile")
+    h.check_equal(proj.installed_version("leaf"), "1.0.0", "leaf (installed 1.0.0, newest ^1 is 1.1.0)", r)
+    h.check_equal(proj.installed_version("shared"), "1.0.0", "shared", r)
+    packages = proj.lockfile()["packages"]
+    h.check_equal(packages["node_modules/leaf"]["version"], "1.0.0", "locked leaf", r)
+    # uses-leaf-1 left package.json but nothing changed in the tree: npm keeps it as it was.
+    h.check_equal(packages.get("node_modules/uses-leaf-1", {}).get("dev"), True,
+                  "uses-leaf-1 kept with its dev flag", r)
+    h.check_equal([e["path"] for e in reg.log() if e.get("kind") == "packument"], [],
+                  "packument requests", r)
+    # A change to the tree recomputes the flags: what nothing needs goes.
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0", "shared": "^1.0.0", "chain-d": "^1.0.0"})["package.json"])
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with a new dependency")
+    packages = proj.lockfile()["packages"]
+    h.check_equal(packages["node_modules/leaf"]["version"], "1.0.0", "locked leaf after the change", r)
+    h.check("node_modules/uses-leaf-1" not in packages, "uses-leaf-1 still locked", r)
+    h.check_not_exists(proj.path("node_modules/uses-leaf-1"), "uses-leaf-1 still installed")
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
