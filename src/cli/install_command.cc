@@ -549,6 +549,7 @@ int run_install(InstallRequest req) {
   ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
   ropts.force = req.force || wiring.settings().force;
   ropts.node_version = project.node_version;
+  ropts.npm_version = wiring.settings().npm_version;
   if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {
     ropts.install_strategy = resolver::InstallStrategy::kNested;
   } else if (strategy == "shallow") {
@@ -647,6 +648,7 @@ int run_install(InstallRequest req) {
   iopts.project_dir = project.dir;
   iopts.arch = project.arch;
   iopts.node_version = project.node_version;
+  iopts.npm_version = wiring.settings().npm_version;
   iopts.node_modules_is_new = node_modules_was_absent;
   iopts.bin_links = wiring.settings().bin_links;
   {

@@ -133,9 +133,12 @@ std::unordered_set<const Node*> workspace_dependency_set(tree::Tree& tree,
   return set;
 }
 
-bool node_engine_ok(const manifest::Manifest& pkg, const std::string& node_version) {
-  if (node_version.empty() || !pkg.engines.is_object()) return true;
-  auto it = pkg.engines.find("node");
+namespace {
+
+/// `eng.<name> && !satisfies(version, eng.<name>, {includePrerelease: true})`, negated.
+bool engine_ok(const manifest::Manifest& pkg, const char* name, const std::string& version) {
+  if (version.empty() || !pkg.engines.is_object()) return true;
+  auto it = pkg.engines.find(name);
   if (it == pkg.engines.end()) return true;
   const manifest::Json& range = *it;
   // JavaScript truthiness: a falsy value is not checked, a truthy non-string is no range.
@@ -145,15 +148,24 @@ bool node_engine_ok(const manifest::Manifest& pkg, const std::string& node_versi
     return true;
   }
   if (!range.is_string()) return false;
-  const std::string current = node_version[0] == 'v' ? node_version : "v" + node_version;
-  return semver::satisfies(current, range.get_ref<const std::string&>(), semver::Options{false, true});
+  return semver::satisfies(version, range.get_ref<const std::string&>(), semver::Options{false, true});
+}
+
+std::string with_v(const std::string& node_version) {
+  return node_version.empty() || node_version[0] == 'v' ? node_version : "v" + node_version;
+}
+
+}  // namespace
+
+bool engines_ok(const manifest::Manifest& pkg, const std::string& node_version, const std::string& npm_version) {
+  return engine_ok(pkg, "node", with_v(node_version)) && engine_ok(pkg, "npm", npm_version);
 }
 
 std::unordered_set<Node*> leave_out_optionals_not_for_here(tree::Tree& ideal, const InstallOptions& options) {
   std::unordered_set<Node*> out;
   for (Node* n : ideal.inventory()) {
     if (n->is_project_root || n->is_link || n->inert || !n->flags.optional) continue;
-    if (platform_ok(*n, options) && node_engine_ok(n->package, options.node_version)) continue;
+    if (platform_ok(*n, options) && engines_ok(n->package, options.node_version, options.npm_version)) continue;
     for (Node* m : tree::optional_set(n)) {
       m->inert = true;
       out.insert(m);
@@ -181,10 +193,16 @@ util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions
   for (Node* n : ideal.inventory()) {
     if (n->flags.optional || n->is_link) continue;
     std::string id = n->package_name() + "@" + n->version();
-    if (!node_engine_ok(n->package, current_node)) {
-      const manifest::Json& wanted = n->package.engines.at("node");
-      std::string msg = "Unsupported engine for " + id + ": wanted: {\"node\":" + wanted.dump() +
-                        "} (current: {\"node\":\"" + current_node + "\"})";
+    if (!engines_ok(n->package, current_node, options.npm_version)) {
+      // What npm reports: the engines it checks, and the versions it checked them with.
+      manifest::Json wanted = manifest::Json::object();
+      manifest::Json current = {{"node", current_node}};
+      for (const char* engine : {"node", "npm"}) {
+        if (auto it = n->package.engines.find(engine); it != n->package.engines.end()) wanted[engine] = *it;
+      }
+      if (!options.npm_version.empty()) current["npm"] = options.npm_version;
+      std::string msg = "Unsupported engine for " + id + ": wanted: " + wanted.dump() + " (current: " +
+                        current.dump() + ")";
       if (engine_strict) return util::make_error("EBADENGINE", msg);
       warnings.push_back("EBADENGINE " + msg);
     }

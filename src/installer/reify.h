@@ -76,6 +76,9 @@ struct InstallOptions {
   /// The running node's version ("20.1.0" or "v20.1.0"); empty when unknown (engines are then
   /// not checked).
   std::string node_version;
+  /// The version of the npm lade answers as ("11.6.2"; see Settings::npm_version); empty:
+  /// engines.npm is not checked.
+  std::string npm_version;
   /// npm's bin-links: link packages' bins into node_modules/.bin.
   bool bin_links = true;
   /// node_modules did not exist when this install began: whatever is in it, this install put
@@ -111,10 +114,11 @@ struct InstallReport {
   std::chrono::milliseconds scripts_time{0};
 };
 
-/// True when `package`'s engines.node accepts `node_version` (npm-install-checks' checkEngine;
-/// a prerelease node counts, an engines.node that is not a range accepts none). True when
-/// either is missing.
-bool node_engine_ok(const manifest::Manifest& package, const std::string& node_version);
+/// True when `package`'s engines.node accepts `node_version` and its engines.npm accepts
+/// `npm_version` (npm-install-checks' checkEngine: prereleases count, an engine that is not a
+/// range accepts none). An engine or a version that is missing is not checked.
+bool engines_ok(const manifest::Manifest& package, const std::string& node_version,
+                const std::string& npm_version);
 /// npm's #checkEngineAndPlatform for optional packages: each one that cannot be installed here
 /// (another platform, or an engines.node this node does not satisfy) is made inert with its
 /// optional set, one after the other in inventory order (edges from inert nodes no longer count,

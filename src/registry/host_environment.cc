@@ -8,11 +8,27 @@
 #include <cerrno>
 #include <cstring>
 
+#include "manifest/manifest.h"
+#include "util/fs.h"
+
 extern char** environ;
 
 namespace lade::registry {
 
 namespace {
+
+/// The "version" of `<dir>/package.json` when that is npm's own package.json, else empty.
+std::string npm_package_version(const fs::path& dir) {
+  const fs::path file = dir / "package.json";
+  auto text = util::read_file(file);
+  if (!text) return {};
+  auto doc = manifest::parse_json(*text, file.string());
+  if (!doc || !doc->is_object()) return {};
+  auto name = doc->find("name");
+  auto version = doc->find("version");
+  if (name == doc->end() || *name != "npm" || version == doc->end() || !version->is_string()) return {};
+  return version->get<std::string>();
+}
 
 /// The first executable `name` in the PATH directories, or empty.
 fs::path find_on_path(const Environment& env, std::string_view name) {
@@ -89,7 +105,11 @@ NodeInstall discover_node_install(const Environment& env) {
   if (fs::path npm = find_on_path(env, "npm"); !npm.empty()) {
     // <npm dir>/bin/npm-cli.js -> <npm dir>/npmrc
     fs::path real = fs::canonical(npm, ec);
-    if (!ec) found.npm_builtin_rc = real.parent_path().parent_path() / "npmrc";
+    if (!ec) {
+      const fs::path npm_dir = real.parent_path().parent_path();
+      found.npm_builtin_rc = npm_dir / "npmrc";
+      found.npm_version = npm_package_version(npm_dir);
+    }
   }
   return found;
 }

@@ -27,6 +27,8 @@ struct NodeInstall {
   fs::path global_prefix;
   /// npm's builtin config file, `<npm package dir>/npmrc`; empty when npm is not found.
   fs::path npm_builtin_rc;
+  /// The version of that npm ("11.6.2"), from its package.json; empty when npm is not found.
+  std::string npm_version;
 };
 NodeInstall discover_node_install(const Environment& env);
 

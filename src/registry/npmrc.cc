@@ -427,6 +427,7 @@ Result<Config> Config::load(ConfigInputs in) {
   replace_all(agent, "{workspaces}", "false");
   replace_all(agent, "{ci}", "");
   s.user_agent = std::string(trim(agent));
+  s.npm_version = in.node.npm_version;
 
   s.cache = home / ".npm";
   pick("cache", [&](const std::vector<std::string>& v) {

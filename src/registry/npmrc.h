@@ -102,6 +102,9 @@ struct Settings {
   int maxsockets = 15;
   /// The User-Agent header, placeholders already substituted.
   std::string user_agent;
+  /// npm's `npm-version`: the version of the npm on PATH (empty when there is none). npm
+  /// avoids versions whose engines.npm it does not satisfy, so lade answers as that npm would.
+  std::string npm_version;
 
   // Files
   fs::path cache;       // npm's `cache` (default ~/.npm)

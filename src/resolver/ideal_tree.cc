@@ -196,6 +196,16 @@ bool installs_own(const Edge& e) {
   return std::find(bundled.begin(), bundled.end(), e.name()) == bundled.end();
 }
 
+/// The node and npm versions that picks are checked against, as npm-pick-manifest takes them.
+PickOptions pick_engines(const ResolveOptions& options) {
+  PickOptions engines;
+  if (!options.node_version.empty()) {
+    engines.node_version = options.node_version[0] == 'v' ? options.node_version : "v" + options.node_version;
+  }
+  engines.npm_version = options.npm_version;
+  return engines;
+}
+
 }  // namespace
 
 // ---- the builder ----
@@ -236,7 +246,7 @@ struct IdealTreeBuilder::Impl {
 
   Impl(Tree& t, PackumentSource& s, ResolveOptions o, ResolveStats& st, bool& mt)
       : tree(t), source(s), options(std::move(o)),
-        nodes(t, s, options.node_version, options.project_dir, options.on_picked_ahead),
+        nodes(t, s, pick_engines(options), options.project_dir, options.on_picked_ahead),
         stats(st),
         mutate_tree(mt) {}
 

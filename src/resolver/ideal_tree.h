@@ -36,6 +36,8 @@ struct ResolveOptions {
   InstallStrategy install_strategy = InstallStrategy::kHoisted;
   /// The running node's version, for engines checks while picking versions.
   std::string node_version;
+  /// The version of the npm lade answers as (engines.npm); empty: not checked.
+  std::string npm_version;
   /// Root dependency names the user asked for explicitly (`lade add x`): re-resolved even when
   /// the lockfile satisfies them.
   std::vector<std::string> explicit_requests;

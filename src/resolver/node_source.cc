@@ -61,13 +61,13 @@ std::string registry_integrity(const manifest::Dist& dist) {
   return raw ? "sha1-" + util::base64_encode(*raw) : std::string();
 }
 
-NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
+NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, PickOptions engines,
                        fs::path project_dir, PickedAhead on_picked_ahead)
     : tree_(tree),
       source_(source),
-      node_version_(node_version),
+      engines_(std::move(engines)),
       pick_indexes_(std::make_shared<PickIndexCache>()),
-      prefetcher_(std::make_shared<Prefetcher>(source, node_version, pick_indexes_,
+      prefetcher_(std::make_shared<Prefetcher>(source, engines_, pick_indexes_,
                                                std::move(on_picked_ahead))),
       project_dir_(project_dir.empty() ? fs::path("/") : std::move(project_dir)) {}
 
@@ -81,8 +81,7 @@ util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::strin
                                                                 const std::string& spec) {
   RegistryRequest req = LADE_TRY(registry_request(name, spec));
   auto packument = LADE_TRY(source_.packument(req.package_name));
-  PickOptions opts;
-  if (!node_version_.empty()) opts.node_version = node_version_[0] == 'v' ? node_version_ : "v" + node_version_;
+  const PickOptions& opts = engines_;
   const PickIndex& index = pick_indexes_->get(packument);
   const manifest::PackumentVersion* picked = LADE_TRY(pick_version(index, req.wanted, opts));
   Resolved r;

@@ -43,7 +43,8 @@ class NodeSource {
  public:
   /// `project_dir` is the absolute project root; relative specs resolve from it.
   /// `on_picked_ahead` is told of the versions the prefetcher picks (see Prefetcher).
-  NodeSource(tree::Tree& tree, PackumentSource& source, std::string node_version,
+  /// `engines` holds the node and npm versions picks are checked against (see PickOptions).
+  NodeSource(tree::Tree& tree, PackumentSource& source, PickOptions engines,
              std::filesystem::path project_dir, PickedAhead on_picked_ahead = {});
   /// Stops the prefetcher (see Prefetcher::stop): what this source read may be freed next.
   ~NodeSource();
@@ -72,7 +73,7 @@ class NodeSource {
 
   tree::Tree& tree_;
   PackumentSource& source_;
-  std::string node_version_;
+  PickOptions engines_;
   /// Version keys parsed once per packument, however many specs pick from it (shared with the
   /// prefetcher, declared first: the prefetcher is made with it).
   std::shared_ptr<PickIndexCache> pick_indexes_;

@@ -71,6 +71,8 @@ class EngineCheck {
   bool npm_ok(const PackumentVersion& v) const {
     auto json = packument_.version_json(v);
     if (!json) return true;  // unreadable: the manifest read that follows reports it
+    // Few versions name npm at all: those that do not are not parsed.
+    if (json->find("\"npm\"") == std::string::npos) return true;
     nlohmann::json doc = nlohmann::json::parse(*json, nullptr, /*allow_exceptions=*/false);
     if (!doc.is_object()) return true;
     auto engines = doc.find("engines");

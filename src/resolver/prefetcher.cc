@@ -6,14 +6,12 @@
 
 namespace lade::resolver {
 
-Prefetcher::Prefetcher(PackumentSource& source, std::string node_version,
+Prefetcher::Prefetcher(PackumentSource& source, PickOptions engines,
                        std::shared_ptr<PickIndexCache> indexes, PickedAhead on_picked)
     : source_(source),
-      node_version_(std::move(node_version)),
+      engines_(std::move(engines)),
       indexes_(std::move(indexes)),
-      on_picked_(std::move(on_picked)) {
-  if (!node_version_.empty() && node_version_[0] != 'v') node_version_ = "v" + node_version_;
-}
+      on_picked_(std::move(on_picked)) {}
 
 size_t Prefetcher::specs_seen() const {
   std::lock_guard lock(mu_);
@@ -108,9 +106,7 @@ void Prefetcher::expand(const std::string& package_name, const std::string& want
   auto packument = source_.packument(package_name);
   if (!packument) return;
   const PickIndex& index = indexes_->get(*packument);
-  PickOptions opts;
-  opts.node_version = node_version_;
-  auto picked = pick_version(index, wanted, opts);
+  auto picked = pick_version(index, wanted, engines_);
   if (!picked) return;
   auto m = (*packument)->shared_manifest((*picked)->version);
   if (!m) return;

@@ -27,7 +27,7 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
  public:
   /// `on_picked` (may be empty; must be thread-safe) hears of every version picked here:
   /// nearly all of them are placed later, so their tarballs can start downloading at once.
-  Prefetcher(PackumentSource& source, std::string node_version,
+  Prefetcher(PackumentSource& source, PickOptions engines,
              std::shared_ptr<PickIndexCache> indexes, PickedAhead on_picked = {});
   /// The resolver will (probably) need `name@spec`: fetch it and, transitively, what it needs.
   /// `installed`: reached through dependencies (not peers) from what will be placed, so the
@@ -53,7 +53,7 @@ class Prefetcher : public std::enable_shared_from_this<Prefetcher> {
   void expand(const std::string& package_name, const std::string& wanted, bool installed);
 
   PackumentSource& source_;
-  std::string node_version_;
+  const PickOptions engines_;
   mutable std::mutex mu_;
   std::unordered_set<std::string> declared_;  // name '\0' spec, as declared
   /// package@wanted, once the spec is read -> whether it was wanted as installed

@@ -374,5 +374,33 @@ TEST_CASE("config: global-style and legacy-bundling set the install strategy",
   CHECK(load(m.inputs()).settings().install_strategy == "shallow");
 }
 
+TEST_CASE("config: npm-version is the version of the npm on PATH", "[registry][npmrc]") {
+  Machine m;
+  // As a global npm install lays itself out: <prefix>/bin/npm -> ../lib/node_modules/npm/bin/npm-cli.js
+  const fs::path npm_dir = m.prefix / "lib" / "node_modules" / "npm";
+  m.write(npm_dir / "bin" / "npm-cli.js", "#!/usr/bin/env node\n");
+  ::chmod((npm_dir / "bin" / "npm-cli.js").c_str(), 0755);
+  fs::create_directories(m.prefix / "bin");
+  fs::create_symlink("../lib/node_modules/npm/bin/npm-cli.js", m.prefix / "bin" / "npm");
+  Environment env = {{"PATH", (m.prefix / "bin").string()}};
+
+  SECTION("read from npm's package.json") {
+    m.write(npm_dir / "package.json", R"({"version": "11.2.3", "name": "npm", "bin": {"npm": "bin/npm-cli.js"}})");
+    NodeInstall found = discover_node_install(env);
+    CHECK(found.npm_builtin_rc == fs::canonical(npm_dir) / "npmrc");
+    CHECK(found.npm_version == "11.2.3");
+    ConfigInputs in = m.inputs();
+    in.node = found;
+    CHECK(load(in).settings().npm_version == "11.2.3");
+  }
+  SECTION("not npm's package.json: no version") {
+    m.write(npm_dir / "package.json", R"({"name": "not-npm", "version": "1.0.0"})");
+    CHECK(discover_node_install(env).npm_version.empty());
+  }
+  SECTION("no npm on PATH: no version") {
+    CHECK(discover_node_install(Environment{{"PATH", m.home.string()}}).npm_version.empty());
+  }
+}
+
 }  // namespace
 }  // namespace lade::registry

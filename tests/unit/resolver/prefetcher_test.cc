@@ -19,6 +19,12 @@ using lade::resolver::Prefetcher;
 
 namespace {
 
+lade::resolver::PickOptions node20() {
+  lade::resolver::PickOptions engines;
+  engines.node_version = "v20.0.0";
+  return engines;
+}
+
 /// Keeps each fetch's callback for the test to complete by hand; counts packument reads.
 class HeldSource : public lade::resolver::PackumentSource {
  public:
@@ -80,7 +86,7 @@ class GraphSource : public lade::resolver::PackumentSource {
 
 TEST_CASE("prefetcher: follows the picked version's dependencies", "[resolver][prefetch]") {
   HeldSource source;
-  auto prefetcher = std::make_shared<Prefetcher>(source, "20.0.0", std::make_shared<PickIndexCache>());
+  auto prefetcher = std::make_shared<Prefetcher>(source, node20(), std::make_shared<PickIndexCache>());
   prefetcher->want("a", "^1.0.0");
   REQUIRE(source.requested == std::vector<std::string>{"a"});
   source.complete("a");
@@ -91,7 +97,7 @@ TEST_CASE("prefetcher: follows the picked version's dependencies", "[resolver][p
 TEST_CASE("prefetcher: once stopped, a late packument is not read and nothing more is asked for",
           "[resolver][prefetch]") {
   HeldSource source;
-  auto prefetcher = std::make_shared<Prefetcher>(source, "20.0.0", std::make_shared<PickIndexCache>());
+  auto prefetcher = std::make_shared<Prefetcher>(source, node20(), std::make_shared<PickIndexCache>());
   prefetcher->want("a", "^1.0.0");
   REQUIRE(source.requested.size() == 1);
 
@@ -115,7 +121,7 @@ TEST_CASE("prefetcher: tells of the versions picked for what will be installed, 
   std::mutex mu;
   std::set<std::string> picked;
   auto prefetcher = std::make_shared<Prefetcher>(
-      source, "20.0.0", std::make_shared<PickIndexCache>(), [&](const lade::manifest::Manifest& m) {
+      source, node20(), std::make_shared<PickIndexCache>(), [&](const lade::manifest::Manifest& m) {
         std::lock_guard lock(mu);
         picked.insert(m.name + "@" + m.version);
       });
