@@ -548,6 +548,7 @@ int run_install(InstallRequest req) {
   ropts.legacy_peer_deps = ideal.legacy_peer_deps;
   ropts.strict_peer_deps = req.strict_peer_deps || wiring.settings().strict_peer_deps;
   ropts.force = req.force || wiring.settings().force;
+  ropts.prefer_dedupe = req.prefer_dedupe;
   ropts.node_version = project.node_version;
   ropts.npm_version = wiring.settings().npm_version;
   if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {

@@ -3,6 +3,7 @@
 // node_modules, wired from the stages (see ARCHITECTURE.md).
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lade::cli {
@@ -30,9 +31,13 @@ struct InstallRequest {
   bool package_lock_only = false;
   bool legacy_peer_deps = false;
   bool strict_peer_deps = false;
-  /// --save-prefix and --lockfile-version, as their .npmrc keys (empty: not given).
-  std::string save_prefix;
+  /// --lockfile-version, as its .npmrc key (empty: not given).
   std::string lockfile_version;
+  /// npm settings given on the command line (--save-prefix, --fetch-retries, --userconfig...),
+  /// as {key, value} for the config layers, in the order given.
+  std::vector<std::pair<std::string, std::string>> cli_settings;
+  /// --prefer-dedupe: a version already in the tree is reused where it satisfies the range.
+  bool prefer_dedupe = false;
   /// --install-strategy (hoisted, nested, shallow); --global-style and --legacy-bundling
   /// give shallow and nested.
   std::string install_strategy;

@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "cli/install_command.h"
+#include "cli/npm_args.h"
 #include "cli/reporter.h"
 
 namespace {
@@ -24,14 +25,11 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_option("--omit", req.omit, "Leave out dependency types: dev, optional, peer")
       ->expected(1)
       ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->delimiter(',');
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--include", req.include, "Include dependency types despite --omit")
       ->expected(1)
       ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->delimiter(',');
-  app.add_option("--save-prefix", req.save_prefix, "Prefix of saved ranges (default ^)");
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--lockfile-version", req.lockfile_version, "2 or 3 (1 is written as 2)")
       ->check(CLI::IsMember({"1", "2", "3"}));
   app.add_flag("--production", req.production, "Same as --omit=dev");
@@ -47,6 +45,7 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
                         "Same as --install-strategy=shallow");
   app.add_flag_callback("--legacy-bundling", [&req] { req.install_strategy = "nested"; },
                         "Same as --install-strategy=nested");
+  app.add_flag("--prefer-dedupe", req.prefer_dedupe, "Reuse a version already in the tree where it fits");
   app.add_flag("-f,--force", req.force, "Accept peer conflicts and unsupported engines/platforms");
   app.add_flag("--engine-strict", req.engine_strict, "Refuse packages whose engines exclude this node");
   app.add_flag("--prefer-offline", req.prefer_offline, "Use cached metadata without revalidating");
@@ -197,8 +196,18 @@ int main(int argc, char** argv) {
   ci->alias("clean-install");
   add_common_flags(*ci, req, omit_resolved);
 
+  // npm's command line as nopt reads it (see cli/npm_args.h); the parser then sees the command
+  // first. Settings such as --save-prefix and --fetch-retries go to the config layers.
+  lade::cli::NpmArgs npm_args = lade::cli::normalize_npm_args(std::vector<std::string>(argv + 1, argv + argc));
+  for (const auto& w : npm_args.warnings) std::fprintf(stderr, "lade warn: %s\n", w.c_str());
+  if (npm_args.error) {
+    std::fprintf(stderr, "lade: EUSAGE %s\n", npm_args.error->c_str());
+    return 2;
+  }
+  req.cli_settings = std::move(npm_args.settings);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(npm_args.argv.rbegin(), npm_args.argv.rend());
+    app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -239,6 +239,7 @@ struct Wiring::Impl {
 
 util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project) {
   registry::ConfigInputs in;
+  in.cli = req.cli_settings;
   if (!req.registry.empty()) in.cli.emplace_back("registry", req.registry);
   for (const auto& o : req.omit) in.cli.emplace_back("omit", o);
   if (req.legacy_peer_deps) in.cli.emplace_back("legacy-peer-deps", "true");
@@ -251,7 +252,6 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   if (!req.package_lock.empty()) in.cli.emplace_back("package-lock", req.package_lock);
   if (req.offline) in.cli.emplace_back("offline", "true");
   if (req.save_exact) in.cli.emplace_back("save-exact", "true");
-  if (!req.save_prefix.empty()) in.cli.emplace_back("save-prefix", req.save_prefix);
   if (!req.lockfile_version.empty()) in.cli.emplace_back("lockfile-version", req.lockfile_version);
   if (req.omit_lockfile_registry_resolved) {
     in.cli.emplace_back("omit-lockfile-registry-resolved",

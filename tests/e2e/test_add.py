@@ -164,6 +164,32 @@ def add_no_save(ctx):
 
 
 @suite.test
+def add_with_an_empty_save_prefix_saves_exact_versions(ctx):
+    # `--save-prefix=` is an empty prefix, not an option waiting for the next argument.
+    proj, r = same_as_npm(ctx, ["--save-prefix=", "leaf@^1", "lagging"], text(BASE))
+    deps = proj.package_json()["dependencies"]
+    h.check_equal((deps.get("leaf"), deps.get("lagging")), ("1.1.0", "1.1.0"), "saved specs", r)
+
+
+@suite.test
+def npm_command_line_forms(ctx):
+    # Options before the command, an unknown option, an empty --omit= (which must not swallow
+    # --ignore-scripts), npm's -S and `in` alias: npm installs and only warns.
+    proj = ctx.project({"package.json": text(BASE)})
+    r = ctx.lade(["--foo-bar", "in", "--omit=", "--ignore-scripts", "-S", "has-postinstall"], proj)
+    h.check_exit(r, 0, "install with npm's command-line forms")
+    h.check_equal(proj.package_json()["dependencies"].get("has-postinstall"), "^1.0.0", "saved", r)
+    h.check_not_exists(proj.path("node_modules/has-postinstall/postinstall-ran.txt"),
+                       "--ignore-scripts lost: the postinstall script ran")
+    # Two save types at once: npm refuses, and nothing changes.
+    before = proj.read_text("package.json")
+    r = ctx.lade(["install", "-D", "-O", "leaf"], proj)
+    h.check(r.returncode != 0, "-D with -O accepted", r)
+    h.check_output_matches(r, r"--save-optional cannot be provided when using --save-dev", "message")
+    h.check_equal(proj.read_text("package.json"), before, "package.json after the refusal", r)
+
+
+@suite.test
 def add_unknown_package_leaves_package_json_alone(ctx):
     pj = text(BASE)
     proj = ctx.project({"package.json": pj})
