@@ -20,6 +20,7 @@
 #include "cli/workspaces.h"
 #include "installer/early_link.h"
 #include "installer/reify.h"
+#include "installer/scripts.h"
 #include "lockfile/ci_check.h"
 #include "lockfile/reader.h"
 #include "lockfile/package_entry.h"
@@ -357,7 +358,10 @@ int run_install(InstallRequest req) {
   // ---- up to date? ----
   // A lockfile with entries marked extraneous is never up to date: npm drops them from any
   // tree it loads from a lockfile (see ResolveOptions::flags_suspect), and so does lade.
-  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only &&
+  // npm runs the root project's install scripts even when nothing changed: with any, the whole
+  // install runs (it knows whether a config file says ignore-scripts).
+  const bool root_scripts_may_run = !adding && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
+  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
@@ -823,6 +827,17 @@ int run_install(InstallRequest req) {
   }
   auto write_time = since(t_write);
   if (undo_new_node_modules) undo_new_node_modules->dismiss();
+
+  // npm install (no packages named) and npm ci run the root project's own install scripts last,
+  // whatever else the install did (also with --package-lock-only or --dry-run).
+  if (root_scripts_may_run && !wiring.settings().ignore_scripts) {
+    const std::string id = project.manifest.name.empty() ? project.dir.filename().string()
+                                                          : project.manifest.name + "@" + project.manifest.version;
+    auto scripts = installer::run_root_install_scripts(
+        project.manifest, project.dir, req.command == Command::Ci ? "ci" : "install",
+        [&](const std::string& event, const std::string& command) { reporter.script_banner(id, event, command); });
+    if (!scripts) return fail(scripts.error());
+  }
 
   summary.added = report.added;
   summary.removed = report.removed;

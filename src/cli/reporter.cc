@@ -45,6 +45,15 @@ void Reporter::warn(const std::string& message) {
   std::fprintf(stderr, "lade warn: %s\n", message.c_str());
 }
 
+void Reporter::script_banner(const std::string& package_id, const std::string& event,
+                             const std::string& command) {
+  std::lock_guard lock(mu_);
+  if (json_ || silent_) return;
+  clear_progress();
+  std::fprintf(stdout, "\n> %s %s\n> %s\n\n", package_id.c_str(), event.c_str(), command.c_str());
+  std::fflush(stdout);
+}
+
 void Reporter::error(const util::Error& error) {
   std::lock_guard lock(mu_);
   clear_progress();

@@ -27,6 +27,9 @@ class Reporter {
   /// A transient progress line (only on a terminal, never with --json or in CI).
   void progress(const std::string& phase, size_t done, size_t total);
   void warn(const std::string& message);
+  /// npm's banner before a root project script it runs with the user's terminal:
+  /// "> name@version event" and "> command" (not with --json or --silent).
+  void script_banner(const std::string& package_id, const std::string& event, const std::string& command);
   void error(const util::Error& error);
   void summary(const Summary& summary);
 

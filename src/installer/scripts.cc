@@ -37,7 +37,7 @@ std::string path_with_bins(const fs::path& project, const fs::path& dir) {
 }  // namespace
 
 util::Status run_script(const manifest::Manifest& package, const std::string& event,
-                        const fs::path& project_dir, const fs::path& dir) {
+                        const fs::path& project_dir, const fs::path& dir, const ScriptRun& how) {
   const std::string* command = nullptr;
   for (const auto& [k, v] : package.scripts) {
     if (k == event) command = &v;
@@ -55,7 +55,7 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
   env_strings.push_back("npm_package_version=" + package.version);
   env_strings.push_back("npm_package_json=" + (dir / "package.json").string());
   env_strings.push_back("INIT_CWD=" + project_dir.string());
-  env_strings.push_back("npm_command=install");
+  env_strings.push_back("npm_command=" + how.npm_command);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -64,8 +64,8 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
   if (pid < 0) return util::make_error("ELIFECYCLE", std::string("cannot start a script: ") + std::strerror(errno));
   if (pid == 0) {
     if (::chdir(dir.c_str()) != 0) _exit(127);
-    // Scripts' output goes to stderr so that stdout stays parseable.
-    ::dup2(2, 1);
+    // Dependencies' output goes to stderr so that stdout stays parseable.
+    if (!how.own_stdout) ::dup2(2, 1);
     const char* argv[] = {"sh", "-c", command->c_str(), nullptr};
     ::execve("/bin/sh", const_cast<char**>(argv), envp.data());
     _exit(127);
@@ -91,6 +91,32 @@ util::Status run_install_scripts(const tree::Node& node, const fs::path& project
   }
   for (const char* event : {"preinstall", "install", "postinstall"}) {
     LADE_TRY(run_script(package, event, project_dir, dir));
+  }
+  return {};
+}
+
+bool has_root_install_scripts(const manifest::Manifest& root) {
+  for (const auto& [name, _] : root.scripts) {
+    for (const char* event : kRootInstallEvents) {
+      if (name == event) return true;
+    }
+  }
+  return false;
+}
+
+util::Status run_root_install_scripts(const manifest::Manifest& root, const fs::path& project_dir,
+                                      const std::string& npm_command,
+                                      const std::function<void(const std::string&, const std::string&)>& on_start) {
+  ScriptRun how;
+  how.npm_command = npm_command;
+  how.own_stdout = true;
+  for (const char* event : kRootInstallEvents) {
+    for (const auto& [name, command] : root.scripts) {
+      if (name != event) continue;
+      if (on_start) on_start(event, command);
+      LADE_TRY(run_script(root, event, project_dir, project_dir, how));
+      break;
+    }
   }
   return {};
 }

@@ -524,6 +524,36 @@ def without_a_lockfile_installed_packages_that_still_fit_are_kept(ctx):
 
 
 @suite.test
+def root_project_install_scripts_run_in_order(ctx):
+    # npm install without packages named, and npm ci, run the root's own install scripts last,
+    # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
+    events = ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"]
+    scripts = {e: "node -e \"require('fs').appendFileSync('ran.txt', '%s ' + process.env.npm_lifecycle_event + '\\\\n')\"" % e
+               for e in events}
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}, scripts=scripts))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install")
+    want = "".join("%s %s\n" % (e, e) for e in events)
+    h.check_equal(proj.read_text("ran.txt"), want, "root scripts run by install", r)
+    h.check_output_matches(r, r"> app@1.0.0 postinstall", "npm's banner")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install (nothing to do)")
+    h.check_equal(proj.read_text("ran.txt"), want * 2, "root scripts run again when up to date", r)
+    os.remove(proj.path("ran.txt"))
+    h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], proj), 0, "install --ignore-scripts")
+    h.check(not proj.exists("ran.txt"), "root scripts ran despite --ignore-scripts")
+    h.check_exit(ctx.lade(L.add + ["shared@^1.0.0"], proj), 0, "add")
+    h.check(not proj.exists("ran.txt"), "root scripts ran for an add")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 0, "ci")
+    h.check_equal(proj.read_text("ran.txt"), want, "root scripts run by ci", r)
+    # A failing root script fails the install.
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0"}, scripts={"postinstall": "exit 3"})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install with a failing postinstall")
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
