@@ -185,7 +185,12 @@ util::Status Project::save_package_json() {
 
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req, manifest::Manifest& root,
                                                        const Project& project, const SpecNameLookup& name_of) {
-  return parse_added_specs_for(req, root, *project.package_json, project.dir, project.dir, name_of);
+  // npm-package-arg without a base path: a relative folder or tarball is where the user stands
+  // (also with --prefix), and is saved relative to the project.
+  std::error_code ec;
+  fs::path cwd = fs::current_path(ec);
+  if (ec) cwd = project.dir;
+  return parse_added_specs_for(req, root, *project.package_json, project.dir, cwd, name_of);
 }
 
 util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest& req, manifest::Manifest& target,

@@ -215,6 +215,27 @@ def add_folders_tarballs_and_urls(ctx):
 
 
 @suite.test
+def add_paths_are_relative_to_where_the_user_stands(ctx):
+    # From a subfolder of the project, `add ../local/thing` names <project>/local/thing, and is
+    # saved relative to the project ("file:local/thing"), as npm does.
+    tgz = ctx.sandbox.path("t.tgz")
+    src = ctx.project({"package.json": pkg("packed", "4.5.6")}, name="packed-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    os.rename(ctx.sandbox.path("packed-4.5.6.tgz"), tgz)
+    files = {"package.json": pkg("app"), "src/index.js": "\n",
+             "local/thing/package.json": pkg("thing", "0.1.0")}
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    specs = ["../local/thing", os.path.relpath(tgz, proj.path("src"))]
+    r = ctx.lade(L.add + specs, proj.path("src"))
+    h.check_exit(r, 0, "add from a subfolder")
+    h.check_exit(ctx.npm(["install"] + specs, other.path("src")), 0, "npm install from a subfolder")
+    h.check_equal(proj.package_json()["dependencies"], other.package_json()["dependencies"],
+                  "saved specs", r, expected_name="npm", actual_name="lade")
+    h.check_equal(proj.package_json()["dependencies"].get("thing"), "file:local/thing", "saved folder", r)
+
+
+@suite.test
 def git_refs_tags_and_semver_ranges(ctx):
     url = git_repo(ctx.sandbox, "gd", [
         ({"package.json": pkg("gd", "1.0.0"), "index.js": "1\n"}, ["v1.0.0"]),
