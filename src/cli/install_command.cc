@@ -1,5 +1,6 @@
 #include "cli/install_command.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,18 +68,34 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
 /// few readdirs, no stat per package.
 std::string node_modules_listing(const fs::path& node_modules) {
   std::vector<std::string> names;
-  auto list = [&names](const fs::path& dir, const std::string& prefix) {
-    std::error_code ec;
+  // A package folder's modification time too: npm (or a hand) changing what is inside a
+  // package, or replacing it, makes the tree not up to date (npm's own check compares every
+  // folder with its hidden lockfile). Dot entries are lade's and npm's own files: names only,
+  // except the hidden lockfile, which npm rewrites whenever it changes node_modules. (readdir
+  // and fstatat on the folder: about 1 ms for the medium fixture's 900 folders.)
+  auto list = [&](const fs::path& dir, const std::string& prefix, bool timed) {
     std::vector<std::string> scopes;
-    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      std::string n = it->path().filename().string();
-      names.push_back(prefix + n);
-      if (prefix.empty() && !n.empty() && n[0] == '@') scopes.push_back(n);
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return scopes;
+    const int fd = ::dirfd(d);
+    while (const dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      const bool dot = n[0] == '.';
+      if (prefix.empty() && n[0] == '@') scopes.push_back(n);
+      std::string entry = prefix + n;
+      struct stat st {};
+      if (timed && (!dot || n == ".package-lock.json") && ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        entry += '\t';
+        entry += std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
+      }
+      names.push_back(std::move(entry));
     }
+    ::closedir(d);
     return scopes;
   };
-  for (const auto& scope : list(node_modules, "")) list(node_modules / scope, scope + "/");
-  list(node_modules / ".bin", ".bin/");
+  for (const auto& scope : list(node_modules, "", true)) list(node_modules / scope, scope + "/", true);
+  list(node_modules / ".bin", ".bin/", false);
   std::sort(names.begin(), names.end());
   util::Fingerprint f;
   for (const auto& n : names) {
@@ -86,6 +103,47 @@ std::string node_modules_listing(const fs::path& node_modules) {
     f.update(std::string_view("\0", 1));
   }
   return f.hex();
+}
+
+/// npm trusts node_modules/.package-lock.json only while no package folder is newer than it
+/// (Shrinkwrap's assertNoNewer), and otherwise reads the folders themselves. A package folder
+/// changed since the hidden lockfile was written is taken for what its package.json says now:
+/// another version (so it is installed again), or no package at all.
+void take_changed_folders_as_found(installer::InstalledTree& installed, const fs::path& project,
+                                   const fs::path& hidden_lock_path) {
+  struct stat lock_st {};
+  if (::stat(hidden_lock_path.c_str(), &lock_st) != 0) return;
+  auto newer = [&](const struct stat& st) {
+    return st.st_mtim.tv_sec != lock_st.st_mtim.tv_sec ? st.st_mtim.tv_sec > lock_st.st_mtim.tv_sec
+                                                       : st.st_mtim.tv_nsec > lock_st.st_mtim.tv_nsec;
+  };
+  for (auto it = installed.begin(); it != installed.end();) {
+    const std::string& loc = it->first;
+    installer::InstalledPackage& pkg = it->second;
+    const bool in_node_modules = loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
+    struct stat st {};
+    if (pkg.is_link || !in_node_modules || ::lstat((project / loc).c_str(), &st) != 0 || !newer(st)) {
+      ++it;
+      continue;
+    }
+    std::optional<std::string> version;
+    const fs::path file = project / loc / "package.json";
+    if (auto text = util::read_file(file)) {
+      if (auto doc = manifest::parse_json(*text, file.string()); doc && doc->is_object()) {
+        if (auto v = doc->find("version"); v != doc->end() && v->is_string()) version = v->get<std::string>();
+      }
+    }
+    if (!version) {
+      it = installed.erase(it);  // no package there: whatever is in the folder goes
+      continue;
+    }
+    if (*version != pkg.version) {
+      pkg.version = *version;
+      pkg.integrity.clear();
+      pkg.resolved.clear();
+    }
+    ++it;
+  }
 }
 
 /// The package.json files of the folders the project links to (its workspaces and the `file:`
@@ -730,6 +788,7 @@ int run_install(InstallRequest req) {
             const auto& bins = (node->is_link && node->target ? node->target : node)->package.bin;
             for (const auto& [bin, _] : bins) p.bins.push_back(bin);
           }
+          take_changed_folders_as_found(installed, project.dir, hidden_lock_path);
         }
       }
       // An install that stops half way must not look complete next time.

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -563,6 +564,23 @@ def install_repairs_a_damaged_tree(ctx):
     h.check_exit(r, 0, "second install")
     h.check_equal(proj.installed_version("leaf"), "1.1.0", "removed package restored", r)
     h.check_executable(proj.path("node_modules/.bin/bin-string"))
+
+
+@suite.test
+def install_notices_package_folders_changed_behind_its_back(ctx):
+    # npm trusts its hidden lockfile only while no package folder is newer; a folder replaced
+    # by hand (or by another tool) is read as it is, and set right.
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "shared": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    time.sleep(0.05)
+    shutil.rmtree(proj.path("node_modules/leaf"))
+    proj.write("node_modules/leaf/package.json", {"name": "leaf", "version": "1.0.0"})
+    os.remove(proj.path("node_modules/shared/package.json"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf replaced by 1.0.0 by hand", r)
+    h.check_equal(proj.installed_version("shared"), "1.1.0", "shared without its package.json", r)
+    h.check(proj.exists("node_modules/leaf/index.js"), "leaf reinstalled without its files", r)
 
 
 @suite.test
