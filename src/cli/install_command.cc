@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <optional>
 #include <regex>
@@ -386,7 +387,11 @@ int run_install(InstallRequest req) {
   auto start = Clock::now();
   Reporter reporter(req.json, req.silent || req.loglevel == "silent", req.timing);
   Summary summary;
+  // Set while node_modules holds only what this install put there: an install that fails
+  // takes it away again, as npm's reify rolls back what it added (nothing half-installed).
+  std::function<void()> undo_on_failure;
   auto fail = [&](const util::Error& e) {
+    if (undo_on_failure) undo_on_failure();
     reporter.error(e);
     return 1;
   };
@@ -652,6 +657,7 @@ int run_install(InstallRequest req) {
   std::optional<util::InterruptCleanup> undo_new_node_modules;
   if (node_modules_was_absent && !req.package_lock_only) {
     undo_new_node_modules.emplace([node_modules] { remove_new_node_modules(node_modules); });
+    undo_on_failure = [node_modules] { remove_new_node_modules(node_modules); };
   }
   std::unique_ptr<installer::EarlyLinker> early_linker;
   if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&
@@ -768,6 +774,7 @@ int run_install(InstallRequest req) {
     if (req.command == Command::Ci) {
       std::error_code ec;
       fs::remove_all(node_modules, ec);
+      undo_on_failure = [node_modules] { remove_new_node_modules(node_modules); };
       // npm ci empties every workspace's node_modules too.
       for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
     }
@@ -886,6 +893,7 @@ int run_install(InstallRequest req) {
   }
   auto write_time = since(t_write);
   if (undo_new_node_modules) undo_new_node_modules->dismiss();
+  undo_on_failure = nullptr;
 
   // npm install (no packages named) and npm ci run the root project's own install scripts last,
   // whatever else the install did (also with --package-lock-only or --dry-run).

@@ -555,6 +555,25 @@ def root_project_install_scripts_run_in_order(ctx):
 
 
 @suite.test
+def failed_install_leaves_no_node_modules_behind(ctx):
+    # A postinstall that fails ends the install; npm rolls back what it added, so a project
+    # that had no node_modules has none afterwards (and ci leaves none either).
+    src = ctx.project({"package.json": {"name": "failing", "version": "1.0.0",
+                                        "scripts": {"postinstall": "exit 3"}}}, name="failing-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    tgz = ctx.sandbox.path("failing-1.0.0.tgz")
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0", "failing": "file:" + tgz}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install with a failing postinstall")
+    h.check_not_exists(proj.path("node_modules"), "node_modules left half-installed")
+    h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], proj), 0, "install --ignore-scripts")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, "nonzero", "ci with a failing postinstall")
+    left = os.listdir(proj.path("node_modules")) if os.path.isdir(proj.path("node_modules")) else []
+    h.check_equal(left, [], "left in node_modules by ci (npm keeps the folder, empty)", r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
