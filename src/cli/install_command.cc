@@ -24,6 +24,7 @@
 #include "installer/reify.h"
 #include "installer/scripts.h"
 #include "lockfile/ci_check.h"
+#include "lockfile/merge_conflict.h"
 #include "lockfile/reader.h"
 #include "lockfile/package_entry.h"
 #include "lockfile/writer.h"
@@ -482,6 +483,16 @@ int run_install(InstallRequest req) {
     lock_text.clear();
     have_lock = false;
   }
+  // npm reads a lockfile with git's conflict markers by merging the two sides (ours applied
+  // on theirs), and an install goes on without a lockfile it cannot parse at all (it is
+  // written anew); ci needs one it can read.
+  if (have_lock && lockfile::has_merge_conflict(lock_text)) {
+    if (auto merged = lockfile::resolve_merge_conflict(lock_text, lock_path.filename().string())) {
+      reporter.warn(lock_path.filename().string() + " has merge conflicts: read as npm does, our side's "
+                    "changes applied on theirs");
+      lock_text = std::move(*merged);
+    }
+  }
 
   // ---- trees ----
   auto t_load = Clock::now();
@@ -567,11 +578,21 @@ int run_install(InstallRequest req) {
     lockfile::ReadOptions ideal_options = read_options;
     ideal_options.recompute_flags = true;
     auto l = lockfile::read_lockfile(lock_text, lock_path.string(), *ideal_owner, root_manifest, ideal_options);
-    if (!l) return fail(l.error());
-    loaded = std::move(*l);
-    loaded_lock = true;
-    if (loaded.needs_inflate) inflate_old_lockfile(*ideal_owner, wiring, reporter);
-  } else {
+    if (!l && l.error().code == "EJSONPARSE" && req.command == Command::Install) {
+      reporter.warn(l.error().message + " -- installing from package.json; " + lock_path.filename().string() +
+                    " is written anew");
+      lock_text.clear();
+      have_lock = false;
+      ideal_owner = make_tree();
+    } else if (!l) {
+      return fail(l.error());
+    } else {
+      loaded = std::move(*l);
+      loaded_lock = true;
+      if (loaded.needs_inflate) inflate_old_lockfile(*ideal_owner, wiring, reporter);
+    }
+  }
+  if (!have_lock) {
     // Without a lockfile npm starts from what node_modules holds (its hidden lockfile), so
     // that only what package.json no longer allows changes: a package there that still
     // satisfies its range is kept, not upgraded.

@@ -574,6 +574,34 @@ def failed_install_leaves_no_node_modules_behind(ctx):
 
 
 @suite.test
+def lockfile_with_merge_conflicts_or_cut_short(ctx):
+    # npm merges a lockfile with git's conflict markers (our side's changes applied on theirs)
+    # and installs without a lockfile it cannot parse, writing it anew; lade must end where npm
+    # does.
+    def lock_for(leaf):
+        p = ctx.project(pkg_json({"leaf": leaf, "shared": "^1.0.0"}), name="lock-" + leaf)
+        h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], p), 0, "npm lockfile")
+        return p.path("package-lock.json")
+    # Ours pins the older leaf: a merge keeps it, where resolving afresh would give 1.1.0.
+    base, ours, theirs = lock_for("3.0.0"), lock_for("1.0.0"), lock_for("1.1.0")
+    merged = subprocess.run(["git", "merge-file", "-p", "--diff3", ours, base, theirs],
+                            stdout=subprocess.PIPE, text=True).stdout
+    h.check("<<<<<<<" in merged, "git merge-file made no conflict")
+    files = pkg_json({"leaf": "^1.0.0", "shared": "^1.0.0"})
+    for name, text in (("conflict", merged), ("cut-short", merged.replace("<<<<<<<", "")[:200])):
+        proj = ctx.project(dict(files, **{"package-lock.json": text}), name="lade-" + name)
+        other = ctx.project(dict(files, **{"package-lock.json": text}), name="npm-" + name)
+        r = ctx.lade(L.install, proj)
+        h.check_exit(r, 0, "install with a lockfile " + name)
+        h.check_exit(ctx.npm(["install", "--ignore-scripts"], other), 0, "npm install, lockfile " + name)
+        h.check_equal(proj.read_text("package-lock.json"), other.read_text("package-lock.json"),
+                      "package-lock.json after a lockfile " + name, r, expected_name="npm", actual_name="lade")
+        h.check_equal(proj.tree(), other.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+        if name == "conflict":
+            h.check_equal(proj.installed_version("leaf"), "1.0.0", "leaf from the merged lockfile", r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
