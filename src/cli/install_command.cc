@@ -387,6 +387,7 @@ void inflate_old_lockfile(tree::Tree& tree, Wiring& wiring, Reporter& reporter) 
 int run_install(InstallRequest req) {
   auto start = Clock::now();
   Reporter reporter(req.json, req.silent || req.loglevel == "silent", req.timing);
+  if (req.loglevel == "error") reporter.hide_warnings();
   Summary summary;
   // Set while node_modules holds only what this install put there: an install that fails
   // takes it away again, as npm's reify rolls back what it added (nothing half-installed).
@@ -475,6 +476,9 @@ int run_install(InstallRequest req) {
   auto wiring_r = Wiring::create(req, project);
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
+  if (req.loglevel.empty() && (wiring.settings().loglevel == "error" || wiring.settings().loglevel == "silent")) {
+    reporter.hide_warnings();
+  }
   // The .npmrc spellings of --package-lock-only and --no-save.
   if (wiring.settings().package_lock_only) req.package_lock_only = true;
   if (!wiring.settings().save) req.save = false;

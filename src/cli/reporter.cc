@@ -40,7 +40,7 @@ void Reporter::progress(const std::string& phase, size_t done, size_t total) {
 void Reporter::warn(const std::string& message) {
   std::lock_guard lock(mu_);
   warnings_.push_back(message);
-  if (silent_) return;
+  if (silent_ || hide_warnings_) return;
   clear_progress();
   std::fprintf(stderr, "lade warn: %s\n", message.c_str());
 }

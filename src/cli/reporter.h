@@ -27,6 +27,8 @@ class Reporter {
   /// A transient progress line (only on a terminal, never with --json or in CI).
   void progress(const std::string& phase, size_t done, size_t total);
   void warn(const std::string& message);
+  /// npm's loglevel error (or silent): warnings are not printed.
+  void hide_warnings() { hide_warnings_ = true; }
   /// npm's banner before a root project script it runs with the user's terminal:
   /// "> name@version event" and "> command" (not with --json or --silent).
   void script_banner(const std::string& package_id, const std::string& event, const std::string& command);
@@ -40,6 +42,7 @@ class Reporter {
   bool timing_;
   bool tty_;
   bool progress_shown_ = false;
+  bool hide_warnings_ = false;
   std::chrono::steady_clock::time_point last_progress_{};
   std::mutex mu_;
   std::vector<std::string> warnings_;

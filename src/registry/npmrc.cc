@@ -362,6 +362,13 @@ Result<Config> Config::load(ConfigInputs in) {
   pick_bool("strict-peer-deps", s.strict_peer_deps);
   pick_bool("force", s.force);
   pick_bool("engine-strict", s.engine_strict);
+  pick("loglevel", [&](const std::vector<std::string>& v) {
+    static const std::set<std::string, std::less<>> kLevels = {"silent", "error", "warn", "notice",
+                                                               "http", "info", "verbose", "silly"};
+    if (!kLevels.count(trim(v.back()))) return false;
+    s.loglevel = std::string(trim(v.back()));
+    return true;
+  });
   pick("install-strategy", [&](const std::vector<std::string>& v) {
     static const std::set<std::string, std::less<>> kStrategies = {"hoisted", "nested", "shallow",
                                                                    "linked"};

@@ -80,6 +80,8 @@ struct Settings {
   bool force = false;
   bool engine_strict = false;
   std::string install_strategy = "hoisted";  // hoisted | nested | shallow | linked
+  /// npm's loglevel (silent, error, warn, notice, http, info, verbose, silly).
+  std::string loglevel = "notice";
   /// Dependency types to leave out ("dev", "optional", "peer"), after `include` is taken away
   /// and NODE_ENV=production is applied, as npm's buildOmitList does.
   std::vector<std::string> omit;

@@ -602,6 +602,24 @@ def lockfile_with_merge_conflicts_or_cut_short(ctx):
 
 
 @suite.test
+def loglevel_error_hides_warnings(ctx):
+    # engine-picky wants node >=99: a warning, which --loglevel=error (flag or .npmrc) hides.
+    proj = ctx.project(pkg_json({"engine-picky": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install")
+    h.check_output_matches(r, r"EBADENGINE", "the warning, by default")
+    shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.install + ["--loglevel=error"], proj)
+    h.check_exit(r, 0, "install --loglevel=error")
+    h.check("EBADENGINE" not in r.stderr + r.stdout, "warning printed with --loglevel=error", r)
+    shutil.rmtree(proj.path("node_modules"))
+    proj.write(".npmrc", "loglevel=error\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with loglevel=error in .npmrc")
+    h.check("EBADENGINE" not in r.stderr + r.stdout, "warning printed with .npmrc loglevel=error", r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
