@@ -905,7 +905,7 @@ int run_install(InstallRequest req) {
     };
     bool lock_root_settles_later = optional_added(added);
     for (const WorkspaceAdd& w : workspace_adds) lock_root_settles_later |= optional_added(w.added);
-    if (lock_root_settles_later) {
+    if (lock_root_settles_later || report.optional_script_failed) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

@@ -416,6 +416,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // Linked early, by this install, with the files the ideal tree wants there: installed
   // like the rest (fetched for the report, scripts run), only not linked again.
   std::unordered_set<Node*> linked_early;
+  // Counted as added (not as changed) in the report.
+  std::unordered_set<Node*> newly_added;
   std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
@@ -434,6 +436,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
                                            n->resolved.empty()));
       if (p.early) {
         report.added++;
+        newly_added.insert(n);
         if (same && p.complete && !n->is_link) linked_early.insert(n);
       } else if (same) {
         report.unchanged++;
@@ -444,6 +447,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       }
     } else {
       report.added++;
+      newly_added.insert(n);
     }
     to_install.push_back(n);
   }
@@ -675,13 +679,34 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     std::stable_sort(with_scripts.begin(), with_scripts.end(),
                      [](Node* a, Node* b) { return a->depth() > b->depth(); });
     for (Node* n : with_scripts) {
+      if (skipped.count(n)) continue;  // went with an optional package whose script failed
       auto st = run_install_scripts(*n, project, project / n->location());
       if (!st) {
         if (n->flags.optional) {
           report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
                                     st.error().message);
-          std::error_code ec;
-          fs::remove_all(project / n->location(), ec);
+          report.optional_script_failed = true;
+          // npm's handleOptionalFailure: the package and what only it needed go (off the disk,
+          // out of the hidden lockfile and the count), as if they were for another platform.
+          for (Node* m : tree::optional_set(n)) {
+            if (skipped.count(m) || m->is_project_root) continue;
+            std::error_code ec;
+            InstalledPackage gone;
+            for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
+            remove_bins_of(project, m->location(), gone);
+            if (m->is_link) {
+              fs::remove(project / m->location(), ec);
+            } else {
+              fs::remove_all(project / m->location(), ec);
+            }
+            if (newly_added.erase(m)) {
+              report.added--;
+            } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
+              report.changed--;
+              report.removed++;
+            }
+            skipped.insert(m);
+          }
           continue;
         }
         return st.take_error();

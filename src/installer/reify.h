@@ -108,6 +108,9 @@ struct InstallReport {
   /// Nodes of the ideal tree left out (omitted, other platforms, failed optional): the hidden
   /// lockfile does not list them.
   std::unordered_set<const tree::Node*> not_installed;
+  /// An optional package's install script failed (it was left out): npm tries it again on the
+  /// next install, so this tree is not "up to date".
+  bool optional_script_failed = false;
   std::vector<std::string> warnings;
   std::chrono::milliseconds fetch_extract_time{0};
   std::chrono::milliseconds link_time{0};

@@ -2,6 +2,7 @@
 """lade install / ci: the Foundation behaviour, checked against the loopback fixture registry and,
 where it applies, against npm on the same input."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -617,6 +618,33 @@ def loglevel_error_hides_warnings(ctx):
     r = ctx.lade(L.install, proj)
     h.check_exit(r, 0, "install with loglevel=error in .npmrc")
     h.check("EBADENGINE" not in r.stderr + r.stdout, "warning printed with .npmrc loglevel=error", r)
+
+
+@suite.test
+def optional_package_whose_script_fails_is_left_out(ctx):
+    # npm removes an optional package whose install script fails, with what only it needed:
+    # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.
+    marker = ctx.sandbox.path("failing-opt-ran.txt")
+    src = ctx.project({"package.json": {"name": "failing-opt", "version": "1.0.0",
+                                        "dependencies": {"chain-d": "^1.0.0"},
+                                        "scripts": {"postinstall": "echo ran >> '%s'; exit 3" % marker}}},
+                      name="failing-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    tgz = ctx.sandbox.path("failing-opt-1.0.0.tgz")
+    proj = ctx.project(pkg_json({"shared": "^1.0.0"}, optionalDependencies={"failing-opt": "file:" + tgz}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with a failing optional postinstall")
+    h.check_output_matches(r, r"added 1 package", "count without the failed optional set")
+    for gone in ("failing-opt", "chain-d"):
+        h.check_not_exists(proj.path("node_modules", gone), gone + " left on disk")
+    hidden = json.loads(proj.read_text("node_modules/.package-lock.json"))["packages"]
+    h.check_equal(sorted(hidden), ["node_modules/shared"], "hidden lockfile entries", r)
+    h.check("node_modules/failing-opt" in proj.lockfile()["packages"], "dropped from package-lock.json", r)
+    # Not "up to date" for good: the next install tries the optional package again.
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    with open(marker) as f:
+        h.check_equal(f.read(), "ran\nran\n", "the failing script's runs", r)
 
 
 @suite.test
