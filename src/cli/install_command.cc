@@ -319,14 +319,19 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidde
                                         const manifest::Manifest& root_manifest,
                                         const std::vector<std::string>& omit) {
   installer::InstallReport report;
-  std::map<std::string, std::string> present;  // location -> version
+  struct Present {
+    std::string name, version;
+  };
+  std::map<std::string, Present> present;  // location -> what is there
   if (auto hidden = util::read_file(hidden_lock_path)) {
     tree::Tree actual(resolver::make_dep_valid("/"));
     lockfile::ReadOptions options;
     options.hidden = true;
     if (auto h = lockfile::read_lockfile(*hidden, hidden_lock_path.string(), actual, root_manifest, options)) {
       for (const auto& [loc, node] : h->nodes) {
-        if (!loc.empty()) present[loc] = node->is_link ? "link:" + node->realpath : node->version();
+        if (!loc.empty()) {
+          present[loc] = {node->package_name(), node->is_link ? "link:" + node->realpath : node->version()};
+        }
       }
     }
   }
@@ -338,12 +343,17 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidde
     const std::string want = n->is_link ? "link:" + n->realpath : n->version();
     if (it == present.end()) {
       report.added++;
+      report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
     } else {
-      if (it->second != want) report.changed++;
+      if (it->second.version != want) {
+        report.changed++;
+        report.changed_packages.push_back({n->package_name(), n->version(), loc, it->second.version});
+      }
       present.erase(it);
     }
   }
   report.removed = present.size();
+  for (const auto& [loc, p] : present) report.removed_packages.push_back({p.name, p.version, loc, {}});
   return report;
 }
 
@@ -934,6 +944,15 @@ int run_install(InstallRequest req) {
   summary.added = report.added;
   summary.removed = report.removed;
   summary.changed = report.changed;
+  summary.add = std::move(report.added_packages);
+  summary.change = std::move(report.changed_packages);
+  summary.remove = std::move(report.removed_packages);
+  auto by_location = [](const installer::ReportedPackage& a, const installer::ReportedPackage& b) {
+    return a.location < b.location;
+  };
+  for (auto* list : {&summary.add, &summary.change, &summary.remove}) std::sort(list->begin(), list->end(), by_location);
+  summary.project_dir = project.dir.string();
+  summary.dry_run = req.dry_run;
   summary.elapsed = since(start);
   summary.timing = {{"load", load_time},
                     {"resolve", resolve_time},

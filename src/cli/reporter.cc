@@ -71,9 +71,23 @@ static std::string plural(size_t n, const char* word) {
 void Reporter::summary(const Summary& s) {
   std::lock_guard lock(mu_);
   clear_progress();
+  auto path_of = [&s](const installer::ReportedPackage& p) { return s.project_dir + "/" + p.location; };
   if (json_) {
-    nlohmann::json j = {{"added", s.added}, {"removed", s.removed}, {"changed", s.changed},
-                        {"elapsed_ms", s.elapsed.count()}};
+    // npm's shape (add, added, audited, change, changed, funding, remove, removed), and lade's
+    // elapsed time.
+    auto entry = [&](const std::string& name, const std::string& version, const std::string& path) {
+      return nlohmann::json{{"name", name}, {"version", version}, {"path", path}};
+    };
+    nlohmann::json add = nlohmann::json::array(), change = nlohmann::json::array(),
+                   remove = nlohmann::json::array();
+    for (const auto& p : s.add) add.push_back(entry(p.name, p.version, path_of(p)));
+    for (const auto& p : s.change) {
+      change.push_back({{"from", entry(p.name, p.from_version, path_of(p))}, {"to", entry(p.name, p.version, path_of(p))}});
+    }
+    for (const auto& p : s.remove) remove.push_back(entry(p.name, p.version, path_of(p)));
+    nlohmann::json j = {{"add", add},         {"added", s.added},     {"audited", 0},
+                        {"change", change},   {"changed", s.changed}, {"funding", 0},
+                        {"remove", remove},   {"removed", s.removed}, {"elapsed_ms", s.elapsed.count()}};
     if (timing_) {
       nlohmann::json t = nlohmann::json::object();
       for (auto& [k, v] : s.timing) t[k] = v.count();
@@ -87,6 +101,15 @@ void Reporter::summary(const Summary& s) {
     return;
   }
   if (silent_) return;
+  if (s.dry_run) {
+    // npm's dry-run lists what it would do.
+    for (const auto& p : s.add) std::printf("add %s %s\n", p.name.c_str(), p.version.c_str());
+    for (const auto& p : s.change) {
+      std::printf("change %s %s => %s\n", p.name.c_str(), p.from_version.c_str(), p.version.c_str());
+    }
+    for (const auto& p : s.remove) std::printf("remove %s %s\n", p.name.c_str(), p.version.c_str());
+    if (!s.add.empty() || !s.change.empty() || !s.remove.empty()) std::printf("\n");
+  }
   std::vector<std::string> parts;
   if (s.added) parts.push_back("added " + plural(s.added, "package"));
   if (s.removed) parts.push_back("removed " + plural(s.removed, "package"));

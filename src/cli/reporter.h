@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "installer/reify.h"
 #include "util/result.h"
 
 namespace lade::cli {
@@ -19,6 +20,11 @@ struct Summary {
   std::chrono::milliseconds elapsed{0};
   std::vector<std::pair<std::string, std::chrono::milliseconds>> timing;
   std::vector<std::pair<std::string, size_t>> counters;
+  /// What was added, changed and removed (npm's --json lists them, and --dry-run prints them),
+  /// with locations under `project_dir`.
+  std::vector<installer::ReportedPackage> add, change, remove;
+  std::string project_dir;
+  bool dry_run = false;
 };
 
 class Reporter {

@@ -284,6 +284,12 @@ class FreshFolders {
   std::unordered_map<std::string, bool> missing_;
 };
 
+/// The package name a node_modules location holds ("node_modules/@s/a/node_modules/b" -> "b").
+std::string name_at(const std::string& loc) {
+  const size_t nm = loc.rfind("node_modules/");
+  return nm == std::string::npos ? loc : loc.substr(nm + 13);
+}
+
 /// Whether a lockfile location is a package folder inside some node_modules.
 bool in_node_modules(const std::string& loc) {
   return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
@@ -436,6 +442,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
                                            n->resolved.empty()));
       if (p.early) {
         report.added++;
+        report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
         newly_added.insert(n);
         if (same && p.complete && !n->is_link) linked_early.insert(n);
       } else if (same) {
@@ -443,10 +450,12 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         continue;
       } else {
         report.changed++;
+        report.changed_packages.push_back({n->package_name(), n->version(), loc, p.version});
         remove_bins_of(project, loc, p);
       }
     } else {
       report.added++;
+      report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
       newly_added.insert(n);
     }
     to_install.push_back(n);
@@ -486,16 +495,22 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     } else {
       fs::remove_all(dir, ec);
     }
-    if (!pkg.early) report.removed++;
+    if (!pkg.early) {
+      report.removed++;
+      report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}});
+    }
   }
   // Folders in node_modules that neither the hidden lockfile nor the ideal tree knows (put
   // there by hand or by another tool): npm finds them on disk and removes them as extraneous.
   if (!options_.only && !options_.node_modules_is_new && !fresh.absent("node_modules/x")) {
     for (const std::string& loc : unknown_package_folders(project, installed, wanted_locations)) {
       InstalledPackage stray;
+      std::string stray_version;
       if (auto text = util::read_file(project / loc / "package.json")) {
         if (auto json = manifest::parse_json(*text, loc); json && json->is_object()) {
-          for (const auto& [bin, _] : manifest::manifest_from_json(*json).bin) stray.bins.push_back(bin);
+          const manifest::Manifest m = manifest::manifest_from_json(*json);
+          for (const auto& [bin, _] : m.bin) stray.bins.push_back(bin);
+          stray_version = m.version;
         }
       }
       remove_bins_of(project, loc, stray);
@@ -506,6 +521,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         fs::remove_all(project / loc, ec);
       }
       report.removed++;
+      report.removed_packages.push_back({name_at(loc), stray_version, loc, {}});
     }
   }
   for (Node* n : to_install) {
@@ -699,11 +715,19 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
             } else {
               fs::remove_all(project / m->location(), ec);
             }
+            const std::string m_loc = m->location();
+            auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
             if (newly_added.erase(m)) {
               report.added--;
+              std::erase_if(report.added_packages, at);
             } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
               report.changed--;
               report.removed++;
+              auto c = std::find_if(report.changed_packages.begin(), report.changed_packages.end(), at);
+              if (c != report.changed_packages.end()) {
+                report.removed_packages.push_back({c->name, c->from_version, m_loc, {}});
+                report.changed_packages.erase(c);
+              }
             }
             skipped.insert(m);
           }

@@ -97,7 +97,17 @@ struct InstallOptions {
   std::function<void(const std::unordered_set<const tree::Node*>& not_installed)> while_linking;
 };
 
+/// One package an install added, changed or removed, as npm's --json lists it.
+struct ReportedPackage {
+  std::string name;
+  std::string version;
+  std::string location;      // in the project ("node_modules/a")
+  std::string from_version;  // a changed package's version before
+};
+
 struct InstallReport {
+  /// What each count is made of (npm's add, change and remove lists).
+  std::vector<ReportedPackage> added_packages, changed_packages, removed_packages;
   size_t added = 0;
   size_t removed = 0;
   size_t changed = 0;

@@ -648,6 +648,35 @@ def optional_package_whose_script_fails_is_left_out(ctx):
 
 
 @suite.test
+def json_output_lists_what_changed_as_npm_does(ctx):
+    # npm's --json: add, added, audited, change, changed, funding, remove, removed, with each
+    # package's name, version and path; --dry-run prints "add <name> <version>" lines.
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "shared": "1.0.0"}))
+    r = ctx.lade(L.install + ["--json"], proj)
+    h.check_exit(r, 0, "install --json")
+    out = json.loads(r.stdout)
+    for key in ("add", "added", "audited", "change", "changed", "funding", "remove", "removed"):
+        h.check(key in out, "--json output lacks %r" % key, r)
+    root = os.path.realpath(proj.root)
+    h.check_equal(sorted((a["name"], a["version"], os.path.realpath(a["path"])) for a in out["add"]),
+                  [("leaf", "1.0.0", os.path.join(root, "node_modules/leaf")),
+                   ("shared", "1.0.0", os.path.join(root, "node_modules/shared"))], "add list", r)
+    proj.write("package.json", pkg_json({"leaf": "1.1.0", "uses-leaf-1": "1.0.0"})["package.json"])
+    r = ctx.lade(L.install + ["--dry-run"], proj)
+    h.check_exit(r, 0, "install --dry-run")
+    for line in ("add uses-leaf-1 1.0.0", "change leaf 1.0.0 => 1.1.0", "remove shared 1.0.0"):
+        h.check(line in r.stdout.splitlines(), "--dry-run does not print %r" % line, r)
+    r = ctx.lade(L.install + ["--json"], proj)
+    h.check_exit(r, 0, "second install --json")
+    out = json.loads(r.stdout)
+    h.check_equal([(a["name"], a["version"]) for a in out["add"]], [("uses-leaf-1", "1.0.0")], "add", r)
+    h.check_equal([(c["from"]["version"], c["to"]["version"]) for c in out["change"]], [("1.0.0", "1.1.0")],
+                  "change", r)
+    h.check_equal([(a["name"], a["version"]) for a in out["remove"]], [("shared", "1.0.0")], "remove", r)
+    h.check_equal((out["added"], out["changed"], out["removed"]), (1, 1, 1), "counts", r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
