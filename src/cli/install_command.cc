@@ -489,6 +489,7 @@ int run_install(InstallRequest req) {
   if (req.loglevel.empty() && (wiring.settings().loglevel == "error" || wiring.settings().loglevel == "silent")) {
     reporter.hide_warnings();
   }
+  if (req.force || wiring.settings().force) reporter.warn("using --force Recommended protections disabled.");
   // The .npmrc spellings of --package-lock-only and --no-save.
   if (wiring.settings().package_lock_only) req.package_lock_only = true;
   if (!wiring.settings().save) req.save = false;

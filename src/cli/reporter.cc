@@ -58,7 +58,12 @@ void Reporter::error(const util::Error& error) {
   std::lock_guard lock(mu_);
   clear_progress();
   if (json_) {
-    nlohmann::json j = {{"error", {{"code", error.code}, {"summary", error.message}}}};
+    // npm's error object: code, summary (the first line) and detail (the rest).
+    const size_t nl = error.message.find('\n');
+    nlohmann::json j = {{"error",
+                         {{"code", error.code},
+                          {"summary", error.message.substr(0, nl)},
+                          {"detail", nl == std::string::npos ? std::string() : error.message.substr(nl + 1)}}}};
     std::printf("%s\n", j.dump(2).c_str());
   }
   std::fprintf(stderr, "lade: %s %s\n", error.code.c_str(), error.message.c_str());

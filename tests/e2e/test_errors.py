@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """lade's failures: non-zero exits with messages that name the problem (npm's error codes)."""
 
+import json
 import os
 import sys
 
@@ -53,6 +54,19 @@ def unknown_package_is_e404(ctx):
     h.check_not_exists(proj.path("package-lock.json"), "lockfile written")
     # Nothing half-installed: packages placed (and linked) before the failure go again.
     h.check_not_exists(proj.path("node_modules"), "node_modules left behind")
+
+
+@suite.test
+def json_error_has_npm_keys(ctx):
+    # npm's --json error: {"error": {"code", "summary", "detail"}} on stdout.
+    proj = ctx.project(app({"no-such-package-anywhere": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--json"], proj)
+    h.check_exit(r, "nonzero", "install --json of an unknown package")
+    start = r.stdout.find("{")
+    h.check(start >= 0, "no JSON on stdout", r)
+    err = json.loads(r.stdout[start:]).get("error", {})
+    h.check_equal(sorted(err), ["code", "detail", "summary"], "error keys", r)
+    h.check_equal(err.get("code"), "E404", "error code", r)
 
 
 @suite.test
