@@ -791,9 +791,8 @@ int run_install(InstallRequest req) {
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
-  // lockfile-version=2 (or 3) asks for that version whatever the lockfile was; 1 is written as
-  // 2 here (the v2 format carries v1's "dependencies" for old clients).
-  if (const auto& v = wiring.settings().lockfile_version) wopts.lockfile_version = *v == 3 ? 3 : 2;
+  // lockfile-version=1, 2 or 3 asks for that version whatever the lockfile was.
+  if (const auto& v = wiring.settings().lockfile_version) wopts.lockfile_version = *v;
   // package-lock=false leaves package-lock.json alone, not package.json.
   const bool save_package_json = req.save && req.command != Command::Ci;
   const bool save = save_package_json && wiring.settings().package_lock;

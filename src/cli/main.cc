@@ -30,7 +30,7 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--lockfile-version", req.lockfile_version, "2 or 3 (1 is written as 2)")
+  app.add_option("--lockfile-version", req.lockfile_version, "1, 2 or 3 (default: 3, or the lockfile's own 2)")
       ->check(CLI::IsMember({"1", "2", "3"}));
   app.add_flag("--production", req.production, "Same as --omit=dev");
   app.add_flag("--ignore-scripts", req.ignore_scripts, "Do not run lifecycle scripts");

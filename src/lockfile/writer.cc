@@ -42,13 +42,21 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   if (name.empty()) name = root->name;
   if (!name.empty()) doc["name"] = name;
   if (!root->package.version.empty()) doc["version"] = root->package.version;
-  const int version = options.hidden || options.lockfile_version != 2 ? 3 : 2;
+  const int version = options.hidden ? 3 : options.lockfile_version == 1 || options.lockfile_version == 2
+                                                ? options.lockfile_version
+                                                : 3;
   doc["lockfileVersion"] = version;
   doc["requires"] = true;
   if (options.extras && options.extras->top_level.is_object()) {
     for (const auto& [key, value] : options.extras->top_level.items()) {
       if (!doc.contains(key)) doc[key] = value;
     }
+  }
+  if (version == 1) {
+    // npm 6's format, as npm still writes it when asked: the nested "dependencies" alone.
+    Json legacy = legacy_dependencies(tree, options.omit_registry_resolved);
+    if (!legacy.is_null()) doc["dependencies"] = std::move(legacy);
+    return stringify_lockfile(doc, options.format);
   }
 
   // "packages" is written entry by entry as its turn comes: as one document, the entries

@@ -20,8 +20,9 @@ struct WriteOptions {
   bool omit_registry_resolved = false;
   /// The hidden lockfile (node_modules/.package-lock.json): no root entry, always v3.
   bool hidden = false;
-  /// 3, or 2 to add the legacy "dependencies" section as npm does when the project's
-  /// lockfile is already v2 (npm only converts it to v3 when asked to).
+  /// 3; 2 to add the legacy "dependencies" section as npm does when the project's lockfile
+  /// is already v2 (npm only converts it to v3 when asked to); 1 for that section alone
+  /// (npm 6's format, written when lockfile-version=1 asks for it).
   int lockfile_version = 3;
   /// The project folder's name: the top-level "name" when package.json has none.
   std::string project_folder_name;
