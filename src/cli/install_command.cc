@@ -553,7 +553,9 @@ int run_install(InstallRequest req) {
       wiring.sourced().override_folder(w.dir, w.manifest);
       workspace_adds.push_back(std::move(w));
     }
-  } else if (adding) {
+  }
+  // With --include-workspace-root, npm adds to the root's package.json as well.
+  if (adding && (selected.empty() || req.include_workspace_root)) {
     auto a = parse_added_specs(req, root_manifest, project, name_of);
     if (!a) return fail(a.error());
     added = std::move(*a);

@@ -161,6 +161,20 @@ def include_workspace_root_adds_the_root_not_the_other_workspaces(ctx):
 
 
 @suite.test
+def add_with_include_workspace_root_saves_to_the_root_too(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install + [L.package_lock_only],
+                              ["install", "--package-lock-only"], "lock")
+    args = ["-w", "ws-a", "--include-workspace-root", "chain-a"]
+    r = ctx.lade(L.add + args, proj)
+    h.check_exit(r, 0, "add -w ws-a --include-workspace-root chain-a")
+    h.check_exit(ctx.npm(["install"] + args, other), 0, "npm install of the same")
+    h.check("chain-a" in proj.read_json("package.json").get("dependencies", {}), "chain-a not added to the root", r)
+    for rel in ("package.json", "packages/ws-a/package.json", "package-lock.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+    h.check_equal(proj.tree(), other.tree(), "node_modules", expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def inside_a_workspace_folder(ctx):
     files = workspaces_project()
     proj = ctx.project(files, name="lade")
