@@ -250,6 +250,9 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   if (req.prefer_online) in.cli.emplace_back("prefer-online", "true");
   if (!req.bin_links) in.cli.emplace_back("bin-links", "false");
   if (!req.package_lock.empty()) in.cli.emplace_back("package-lock", req.package_lock);
+  // npm: package-lock-only turns package-lock back on (--package-lock-only --no-package-lock
+  // writes the lockfile). --dry-run's own package-lock-only is lade's, not the user's.
+  if (req.package_lock_only && !req.dry_run) in.cli.emplace_back("package-lock-only", "true");
   if (req.offline) in.cli.emplace_back("offline", "true");
   if (req.save_exact) in.cli.emplace_back("save-exact", "true");
   if (!req.lockfile_version.empty()) in.cli.emplace_back("lockfile-version", req.lockfile_version);

@@ -677,6 +677,18 @@ def json_output_lists_what_changed_as_npm_does(ctx):
 
 
 @suite.test
+def package_lock_only_turns_package_lock_back_on(ctx):
+    # npm's flattening: package-lock-only sets package-lock, so the lockfile is written even
+    # with --no-package-lock or package-lock=false.
+    for flag in ("--no-package-lock", "--package-lock=false"):
+        proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+        r = ctx.lade(L.install + [L.package_lock_only, flag], proj)
+        h.check_exit(r, 0, "install --package-lock-only " + flag)
+        h.check(proj.lockfile() is not None, "no package-lock.json with --package-lock-only " + flag, r)
+        h.check_not_exists(proj.path("node_modules"), "node_modules made")
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
