@@ -18,6 +18,7 @@ struct InstallRequest {
   bool save_dev = false;
   bool save_optional = false;
   bool save_prod = false;
+  bool save_peer = false;
   bool save_exact = false;
   /// -B/--save-bundle: added packages also join bundleDependencies.
   bool save_bundle = false;

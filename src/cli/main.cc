@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
   install->add_flag("-D,--save-dev", req.save_dev, "Save to devDependencies");
   install->add_flag("-O,--save-optional", req.save_optional, "Save to optionalDependencies");
   install->add_flag("-P,--save-prod", req.save_prod, "Save to dependencies");
+  install->add_flag("--save-peer", req.save_peer, "Save to peerDependencies");
   install->add_flag("-E,--save-exact", req.save_exact, "Save the exact version instead of a ^range");
   install->add_flag("-B,--save-bundle", req.save_bundle, "Also list the added packages in bundleDependencies");
   install->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");

@@ -39,7 +39,7 @@ Flag known_flag(std::string_view key) {
                    "ignore-scripts", "package-lock-only", "legacy-peer-deps", "strict-peer-deps", "global-style",
                    "legacy-bundling", "force", "engine-strict", "prefer-offline", "offline", "timing", "json",
                    "prefer-online", "dry-run", "quiet", "verbose", "silent", "workspaces", "include-workspace-root",
-                   "help", "version", "prefer-dedupe", "no-optional"})) {
+                   "help", "version", "prefer-dedupe", "no-optional", "save-peer"})) {
     return Flag::Plain;
   }
   return Flag::None;
@@ -166,11 +166,6 @@ NpmArgs normalize_npm_args(const std::vector<std::string>& args) {
           out.error = "global installs are not supported: lade installs into a project's node_modules "
                       "(run it in the project's folder, or pass --prefix <dir>)";
         }
-      } else if (base == "save-peer") {
-        if (!negated && !(inline_value && falsy(*inline_value))) {
-          out.error = "--save-peer is not supported yet: add the package to peerDependencies (and "
-                      "devDependencies) in package.json, then run lade install";
-        }
       } else if (base == "dev") {
         // npm's deprecated --dev: --include=dev.
         if (!negated && !(inline_value && falsy(*inline_value))) emit_long("include", std::string("dev"));
@@ -183,7 +178,8 @@ NpmArgs normalize_npm_args(const std::vector<std::string>& args) {
       } else if (unsupported_flag(base)) {
         out.warnings.push_back("--" + base + " is not supported by lade yet; ignored");
       } else if (known_flag(key) != Flag::None) {
-        if (one_of(key, {"save-dev", "save-optional", "save-prod"}) && !(inline_value && falsy(*inline_value))) {
+        if (one_of(key, {"save-dev", "save-optional", "save-prod", "save-peer"}) &&
+            !(inline_value && falsy(*inline_value))) {
           save_types.push_back(key);
         }
         rest.push_back("--" + key + (inline_value ? "=" + *inline_value : std::string()));

@@ -218,6 +218,8 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
       a.kind = manifest::DependencyKind::kOptional;
     } else if (req.save_prod) {
       a.kind = manifest::DependencyKind::kProd;
+    } else if (req.save_peer) {
+      a.kind = manifest::DependencyKind::kPeer;
     }
     a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
     if (a.requested == "*" && a.spec.registry) {

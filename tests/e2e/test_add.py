@@ -172,6 +172,17 @@ def add_with_an_empty_save_prefix_saves_exact_versions(ctx):
 
 
 @suite.test
+def add_save_peer(ctx):
+    # --save-peer saves to peerDependencies (and updates a devDependencies entry of the same
+    # name, as add-rm-pkg-deps does); the peer is installed.
+    proj, r = same_as_npm(ctx, ["--save-peer", "leaf@^1"], text(BASE))
+    h.check_equal(proj.package_json().get("peerDependencies"), {"leaf": "^1.1.0"}, "peerDependencies", r)
+    with_dev = dict(BASE, devDependencies={"leaf": "^1.0.0"})
+    proj, r = same_as_npm(ctx, ["--save-peer", "leaf@^1.1.0"], text(with_dev))
+    h.check_equal(proj.package_json().get("devDependencies"), {"leaf": "^1.1.0"}, "devDependencies", r)
+
+
+@suite.test
 def npm_command_line_forms(ctx):
     # Options before the command, an unknown option, an empty --omit= (which must not swallow
     # --ignore-scripts), npm's -S and `in` alias: npm installs and only warns.
