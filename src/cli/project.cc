@@ -198,6 +198,7 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
                                                            const fs::path& cwd, const SpecNameLookup& name_of) {
   std::vector<AddedSpec> out;
   manifest::PackageJson scratch = base;
+  std::vector<std::pair<std::string, std::string>> still_optional;
   for (const auto& arg : req.specs) {
     AddedSpec a;
     manifest::SpecOptions opts;
@@ -225,7 +226,15 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
     if (a.requested == "*" && a.spec.registry) {
       // A bare name already declared keeps its range (add-rm-pkg-deps sets "*" only where there
       // is none): `lade add express` with "express": "^4.19.0" updates within ^4.19.0.
-      if (auto existing = scratch.saved_spec(a.kind, a.spec.name); existing && *existing != "*") {
+      auto existing = scratch.saved_spec(a.kind, a.spec.name);
+      // `-P name` for an optional dependency: npm's "*" in dependencies loses to the optional
+      // range (an optional dependency is never also a production one): that range is resolved,
+      // as an optional edge, and saved to dependencies.
+      if (!existing && a.kind == manifest::DependencyKind::kProd) {
+        existing = scratch.saved_spec(manifest::DependencyKind::kOptional, a.spec.name);
+        if (existing) still_optional.emplace_back(a.spec.name, *existing);
+      }
+      if (existing && *existing != "*") {
         manifest::SpecOptions keep;
         keep.where = dir;
         if (auto kept = manifest::resolve_spec(a.spec.name, *existing, keep)) {
@@ -250,6 +259,10 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
   target.dependencies = edited.dependencies;
   target.dev_dependencies = edited.dev_dependencies;
   target.optional_dependencies = edited.optional_dependencies;
+  for (const auto& [name, spec] : still_optional) {
+    std::erase_if(target.dependencies, [&name](const auto& d) { return d.first == name; });
+    target.optional_dependencies.emplace_back(name, spec);
+  }
   target.peer_dependencies = edited.peer_dependencies;
   return out;
 }

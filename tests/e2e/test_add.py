@@ -183,6 +183,14 @@ def add_save_peer(ctx):
 
 
 @suite.test
+def add_prod_for_an_optional_dependency_keeps_its_range(ctx):
+    # `-P leaf` with leaf in optionalDependencies: npm's "*" loses to the optional range, which
+    # is resolved (as an optional edge) and saved to dependencies.
+    proj, r = same_as_npm(ctx, ["-P", "leaf"], text(dict(BASE, optionalDependencies={"leaf": "^1.0.0"})))
+    h.check_equal(proj.package_json()["dependencies"].get("leaf"), "^1.1.0", "saved range", r)
+
+
+@suite.test
 def npm_command_line_forms(ctx):
     # Options before the command, an unknown option, an empty --omit= (which must not swallow
     # --ignore-scripts), npm's -S and `in` alias: npm installs and only warns.
