@@ -801,6 +801,9 @@ int run_install(InstallRequest req) {
   lockfile::WriteOptions hopts = wopts;
   hopts.hidden = true;
   hopts.lockfile_version = 3;
+  // npm's hidden lockfile names the project only when package-lock.json was read or is written
+  // (not with package-lock=false, nor --no-save without one).
+  hopts.without_name = !loaded_lock && !save;
   hopts.exclude = [&](const tree::Node& n) { return report.not_installed.count(&n) > 0; };
   // The lockfiles' text, when made while the packages were being linked (see
   // InstallOptions::while_linking); the hidden one holds if no optional package failed.

@@ -40,8 +40,8 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   std::string name = root->package.name;
   if (name.empty()) name = options.project_folder_name;
   if (name.empty()) name = root->name;
-  if (!name.empty()) doc["name"] = name;
-  if (!root->package.version.empty()) doc["version"] = root->package.version;
+  if (!name.empty() && !options.without_name) doc["name"] = name;
+  if (!root->package.version.empty() && !options.without_name) doc["version"] = root->package.version;
   const int version = options.hidden ? 3 : options.lockfile_version == 1 || options.lockfile_version == 2
                                                 ? options.lockfile_version
                                                 : 3;

@@ -24,6 +24,9 @@ struct WriteOptions {
   /// is already v2 (npm only converts it to v3 when asked to); 1 for that section alone
   /// (npm 6's format, written when lockfile-version=1 asks for it).
   int lockfile_version = 3;
+  /// No top-level "name" and "version" (npm's hidden lockfile when no package-lock.json was
+  /// read or written).
+  bool without_name = false;
   /// The project folder's name: the top-level "name" when package.json has none.
   std::string project_folder_name;
   /// What the lockfile that was read knew beyond the tree (may be null).

@@ -689,6 +689,18 @@ def package_lock_only_turns_package_lock_back_on(ctx):
 
 
 @suite.test
+def hidden_lockfile_names_the_project_only_with_a_lockfile(ctx):
+    # npm's node_modules/.package-lock.json has the top-level name and version only when
+    # package-lock.json was read or written by the install.
+    for flags, named in (([], True), (["--no-package-lock"], False), (["--no-save"], False)):
+        proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+        r = ctx.lade(L.install + flags, proj)
+        h.check_exit(r, 0, "install " + " ".join(flags))
+        hidden = json.loads(proj.read_text("node_modules/.package-lock.json"))
+        h.check_equal("name" in hidden, named, "hidden lockfile has a name after install " + " ".join(flags), r)
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
