@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -207,13 +208,43 @@ util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions
       warnings.push_back("EBADENGINE " + msg);
     }
     if (!n->is_project_root && !platform_ok(*n, options)) {
+      // npm's message: each platform key the package lists (an array joined with commas), and
+      // the current value of those keys only, then a "Valid"/"Actual" line pair for each.
       manifest::Json wanted = manifest::Json::object();
-      if (!n->package.os.is_null()) wanted["os"] = n->package.os;
-      if (!n->package.cpu.is_null()) wanted["cpu"] = n->package.cpu;
-      if (!n->package.libc.is_null()) wanted["libc"] = n->package.libc;
-      manifest::Json current = {{"os", options.platform}, {"cpu", options.arch}};
-      return util::make_error("EBADPLATFORM", "Unsupported platform for " + id + ": wanted " +
-                                                  wanted.dump() + " (current: " + current.dump() + ")");
+      manifest::Json current = manifest::Json::object();
+      std::string detail;
+      const std::pair<const char*, const manifest::Json*> keys[] = {
+          {"os", &n->package.os}, {"cpu", &n->package.cpu}, {"libc", &n->package.libc}};
+      const std::pair<const char*, std::string> actual[] = {
+          {"os", options.platform}, {"cpu", options.arch}, {"libc", options.platform == "linux" ? options.libc : ""}};
+      size_t longest = 0;
+      std::vector<std::pair<std::string, std::string>> checked;
+      for (size_t k = 0; k < 3; ++k) {
+        const manifest::Json& list = *keys[k].second;
+        std::string value;
+        if (list.is_string()) {
+          value = list.get<std::string>();
+        } else if (list.is_array() && !list.empty()) {
+          for (const auto& item : list) {
+            if (!value.empty()) value += ',';
+            value += item.is_string() ? item.get<std::string>() : item.dump();
+          }
+        } else {
+          continue;
+        }
+        wanted[keys[k].first] = value;
+        current[keys[k].first] = actual[k].second;
+        checked.emplace_back(keys[k].first, value);
+        longest = std::max(longest, std::strlen(keys[k].first));
+      }
+      for (size_t k = 0; k < checked.size(); ++k) {
+        const size_t padding = 1 + longest - checked[k].first.size();
+        const std::string& now = current[checked[k].first].get_ref<const std::string&>();
+        detail += "\nValid " + checked[k].first + ":" + std::string(padding + 1, ' ') + checked[k].second;
+        detail += "\nActual " + checked[k].first + ":" + std::string(padding, ' ') + now;
+      }
+      return util::make_error("EBADPLATFORM", "Unsupported platform for " + id + ": wanted " + wanted.dump() +
+                                                  " (current: " + current.dump() + ")" + detail);
     }
   }
   return {};

@@ -70,6 +70,17 @@ def json_error_has_npm_keys(ctx):
 
 
 @suite.test
+def unsupported_platform_message_is_npms(ctx):
+    # npm's EBADPLATFORM text: the keys the package lists (arrays joined), the current value of
+    # those keys only, then "Valid"/"Actual" lines.
+    proj = ctx.project(app({"only-aix": "^1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install of an aix-only package")
+    h.check_output_contains(r, 'Unsupported platform for only-aix@1.0.0: wanted {"os":"aix"} (current: {"os":"linux"})',
+                            "Valid os:  aix", "Actual os: linux")
+
+
+@suite.test
 def unknown_scoped_package_is_e404(ctx):
     proj = ctx.project(app({"@fx/nope": "^1.0.0"}))
     r = ctx.lade(L.install, proj)
