@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "cli/sourced_packages.h"
 #include "cli/workspaces.h"
 #include "installer/early_link.h"
+#include "installer/dev_engines.h"
 #include "installer/reify.h"
 #include "installer/scripts.h"
 #include "lockfile/ci_check.h"
@@ -436,7 +438,9 @@ int run_install(InstallRequest req) {
   // npm runs the root project's install scripts even when nothing changed: with any, the whole
   // install runs (it knows whether a config file says ignore-scripts).
   const bool root_scripts_may_run = !adding && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
-  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run &&
+  // devEngines is checked with the config loaded (below), also when nothing else changed.
+  const bool has_dev_engines = project.package_json->content().contains("devEngines");
+  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
@@ -490,6 +494,19 @@ int run_install(InstallRequest req) {
     reporter.hide_warnings();
   }
   if (req.force || wiring.settings().force) reporter.warn("using --force Recommended protections disabled.");
+  // npm checks package.json's devEngines before it installs (arborist commands).
+  if (auto dev = project.package_json->content().find("devEngines"); dev != project.package_json->content().end()) {
+    installer::DevEnginesEnv env;
+    env.node_version = project.node_version.empty() ? "" : "v" + project.node_version;
+    env.npm_version = wiring.settings().npm_version;
+    env.cpu = project.arch;
+    struct utsname host {};
+    if (::uname(&host) == 0) env.os_version = host.release;
+    std::vector<std::string> warnings;
+    auto st = installer::check_dev_engines(*dev, env, req.force || wiring.settings().force, warnings);
+    for (const auto& w : warnings) reporter.warn(w);
+    if (!st) return fail(st.error());
+  }
   // The .npmrc spellings of --package-lock-only and --no-save.
   if (wiring.settings().package_lock_only) req.package_lock_only = true;
   if (!wiring.settings().save) req.save = false;

@@ -701,6 +701,26 @@ def hidden_lockfile_names_the_project_only_with_a_lockfile(ctx):
 
 
 @suite.test
+def dev_engines_are_checked_before_installing(ctx):
+    # npm refuses to install when package.json's devEngines wants another runtime (onFail
+    # "error", the default), warns with onFail "warn", and goes on with --force.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}, devEngines={"runtime": {"name": "node", "version": ">=99"}}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install with devEngines.runtime node >=99")
+    h.check_output_contains(r, "EBADDEVENGINES", "Invalid devEngines.runtime")
+    h.check_not_exists(proj.path("node_modules"), "installed despite devEngines")
+    r = ctx.lade(L.install + ["--force"], proj)
+    h.check_exit(r, 0, "install --force")
+    h.check_output_contains(r, "EBADDEVENGINES")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0"}, devEngines={
+        "runtime": [{"name": "bun"}, {"name": "node", "version": ">=99", "onFail": "warn"}],
+        "packageManager": {"name": "npm", "onFail": "error"}})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with a warn-only devEngines")
+    h.check_output_contains(r, "EBADDEVENGINES")
+
+
+@suite.test
 def install_repairs_a_damaged_tree(ctx):
     proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0", "bin-string": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
