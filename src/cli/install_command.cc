@@ -566,6 +566,9 @@ int run_install(InstallRequest req) {
       auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of);
       if (!a) return fail(a.error());
       w.added = std::move(*a);
+      for (const auto& spec : w.added) {
+        for (const auto& m : spec.moved) reporter.warn("idealTree " + m);
+      }
       // The workspace resolves from its package.json as it will be.
       wiring.sourced().override_folder(w.dir, w.manifest);
       workspace_adds.push_back(std::move(w));
@@ -576,6 +579,9 @@ int run_install(InstallRequest req) {
     auto a = parse_added_specs(req, root_manifest, project, name_of);
     if (!a) return fail(a.error());
     added = std::move(*a);
+    for (const auto& spec : added) {
+      for (const auto& m : spec.moved) reporter.warn("idealTree " + m);
+    }
   }
   lockfile::ReadOptions read_options;
   read_options.root_extras = lockfile::entry_extras_from_json(project.package_json->content());

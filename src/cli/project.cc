@@ -251,6 +251,24 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
     } else if (!a.spec.registry) {
       a.requested = a.spec.save_spec.value_or(a.requested);
     }
+    if (a.kind) {
+      // add-rm-pkg-deps' deleteSubKey, which warns for each section the name leaves.
+      using K = manifest::DependencyKind;
+      std::vector<K> leaves;
+      switch (*a.kind) {
+        case K::kProd: leaves = {K::kDev, K::kPeer}; break;
+        case K::kDev: leaves = {K::kProd}; break;
+        case K::kOptional: leaves = {K::kPeer}; break;
+        case K::kPeer:
+        case K::kPeerOptional: leaves = {K::kProd, K::kOptional}; break;
+      }
+      for (K from : leaves) {
+        if (scratch.saved_spec(from, a.spec.name)) {
+          a.moved.push_back("Removing " + std::string(manifest::dependency_field(from)) + "." + a.spec.name +
+                            " in favor of " + std::string(manifest::dependency_field(*a.kind)) + "." + a.spec.name);
+        }
+      }
+    }
     scratch.set_dependency(a.kind, a.spec.name, a.requested);
     out.push_back(std::move(a));
   }

@@ -49,6 +49,9 @@ struct AddedSpec {
   std::optional<manifest::DependencyKind> kind;
   /// What goes into package.json before resolving ("*" for a bare name).
   std::string requested;
+  /// npm's warnings for the sections the package leaves ("Removing devDependencies.x in favor
+  /// of dependencies.x").
+  std::vector<std::string> moved;
 };
 
 /// Finds the package name of a spec that does not say it (a folder, a tarball, a repository),

@@ -191,6 +191,15 @@ def add_prod_for_an_optional_dependency_keeps_its_range(ctx):
 
 
 @suite.test
+def add_warns_when_a_package_changes_section(ctx):
+    # add-rm-pkg-deps warns for each section a package leaves.
+    proj = ctx.project({"package.json": text(dict(BASE, dependencies={"leaf": "^1.0.0"}))})
+    r = ctx.lade(L.add + ["-D", "leaf", "--ignore-scripts"], proj)
+    h.check_exit(r, 0, "add -D leaf")
+    h.check_output_contains(r, "Removing dependencies.leaf in favor of devDependencies.leaf")
+
+
+@suite.test
 def npm_command_line_forms(ctx):
     # Options before the command, an unknown option, an empty --omit= (which must not swallow
     # --ignore-scripts), npm's -S and `in` alias: npm installs and only warns.
