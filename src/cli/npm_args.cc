@@ -206,6 +206,11 @@ NpmArgs normalize_npm_args(const std::vector<std::string>& args) {
     }
   }
 
+  // npm prints its version for -v wherever it stands (`npm install -v`).
+  if (std::find(rest.begin(), rest.end(), "--version") != rest.end()) {
+    out.argv = {"--version"};
+    return out;
+  }
   if (!command.empty()) out.argv.push_back(command);
   out.argv.insert(out.argv.end(), rest.begin(), rest.end());
   return out;

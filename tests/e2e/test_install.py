@@ -335,6 +335,10 @@ def version_flag(ctx):
     h.check_exit(r, 0, "--version")
     first = r.stdout.strip().splitlines()[0] if r.stdout.strip() else ""
     h.check(h.semver_like(first), "--version should print a bare version", r)
+    # npm prints its version for -v wherever it stands, also after the command.
+    r = ctx.lade(["install", "-v"], cwd, registry=None)
+    h.check_exit(r, 0, "install -v")
+    h.check(h.semver_like(r.stdout.strip()), "install -v should print a bare version", r)
 
 
 @suite.test(lade_only=True)
