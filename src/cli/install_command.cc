@@ -124,9 +124,8 @@ void take_changed_folders_as_found(installer::InstalledTree& installed, const fs
   for (auto it = installed.begin(); it != installed.end();) {
     const std::string& loc = it->first;
     installer::InstalledPackage& pkg = it->second;
-    const bool in_node_modules = loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
     struct stat st {};
-    if (pkg.is_link || !in_node_modules || ::lstat((project / loc).c_str(), &st) != 0 || !newer(st)) {
+    if (pkg.is_link || !installer::in_node_modules(loc) || ::lstat((project / loc).c_str(), &st) != 0 || !newer(st)) {
       ++it;
       continue;
     }
@@ -210,15 +209,7 @@ void add_workspace_folders(tree::Tree& tree, const WorkspaceFolders& workspaces,
     node->realpath = folder;
     tree.load_edges(node, true);  // a folder is a top: its devDependencies count
     // A workspace inside another workspace's folder resolves through that folder first.
-    tree::Node* fs_parent = tree.root();
-    for (tree::Node* n : tree.inventory()) {
-      if (n->is_link || n->parent() || !n->fs_parent() || n == node) continue;
-      if (folder.size() > n->realpath.size() && folder.compare(0, n->realpath.size(), n->realpath) == 0 &&
-          folder[n->realpath.size()] == '/' &&
-          (fs_parent == tree.root() || n->realpath.size() > fs_parent->realpath.size())) {
-        fs_parent = n;
-      }
-    }
+    tree::Node* fs_parent = tree.folder_containing(folder);
     tree.attach_fs(node, fs_parent);
   }
 }

@@ -158,6 +158,10 @@ std::string with_v(const std::string& node_version) {
 
 }  // namespace
 
+bool in_node_modules(const std::string& loc) {
+  return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
+}
+
 bool engines_ok(const manifest::Manifest& pkg, const std::string& node_version, const std::string& npm_version) {
   return engine_ok(pkg, "node", with_v(node_version)) && engine_ok(pkg, "npm", npm_version);
 }
@@ -321,10 +325,6 @@ std::string name_at(const std::string& loc) {
   return nm == std::string::npos ? loc : loc.substr(nm + 13);
 }
 
-/// Whether a lockfile location is a package folder inside some node_modules.
-bool in_node_modules(const std::string& loc) {
-  return loc.rfind("node_modules/", 0) == 0 || loc.find("/node_modules/") != std::string::npos;
-}
 
 /// The package folders directly in the project's node_modules (and its @scope folders) that are
 /// neither installed by record nor wanted. Dot entries (.bin, the hidden lockfile, other

@@ -127,6 +127,9 @@ struct InstallReport {
   std::chrono::milliseconds scripts_time{0};
 };
 
+/// Whether a lockfile location is a package folder inside some node_modules (not a workspace
+/// or a `file:` folder of the project's own).
+bool in_node_modules(const std::string& loc);
 /// True when `package`'s engines.node accepts `node_version` and its engines.npm accepts
 /// `npm_version` (npm-install-checks' checkEngine: prereleases count, an engine that is not a
 /// range accepts none). An engine or a version that is missing is not checked.

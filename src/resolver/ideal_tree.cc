@@ -469,23 +469,6 @@ struct IdealTreeBuilder::Impl {
 
   // ---- links and workspaces ----
 
-  /// The deepest folder node (the root, a workspace, another link target) that contains the
-  /// folder `realpath`: the fs parent arborist's root setter finds for a node at that path.
-  Node* folder_parent(const std::string& realpath) {
-    Node* best = tree.root();
-    size_t best_len = 0;
-    for (Node* n : tree.inventory()) {
-      if (n->is_link || n->parent() || !n->fs_parent() || n->is_external()) continue;
-      const std::string& p = n->realpath;
-      if (p.size() > best_len && realpath.size() > p.size() && realpath.compare(0, p.size(), p) == 0 &&
-          realpath[p.size()] == '/') {
-        best = n;
-        best_len = p.size();
-      }
-    }
-    return best;
-  }
-
   /// A placed link brings its folder into the tree (arborist's Link root setter): the folder
   /// becomes an fs child of the folder that contains it. A folder outside the project hangs
   /// off the root only to be listed; it resolves nothing through it (Node::is_external).
@@ -495,7 +478,7 @@ struct IdealTreeBuilder::Impl {
       mark_workspaces();
       return;
     }
-    tree.attach_fs(t, t->is_external() ? tree.root() : folder_parent(t->realpath));
+    tree.attach_fs(t, t->is_external() ? tree.root() : tree.folder_containing(t->realpath));
     mark_workspaces();
   }
 

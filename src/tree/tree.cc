@@ -557,6 +557,21 @@ void Tree::attach_fs(Node* node, Node* fs_parent) {
   reload_out_edges_of_subtree(node);
 }
 
+Node* Tree::folder_containing(const std::string& realpath) const {
+  Node* best = root();
+  size_t best_len = 0;
+  for (Node* n : inventory()) {
+    if (n->is_link || n->parent() || !n->fs_parent() || n->is_external()) continue;
+    const std::string& p = n->realpath;
+    if (p.size() > best_len && realpath.size() > p.size() && realpath.compare(0, p.size(), p) == 0 &&
+        realpath[p.size()] == '/') {
+      best = n;
+      best_len = p.size();
+    }
+  }
+  return best;
+}
+
 void Tree::detach(Node* node) {
   Node* parent = node->parent_;
   if (parent) {

@@ -205,6 +205,10 @@ class Tree {
   void attach(Node* node, Node* parent);
   /// Puts `node` (a workspace folder) under `fs_parent` without node_modules.
   void attach_fs(Node* node, Node* fs_parent);
+  /// The deepest folder node in the project (the root, a workspace, a link target) that
+  /// contains the folder `realpath` (relative to the project): the fs parent arborist's root
+  /// setter finds for a node at that path.
+  Node* folder_containing(const std::string& realpath) const;
   /// Removes the node and its subtree from the tree.
   void detach(Node* node);
   /// Frees `top` and every node below it (children and fs children), with their edges: for
