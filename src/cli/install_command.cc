@@ -51,13 +51,20 @@ std::chrono::milliseconds since(Clock::time_point t) {
 
 /// A fingerprint of everything an up-to-date install depends on: when it matches the one
 /// stored beside the hidden lockfile, there is nothing to do.
+/// Settings from any layer (flags, environment, .npmrc files) change what an install leaves
+/// behind: `omit=dev` added to .npmrc takes the dev packages away.
 std::string install_fingerprint(const std::string& package_json, const std::string& lock,
-                                const InstallRequest& req) {
+                                const InstallRequest& req, const registry::Settings& settings) {
   std::string flags;
   for (const auto& o : req.omit) flags += "omit=" + o + ";";
   for (const auto& o : req.include) flags += "include=" + o + ";";
   if (req.production) flags += "production;";
   if (req.ignore_scripts) flags += "ignore-scripts;";
+  for (const auto& o : settings.omit) flags += "settings.omit=" + o + ";";
+  if (settings.ignore_scripts) flags += "settings.ignore-scripts;";
+  if (!settings.bin_links) flags += "no-bin-links;";
+  if (!settings.package_lock) flags += "no-package-lock;";
+  flags += "install-strategy=" + settings.install_strategy + ";";
   util::Fingerprint f;
   f.update(package_json);
   f.update(std::string_view("\0", 1));
@@ -431,12 +438,16 @@ int run_install(InstallRequest req) {
   const bool root_scripts_may_run = !adding && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
+  project.detect_node(default_cache_dir(req));
+  auto config_r = load_config(req, project);
+  if (!config_r) return fail(config_r.error());
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
     if (stored && fs::exists(hidden_lock_path) &&
-        *stored == install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req) + "\n" +
+        *stored == install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
+                                           config_r->settings()) + "\n" +
                        node_modules_listing(node_modules)) {
       summary.up_to_date = true;
       summary.elapsed = since(start);
@@ -477,8 +488,7 @@ int run_install(InstallRequest req) {
     }
   }
 
-  project.detect_node(default_cache_dir(req));
-  auto wiring_r = Wiring::create(req, project);
+  auto wiring_r = Wiring::create(req, project, std::move(*config_r));
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
   if (req.loglevel.empty() && (wiring.settings().loglevel == "error" || wiring.settings().loglevel == "silent")) {
@@ -940,7 +950,8 @@ int run_install(InstallRequest req) {
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
-      std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req) + "\n" +
+      std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
+                                           wiring.settings()) + "\n" +
                        node_modules_listing(node_modules);
       (void)util::write_file_atomic(state_path, fp);
     }

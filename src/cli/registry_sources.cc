@@ -237,7 +237,7 @@ struct Wiring::Impl {
 
 };
 
-util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project) {
+util::Result<registry::Config> load_config(const InstallRequest& req, const Project& project) {
   registry::ConfigInputs in;
   in.cli = req.cli_settings;
   if (!req.registry.empty()) in.cli.emplace_back("registry", req.registry);
@@ -266,8 +266,11 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   in.run_command = registry::run_command;
   in.lade_version = LADE_VERSION;
   in.node_version = project.node_version.empty() ? "" : "v" + project.node_version;
-  auto config = LADE_TRY(registry::Config::load(std::move(in)));
+  return registry::Config::load(std::move(in));
+}
 
+util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project,
+                                                     registry::Config config) {
   std::unique_ptr<Wiring> w(new Wiring());
   w->impl_ = std::make_unique<Impl>();
   Impl& impl = *w->impl_;

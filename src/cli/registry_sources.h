@@ -25,9 +25,14 @@ class SourcedPackages;
 /// $XDG_CACHE_HOME/lade, else ~/.cache/lade.
 std::filesystem::path default_cache_dir(const InstallRequest& req);
 
+/// npm's layered config for this install: the command line's settings over the environment and
+/// the .npmrc files. Cheap (a few small files): the up-to-date check reads it too.
+util::Result<registry::Config> load_config(const InstallRequest& req, const Project& project);
+
 class Wiring {
  public:
-  static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project);
+  static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project,
+                                                      registry::Config config);
   ~Wiring();
 
   const registry::Settings& settings() const;

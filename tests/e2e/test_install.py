@@ -368,6 +368,24 @@ def second_install_is_up_to_date(ctx):
     h.check_equal(proj.tree(), tree, "tree changed by a no-op install")
 
 
+@suite.test
+def npmrc_change_is_not_up_to_date(ctx):
+    # Settings from .npmrc change what an install leaves behind, as flags do: omit=dev added
+    # after an install takes the dev packages away on the next one.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}, dev={"dev-tool": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check(proj.installed_version("dev-tool") is not None, "dev-tool installed")
+    proj.write(".npmrc", "omit=dev\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with omit=dev in .npmrc")
+    h.check_equal(sorted(h.versions_only(proj.tree())), ["node_modules/leaf"],
+                  "installed packages after omit=dev", r)
+    proj.write(".npmrc", "")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after omit=dev is gone")
+    h.check(proj.installed_version("dev-tool") is not None, "dev-tool back", r)
+
+
 @suite.test(lade_only=True)
 def node_version_is_remembered_per_executable(ctx):
     # Asking node for its version costs a process start on every install; lade keeps the answer
