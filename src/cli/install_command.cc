@@ -54,8 +54,9 @@ std::chrono::milliseconds since(Clock::time_point t) {
 /// Settings from any layer (flags, environment, .npmrc files) change what an install leaves
 /// behind: `omit=dev` added to .npmrc takes the dev packages away.
 std::string install_fingerprint(const std::string& package_json, const std::string& lock,
-                                const InstallRequest& req, const registry::Settings& settings) {
-  std::string flags;
+                                const InstallRequest& req, const registry::Settings& settings,
+                                const std::string& script_rules) {
+  std::string flags = script_rules;
   for (const auto& o : req.omit) flags += "omit=" + o + ";";
   for (const auto& o : req.include) flags += "include=" + o + ";";
   if (req.production) flags += "production;";
@@ -72,6 +73,71 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   f.update(std::string_view("\0", 1));
   f.update(flags);
   return f.hex();
+}
+
+/// npm's install-script rules for this install: the allowScripts policy and the two switches
+/// over it.
+struct ScriptRules {
+  installer::ScriptPolicy policy;
+  bool allow_all = false;  // --dangerously-allow-all-scripts
+  bool strict = false;     // --strict-allow-scripts
+  /// What the up-to-date fingerprint needs of the settings (package.json's part is in it).
+  std::string fingerprint;
+};
+
+util::Result<ScriptRules> script_rules(const registry::Config& config, const manifest::Json& package_json,
+                                       std::vector<std::string>& warnings) {
+  installer::ScriptPolicyInputs inputs;
+  for (const auto& layer : config.layers()) {
+    auto v = layer.values.find("allow-scripts");
+    if (v == layer.values.end()) continue;
+    std::string joined;
+    for (const auto& part : v->second) joined += part + "\n";
+    if (joined.find_first_not_of(", \t\r\n") == std::string::npos) continue;
+    if (layer.name == "cli" || layer.name == "env") {
+      if (!inputs.command_line) inputs.command_line = joined;
+    } else if (!inputs.npmrc) {
+      inputs.npmrc = joined;
+    }
+  }
+  if (auto member = package_json.find("allowScripts"); member != package_json.end()) inputs.package_json = &*member;
+  ScriptRules rules;
+  rules.policy = LADE_TRY(installer::resolve_script_policy(inputs, warnings));
+  auto on = [&config](const char* key) {
+    auto v = config.get(key);
+    return v && !v->empty() && *v != "false" && *v != "0" && *v != "null" && *v != "no";
+  };
+  rules.allow_all = on("dangerously-allow-all-scripts");
+  rules.strict = on("strict-allow-scripts");
+  rules.fingerprint = "allow-scripts=" + inputs.npmrc.value_or("") + ";";
+  if (rules.allow_all) rules.fingerprint += "allow-all-scripts;";
+  if (rules.strict) rules.fingerprint += "strict-allow-scripts;";
+  return rules;
+}
+
+/// The unreviewed-scripts list kept in the up-to-date state, so that a run with nothing to do
+/// warns as npm does without reading every package.
+std::string unreviewed_to_state(const std::vector<installer::UnreviewedPackage>& list) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : list) {
+    nlohmann::json scripts = nlohmann::json::array();
+    for (const auto& [event, command] : p.scripts) scripts.push_back({event, command});
+    j.push_back({p.name, p.version, p.location, scripts});
+  }
+  return j.dump();
+}
+
+std::vector<installer::UnreviewedPackage> unreviewed_from_state(std::string_view text) {
+  std::vector<installer::UnreviewedPackage> out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& p : j) {
+    if (!p.is_array() || p.size() != 4 || !p[3].is_array()) continue;
+    installer::UnreviewedPackage u{p[0].get<std::string>(), p[1].get<std::string>(), p[2].get<std::string>(), {}};
+    for (const auto& e : p[3]) u.scripts.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+    out.push_back(std::move(u));
+  }
+  return out;
 }
 
 /// What is in node_modules at the top (package folders, scoped ones, bins), as one digest: a
@@ -441,14 +507,30 @@ int run_install(InstallRequest req) {
   project.detect_node(default_cache_dir(req));
   auto config_r = load_config(req, project);
   if (!config_r) return fail(config_r.error());
+  // npm reads its allowScripts policy first thing, also when nothing is to be done.
+  ScriptRules scripts_rules;
+  {
+    std::vector<std::string> warnings;
+    auto rules = script_rules(*config_r, project.package_json->content(), warnings);
+    for (const auto& w : warnings) reporter.warn(w);
+    if (!rules) return fail(rules.error());
+    scripts_rules = std::move(*rules);
+  }
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
+    const std::string expected =
+        stored ? install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
+                                     config_r->settings(), scripts_rules.fingerprint) +
+                     "\n" + node_modules_listing(node_modules)
+               : std::string();
     if (stored && fs::exists(hidden_lock_path) &&
-        *stored == install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
-                                           config_r->settings()) + "\n" +
-                       node_modules_listing(node_modules)) {
+        (*stored == expected || stored->starts_with(expected + "\n"))) {
+      if (stored->size() > expected.size()) {
+        summary.unreviewed_scripts = unreviewed_from_state(std::string_view(*stored).substr(expected.size() + 1));
+      }
+      summary.project_dir = project.dir.string();
       summary.up_to_date = true;
       summary.elapsed = since(start);
       reporter.summary(summary);
@@ -790,6 +872,20 @@ int run_install(InstallRequest req) {
     for (const auto& w : warnings) reporter.warn(w);
     if (!st) return fail(st.error());
   }
+  const bool scripts_run = !req.ignore_scripts && !wiring.settings().ignore_scripts && !scripts_rules.allow_all;
+  // npm's strict-allow-scripts preflight: before anything is installed or written.
+  if (scripts_run && scripts_rules.strict) {
+    std::unordered_set<const tree::Node*> left_out;
+    const std::vector<std::string> omit = effective_omit(req);
+    for (tree::Node* n : ideal.inventory()) {
+      if (installer::omitted(*n, omit) || installer::omitted(*n, wiring.settings().omit) ||
+          (n->flags.optional && !installer::platform_ok(*n, iopts))) {
+        left_out.insert(n);
+      }
+    }
+    auto unreviewed = installer::unreviewed_scripts(ideal, scripts_rules.policy, project.dir, left_out);
+    if (!unreviewed.empty()) return fail(installer::strict_allow_scripts_error(unreviewed));
+  }
 
   // `lade add`: the saved spec follows the version that was picked.
   if (adding) {
@@ -874,6 +970,8 @@ int run_install(InstallRequest req) {
       }
     }
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
+    iopts.script_policy = scripts_rules.policy;
+    iopts.allow_all_scripts = scripts_rules.allow_all;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
     std::unordered_set<const tree::Node*> selection;
     if (!selected.empty() && req.command == Command::Install) {
@@ -899,6 +997,18 @@ int run_install(InstallRequest req) {
     report = dry_run_report(ideal, hidden_lock_path, project.manifest, effective_omit(req));
   }
   auto reify_time = since(t_reify);
+  // npm's reify-finish: every installed package whose install scripts the policy leaves
+  // unreviewed (also those an earlier install put there), warned about at the end.
+  if (scripts_run) {
+    std::unordered_set<const tree::Node*> left_out(report.not_installed.begin(), report.not_installed.end());
+    if (req.package_lock_only || req.dry_run) {
+      const std::vector<std::string> omit = effective_omit(req);
+      for (tree::Node* n : ideal.inventory()) {
+        if (installer::omitted(*n, omit) || (n->flags.optional && !installer::platform_ok(*n, iopts))) left_out.insert(n);
+      }
+    }
+    summary.unreviewed_scripts = installer::unreviewed_scripts(ideal, scripts_rules.policy, project.dir, left_out);
+  }
   if (node_modules_was_absent) {
     // Nothing to install (no dependencies, or only other platforms'): npm makes no node_modules.
     std::error_code ec;
@@ -951,8 +1061,9 @@ int run_install(InstallRequest req) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
       std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
-                                           wiring.settings()) + "\n" +
-                       node_modules_listing(node_modules);
+                                           wiring.settings(), scripts_rules.fingerprint) +
+                       "\n" + node_modules_listing(node_modules);
+      if (!summary.unreviewed_scripts.empty()) fp += "\n" + unreviewed_to_state(summary.unreviewed_scripts);
       (void)util::write_file_atomic(state_path, fp);
     }
   }

@@ -49,9 +49,11 @@ Flag known_flag(std::string_view key) {
 bool is_setting(std::string_view key) {
   return one_of(key, {"save-prefix", "fetch-retries", "fetch-retry-factor", "fetch-retry-mintimeout",
                       "fetch-retry-maxtimeout", "fetch-timeout", "maxsockets", "userconfig", "globalconfig",
-                      "cafile", "user-agent"});
+                      "cafile", "user-agent", "allow-scripts"});
 }
-bool is_boolean_setting(std::string_view key) { return one_of(key, {"strict-ssl"}); }
+bool is_boolean_setting(std::string_view key) {
+  return one_of(key, {"strict-ssl", "strict-allow-scripts", "dangerously-allow-all-scripts"});
+}
 
 /// npm options lade does not act on yet: accepted with a warning so that a script passing them
 /// still installs. The first group takes a value.

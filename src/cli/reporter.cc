@@ -39,10 +39,22 @@ void Reporter::progress(const std::string& phase, size_t done, size_t total) {
 
 void Reporter::warn(const std::string& message) {
   std::lock_guard lock(mu_);
+  warn_locked(message);
+}
+
+void Reporter::warn_locked(const std::string& message) {
   warnings_.push_back(message);
   if (silent_ || hide_warnings_) return;
   clear_progress();
-  std::fprintf(stderr, "lade warn: %s\n", message.c_str());
+  // Every line of a long warning carries the prefix, as npm's do.
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    const std::string line = message.substr(start, end - start);
+    std::fprintf(stderr, "lade warn:%s%s\n", line.empty() ? "" : " ", line.c_str());
+    start = end + 1;
+  }
 }
 
 void Reporter::script_banner(const std::string& package_id, const std::string& event,
@@ -101,6 +113,16 @@ void Reporter::summary(const Summary& s) {
       for (auto& [k, v] : s.counters) c[k] = v;
       j["counters"] = c;
     }
+    if (!s.unreviewed_scripts.empty()) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& p : s.unreviewed_scripts) {
+        nlohmann::json scripts = nlohmann::json::object();
+        for (const auto& [event, command] : p.scripts) scripts[event] = command;
+        list.push_back({{"name", p.name}, {"version", p.version}, {"path", s.project_dir + "/" + p.location},
+                        {"scripts", scripts}});
+      }
+      j["unreviewedScripts"] = list;
+    }
     if (!warnings_.empty()) j["warnings"] = warnings_;
     std::printf("%s\n", j.dump(2).c_str());
     return;
@@ -134,6 +156,8 @@ void Reporter::summary(const Summary& s) {
     for (auto& [k, v] : s.timing) std::printf("  %-10s %6lld ms\n", k.c_str(), (long long)v.count());
     for (auto& [k, v] : s.counters) std::printf("  %-22s %zu\n", k.c_str(), v);
   }
+  std::fflush(stdout);
+  if (!s.unreviewed_scripts.empty()) warn_locked(installer::unreviewed_scripts_warning(s.unreviewed_scripts));
 }
 
 }  // namespace lade::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "installer/reify.h"
+#include "installer/script_policy.h"
 #include "util/result.h"
 
 namespace lade::cli {
@@ -25,6 +26,9 @@ struct Summary {
   std::vector<installer::ReportedPackage> add, change, remove;
   std::string project_dir;
   bool dry_run = false;
+  /// Installed packages with install scripts the allowScripts policy does not cover: warned
+  /// about after the summary line, listed in --json as npm's unreviewedScripts.
+  std::vector<installer::UnreviewedPackage> unreviewed_scripts;
 };
 
 class Reporter {
@@ -43,6 +47,7 @@ class Reporter {
 
  private:
   void clear_progress();
+  void warn_locked(const std::string& message);
   bool json_;
   bool silent_;
   bool timing_;

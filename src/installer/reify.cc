@@ -721,7 +721,12 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     auto scripts_start = Clock::now();
     std::vector<Node*> with_scripts;
     for (Node* n : to_install) {
-      if (!skipped.count(n) && !n->is_link && n->package.has_install_script) with_scripts.push_back(n);
+      if (skipped.count(n) || n->is_link || !n->package.has_install_script) continue;
+      if (!options_.allow_all_scripts && !options_.script_policy.empty() &&
+          script_verdict(*n, options_.script_policy) == ScriptVerdict::kDenied) {
+        continue;
+      }
+      with_scripts.push_back(n);
     }
     std::stable_sort(with_scripts.begin(), with_scripts.end(),
                      [](Node* a, Node* b) { return a->depth() > b->depth(); });

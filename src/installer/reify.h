@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "installer/script_policy.h"
 #include "store/store.h"
 #include "tree/tree.h"
 #include "util/result.h"
@@ -69,6 +70,10 @@ struct InstallOptions {
   /// Dependency types left out: "dev", "optional", "peer".
   std::vector<std::string> omit;
   bool ignore_scripts = false;
+  /// Packages it denies keep their bins but do not run their install scripts, unless
+  /// `allow_all_scripts` (npm's --dangerously-allow-all-scripts).
+  ScriptPolicy script_policy;
+  bool allow_all_scripts = false;
   /// process.platform / process.arch / libc family of the running node.
   std::string platform = "linux";
   std::string arch = "x64";

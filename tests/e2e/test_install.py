@@ -642,6 +642,72 @@ def loglevel_error_hides_warnings(ctx):
     h.check("EBADENGINE" not in r.stderr + r.stdout, "warning printed with .npmrc loglevel=error", r)
 
 
+SCRIPTED = {"script-pre": "^2.0.0", "needs-script-pre": "^1.0.0", "has-postinstall": "^1.0.0",
+            "leaf": "^1.0.0"}
+
+
+def script_markers(proj):
+    found = []
+    for top, _, files in os.walk(proj.path("node_modules")):
+        found += [os.path.relpath(os.path.join(top, f), proj.path()) for f in files if f.endswith("-ran.txt")]
+    return sorted(found)
+
+
+@suite.test
+def allow_scripts_policy_denies_and_lists_unreviewed(ctx):
+    # npm 11.19's allowScripts (package.json) or allow-scripts (.npmrc): a denied package keeps
+    # its bins but runs no install script; those not named run and are listed in a warning.
+    proj = ctx.project(pkg_json(SCRIPTED, allowScripts={"script-pre@1.0.0": False, "has-postinstall": True}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with an allowScripts policy")
+    h.check_equal(script_markers(proj), ["node_modules/has-postinstall/postinstall-ran.txt",
+                                         "node_modules/script-pre/install-ran.txt",
+                                         "node_modules/script-pre/preinstall-ran.txt"],
+                  "scripts that ran (script-pre@1.0.0 denied)", r)
+    h.check_output_matches(r, r"1 package has install scripts not yet covered by allowScripts",
+                           "the unreviewed warning")
+    h.check_output_matches(r, r"script-pre@2\.0\.0 \(preinstall: node -e .*; install: node -e",
+                           "the unreviewed package and its scripts")
+    # Nothing to do the second time, and npm still warns.
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_output_matches(r, r"up to date", "nothing to do")
+    h.check_output_matches(r, r"1 package has install scripts not yet covered", "warned again")
+    # A list in .npmrc allows them all; package.json's own field would win over it.
+    other = ctx.project(pkg_json(SCRIPTED), name="npmrc-policy")
+    other.write(".npmrc", "allow-scripts=has-postinstall, script-pre\n")
+    r = ctx.lade(L.install + ["--json"], other)
+    h.check_exit(r, 0, "install with allow-scripts in .npmrc")
+    h.check("unreviewedScripts" not in r.stdout, "all allowed: nothing unreviewed", r)
+    h.check_equal(len(script_markers(other)), 5, "every script ran", r)
+
+
+@suite.test
+def allow_scripts_strict_mode_and_command_line(ctx):
+    proj = ctx.project(pkg_json(SCRIPTED, allowScripts={"has-postinstall": True}))
+    proj.write(".npmrc", "strict-allow-scripts=true\n")
+    r = ctx.lade(L.install, proj)
+    h.check(r.returncode != 0, "strict-allow-scripts with unreviewed packages must fail", r)
+    h.check_output_matches(r, r"ESTRICTALLOWSCRIPTS", "the error code")
+    h.check_output_matches(r, r"2 package\(s\) have install scripts not covered by allowScripts",
+                           "the packages counted")
+    h.check(not os.path.exists(proj.path("node_modules")), "nothing installed", r)
+    proj.write("package.json", json.dumps(pkg_json(SCRIPTED, allowScripts={
+        "has-postinstall": True, "script-pre": False})["package.json"]))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "strict mode with every package reviewed")
+    h.check_equal(script_markers(proj), ["node_modules/has-postinstall/postinstall-ran.txt"],
+                  "only the allowed script ran", r)
+    # A command-line list has no place in a project install.
+    other = ctx.project(pkg_json({"leaf": "^1.0.0"}), name="cli-list")
+    r = ctx.lade(L.install + ["--allow-scripts=leaf"], other)
+    h.check(r.returncode != 0, "--allow-scripts in a project must fail", r)
+    h.check_output_matches(r, r"EALLOWSCRIPTS", "the error code")
+    r = ctx.lade(L.install + ["--dangerously-allow-all-scripts"], proj)
+    h.check_exit(r, 0, "--dangerously-allow-all-scripts")
+    h.check("not yet covered" not in r.stderr + r.stdout, "no warning when all are allowed", r)
+
+
 @suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
