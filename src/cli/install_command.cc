@@ -471,7 +471,8 @@ int run_install(InstallRequest req) {
   auto fail = [&](const util::Error& e) {
     if (undo_on_failure) undo_on_failure();
     reporter.error(e);
-    return 1;
+    // npm's exit status: a failed script's own code, 256 + errno for system errors, else 1.
+    return util::exit_status_for(e);
   };
 
   // ---- project and settings ----

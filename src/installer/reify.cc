@@ -611,7 +611,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       fs::remove_all(dest, ec);
       fs::create_directory_symlink(relative_link(dest.parent_path(), target), dest, ec);
       if (ec) {
-        return util::make_error("EIO", "cannot link " + dest.string() + ": " + ec.message());
+        return util::make_error(util::errno_code(ec.value()), "cannot link " + dest.string() + ": " + ec.message());
       }
       continue;
     }

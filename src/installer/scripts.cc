@@ -76,8 +76,11 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   std::string why = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
                                       : "signal " + std::to_string(WTERMSIG(status));
-  return util::make_error("ELIFECYCLE", package.name + "@" + package.version + " " + event +
-                                            " script failed (" + why + "): " + *command);
+  util::Error failed = util::make_error("ELIFECYCLE", package.name + "@" + package.version + " " + event +
+                                                          " script failed (" + why + "): " + *command);
+  // npm ends with the script's own exit code (1 when a signal ended it).
+  if (WIFEXITED(status)) failed.exit_status = WEXITSTATUS(status);
+  return failed;
 }
 
 util::Status run_install_scripts(const tree::Node& node, const fs::path& project_dir, const fs::path& dir) {

@@ -6,8 +6,7 @@
 
 namespace lade::store {
 
-/// "ENOSPC", "EACCES", ...: the symbol node puts in `err.code`.
-std::string errno_code(int error_number);
+using util::errno_code;
 
 /// An Error whose code is errno's symbol and whose message is `what: <strerror>`.
 util::Error sys_error(int error_number, const std::string& what);

@@ -23,7 +23,7 @@ Result<std::string> read_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    return make_error(e == ENOENT ? "ENOENT" : "EIO",
+    return make_error(errno_code(e),
                       "cannot read " + path.string() + ": " + std::strerror(e));
   }
   std::string out;
@@ -36,7 +36,7 @@ Result<std::string> read_file(const fs::path& path) {
       if (errno == EINTR) continue;
       int e = errno;
       ::close(fd);
-      return make_error("EIO", "cannot read " + path.string() + ": " + std::strerror(e));
+      return make_error(errno_code(e), "cannot read " + path.string() + ": " + std::strerror(e));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -70,7 +70,7 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
   int fd = ::open(tmp.c_str(), (keep_open ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC | O_CLOEXEC,
                   0644);
   if (fd < 0) {
-    return make_error("EIO", "cannot write " + path.string() + ": " + std::strerror(errno));
+    return make_error(errno_code(errno), "cannot write " + path.string() + ": " + std::strerror(errno));
   }
   size_t off = 0;
   while (off < contents.size()) {
@@ -80,7 +80,7 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
       int e = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return make_error("EIO", "cannot write " + path.string() + ": " + std::strerror(e));
+      return make_error(errno_code(e), "cannot write " + path.string() + ": " + std::strerror(e));
     }
     off += static_cast<size_t>(n);
   }
@@ -89,7 +89,7 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
     int e = errno;
     if (keep_open) ::close(fd);
     ::unlink(tmp.c_str());
-    return make_error("EIO", "cannot replace " + path.string() + ": " + std::strerror(e));
+    return make_error(errno_code(e), "cannot replace " + path.string() + ": " + std::strerror(e));
   }
   return keep_open ? fd : -1;
 }

@@ -14,7 +14,17 @@ namespace lade::util {
 struct Error {
   std::string code;
   std::string message;
+  /// The process's exit status for this error when it is not npm's usual one (see
+  /// exit_status_for): a failed script's own exit code, as npm passes it on. 0: not set.
+  int exit_status = 0;
 };
+
+/// The exit status npm would end with for `error`: its exit_status when set, 256 + errno for a
+/// system error (ENOENT exits 254, EACCES 243), else 1.
+int exit_status_for(const Error& error);
+
+/// The symbol node puts in `err.code` for a system error number: "ENOENT", "EACCES"...
+std::string errno_code(int errnum);
 
 inline Error make_error(std::string code, std::string message) {
   return Error{std::move(code), std::move(message)};

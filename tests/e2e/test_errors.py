@@ -177,5 +177,19 @@ def missing_package_json(ctx):
     h.check_output_matches(r, r"package\.json|package-lock\.json", "names the missing file")
 
 
+@suite.test
+def exit_status_is_npms(ctx):
+    # npm exits with 256 + errno for a system error (ENOENT: 254) and with a failed script's
+    # own exit code; scripts that call an installer can tell these apart.
+    proj = ctx.project(app({"gone": "file:../no-such.tgz"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 254, "install of a tarball file that does not exist")
+    h.check_output_contains(r, "ENOENT")
+    root = ctx.project({"package.json": {"name": "app", "version": "1.0.0",
+                                         "scripts": {"postinstall": "exit 7"}}}, name="root-script")
+    r = ctx.lade(L.install, root)
+    h.check_exit(r, 7, "install whose root postinstall exits 7")
+
+
 if __name__ == "__main__":
     suite.main()
