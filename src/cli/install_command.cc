@@ -115,6 +115,41 @@ util::Result<ScriptRules> script_rules(const registry::Config& config, const man
   return rules;
 }
 
+/// npm's setEnvs: scripts inherit the settings as npm_config_<key> (npm_config_nodedir tells
+/// node-gyp where node's headers are), the highest layer's value of each; the environment's
+/// own are inherited as they are. Credentials (`_auth`, `//host/:_authToken`) and scoped
+/// registries stay out.
+std::vector<std::pair<std::string, std::string>> npm_config_env(const registry::Config& config, const fs::path& project_dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unordered_set<std::string> seen;
+  auto add = [&](const std::string& key, std::string value) {
+    if (!seen.insert(key).second) return;
+    std::string name = "npm_config_" + key;
+    for (char& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.emplace_back(std::move(name), std::move(value));
+  };
+  for (const auto& layer : config.layers()) {
+    for (const auto& [key, values] : layer.values) {
+      if (key.empty() || key[0] == '/' || key[0] == '@' || key[0] == '_' || key.find(':') != std::string::npos) continue;
+      if (layer.name == "env") {
+        seen.insert(key);
+        continue;
+      }
+      std::string value;
+      for (const auto& v : values) value += (value.empty() ? "" : "\n\n") + v;
+      add(key, std::move(value));
+    }
+  }
+  const registry::Settings& s = config.settings();
+  add("local-prefix", project_dir.string());
+  add("user-agent", s.user_agent);
+  if (!s.npm_version.empty()) add("npm-version", s.npm_version);
+  add("cache", s.cache.string());
+  if (!s.userconfig.empty()) add("userconfig", s.userconfig.string());
+  if (!s.globalconfig.empty()) add("globalconfig", s.globalconfig.string());
+  return out;
+}
+
 /// The unreviewed-scripts list kept in the up-to-date state, so that a run with nothing to do
 /// warns as npm does without reading every package.
 std::string unreviewed_to_state(const std::vector<installer::UnreviewedPackage>& list) {
@@ -517,6 +552,11 @@ int run_install(InstallRequest req) {
     if (!rules) return fail(rules.error());
     scripts_rules = std::move(*rules);
   }
+  const auto script_env = npm_config_env(*config_r, project.dir);
+  const bool foreground_scripts = [&] {
+    auto v = config_r->get("foreground-scripts");
+    return v && !v->empty() && *v != "false" && *v != "0";
+  }();
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
@@ -972,6 +1012,10 @@ int run_install(InstallRequest req) {
     }
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
     iopts.script_policy = scripts_rules.policy;
+    iopts.script_run.node_gyp = wiring.settings().node_gyp;
+    iopts.script_run.node_gyp_bin = wiring.settings().node_gyp_bin;
+    iopts.script_run.env = script_env;
+    iopts.script_run.quiet = !foreground_scripts;
     iopts.allow_all_scripts = scripts_rules.allow_all;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
     std::unordered_set<const tree::Node*> selection;
@@ -993,6 +1037,11 @@ int run_install(InstallRequest req) {
     if (!r) return fail(r.error());
     report = std::move(*r);
     for (const auto& w : report.warnings) reporter.warn(w);
+    if (report.default_gyp_installs > 0) {
+      // Written before the packages were on disk: without their new "hasInstallScript".
+      prebuilt_lock.reset();
+      prebuilt_hidden.reset();
+    }
   } else if (req.dry_run) {
     installer::leave_out_optionals_not_for_here(ideal, iopts);
     report = dry_run_report(ideal, hidden_lock_path, project.manifest, effective_omit(req));
@@ -1077,8 +1126,13 @@ int run_install(InstallRequest req) {
   if (root_scripts_may_run && !wiring.settings().ignore_scripts) {
     const std::string id = project.manifest.name.empty() ? project.dir.filename().string()
                                                           : project.manifest.name + "@" + project.manifest.version;
+    installer::ScriptRun how;
+    how.npm_command = req.command == Command::Ci ? "ci" : "install";
+    how.node_gyp = wiring.settings().node_gyp;
+    how.node_gyp_bin = wiring.settings().node_gyp_bin;
+    how.env = script_env;
     auto scripts = installer::run_root_install_scripts(
-        project.manifest, project.dir, req.command == Command::Ci ? "ci" : "install",
+        project.manifest, project.dir, how,
         [&](const std::string& event, const std::string& command) { reporter.script_banner(id, event, command); });
     if (!scripts) return fail(scripts.error());
   }

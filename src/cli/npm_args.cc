@@ -52,7 +52,7 @@ bool is_setting(std::string_view key) {
                       "cafile", "user-agent", "allow-scripts"});
 }
 bool is_boolean_setting(std::string_view key) {
-  return one_of(key, {"strict-ssl", "strict-allow-scripts", "dangerously-allow-all-scripts"});
+  return one_of(key, {"strict-ssl", "strict-allow-scripts", "dangerously-allow-all-scripts", "foreground-scripts"});
 }
 
 /// npm options lade does not act on yet: accepted with a warning so that a script passing them

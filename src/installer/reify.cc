@@ -716,6 +716,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   }
   report.link_time = since(link_start);
 
+  // npm's rebuild gives a package with a binding.gyp and no install or preinstall script the
+  // install script `node-gyp rebuild`, and its lockfile entry "hasInstallScript" (also with
+  // --ignore-scripts). One stat per package installed.
+  for (Node* n : to_install) {
+    if (skipped.count(n) || n->is_link || n->package.has_install_script) continue;
+    if (needs_default_gyp_install(n->package.scripts, project / n->location())) {
+      n->package.has_install_script = true;
+      report.default_gyp_installs++;
+    }
+  }
+
   // ---- lifecycle scripts ----
   if (!options_.ignore_scripts) {
     auto scripts_start = Clock::now();
@@ -732,7 +743,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
                      [](Node* a, Node* b) { return a->depth() > b->depth(); });
     for (Node* n : with_scripts) {
       if (skipped.count(n)) continue;  // went with an optional package whose script failed
-      auto st = run_install_scripts(*n, project, project / n->location());
+      auto st = run_install_scripts(*n, project, project / n->location(), options_.script_run);
       if (!st) {
         if (n->flags.optional) {
           report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
@@ -777,7 +788,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     for (Node* n : to_install) {
       if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
       for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
-        LADE_TRY(run_script(n->target->package, event, project, project / n->location()));
+        LADE_TRY(run_script(n->target->package, event, project, project / n->location(), options_.script_run));
       }
     }
     report.scripts_time = since(scripts_start);

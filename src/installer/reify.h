@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "installer/script_policy.h"
+#include "installer/scripts.h"
 #include "store/store.h"
 #include "tree/tree.h"
 #include "util/result.h"
@@ -74,6 +75,8 @@ struct InstallOptions {
   /// `allow_all_scripts` (npm's --dangerously-allow-all-scripts).
   ScriptPolicy script_policy;
   bool allow_all_scripts = false;
+  /// How dependencies' scripts run (npm's node-gyp).
+  ScriptRun script_run;
   /// process.platform / process.arch / libc family of the running node.
   std::string platform = "linux";
   std::string arch = "x64";
@@ -126,6 +129,9 @@ struct InstallReport {
   /// An optional package's install script failed (it was left out): npm tries it again on the
   /// next install, so this tree is not "up to date".
   bool optional_script_failed = false;
+  /// Packages found to need npm's default `node-gyp rebuild` (a binding.gyp, no install
+  /// script): they now say they have an install script, which the lockfiles record.
+  size_t default_gyp_installs = 0;
   std::vector<std::string> warnings;
   std::chrono::milliseconds fetch_extract_time{0};
   std::chrono::milliseconds link_time{0};

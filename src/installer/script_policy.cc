@@ -5,6 +5,7 @@
 #include <map>
 
 #include "installer/reify.h"
+#include "installer/scripts.h"
 #include "manifest/json_text.h"
 #include "manifest/manifest.h"
 #include "manifest/spec.h"
@@ -297,12 +298,28 @@ std::vector<UnreviewedPackage> unreviewed_scripts(const tree::Tree& tree, const 
     auto scripts = listed_scripts(node->package.scripts, registry);
     if (scripts.empty() && !node->package.has_install_script) continue;
     if (script_verdict(*node, policy) != ScriptVerdict::kUnreviewed) continue;
-    if (scripts.empty()) {
-      // Lockfile metadata says only that there are scripts: the package.json on disk says which.
-      if (auto text = util::read_file(project_dir / location / "package.json")) {
-        if (auto doc = manifest::parse_json(*text, location + "/package.json")) {
-          scripts = listed_scripts(manifest::manifest_from_json(*doc).scripts, registry);
+    if (scripts.empty() || node->package.has_install_script) {
+      // Lockfile metadata says only that there are scripts: the package.json on disk says which,
+      // and whether npm's default `node-gyp rebuild` is one (a binding.gyp, no install script).
+      const fs::path dir = project_dir / location;
+      std::optional<manifest::Json> doc;
+      if (scripts.empty()) {
+        if (auto text = util::read_file(dir / "package.json")) {
+          if (auto parsed = manifest::parse_json(*text, location + "/package.json")) {
+            doc = std::move(*parsed);
+            scripts = listed_scripts(manifest::manifest_from_json(*doc).scripts, registry);
+          }
         }
+      }
+      if (needs_default_gyp_install(scripts, dir)) {
+        if (!doc) {
+          if (auto text = util::read_file(dir / "package.json")) {
+            if (auto parsed = manifest::parse_json(*text, location + "/package.json")) doc = std::move(*parsed);
+          }
+        }
+        const bool opted_out = doc && doc->contains("gypfile") && (*doc)["gypfile"].is_boolean() &&
+                               !(*doc)["gypfile"].get<bool>();
+        if (!opted_out) scripts.emplace_back("install", kDefaultGypInstall);
       }
       if (scripts.empty()) scripts.emplace_back("install", "(install scripts present)");
     }

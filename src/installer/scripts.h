@@ -17,7 +17,21 @@ namespace lade::installer {
 struct ScriptRun {
   std::string npm_command = "install";
   bool own_stdout = false;
+  /// Dependencies' scripts run quietly, as under npm: their output is kept and shown only when
+  /// the script fails. npm's foreground-scripts turns it off (output goes to stderr as it comes).
+  bool quiet = true;
+  /// npm's node-gyp (Settings::node_gyp, node_gyp_bin): scripts get npm_config_node_gyp and
+  /// find a `node-gyp` on PATH after the node_modules/.bin folders, as under npm.
+  std::filesystem::path node_gyp;
+  std::filesystem::path node_gyp_bin;
+  /// npm's settings as scripts see them (npm_config_nodedir=/usr, ...): set over the inherited
+  /// environment.
+  std::vector<std::pair<std::string, std::string>> env;
 };
+
+/// npm's npm_package_* variables for a package.json: name, version, config, engines and bin,
+/// objects and arrays flattened with '_' (npm_package_engines_node, npm_package_bin_x).
+std::vector<std::pair<std::string, std::string>> package_envs(const manifest::Json& package_json);
 
 /// Runs one script of `package` in `dir` if the package defines it. ELIFECYCLE when it fails.
 util::Status run_script(const manifest::Manifest& package, const std::string& event,
@@ -33,11 +47,19 @@ bool has_root_install_scripts(const manifest::Manifest& root);
 /// Runs them in `project_dir`; `on_start(event, command)` is told before each one that exists
 /// (npm prints "> name@version event" and the command). Stops at the first that fails.
 util::Status run_root_install_scripts(const manifest::Manifest& root, const std::filesystem::path& project_dir,
-                                      const std::string& npm_command,
+                                      ScriptRun how,
                                       const std::function<void(const std::string&, const std::string&)>& on_start);
 
-/// preinstall, install, postinstall of an installed dependency.
+/// preinstall, install, postinstall of an installed dependency. A package with a binding.gyp
+/// and neither an install nor a preinstall script gets npm's default install script,
+/// `node-gyp rebuild` (unless its package.json says "gypfile": false).
 util::Status run_install_scripts(const tree::Node& node, const std::filesystem::path& project_dir,
-                                 const std::filesystem::path& dir);
+                                 const std::filesystem::path& dir, const ScriptRun& how = {});
+
+/// npm's implicit install script: `dir` has a binding.gyp and `scripts` (the package's) no
+/// install or preinstall. One stat when it has neither.
+bool needs_default_gyp_install(const std::vector<std::pair<std::string, std::string>>& scripts,
+                               const std::filesystem::path& dir);
+inline constexpr const char* kDefaultGypInstall = "node-gyp rebuild";
 
 }  // namespace lade::installer

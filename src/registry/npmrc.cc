@@ -435,6 +435,16 @@ Result<Config> Config::load(ConfigInputs in) {
   replace_all(agent, "{ci}", "");
   s.user_agent = std::string(trim(agent));
   s.npm_version = in.node.npm_version;
+  // npm's run-script uses its own node-gyp for dependencies' scripts whatever `node-gyp` says.
+  if (!in.node.npm_builtin_rc.empty()) {
+    const fs::path npm_dir = in.node.npm_builtin_rc.parent_path();
+    std::error_code ec;
+    if (fs::path js = npm_dir / "node_modules" / "node-gyp" / "bin" / "node-gyp.js"; fs::exists(js, ec)) s.node_gyp = js;
+    if (fs::path bin = npm_dir / "node_modules" / "@npmcli" / "run-script" / "lib" / "node-gyp-bin";
+        fs::exists(bin / "node-gyp", ec)) {
+      s.node_gyp_bin = bin;
+    }
+  }
 
   s.cache = home / ".npm";
   pick("cache", [&](const std::vector<std::string>& v) {

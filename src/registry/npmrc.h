@@ -107,6 +107,11 @@ struct Settings {
   /// npm's `npm-version`: the version of the npm on PATH (empty when there is none). npm
   /// avoids versions whose engines.npm it does not satisfy, so lade answers as that npm would.
   std::string npm_version;
+  /// npm's bundled node-gyp.js, which scripts run for `node-gyp` (npm's run-script passes it
+  /// whatever the `node-gyp` setting says), and the folder of npm's `node-gyp` shim that scripts
+  /// find on PATH after the node_modules/.bin folders. Empty without npm.
+  fs::path node_gyp;
+  fs::path node_gyp_bin;
 
   // Files
   fs::path cache;       // npm's `cache` (default ~/.npm)

@@ -709,6 +709,48 @@ def allow_scripts_strict_mode_and_command_line(ctx):
 
 
 @suite.test
+def binding_gyp_gets_node_gyp_rebuild_and_npm_settings_reach_scripts(ctx):
+    # A package with a binding.gyp and no install script gets npm's default one, `node-gyp
+    # rebuild` (here the project's own node-gyp bin, which PATH finds before npm's), and its
+    # lockfile entries say hasInstallScript. Scripts see npm's settings and package fields as
+    # npm_config_* / npm_package_* variables.
+    dump = ("node -e \"const e=process.env; require('fs').writeFileSync('env.txt', "
+            "[e.npm_config_nodedir, e.npm_config_some_setting, e.npm_package_config_port, "
+            "e.npm_package_engines_node, e.npm_package_name].join('|'))\"")
+    proj = ctx.project(pkg_json({"gyp-addon": "^1.0.0", "fake-node-gyp": "^1.0.0"}, config={"port": "8080"},
+                                engines={"node": ">=8"}, scripts={"postinstall": dump}))
+    proj.write(".npmrc", "nodedir=/opt/node-headers\nsome-setting=on\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install of a package with a binding.gyp")
+    h.check_equal(proj.read_text("node_modules/gyp-addon/gyp-ran.txt"), "rebuild nodedir=/opt/node-headers",
+                  "node-gyp rebuild ran with npm's settings", r)
+    for lock in ("package-lock.json", "node_modules/.package-lock.json"):
+        entry = json.loads(proj.read_text(lock))["packages"]["node_modules/gyp-addon"]
+        h.check_equal(entry.get("hasInstallScript"), True, lock + " hasInstallScript", r)
+    h.check_equal(proj.read_text("env.txt"), "/opt/node-headers|on|8080|>=8|app",
+                  "npm_config_* and npm_package_* in a script", r)
+
+
+@suite.test
+def dependency_script_output_shows_only_when_it_fails(ctx):
+    # npm keeps a dependency's script output to itself unless the script fails.
+    tgzs = {}
+    for name, script in (("chatty-ok", "echo CHATTY-$((40+2))"), ("chatty-fail", "echo CHATTY-$((40+3)); exit 4")):
+        src = ctx.project({"package.json": {"name": name, "version": "1.0.0", "scripts": {"postinstall": script}}},
+                          name=name + "-src")
+        h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack " + name)
+        tgzs[name] = ctx.sandbox.path(name + "-1.0.0.tgz")
+    proj = ctx.project(pkg_json({"chatty-ok": "file:" + tgzs["chatty-ok"]}), name="quiet")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with a script that prints")
+    h.check("CHATTY-42" not in r.stdout + r.stderr, "a script's output was shown", r)
+    proj = ctx.project(pkg_json({"chatty-fail": "file:" + tgzs["chatty-fail"]}), name="loud")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 4, "install whose dependency's script exits 4")
+    h.check("CHATTY-43" in r.stdout + r.stderr, "the failed script's output is not shown", r)
+
+
+@suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
     # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.
