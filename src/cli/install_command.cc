@@ -66,6 +66,7 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   if (!settings.bin_links) flags += "no-bin-links;";
   if (!settings.package_lock) flags += "no-package-lock;";
   flags += "install-strategy=" + settings.install_strategy + ";";
+  flags += "platform=" + settings.os + "/" + settings.cpu + "/" + settings.libc + ";";
   util::Fingerprint f;
   f.update(package_json);
   f.update(std::string_view("\0", 1));
@@ -831,6 +832,10 @@ int run_install(InstallRequest req) {
   }
   installer::InstallOptions platform;
   platform.arch = project.arch;
+  // --os/--cpu/--libc (npm 10): another platform's optional packages.
+  if (!wiring.settings().os.empty()) platform.platform = wiring.settings().os;
+  if (!wiring.settings().cpu.empty()) platform.arch = wiring.settings().cpu;
+  if (!wiring.settings().libc.empty()) platform.libc = wiring.settings().libc;
   // A node_modules made by this install is filled while resolution goes on (see
   // installer/early_link.h); not when some packages are left out anyway (omitted types, a
   // workspace selection), nor for `ci`, which removes node_modules after resolving.
@@ -900,7 +905,9 @@ int run_install(InstallRequest req) {
 
   installer::InstallOptions iopts;
   iopts.project_dir = project.dir;
-  iopts.arch = project.arch;
+  iopts.platform = platform.platform;
+  iopts.arch = platform.arch;
+  iopts.libc = platform.libc;
   iopts.node_version = project.node_version;
   iopts.npm_version = wiring.settings().npm_version;
   iopts.node_modules_is_new = node_modules_was_absent;

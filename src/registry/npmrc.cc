@@ -369,6 +369,14 @@ Result<Config> Config::load(ConfigInputs in) {
     s.loglevel = std::string(trim(v.back()));
     return true;
   });
+  // npm's os, cpu and libc: install optional packages for that platform instead of this one.
+  for (auto [key, field] : {std::pair{"os", &s.os}, std::pair{"cpu", &s.cpu}, std::pair{"libc", &s.libc}}) {
+    pick(key, [&, field = field](const std::vector<std::string>& v) {
+      if (trim(v.back()).empty()) return false;
+      *field = std::string(trim(v.back()));
+      return true;
+    });
+  }
   pick("install-strategy", [&](const std::vector<std::string>& v) {
     static const std::set<std::string, std::less<>> kStrategies = {"hoisted", "nested", "shallow",
                                                                    "linked"};

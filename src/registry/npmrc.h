@@ -80,6 +80,9 @@ struct Settings {
   bool force = false;
   bool engine_strict = false;
   std::string install_strategy = "hoisted";  // hoisted | nested | shallow | linked
+  /// npm's os, cpu and libc: the platform packages' os/cpu/libc fields are checked against
+  /// (empty: the running machine's).
+  std::string os, cpu, libc;
   /// npm's loglevel (silent, error, warn, notice, http, info, verbose, silly).
   std::string loglevel = "notice";
   /// Dependency types to leave out ("dev", "optional", "peer"), after `include` is taken away

@@ -751,6 +751,21 @@ def dependency_script_output_shows_only_when_it_fails(ctx):
 
 
 @suite.test
+def os_and_cpu_settings_pick_another_platforms_optionals(ctx):
+    # npm's --os/--cpu (and os= in .npmrc): optional packages for that platform, not this one.
+    proj = ctx.project(pkg_json({"platform-tool": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--os=darwin", "--cpu=arm64"], proj)
+    h.check_exit(r, 0, "install --os=darwin --cpu=arm64")
+    h.check_equal(sorted(os.listdir(proj.path("node_modules", "@plat"))), ["tool-darwin-arm64"],
+                  "platform packages installed", r)
+    proj.write(".npmrc", "os=win32\ncpu=x64\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with os=win32 in .npmrc")
+    h.check_equal(sorted(os.listdir(proj.path("node_modules", "@plat"))), ["tool-win32-x64"],
+                  "platform packages after the .npmrc change", r)
+
+
+@suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
     # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.
