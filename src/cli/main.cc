@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   for (const auto& w : npm_args.warnings) std::fprintf(stderr, "lade warn: %s\n", w.c_str());
   if (npm_args.error) {
     std::fprintf(stderr, "lade: EUSAGE %s\n", npm_args.error->c_str());
-    return 2;
+    return 1;  // npm's status for usage errors
   }
   req.cli_settings = std::move(npm_args.settings);
   try {
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "lade: EUSAGE %s\nRun 'lade --help' for usage.\n", e.what());
-    return 2;
+    return 1;
   }
 
   if (!omit_resolved.empty()) {

@@ -165,7 +165,7 @@ def unknown_cli_flag(ctx):
 def unknown_command(ctx):
     proj = ctx.project(app({}))
     r = ctx.lade(["frobnicate"], proj)
-    h.check_exit(r, "nonzero", "unknown command")
+    h.check_exit(r, 1, "unknown command (npm exits 1)")
     h.check_output_contains(r, "frobnicate")
 
 
