@@ -804,6 +804,8 @@ int run_install(InstallRequest req) {
   ropts.prefer_dedupe = req.prefer_dedupe;
   ropts.node_version = project.node_version;
   ropts.npm_version = wiring.settings().npm_version;
+  ropts.before_ms = wiring.settings().before_ms;
+  ropts.before_exempt = wiring.settings().before_exempt;
   if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {
     ropts.install_strategy = resolver::InstallStrategy::kNested;
   } else if (strategy == "shallow") {

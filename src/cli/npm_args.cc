@@ -49,7 +49,8 @@ Flag known_flag(std::string_view key) {
 bool is_setting(std::string_view key) {
   return one_of(key, {"save-prefix", "fetch-retries", "fetch-retry-factor", "fetch-retry-mintimeout",
                       "fetch-retry-maxtimeout", "fetch-timeout", "maxsockets", "userconfig", "globalconfig",
-                      "cafile", "user-agent", "allow-scripts", "os", "cpu", "libc"});
+                      "cafile", "user-agent", "allow-scripts", "os", "cpu", "libc",
+                      "before", "min-release-age", "min-release-age-exclude"});
 }
 bool is_boolean_setting(std::string_view key) {
   return one_of(key, {"strict-ssl", "strict-allow-scripts", "dangerously-allow-all-scripts", "foreground-scripts"});
@@ -58,7 +59,7 @@ bool is_boolean_setting(std::string_view key) {
 /// npm options lade does not act on yet: accepted with a warning so that a script passing them
 /// still installs. The first group takes a value.
 bool unsupported_with_value(std::string_view key) {
-  return one_of(key, {"before", "allow-git", "tag"});
+  return one_of(key, {"allow-git", "tag"});
 }
 bool unsupported_flag(std::string_view key) { return one_of(key, {"install-links"}); }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "manifest/json_text.h"
+#include "util/date.h"
 
 namespace lade::manifest {
 namespace {
@@ -436,8 +437,25 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
         add_version(version, pv.deprecated, pv.engines_node, static_cast<uint32_t>(compact_begin),
                     static_cast<uint32_t>(compact.size() - compact_begin));
       }
+    } else if (key == "time") {
+      od::object times;
+      if (value.get_object().get(times)) continue;
+      for (auto entry : times) {
+        std::string_view when_key;
+        if (auto e = entry.unescaped_key().get(when_key)) return fail(e);
+        const std::string version(when_key);
+        od::value when;
+        if (auto e = entry.value().get(when)) return fail(e);
+        std::string_view iso;
+        int64_t ms = 0;
+        if (!when.get_string().get(iso)) {
+          add_time(version, iso, false);
+        } else if (!when.get_int64().get(ms)) {
+          add_time(version, std::to_string(ms), true);
+        }
+      }
     }
-    // Every other field (time, readme, maintainers, ...) is skipped unread.
+    // Every other field (readme, maintainers, ...) is skipped unread.
   }
   finish_compact(compact);
   index_versions();
@@ -459,7 +477,31 @@ void Packument::finish_compact(std::string& compact) const {
     compact += ':';
     append_js_string(compact, version);
   }
-  compact += "}}";
+  compact += '}';
+  if (!pending_times_.empty()) {
+    compact += ",\"time\":{";
+    bool first_time = true;
+    for (const auto& [version, ms] : pending_times_) {
+      if (!first_time) compact += ',';
+      first_time = false;
+      append_js_string(compact, version);
+      compact += ':';
+      compact += std::to_string(ms);
+    }
+    compact += '}';
+  }
+  compact += '}';
+}
+
+void Packument::add_time(std::string_view key, std::string_view iso_or_number, bool is_number) {
+  if (key == "created" || key == "modified") return;
+  std::optional<int64_t> ms;
+  if (is_number) {
+    ms = std::stoll(std::string(iso_or_number));
+  } else {
+    ms = util::parse_iso_date(iso_or_number);
+  }
+  if (ms && *ms != 0) pending_times_.emplace_back(std::string(key), *ms);
 }
 
 Status Packument::index_large_document(std::string_view text, size_t capacity,
@@ -517,8 +559,27 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
     } else if (key == "versions") {
       if (text[begin] != '{') return true;
       if (skim.for_each_member(begin, on_version) == JsonSkimmer::npos) return false;
+    } else if (key == "time") {
+      if (text[begin] != '{') return true;
+      od::object times;
+      if (!piece(begin, end, doc)) return false;
+      if ((failure = doc.get_object().get(times))) return false;
+      for (auto entry : times) {
+        std::string_view when_key;
+        if ((failure = entry.unescaped_key().get(when_key))) return false;
+        const std::string version(when_key);
+        od::value when;
+        if ((failure = entry.value().get(when))) return false;
+        std::string_view iso;
+        int64_t ms = 0;
+        if (!when.get_string().get(iso)) {
+          add_time(version, iso, false);
+        } else if (!when.get_int64().get(ms)) {
+          add_time(version, std::to_string(ms), true);
+        }
+      }
     }
-    // Every other field (time, readme, maintainers, ...) is skipped unread.
+    // Every other field (readme, maintainers, ...) is skipped unread.
     return true;
   };
   const size_t end = skim.for_each_member(0, on_member);
@@ -566,6 +627,10 @@ void Packument::index_versions() {
   std::stable_sort(by_version_.begin(), by_version_.end(), [this](uint32_t a, uint32_t b) {
     return versions_[a].version < versions_[b].version;
   });
+  for (const auto& [version, ms] : pending_times_) {
+    if (const PackumentVersion* v = find(version)) versions_[static_cast<size_t>(v - versions_.data())].published_ms = ms;
+  }
+  std::vector<std::pair<std::string, int64_t>>().swap(pending_times_);
 }
 
 util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text,
@@ -638,11 +703,12 @@ void Packument::adopt_document(std::shared_ptr<const DocumentReader> document) c
 // ---------------------------------------------------------------------------------------------
 // The binary index. Layout: the magic, then the name, the dist-tags (count, then tag and version
 // per entry) and the versions (count, then per version its key, deprecated as one byte,
-// engines.node, and the span of its object). Strings are a 32-bit length and the bytes.
+// engines.node, the span of its object, and its publication time in two 32-bit halves).
+// Strings are a 32-bit length and the bytes.
 
 namespace {
 
-constexpr std::string_view kIndexMagic = "lade-packument-index-1\n";
+constexpr std::string_view kIndexMagic = "lade-packument-index-2\n";
 
 void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 
@@ -715,6 +781,9 @@ std::string Packument::index_bytes() const {
     put_string(out, v.engines_node);
     put_u32(out, v.json_offset);
     put_u32(out, v.json_length);
+    const uint64_t ms = static_cast<uint64_t>(v.published_ms);
+    put_u32(out, static_cast<uint32_t>(ms & 0xffffffffu));
+    put_u32(out, static_cast<uint32_t>(ms >> 32));
   }
   return out;
 }
@@ -732,7 +801,7 @@ util::Result<std::shared_ptr<const Packument>> Packument::open_indexed(
     std::string tag(in.string());
     packument->dist_tags_.emplace_back(std::move(tag), std::string(in.string()));
   }
-  const uint32_t versions = in.count(17);
+  const uint32_t versions = in.count(25);
   packument->versions_.reserve(versions);
   packument->text_offsets_.reserve(2 * size_t{versions} + 1);
   for (uint32_t i = 0; i < versions && in.ok(); ++i) {
@@ -741,8 +810,11 @@ util::Result<std::shared_ptr<const Packument>> Packument::open_indexed(
     const std::string_view engines_node = in.string();
     const uint32_t json_offset = in.u32();
     const uint32_t json_length = in.u32();
+    const uint64_t low = in.u32();
+    const uint64_t published = low | (uint64_t{in.u32()} << 32);
     if (static_cast<uint64_t>(json_offset) + json_length > document_size) break;
     packument->add_version(version, deprecated, engines_node, json_offset, json_length);
+    packument->versions_.back().published_ms = static_cast<int64_t>(published);
   }
   if (!in.ok() || !in.at_end() || packument->versions_.size() != versions || !document) {
     return util::make_error("EJSONPARSE",

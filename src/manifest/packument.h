@@ -32,6 +32,9 @@ struct PackumentVersion {
   // This version's object in the compact document (Packument::version_json reads it).
   uint32_t json_offset = 0;
   uint32_t json_length = 0;
+  /// When it was published ("time" in the packument), in milliseconds since the epoch; 0 when
+  /// the packument does not say (npm's `before` then lets the version through).
+  int64_t published_ms = 0;
   bool deprecated = false;  // "deprecated" is truthy as JavaScript sees it (a non-empty string,
                             // true, a non-zero number, an object or an array)
 };
@@ -54,7 +57,7 @@ class Packument {
   /// Parses a packument document, taking ownership of the text.
   ///
   /// Only "name", "dist-tags" and, per version, the key, "deprecated" and "engines.node" are
-  /// indexed (simdjson on-demand). Of each version's object only the fields manifest_from_json
+  /// indexed (simdjson on-demand), and the publication times of "time". Of each version's object only the fields manifest_from_json
   /// reads are kept, their JSON copied byte for byte, so manifest() gives the Manifest the full
   /// object would give, with one exception nothing reads for a registry package: of "scripts"
   /// only preinstall, install and postinstall are kept (they decide has_install_script; the
@@ -136,6 +139,9 @@ class Packument {
   void add_version(std::string_view version, bool deprecated, std::string_view engines_node,
                    uint32_t json_offset, uint32_t json_length);
   void index_versions();
+  /// A "time" entry met while parsing (version -> ms); index_versions() hands them to the
+  /// versions. The compact document keeps them as numbers.
+  void add_time(std::string_view key, std::string_view iso_or_number, bool is_number);
 
   // The compact document in memory, or, once document_ is set, nothing: versions are read
   // through document_. Both guarded by document_mutex_ (adopt_document changes them).
@@ -153,6 +159,7 @@ class Packument {
   // Indexes into versions_ ordered by version key (equal keys in document order, so that
   // find() gives the first): find() searches it.
   std::vector<uint32_t> by_version_;
+  std::vector<std::pair<std::string, int64_t>> pending_times_;
   mutable std::mutex manifests_mutex_;
   mutable std::unordered_map<size_t, std::shared_ptr<const Manifest>> manifests_;  // by index
 };

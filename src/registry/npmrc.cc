@@ -13,6 +13,7 @@
 #include <set>
 
 #include "registry/url.h"
+#include "util/date.h"
 #include "util/fs.h"
 #include "util/hash.h"
 
@@ -377,6 +378,42 @@ Result<Config> Config::load(ConfigInputs in) {
       return true;
     });
   }
+  // before: a date. min-release-age: days before now, unless the command line gives before
+  // (npm's flatten: `age != null && !Object.hasOwn(cli, 'before')`; an age of 0 is no limit).
+  pick("before", [&](const std::vector<std::string>& v) {
+    auto ms = util::parse_iso_date(v.back());
+    if (!ms) return false;
+    s.before_ms = *ms;
+    return true;
+  });
+  const bool cli_before = !config.layers_.empty() && config.layers_.front().name == "cli" &&
+                          config.layers_.front().values.count("before") > 0;
+  pick("min-release-age", [&](const std::vector<std::string>& v) {
+    auto days = parse_number(v.back());
+    if (!days || *days < 0) return false;
+    if (cli_before) return true;
+    if (*days == 0) {
+      s.before_ms.reset();
+    } else {
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 config.now_().time_since_epoch()).count();
+      s.before_ms = now_ms - static_cast<int64_t>(*days * 86400000.0);
+    }
+    return true;
+  });
+  pick("min-release-age-exclude", [&](const std::vector<std::string>& v) {
+    for (const auto& entry : v) {
+      size_t start = 0;
+      while (start <= entry.size()) {
+        size_t end = entry.find_first_of(",\n", start);
+        if (end == std::string::npos) end = entry.size();
+        std::string_view part = trim(std::string_view(entry).substr(start, end - start));
+        if (!part.empty()) s.before_exempt.emplace_back(part);
+        start = end + 1;
+      }
+    }
+    return true;
+  });
   pick("install-strategy", [&](const std::vector<std::string>& v) {
     static const std::set<std::string, std::less<>> kStrategies = {"hoisted", "nested", "shallow",
                                                                    "linked"};

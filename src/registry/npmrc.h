@@ -83,6 +83,11 @@ struct Settings {
   /// npm's os, cpu and libc: the platform packages' os/cpu/libc fields are checked against
   /// (empty: the running machine's).
   std::string os, cpu, libc;
+  /// npm's before (a date), or now minus min-release-age days: versions published later are
+  /// not installed, in milliseconds since the epoch; nullopt: no limit.
+  std::optional<int64_t> before_ms;
+  /// min-release-age-exclude: package names or globs exempt from before_ms.
+  std::vector<std::string> before_exempt;
   /// npm's loglevel (silent, error, warn, notice, http, info, verbose, silly).
   std::string loglevel = "notice";
   /// Dependency types to leave out ("dev", "optional", "peer"), after `include` is taken away

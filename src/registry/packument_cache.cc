@@ -20,7 +20,7 @@ namespace lade::registry {
 namespace {
 
 constexpr std::string_view kMagic = "lade-packument-cache-v3";
-constexpr std::string_view kBucket = "packuments-v3";
+constexpr std::string_view kBucket = "packuments-v4";
 constexpr size_t kMaxHeader = 64 * 1024;
 constexpr size_t kHeaderBlock = 1024;
 

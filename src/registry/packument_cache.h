@@ -2,7 +2,7 @@
 // PackumentCache: registry documents on disk, with the validators (ETag, Last-Modified) and
 // freshness (Cache-Control max-age) that let the next run skip or shorten the request.
 //
-// Layout: <lade cache>/packuments-v3/<sha256 hex of the key>; the "-v3" bucket is bumped when
+// Layout: <lade cache>/packuments-v4/<sha256 hex of the key>; the "-v4" bucket is bumped when
 // the file format changes, so an old lade never misreads a new file and vice versa. One file per
 // entry: a short text header, a blank line, then the body. The header says whether the body is
 // a compact packument (manifest::Packument's binary index, then its compact document: what lade

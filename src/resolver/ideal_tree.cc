@@ -203,6 +203,8 @@ PickOptions pick_engines(const ResolveOptions& options) {
     engines.node_version = options.node_version[0] == 'v' ? options.node_version : "v" + options.node_version;
   }
   engines.npm_version = options.npm_version;
+  engines.before_ms = options.before_ms;
+  engines.before_exempt = options.before_exempt;
   return engines;
 }
 

@@ -38,6 +38,9 @@ struct ResolveOptions {
   std::string node_version;
   /// The version of the npm lade answers as (engines.npm); empty: not checked.
   std::string npm_version;
+  /// npm's before / min-release-age, and min-release-age-exclude (see PickOptions).
+  std::optional<int64_t> before_ms;
+  std::vector<std::string> before_exempt;
   /// Root dependency names the user asked for explicitly (`lade add x`): re-resolved even when
   /// the lockfile satisfies them.
   std::vector<std::string> explicit_requests;

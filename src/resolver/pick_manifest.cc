@@ -7,6 +7,7 @@
 #include "semver/functions.h"
 #include "semver/js_text.h"
 #include "semver/range.h"
+#include "util/date.h"
 
 namespace lade::resolver {
 namespace {
@@ -37,9 +38,44 @@ bool is_uri_component_char(char c) {
   }
 }
 
-util::Error no_matching_version(const Packument& packument, std::string_view wanted) {
+util::Error no_matching_version(const Packument& packument, std::string_view wanted,
+                                std::optional<int64_t> before = std::nullopt) {
   return util::make_error("ETARGET", "No matching version found for " + packument.name() + "@" +
-                                         std::string(wanted) + ".");
+                                         std::string(wanted) +
+                                         (before ? " with a date before " + util::locale_date_string(*before) : "") +
+                                         ".");
+}
+
+/// minimatch for package names, as min-release-age-exclude uses it: '*' and '?' stop at '/',
+/// "**" does not.
+bool glob_match(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return name.empty();
+  if (pattern.starts_with("**")) {
+    for (size_t i = 0; i <= name.size(); ++i) {
+      if (glob_match(pattern.substr(2), name.substr(i))) return true;
+    }
+    return false;
+  }
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= name.size(); ++i) {
+      if (glob_match(pattern.substr(1), name.substr(i))) return true;
+      if (i < name.size() && name[i] == '/') break;
+    }
+    return false;
+  }
+  if (name.empty()) return false;
+  if (pattern[0] == '?' ? name[0] != '/' : pattern[0] == name[0]) {
+    return glob_match(pattern.substr(1), name.substr(1));
+  }
+  return false;
+}
+
+std::optional<int64_t> effective_before(const Packument& packument, const PickOptions& options) {
+  if (!options.before_ms) return std::nullopt;
+  for (const auto& pattern : options.before_exempt) {
+    if (pattern == packument.name() || glob_match(pattern, packument.name())) return std::nullopt;
+  }
+  return options.before_ms;
 }
 
 // `packument['dist-tags'][tag]`; JSON.parse keeps the last of duplicate keys.
@@ -100,11 +136,12 @@ class EngineCheck {
 // higher versions; its sort is stable, so equal versions keep document order. Engine checks
 // are costly (a range parse each), so they are made lazily, in rank order.
 const PackumentVersion* best_candidate(const PickIndex& index, const semver::Range& range,
-                                       const EngineCheck& engines) {
+                                       const EngineCheck& engines, std::optional<int64_t> before) {
   const auto& all = index.packument().versions();
   std::vector<size_t> candidates;
   for (size_t i = 0; i < all.size(); ++i) {
     const auto& v = index.version(i);
+    if (before && all[i].published_ms != 0 && all[i].published_ms > *before) continue;
     if (v && range.test(*v)) candidates.push_back(i);
   }
   if (candidates.empty()) return nullptr;
@@ -153,18 +190,29 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
                                                    : wanted_as_written);
   }
 
-  // A tag names exactly one version, deprecated or not.
+  const std::optional<int64_t> before = effective_before(packument, options);
+  auto published_in_time = [&before](const PackumentVersion& v) {
+    return !before || v.published_ms == 0 || v.published_ms <= *before;
+  };
+
+  // A tag names exactly one version, deprecated or not; with `before`, one published too late
+  // gives way to the best version up to it.
   if (!wanted.empty() && spec.kind == SpecKind::kTag) {
     const std::string* version = dist_tag(packument, wanted);
     const PackumentVersion* v = version ? packument.find(*version) : nullptr;
-    if (!v) return no_matching_version(packument, wanted);
+    if (v && !published_in_time(*v)) {
+      auto earlier = pick(packument, index, "<=" + *version, options);
+      if (!earlier && earlier.error().code == "ETARGET") return no_matching_version(packument, wanted, before);
+      return earlier;
+    }
+    if (!v) return no_matching_version(packument, wanted, before);
     return v;
   }
   // So does a version, after semver.clean ("v1.2.3", "=1.2.3" and "1.2.3+b" mean "1.2.3").
   if (!wanted.empty() && spec.kind == SpecKind::kVersion) {
     auto cleaned = semver::clean(wanted, kLoose);
     const PackumentVersion* v = cleaned ? packument.find(*cleaned) : nullptr;
-    if (!v) return no_matching_version(packument, wanted);
+    if (!v || !published_in_time(*v)) return no_matching_version(packument, wanted, before);
     return v;
   }
 
@@ -179,18 +227,19 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
     bool fits = range_text == "*" || (range && range->test(std::string_view(*tagged)));
     if (fits) {
       const PackumentVersion* v = packument.find(*tagged);
-      if (v && engines.ok(*v) && !v->deprecated) return v;
+      if (v && published_in_time(*v) && engines.ok(*v) && !v->deprecated) return v;
     }
   }
 
-  if (packument.versions().empty()) {
+  const auto& versions = packument.versions();
+  if (versions.empty() || !std::any_of(versions.begin(), versions.end(), published_in_time)) {
     return util::make_error("ENOVERSIONS", "No versions available for " + packument.name());
   }
-  if (!range) return no_matching_version(packument, wanted);
+  if (!range) return no_matching_version(packument, wanted, before);
   std::optional<PickIndex> local;
   if (!index) index = &local.emplace(packument);
-  const PackumentVersion* best = best_candidate(*index, *range, engines);
-  if (!best) return no_matching_version(packument, wanted);
+  const PackumentVersion* best = best_candidate(*index, *range, engines, before);
+  if (!best) return no_matching_version(packument, wanted, before);
   return best;
 }
 

@@ -62,6 +62,13 @@ struct PickOptions {
   /// npm passes its own version and avoids versions whose engines.npm it does not satisfy.
   /// Empty: engines.npm is not checked. (Checked from the version's raw JSON, lazily.)
   std::string npm_version;
+  /// npm's `before` (also what min-release-age sets): versions published after this moment, in
+  /// milliseconds since the epoch, are not picked; a tag naming one falls back to the highest
+  /// version up to it. Versions the packument gives no time for pass. nullopt: no limit.
+  std::optional<int64_t> before_ms;
+  /// min-release-age-exclude: package names (exact, or globs such as "@myorg/*") exempt from
+  /// `before_ms`.
+  std::vector<std::string> before_exempt;
 };
 
 /// One packument's version keys parsed once (loose mode), for picking from it repeatedly: a

@@ -766,6 +766,27 @@ def os_and_cpu_settings_pick_another_platforms_optionals(ctx):
 
 
 @suite.test
+def before_and_min_release_age_hold_back_new_versions(ctx):
+    # npm's before (a date) and min-release-age (days): versions published later are not
+    # installed; min-release-age-exclude exempts packages by name.
+    proj = ctx.project(pkg_json({"leaf": "*", "shared": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--before=2020-01-02T12:00:00Z"], proj)
+    h.check_exit(r, 0, "install --before")
+    h.check_equal(h.versions_only(proj.tree()), {"node_modules/leaf": "1.1.0", "node_modules/shared": "1.1.0"},
+                  "versions published by 2020-01-02 12:00", r)
+    fresh = ctx.project(pkg_json({}), name="fresh")
+    fresh.write(".npmrc", "min-release-age=1\n")
+    r = ctx.lade(L.install + ["fresh-release"], fresh)
+    h.check_exit(r, 0, "add with min-release-age=1")
+    h.check_equal(fresh.installed_version("fresh-release"), "1.0.0", "the release old enough", r)
+    h.check_equal(fresh.package_json()["dependencies"], {"fresh-release": "^1.0.0"}, "saved spec", r)
+    fresh.write(".npmrc", "min-release-age=1\nmin-release-age-exclude=fresh-*\n")
+    r = ctx.lade(L.install + ["fresh-release@latest"], fresh)
+    h.check_exit(r, 0, "add with the package exempt")
+    h.check_equal(fresh.installed_version("fresh-release"), "1.1.0", "exempt: the newest", r)
+
+
+@suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
     # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.

@@ -105,6 +105,7 @@ void check_same_packument(const Packument& a, const Packument& b) {
     CHECK(vb.version == va.version);
     CHECK(vb.deprecated == va.deprecated);
     CHECK(vb.engines_node == va.engines_node);
+    CHECK(vb.published_ms == va.published_ms);
     CHECK(b.find(va.version) == &vb);
     CHECK(b.version_json(vb).value() == a.version_json(va).value());
     CHECK(b.manifest(vb.version).value() == a.manifest(va.version).value());
@@ -179,13 +180,19 @@ TEST_CASE("compaction drops what nothing reads", "[manifest][packument][compact]
   REQUIRE(compact.is_object());
   std::vector<std::string> top;
   for (const auto& [k, v] : compact.items()) top.push_back(k);
-  CHECK(top == std::vector<std::string>{"versions", "name", "dist-tags"});
+  CHECK(top == std::vector<std::string>{"versions", "name", "dist-tags", "time"});
+  // Publication times stay (npm's `before`), as numbers, versions only.
+  CHECK(compact["time"] == Json::parse(R"({"1.0.0": 1577836800000})"));
+  CHECK((*parsed)->find("1.0.0")->published_ms == 1577836800000);
+  auto again = Packument::parse(std::string(text), "every");
+  REQUIRE(again.ok());
+  CHECK((*again)->find("1.0.0")->published_ms == 1577836800000);
 
   for (const char* dropped :
        {"readme",   "maintainers", "description",  "keywords",   "repository",    "contributors",
         "_npmUser", "directories", "exports",      "gypfile",    "mocha -R dot",  "\"test\"",
         "prepare",  "fileCount",   "unpackedSize", "signatures", "npm-signature", "gitHead",
-        "time",     "users",       "1.50",         "_rev",       "\"main\""}) {
+        "created",  "users",       "1.50",         "_rev",       "\"main\""}) {
     INFO(dropped);
     CHECK(text.find(dropped) == std::string_view::npos);
   }
@@ -251,6 +258,7 @@ TEST_CASE("an index and its document on the side give the same packument",
   CHECK(reads == 0);  // opening reads no version
   CHECK(b.compact_text().empty());
   CHECK(b.index_bytes() == a.index_bytes());
+  CHECK(b.find("1.0.0")->published_ms == 1577836800000);
   check_same_packument(a, b);
   // Each version's manifest was read once: a second call is served from memory.
   const int after_first_pass = reads;
@@ -299,7 +307,7 @@ TEST_CASE("a damaged index is refused", "[manifest][packument][compact]") {
   const size_t count_at = index.size() - [&] {
     size_t tail = 0;
     for (const auto& v : (*first)->versions())
-      tail += 4 + v.version.size() + 1 + 4 + v.engines_node.size() + 8;
+      tail += 4 + v.version.size() + 1 + 4 + v.engines_node.size() + 8 + 8;
     return tail + 4;
   }();
   huge_count[count_at + 3] = '\x7f';

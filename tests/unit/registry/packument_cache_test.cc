@@ -42,7 +42,7 @@ TEST_CASE("packument cache: a compact document survives a round trip",
   meta.last_modified = "Mon, 01 Jan 2024 00:00:00 GMT";
   meta.max_age = 300s;
   REQUIRE(cache.store_packument(meta, original).ok());
-  CHECK(cache.dir().filename() == "packuments-v3");
+  CHECK(cache.dir().filename() == "packuments-v4");
   const std::string body = original.index_bytes() + std::string(original.compact_text());
 
   auto looked_up = cache.lookup(meta.key);

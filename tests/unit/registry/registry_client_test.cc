@@ -276,7 +276,7 @@ TEST_CASE("registry client: ETag revalidation answers from the cache on 304",
   auto meta = w.cache->lookup(key);
   REQUIRE(meta);
   CHECK(meta->etag == "\"abc\"");
-  CHECK(fs::exists(w.config->settings().lade_cache / "packuments-v3"));
+  CHECK(fs::exists(w.config->settings().lade_cache / "packuments-v4"));
 
   auto second = w.client();
   auto p = wait(second->packument("etagged"));

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "manifest/packument.h"
+#include "util/date.h"
 
 using lade::manifest::Packument;
 using lade::resolver::classify_registry_spec;
@@ -270,4 +271,40 @@ TEST_CASE("classify_registry_spec follows npm-package-arg", "[resolver][pick]") 
   CHECK(kind("a b") == SpecKind::kInvalidTag);
   CHECK(kind("50%") == SpecKind::kInvalidTag);
   CHECK(classify_registry_spec("\t^1.2.3\n").normalized == "^1.2.3");
+}
+
+TEST_CASE("pick_version with `before`: versions published later are not picked", "[resolver][pick]") {
+  const std::string text = R"({"name":"demo","dist-tags":{"latest":"2.1.0","next":"3.0.0-beta.1","old":"1.0.0"},
+    "versions":{"1.0.0":{"name":"demo","version":"1.0.0"},"1.1.0":{"name":"demo","version":"1.1.0"},
+                "2.0.0":{"name":"demo","version":"2.0.0"},"2.1.0":{"name":"demo","version":"2.1.0"},
+                "3.0.0-beta.1":{"name":"demo","version":"3.0.0-beta.1"}},
+    "time":{"created":"2020-01-01T00:00:00.000Z","1.0.0":"2020-01-01T00:00:00.000Z",
+            "1.1.0":"2020-02-01T00:00:00.000Z","2.0.0":"2020-03-01T00:00:00.000Z",
+            "2.1.0":"2020-04-01T00:00:00.000Z","3.0.0-beta.1":"2020-03-15T00:00:00.000Z"}})";
+  auto parsed = Packument::parse(text, "demo");
+  REQUIRE(parsed.ok());
+  const Packument& p = **parsed;
+  auto before = [](const char* date) {
+    PickOptions o;
+    o.before_ms = *lade::util::parse_iso_date(date);
+    return o;
+  };
+  // Expectations from npm-pick-manifest 11 with the same `before` (TZ=UTC).
+  CHECK(pick(p, "^2.0.0", before("2020-03-20")) == "2.0.0");
+  CHECK(pick(p, "*", before("2020-03-20")) == "2.0.0");
+  CHECK(pick(p, "latest", before("2020-03-20")) == "2.0.0");
+  CHECK(pick(p, "next", before("2020-03-20")) == "3.0.0-beta.1");
+  CHECK(pick(p, "next", before("2020-03-01")) == "2.0.0");  // published at the very moment: in
+  CHECK(pick(p, "^1.0.0", before("2020-01-15")) == "1.0.0");
+  CHECK(pick(p, "latest", before("2020-01-15")) == "1.0.0");
+  CHECK(pick(p, "", before("2020-02-15")) == "1.1.0");
+  CHECK(pick(p, "*", before("2019-01-01")) == "ENOVERSIONS: No versions available for demo");
+  CHECK(pick(p, "^2.0.0", before("2020-02-15")).rfind("ETARGET: No matching version found for demo@^2.0.0 with a date before ", 0) == 0);
+  CHECK(pick(p, "2.1.0", before("2020-03-20")).rfind("ETARGET:", 0) == 0);
+  // min-release-age-exclude: an exempt name is picked as without a limit.
+  PickOptions exempt = before("2020-01-15");
+  exempt.before_exempt = {"@other/*", "de*"};
+  CHECK(pick(p, "^2.0.0", exempt) == "2.1.0");
+  exempt.before_exempt = {"@demo/*"};
+  CHECK(pick(p, "^2.0.0", exempt).rfind("ETARGET:", 0) == 0);
 }
