@@ -675,6 +675,17 @@ int run_install(InstallRequest req) {
     if (!p) return p.take_error();
     return p->manifest.name;
   };
+  TagVersionLookup version_of_tag = [&](const manifest::PackageSpec& spec) -> util::Result<std::string> {
+    wiring.packuments().prefetch(spec.name, nullptr);
+    auto packument = LADE_TRY(wiring.packuments().packument(spec.name));
+    resolver::PickOptions pick;
+    if (!project.node_version.empty()) pick.node_version = "v" + project.node_version;
+    pick.npm_version = wiring.settings().npm_version;
+    pick.before_ms = wiring.settings().before_ms;
+    pick.before_exempt = wiring.settings().before_exempt;
+    const manifest::PackumentVersion* v = LADE_TRY(resolver::pick_version(*packument, spec.fetch_spec.value_or(spec.raw_spec), pick));
+    return std::string(v->version);
+  };
   std::vector<AddedSpec> added;
   std::vector<WorkspaceAdd> workspace_adds;
   if (adding && !selected.empty()) {
@@ -688,7 +699,7 @@ int run_install(InstallRequest req) {
       if (!pj) return fail(pj.error());
       w.package_json.emplace(std::move(*pj));
       w.manifest = manifest::manifest_from_json(w.package_json->content());
-      auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of);
+      auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of, version_of_tag);
       if (!a) return fail(a.error());
       w.added = std::move(*a);
       for (const auto& spec : w.added) {
@@ -701,7 +712,7 @@ int run_install(InstallRequest req) {
   }
   // With --include-workspace-root, npm adds to the root's package.json as well.
   if (adding && (selected.empty() || req.include_workspace_root)) {
-    auto a = parse_added_specs(req, root_manifest, project, name_of);
+    auto a = parse_added_specs(req, root_manifest, project, name_of, version_of_tag);
     if (!a) return fail(a.error());
     added = std::move(*a);
     for (const auto& spec : added) {
@@ -1087,7 +1098,11 @@ int run_install(InstallRequest req) {
     hidden_text = std::async(std::launch::async, [&ideal, &hopts] { return lockfile::write_lockfile(ideal, hopts); });
   }
   if (save_package_json && adding) {
-    if (auto st = project.save_package_json(); !st) return fail(st.error());
+    // Only the package.json files something was added to (npm saves the trees it edited: with
+    // -w alone, not the root's, whatever its layout).
+    if (!added.empty()) {
+      if (auto st = project.save_package_json(); !st) return fail(st.error());
+    }
     for (WorkspaceAdd& w : workspace_adds) {
       if (auto st = w.package_json->save(); !st) return fail(st.error());
     }

@@ -184,18 +184,20 @@ util::Status Project::save_package_json() {
 }
 
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req, manifest::Manifest& root,
-                                                       const Project& project, const SpecNameLookup& name_of) {
+                                                       const Project& project, const SpecNameLookup& name_of,
+                                                       const TagVersionLookup& version_of_tag) {
   // npm-package-arg without a base path: a relative folder or tarball is where the user stands
   // (also with --prefix), and is saved relative to the project.
   std::error_code ec;
   fs::path cwd = fs::current_path(ec);
   if (ec) cwd = project.dir;
-  return parse_added_specs_for(req, root, *project.package_json, project.dir, cwd, name_of);
+  return parse_added_specs_for(req, root, *project.package_json, project.dir, cwd, name_of, version_of_tag);
 }
 
 util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest& req, manifest::Manifest& target,
                                                            const manifest::PackageJson& base, const fs::path& dir,
-                                                           const fs::path& cwd, const SpecNameLookup& name_of) {
+                                                           const fs::path& cwd, const SpecNameLookup& name_of,
+                                                           const TagVersionLookup& version_of_tag) {
   std::vector<AddedSpec> out;
   manifest::PackageJson scratch = base;
   std::vector<std::pair<std::string, std::string>> still_optional;
@@ -223,6 +225,16 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
       a.kind = manifest::DependencyKind::kPeer;
     }
     a.requested = a.spec.raw_spec.empty() ? "*" : a.spec.raw_spec;
+    // npm's #applyUserRequestsToNode: an explicit tag is installed as the version it names now
+    // (`typescript@latest` resolves as typescript@7.0.2 and is saved as ^7.0.2), not as an edge
+    // that a version already placed for another range satisfies.
+    if (a.spec.type == manifest::SpecType::kTag && !a.spec.raw_spec.empty() && version_of_tag) {
+      const std::string version = LADE_TRY(version_of_tag(a.spec));
+      manifest::SpecOptions exact;
+      exact.where = cwd;
+      a.spec = LADE_TRY(manifest::parse_spec(a.spec.name + "@" + version, exact));
+      a.requested = version;
+    }
     if (a.requested == "*" && a.spec.registry) {
       // A bare name already declared keeps its range (add-rm-pkg-deps sets "*" only where there
       // is none): `lade add express` with "express": "^4.19.0" updates within ^4.19.0.

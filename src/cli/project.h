@@ -57,13 +57,16 @@ struct AddedSpec {
 /// Finds the package name of a spec that does not say it (a folder, a tarball, a repository),
 /// as npm does by reading its manifest.
 using SpecNameLookup = std::function<util::Result<std::string>(const manifest::PackageSpec&)>;
+/// The version a registry tag spec (`typescript@latest`) names now, as npm picks it.
+using TagVersionLookup = std::function<util::Result<std::string>(const manifest::PackageSpec&)>;
 
 /// Parses the specs of `lade add` and writes them into the root manifest (as npm's
 /// add-rm-pkg-deps does before resolving). Without `name_of`, a spec must name its package.
 util::Result<std::vector<AddedSpec>> parse_added_specs(const InstallRequest& req,
                                                        manifest::Manifest& root,
                                                        const Project& project,
-                                                       const SpecNameLookup& name_of = nullptr);
+                                                       const SpecNameLookup& name_of = nullptr,
+                                                       const TagVersionLookup& version_of_tag = nullptr);
 
 /// The same for the package.json `base` of the folder `dir` (a workspace with -w): `target`
 /// receives the dependency sections as they will be. Paths in specs are saved relative to `dir`.
@@ -72,7 +75,8 @@ util::Result<std::vector<AddedSpec>> parse_added_specs_for(const InstallRequest&
                                                            const manifest::PackageJson& base,
                                                            const std::filesystem::path& dir,
                                                            const std::filesystem::path& cwd,
-                                                           const SpecNameLookup& name_of);
+                                                           const SpecNameLookup& name_of,
+                                                           const TagVersionLookup& version_of_tag = nullptr);
 
 /// After resolution: the spec npm would save (`^<version>`, exact with -E, ...) goes into
 /// package.json and into the root node's manifest, so the lockfile's root entry agrees.

@@ -51,6 +51,23 @@ def add_caret_range(ctx):
 
 
 @suite.test
+def add_explicit_tag_installs_the_tagged_version(ctx):
+    # npm turns an explicit tag into the version it names before resolving: host@latest is
+    # host@2.0.0, which plugin-a's peer range (^1) refuses (ERESOLVE), not a host@1 that the
+    # peer placed and the tag edge would accept.
+    files = {"package.json": text({"name": "app", "version": "1.0.0", "devDependencies": {"plugin-a": "^1.0.0"}})}
+    proj = ctx.project(files)
+    r = ctx.lade(L.add + ["host@latest", "--package-lock-only"], proj)
+    h.check(r.returncode != 0, "host@latest against a peer range ^1 must fail", r)
+    h.check_output_contains(r, "ERESOLVE")
+    h.check_equal(proj.package_json().get("dependencies"), None, "package.json unchanged", r)
+    # --force takes it, as npm does, saved as the version the tag named.
+    r = ctx.lade(L.add + ["host@latest", "--package-lock-only", "--force"], proj)
+    h.check_exit(r, 0, "add host@latest --force")
+    h.check_equal(proj.package_json()["dependencies"], {"host": "^2.0.0"}, "saved spec", r)
+
+
+@suite.test
 def add_without_range_saves_caret_latest(ctx):
     proj, r = same_as_npm(ctx, ["lagging"], text(BASE))
     h.check_equal(proj.package_json()["dependencies"].get("lagging"), "^1.1.0",

@@ -111,6 +111,20 @@ def add_to_a_workspace(ctx):
 
 
 @suite.test
+def add_to_a_workspace_leaves_the_root_package_json_alone(ctx):
+    # npm saves only the package.json it added to: a root written by hand (a one-line array)
+    # keeps its bytes.
+    files = workspaces_project()
+    files["package.json"] = ('{\n  "name": "root",\n  "version": "1.0.0",\n  "private": true,\n'
+                             '  "workspaces": ["packages/*"],\n  "dependencies": {"leaf": "^1.0.0"}\n}\n')
+    proj = ctx.project(files)
+    r = ctx.lade(L.add + ["-w", "ws-a", "chain-a", L.package_lock_only], proj)
+    h.check_exit(r, 0, "add -w ws-a chain-a")
+    h.check_equal(proj.read_text("package.json"), files["package.json"], "root package.json bytes", r)
+    h.check("chain-a" in proj.read_json("packages/ws-a/package.json")["dependencies"], "chain-a added to ws-a", r)
+
+
+@suite.test
 def install_one_workspace(ctx):
     proj, other = same_as_npm(ctx, workspaces_project(), L.install + ["-w", "ws-a"],
                               ["install", "-w", "ws-a"], "install -w ws-a")
