@@ -816,6 +816,9 @@ int run_install(InstallRequest req) {
   ropts.node_version = project.node_version;
   ropts.npm_version = wiring.settings().npm_version;
   ropts.before_ms = wiring.settings().before_ms;
+  if (req.command == Command::Install) {
+    for (const auto& [name, folder] : selected) ropts.workspace_requests.push_back(folder);
+  }
   ropts.before_exempt = wiring.settings().before_exempt;
   if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {
     ropts.install_strategy = resolver::InstallStrategy::kNested;

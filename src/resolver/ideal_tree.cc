@@ -915,6 +915,11 @@ struct IdealTreeBuilder::Impl {
         }
       }
     }
+    for (const std::string& folder : options.workspace_requests) {
+      for (Node* n : tree.inventory()) {
+        if (!n->is_link && !n->parent() && n->fs_parent() && n->realpath == folder) push(n);
+      }
+    }
     push(root);
     for (;;) {
       while (!queue.empty()) {

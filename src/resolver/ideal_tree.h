@@ -46,6 +46,10 @@ struct ResolveOptions {
   std::vector<std::string> explicit_requests;
   /// The same for workspaces (`lade add x -w a`): (folder relative to the project, name).
   std::vector<std::pair<std::string, std::string>> explicit_folder_requests;
+  /// The workspaces an install is filtered to (`-w a`; folders relative to the project): npm's
+  /// #applyUserRequests queues them before the root, so their dependencies are placed before
+  /// those of the other workspaces (which wait for the links to be resolved).
+  std::vector<std::string> workspace_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
   /// npm's flagsSuspect: extraneous nodes are pruned even when nothing else changes. npm sets

@@ -125,6 +125,23 @@ def add_to_a_workspace_leaves_the_root_package_json_alone(ctx):
 
 
 @suite.test
+def filtered_install_places_the_named_workspace_first(ctx):
+    # Without a lockfile, npm queues the workspaces named with -w before the root: their
+    # dependencies are placed first (leaf 2 at the top for ws-z), the others' after the links
+    # are resolved (ws-a's leaf 1 nested).
+    files = {
+        "package.json": pkg("root", private=True, workspaces=["packages/*"]),
+        "packages/ws-a/package.json": pkg("ws-a", dependencies={"leaf": "^1.0.0"}),
+        "packages/ws-z/package.json": pkg("ws-z", dependencies={"leaf": "^2.0.0"}),
+    }
+    proj, other = same_as_npm(ctx, files, L.install + [L.package_lock_only, "-w", "ws-z"],
+                              ["install", "--package-lock-only", "-w", "ws-z"], "install -w ws-z")
+    lock = proj.lockfile()["packages"]
+    h.check_equal(lock["node_modules/leaf"]["version"], "2.0.0", "leaf at the top")
+    h.check_equal(lock["packages/ws-a/node_modules/leaf"]["version"], "1.1.0", "leaf nested in ws-a")
+
+
+@suite.test
 def install_one_workspace(ctx):
     proj, other = same_as_npm(ctx, workspaces_project(), L.install + ["-w", "ws-a"],
                               ["install", "-w", "ws-a"], "install -w ws-a")
