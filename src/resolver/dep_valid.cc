@@ -5,6 +5,7 @@
 #include "manifest/spec.h"
 #include "resolver/ideal_tree.h"
 #include "resolver/node_source.h"
+#include "semver/js_text.h"
 #include "semver/functions.h"
 #include "semver/version.h"
 
@@ -13,13 +14,6 @@ namespace lade::resolver {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
@@ -45,8 +39,10 @@ bool plainly_registry(const std::string& spec) {
          !ends_with_icase(spec, ".tar.gz");
 }
 
-bool registry_spec_valid(const tree::Node& child, const std::string& spec) {
-  if (spec.empty() || spec == "*") return true;
+bool registry_spec_valid(const tree::Node& child, const std::string& spec, bool raw_empty) {
+  // npm-package-arg reads an empty spec as "*"; one of white space only is the range "" (which,
+  // unlike "*" here, leaves prereleases out).
+  if (raw_empty || spec == "*") return true;
   semver::Options loose{true, false};
   if (const semver::Range* range = semver::Range::shared(spec, loose)) {
     return range->test(child.version());
@@ -85,10 +81,10 @@ bool spec_valid(const tree::Node& child, const manifest::PackageSpec& requested,
     case SpecType::kRange:
     case SpecType::kVersion:
     case SpecType::kTag:
-      return registry_spec_valid(child, requested.fetch_spec.value_or(""));
+      return registry_spec_valid(child, requested.fetch_spec.value_or(""), requested.raw_spec.empty());
     case SpecType::kAlias:
       if (!requested.sub_spec || child.package_name() != requested.sub_spec->name) return false;
-      return registry_spec_valid(child, requested.sub_spec->fetch_spec.value_or(""));
+      return registry_spec_valid(child, requested.sub_spec->fetch_spec.value_or(""), requested.sub_spec->raw_spec.empty());
     case SpecType::kDirectory:
       // A link to that very folder.
       return child.is_link &&
@@ -108,8 +104,9 @@ bool spec_valid(const tree::Node& child, const manifest::PackageSpec& requested,
 
 bool dep_valid_in(const tree::Node& child, const std::string& raw_spec, const tree::Node& from,
                   const fs::path& project_dir) {
-  std::string spec = trim(raw_spec);
-  if (plainly_registry(spec)) return registry_spec_valid(child, spec);
+  // String.prototype.trim, as npm-package-arg trims: every JavaScript white space character.
+  std::string spec(semver::js::trim(raw_spec));
+  if (plainly_registry(spec)) return registry_spec_valid(child, spec, raw_spec.empty());
   const fs::path root = project_dir.empty() ? fs::path("/") : project_dir;
   manifest::SpecOptions opts;
   opts.where = (root / spec_folder(from)).lexically_normal();
