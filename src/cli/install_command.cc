@@ -19,6 +19,7 @@
 #include "cli/project.h"
 #include "cli/registry_sources.h"
 #include "cli/reporter.h"
+#include "cli/script_settings.h"
 #include "cli/sourced_packages.h"
 #include "cli/workspaces.h"
 #include "installer/early_link.h"
@@ -74,106 +75,6 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   f.update(std::string_view("\0", 1));
   f.update(flags);
   return f.hex();
-}
-
-/// npm's install-script rules for this install: the allowScripts policy and the two switches
-/// over it.
-struct ScriptRules {
-  installer::ScriptPolicy policy;
-  bool allow_all = false;  // --dangerously-allow-all-scripts
-  bool strict = false;     // --strict-allow-scripts
-  /// What the up-to-date fingerprint needs of the settings (package.json's part is in it).
-  std::string fingerprint;
-};
-
-util::Result<ScriptRules> script_rules(const registry::Config& config, const manifest::Json& package_json,
-                                       std::vector<std::string>& warnings) {
-  installer::ScriptPolicyInputs inputs;
-  for (const auto& layer : config.layers()) {
-    auto v = layer.values.find("allow-scripts");
-    if (v == layer.values.end()) continue;
-    std::string joined;
-    for (const auto& part : v->second) joined += part + "\n";
-    if (joined.find_first_not_of(", \t\r\n") == std::string::npos) continue;
-    if (layer.name == "cli" || layer.name == "env") {
-      if (!inputs.command_line) inputs.command_line = joined;
-    } else if (!inputs.npmrc) {
-      inputs.npmrc = joined;
-    }
-  }
-  if (auto member = package_json.find("allowScripts"); member != package_json.end()) inputs.package_json = &*member;
-  ScriptRules rules;
-  rules.policy = LADE_TRY(installer::resolve_script_policy(inputs, warnings));
-  auto on = [&config](const char* key) {
-    auto v = config.get(key);
-    return v && !v->empty() && *v != "false" && *v != "0" && *v != "null" && *v != "no";
-  };
-  rules.allow_all = on("dangerously-allow-all-scripts");
-  rules.strict = on("strict-allow-scripts");
-  rules.fingerprint = "allow-scripts=" + inputs.npmrc.value_or("") + ";";
-  if (rules.allow_all) rules.fingerprint += "allow-all-scripts;";
-  if (rules.strict) rules.fingerprint += "strict-allow-scripts;";
-  return rules;
-}
-
-/// npm's setEnvs: scripts inherit the settings as npm_config_<key> (npm_config_nodedir tells
-/// node-gyp where node's headers are), the highest layer's value of each; the environment's
-/// own are inherited as they are. Credentials (`_auth`, `//host/:_authToken`) and scoped
-/// registries stay out.
-std::vector<std::pair<std::string, std::string>> npm_config_env(const registry::Config& config, const fs::path& project_dir) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::unordered_set<std::string> seen;
-  auto add = [&](const std::string& key, std::string value) {
-    if (!seen.insert(key).second) return;
-    std::string name = "npm_config_" + key;
-    for (char& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.emplace_back(std::move(name), std::move(value));
-  };
-  for (const auto& layer : config.layers()) {
-    for (const auto& [key, values] : layer.values) {
-      if (key.empty() || key[0] == '/' || key[0] == '@' || key[0] == '_' || key.find(':') != std::string::npos) continue;
-      if (layer.name == "env") {
-        seen.insert(key);
-        continue;
-      }
-      std::string value;
-      for (const auto& v : values) value += (value.empty() ? "" : "\n\n") + v;
-      add(key, std::move(value));
-    }
-  }
-  const registry::Settings& s = config.settings();
-  add("local-prefix", project_dir.string());
-  add("user-agent", s.user_agent);
-  if (!s.npm_version.empty()) add("npm-version", s.npm_version);
-  add("cache", s.cache.string());
-  if (!s.userconfig.empty()) add("userconfig", s.userconfig.string());
-  if (!s.globalconfig.empty()) add("globalconfig", s.globalconfig.string());
-  return out;
-}
-
-/// The unreviewed-scripts list kept in the up-to-date state, so that a run with nothing to do
-/// warns as npm does without reading every package.
-std::string unreviewed_to_state(const std::vector<installer::UnreviewedPackage>& list) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const auto& p : list) {
-    nlohmann::json scripts = nlohmann::json::array();
-    for (const auto& [event, command] : p.scripts) scripts.push_back({event, command});
-    j.push_back({p.name, p.version, p.location, scripts});
-  }
-  return j.dump();
-}
-
-std::vector<installer::UnreviewedPackage> unreviewed_from_state(std::string_view text) {
-  std::vector<installer::UnreviewedPackage> out;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_array()) return out;
-  for (const auto& p : j) {
-    if (!p.is_array() || p.size() != 4 || !p[3].is_array()) continue;
-    installer::UnreviewedPackage u{p[0].get<std::string>(), p[1].get<std::string>(), p[2].get<std::string>(), {}};
-    for (const auto& e : p[3]) u.scripts.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
-    out.push_back(std::move(u));
-  }
-  return out;
 }
 
 /// What is in node_modules at the top (package folders, scoped ones, bins), as one digest: a
@@ -544,6 +445,10 @@ int run_install(InstallRequest req) {
   project.detect_node(default_cache_dir(req));
   auto config_r = load_config(req, project);
   if (!config_r) return fail(config_r.error());
+  if (req.loglevel.empty() && (config_r->settings().loglevel == "error" || config_r->settings().loglevel == "silent")) {
+    reporter.hide_warnings();
+  }
+  for (const auto& w : config_r->warnings()) reporter.warn(w);
   // npm reads its allowScripts policy first thing, also when nothing is to be done.
   ScriptRules scripts_rules;
   {
@@ -554,10 +459,7 @@ int run_install(InstallRequest req) {
     scripts_rules = std::move(*rules);
   }
   const auto script_env = npm_config_env(*config_r, project.dir);
-  const bool foreground_scripts = [&] {
-    auto v = config_r->get("foreground-scripts");
-    return v && !v->empty() && *v != "false" && *v != "0";
-  }();
+  const bool foreground_scripts = config_flag(*config_r, "foreground-scripts");
   if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
@@ -615,9 +517,6 @@ int run_install(InstallRequest req) {
   auto wiring_r = Wiring::create(req, project, std::move(*config_r));
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
-  if (req.loglevel.empty() && (wiring.settings().loglevel == "error" || wiring.settings().loglevel == "silent")) {
-    reporter.hide_warnings();
-  }
   if (req.force || wiring.settings().force) reporter.warn("using --force Recommended protections disabled.");
   // npm checks package.json's devEngines before it installs (arborist commands).
   if (auto dev = project.package_json->content().find("devEngines"); dev != project.package_json->content().end()) {
@@ -816,10 +715,10 @@ int run_install(InstallRequest req) {
   ropts.node_version = project.node_version;
   ropts.npm_version = wiring.settings().npm_version;
   ropts.before_ms = wiring.settings().before_ms;
+  ropts.before_exempt = wiring.settings().before_exempt;
   if (req.command == Command::Install) {
     for (const auto& [name, folder] : selected) ropts.workspace_requests.push_back(folder);
   }
-  ropts.before_exempt = wiring.settings().before_exempt;
   if (const std::string& strategy = wiring.settings().install_strategy; strategy == "nested") {
     ropts.install_strategy = resolver::InstallStrategy::kNested;
   } else if (strategy == "shallow") {

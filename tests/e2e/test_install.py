@@ -787,6 +787,18 @@ def before_and_min_release_age_hold_back_new_versions(ctx):
 
 
 @suite.test
+def invalid_settings_are_warned_about(ctx):
+    # npm warns about a setting it cannot read and goes on without it.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    proj.write(".npmrc", "fetch-retries=abc\n")
+    r = ctx.lade(L.install + ["--before=yesterday"], proj)
+    h.check_exit(r, 0, "install with settings it cannot read")
+    h.check_output_matches(r, r"invalid config before=\"?yesterday", "the --before warning")
+    h.check_output_matches(r, r"invalid config fetch-retries=\"?abc", "the .npmrc warning")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "installed as without them", r)
+
+
+@suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
     # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.
