@@ -102,6 +102,7 @@ class RegistryPackuments final : public resolver::PackumentSource {
       if (!text) continue;
       auto json = manifest::parse_json(*text, (path / "package.json").string());
       if (!json || !json->is_object()) continue;
+      manifest::expand_directories_bin(*json, path);
       std::string rel = (prefix.empty() ? "" : prefix + "/") + "node_modules/" + name;
       out.push_back(BundledPackage{rel, std::move(*json)});
       collect_bundled(path, rel, out);

@@ -155,6 +155,7 @@ util::Result<manifest::Manifest> SourcedPackages::read_folder(const fs::path& di
   const fs::path file = dir / "package.json";
   std::string text = LADE_TRY(util::read_file(file));
   manifest::Json doc = LADE_TRY(manifest::parse_json(text, file.string()));
+  manifest::expand_directories_bin(doc, dir);
   return manifest::manifest_from_json(doc);
 }
 

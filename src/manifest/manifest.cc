@@ -152,6 +152,36 @@ std::vector<std::string> workspace_globs(const Json& doc) {
 
 }  // namespace
 
+void expand_directories_bin(Json& doc, const std::filesystem::path& package_dir) {
+  namespace fs = std::filesystem;
+  if (!doc.is_object() || doc.contains("bin")) return;
+  auto dirs = doc.find("directories");
+  if (dirs == doc.end() || !dirs->is_object()) return;
+  auto bin = dirs->find("bin");
+  if (bin == dirs->end() || !bin->is_string() || bin->get<std::string>().empty()) return;
+  // secureAndUnixifyPath: normalized below the package, never above it.
+  const fs::path rel = ("/" / fs::path(bin->get<std::string>())).lexically_normal().relative_path();
+  if (rel.empty()) return;
+  const std::string bin_path = rel.generic_string();
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(package_dir / rel, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with('.')) {  // glob leaves dot names out, and what is below them
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    entries.push_back(it->path().lexically_relative(package_dir / rel).generic_string());
+  }
+  std::sort(entries.begin(), entries.end());
+  Json bins = Json::object();
+  for (const auto& entry : entries) {
+    const std::string base = fs::path(entry).filename().string();
+    bins[base] = bin_path + "/" + entry;
+  }
+  if (!bins.empty()) doc["bin"] = std::move(bins);
+}
+
 Manifest manifest_from_json(const Json& doc) {
   Manifest m;
   if (!doc.is_object()) return m;

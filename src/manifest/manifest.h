@@ -1,6 +1,7 @@
 #pragma once
 // Manifest: the fields of one package version that lade needs, read from a package.json or from
 // one entry of a packument's "versions". Plain data; parsing lives in manifest.cc.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -82,6 +83,11 @@ struct Manifest {
 /// relative and safe (entries that escape are dropped), non-string scripts are dropped.
 /// An abbreviated packument's "hasInstallScript"/"hasShrinkwrap" flags are honoured.
 Manifest manifest_from_json(const Json& doc);
+
+/// npm's "binDir" normalization of a package.json read from disk (a bundled package, a folder):
+/// without "bin", every file and folder under "directories.bin" (dot names left out) becomes a
+/// bin named by its base name. The registry did this at publish time for registry manifests.
+void expand_directories_bin(Json& doc, const std::filesystem::path& package_dir);
 
 /// Parses JSON text; the error (code EJSONPARSE) names `source_name` and the line/column.
 util::Result<Json> parse_json(std::string_view text, std::string_view source_name);

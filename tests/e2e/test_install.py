@@ -799,6 +799,19 @@ def invalid_settings_are_warned_about(ctx):
 
 
 @suite.test
+def bundled_package_bins_from_directories_bin(ctx):
+    # npm reads a bundled package's package.json from the tarball and turns its directories.bin
+    # into bins (npm 7's own bundled sshpk has no "bin" of its own).
+    files = pkg_json({"bundles-dirbin": "^1.0.0"})
+    proj = ctx.project(files)
+    r = ctx.lade(L.install + [L.package_lock_only], proj)
+    h.check_exit(r, 0, "install --package-lock-only")
+    entry = proj.lockfile()["packages"]["node_modules/bundles-dirbin/node_modules/dirbin-tool"]
+    h.check_equal(entry.get("bin"), {"dirbin-a": "bin/dirbin-a", "dirbin-b": "bin/dirbin-b"},
+                  "bins of the bundled package", r)
+
+
+@suite.test
 def optional_package_whose_script_fails_is_left_out(ctx):
     # npm removes an optional package whose install script fails, with what only it needed:
     # not on disk, not in the hidden lockfile, not counted; package-lock.json keeps it.

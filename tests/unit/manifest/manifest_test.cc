@@ -2,6 +2,9 @@
 #include "manifest/manifest.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "util/fs.h"
 
 namespace lade::manifest {
 namespace {
@@ -154,3 +157,25 @@ TEST_CASE("parse_json keeps key order and the last duplicate", "[manifest]") {
 
 }  // namespace
 }  // namespace lade::manifest
+
+TEST_CASE("directories.bin becomes bin for a package read from disk", "[manifest][bin]") {
+  auto dir = lade::util::TempDir::create();
+  REQUIRE(dir.ok());
+  const auto root = dir->path();
+  std::filesystem::create_directories(root / "bin" / "sub");
+  std::filesystem::create_directories(root / "bin" / ".hidden");
+  for (const char* f : {"bin/sshpk-sign", "bin/sshpk-conv", "bin/sub/inner", "bin/.dot", "bin/.hidden/x"}) {
+    REQUIRE(lade::util::write_file_atomic(root / f, "#!/usr/bin/env node\n").ok());
+  }
+  auto doc = lade::manifest::Json::parse(R"({"name":"sshpk","version":"1.16.1","directories":{"bin":"./bin"}})");
+  lade::manifest::expand_directories_bin(doc, root);
+  CHECK(doc["bin"] == lade::manifest::Json::parse(
+                          R"({"sshpk-conv":"bin/sshpk-conv","sshpk-sign":"bin/sshpk-sign","sub":"bin/sub","inner":"bin/sub/inner"})"));
+  // A "bin" of its own wins; a directory outside the package is read below it.
+  auto own = lade::manifest::Json::parse(R"({"bin":{"x":"x.js"},"directories":{"bin":"bin"}})");
+  lade::manifest::expand_directories_bin(own, root);
+  CHECK(own["bin"] == lade::manifest::Json::parse(R"({"x":"x.js"})"));
+  auto escaping = lade::manifest::Json::parse(R"({"directories":{"bin":"../../bin"}})");
+  lade::manifest::expand_directories_bin(escaping, root);
+  CHECK(escaping["bin"].size() == 4);
+}
