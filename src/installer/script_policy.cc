@@ -1,7 +1,6 @@
 #include "installer/script_policy.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "installer/reify.h"
@@ -10,6 +9,7 @@
 #include "manifest/manifest.h"
 #include "manifest/spec.h"
 #include "semver/functions.h"
+#include "semver/js_text.h"
 #include "semver/version.h"
 #include "util/fs.h"
 
@@ -20,11 +20,8 @@ using tree::Node;
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+// String.prototype.trim, as npm trims list entries and specs.
+using semver::js::trim;
 
 /// npm's parseAllowScriptsList: comma-separated, trimmed, empty parts dropped.
 std::vector<std::string> split_list(std::string_view value) {

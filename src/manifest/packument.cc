@@ -95,6 +95,28 @@ bool is_kept_dist_field(std::string_view key) {
 
 /// A key as written between its quotes (escapes included). simdjson has checked that the
 /// string is closed, so the scan stops inside the buffer.
+/// Calls `on_time(version, milliseconds)` for each version's entry of a "time" object: a
+/// registry's ISO text, or the number a compact document keeps.
+template <class OnTime>
+simdjson::error_code for_each_time(od::object& times, OnTime on_time) {
+  for (auto entry : times) {
+    std::string_view key;
+    if (auto e = entry.unescaped_key().get(key)) return e;
+    if (key == "created" || key == "modified") continue;
+    std::string version(key);  // the key's view lasts only until the value is read
+    od::value when;
+    if (auto e = entry.value().get(when)) return e;
+    std::string_view iso;
+    int64_t ms = 0;
+    if (!when.get_string().get(iso)) {
+      if (auto parsed = util::parse_iso_date(iso)) on_time(std::move(version), *parsed);
+    } else if (!when.get_int64().get(ms)) {
+      on_time(std::move(version), ms);
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
 std::string_view raw_key_text(od::raw_json_string key) {
   const char* begin = key.raw();
   const char* p = begin;
@@ -440,20 +462,8 @@ Status Packument::index_document(std::string_view text, size_t capacity, std::st
     } else if (key == "time") {
       od::object times;
       if (value.get_object().get(times)) continue;
-      for (auto entry : times) {
-        std::string_view when_key;
-        if (auto e = entry.unescaped_key().get(when_key)) return fail(e);
-        const std::string version(when_key);
-        od::value when;
-        if (auto e = entry.value().get(when)) return fail(e);
-        std::string_view iso;
-        int64_t ms = 0;
-        if (!when.get_string().get(iso)) {
-          add_time(version, iso, false);
-        } else if (!when.get_int64().get(ms)) {
-          add_time(version, std::to_string(ms), true);
-        }
-      }
+      auto on_time = [this](std::string version, int64_t ms) { add_time(std::move(version), ms); };
+      if (auto e = for_each_time(times, on_time)) return fail(e);
     }
     // Every other field (readme, maintainers, ...) is skipped unread.
   }
@@ -493,17 +503,9 @@ void Packument::finish_compact(std::string& compact) const {
   compact += '}';
 }
 
-void Packument::add_time(std::string_view key, std::string_view iso_or_number, bool is_number) {
-  if (key == "created" || key == "modified") return;
-  std::optional<int64_t> ms;
-  if (is_number) {
-    ms = std::stoll(std::string(iso_or_number));
-  } else {
-    ms = util::parse_iso_date(iso_or_number);
-  }
-  if (ms && *ms != 0) pending_times_.emplace_back(std::string(key), *ms);
+void Packument::add_time(std::string version, int64_t published_ms) {
+  if (published_ms != 0) pending_times_.emplace_back(std::move(version), published_ms);
 }
-
 Status Packument::index_large_document(std::string_view text, size_t capacity,
                                        std::string& compact, std::string_view name_for_errors) {
   const JsonSkimmer skim(text);
@@ -564,20 +566,8 @@ Status Packument::index_large_document(std::string_view text, size_t capacity,
       od::object times;
       if (!piece(begin, end, doc)) return false;
       if ((failure = doc.get_object().get(times))) return false;
-      for (auto entry : times) {
-        std::string_view when_key;
-        if ((failure = entry.unescaped_key().get(when_key))) return false;
-        const std::string version(when_key);
-        od::value when;
-        if ((failure = entry.value().get(when))) return false;
-        std::string_view iso;
-        int64_t ms = 0;
-        if (!when.get_string().get(iso)) {
-          add_time(version, iso, false);
-        } else if (!when.get_int64().get(ms)) {
-          add_time(version, std::to_string(ms), true);
-        }
-      }
+      auto on_time = [this](std::string version, int64_t ms) { add_time(std::move(version), ms); };
+      if ((failure = for_each_time(times, on_time))) return false;
     }
     // Every other field (readme, maintainers, ...) is skipped unread.
     return true;

@@ -56,15 +56,16 @@ class Packument {
 
   /// Parses a packument document, taking ownership of the text.
   ///
-  /// Only "name", "dist-tags" and, per version, the key, "deprecated" and "engines.node" are
-  /// indexed (simdjson on-demand), and the publication times of "time". Of each version's object only the fields manifest_from_json
-  /// reads are kept, their JSON copied byte for byte, so manifest() gives the Manifest the full
+  /// Only "name", "dist-tags", the versions' publication times ("time") and, per version, the
+  /// key, "deprecated" and "engines.node" are indexed (simdjson on-demand). Of each version's
+  /// object only the fields manifest_from_json reads are kept, their JSON copied byte for
+  /// byte, so manifest() gives the Manifest the full
   /// object would give, with one exception nothing reads for a registry package: of "scripts"
   /// only preinstall, install and postinstall are kept (they decide has_install_script; the
   /// scripts that run are read from the unpacked package.json). Inside "dist" only tarball,
   /// integrity and shasum are kept. devDependencies stay: a `$name` override falls back to the
   /// dependent's own declarations, devDependencies first, as npm does. Everything else (readme,
-  /// time, maintainers, description, ...) is dropped.
+  /// maintainers, description, ...) is dropped.
   ///
   /// A compact text is itself such a document: parsing it again yields the same packument.
   /// Errors: EJSONPARSE (naming `name_for_errors`).
@@ -139,9 +140,9 @@ class Packument {
   void add_version(std::string_view version, bool deprecated, std::string_view engines_node,
                    uint32_t json_offset, uint32_t json_length);
   void index_versions();
-  /// A "time" entry met while parsing (version -> ms); index_versions() hands them to the
+  /// A publication time met while parsing "time"; index_versions() hands the times to the
   /// versions. The compact document keeps them as numbers.
-  void add_time(std::string_view key, std::string_view iso_or_number, bool is_number);
+  void add_time(std::string version, int64_t published_ms);
 
   // The compact document in memory, or, once document_ is set, nothing: versions are read
   // through document_. Both guarded by document_mutex_ (adopt_document changes them).
