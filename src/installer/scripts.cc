@@ -88,7 +88,9 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
   set.emplace_back("npm_command", how.npm_command);
   // npm's package envs (RFC 183): name, version, config, engines and bin of the package.json.
   std::vector<std::pair<std::string, std::string>> package_env;
-  if (auto text = util::read_file(dir / "package.json")) {
+  if (how.package_env) {
+    package_env = *how.package_env;
+  } else if (auto text = util::read_file(dir / "package.json")) {
     if (auto doc = manifest::parse_json(*text, (dir / "package.json").string()); doc && doc->is_object()) {
       package_env = package_envs(*doc);
     }
@@ -172,18 +174,20 @@ util::Status run_install_scripts(const tree::Node& node, const fs::path& project
   // Abbreviated registry metadata says only *that* there are scripts: read them from the
   // installed package.json.
   manifest::Manifest package = node.package;
+  ScriptRun run = how;
   bool gypfile = true;
   if (auto text = util::read_file(dir / "package.json")) {
-    if (auto doc = manifest::parse_json(*text, (dir / "package.json").string())) {
+    if (auto doc = manifest::parse_json(*text, (dir / "package.json").string()); doc && doc->is_object()) {
       package.scripts = manifest::manifest_from_json(*doc).scripts;
       if (auto g = doc->find("gypfile"); g != doc->end() && g->is_boolean() && !g->get<bool>()) gypfile = false;
+      run.package_env = package_envs(*doc);  // read once for the three events
     }
   }
   if (gypfile && needs_default_gyp_install(package.scripts, dir)) {
     package.scripts.emplace_back("install", kDefaultGypInstall);
   }
   for (const char* event : {"preinstall", "install", "postinstall"}) {
-    LADE_TRY(run_script(package, event, project_dir, dir, how));
+    LADE_TRY(run_script(package, event, project_dir, dir, run));
   }
   return {};
 }

@@ -3,6 +3,7 @@
 // package folder, with every enclosing node_modules/.bin on PATH and npm_* variables set.
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ScriptRun {
   /// npm's settings as scripts see them (npm_config_nodedir=/usr, ...): set over the inherited
   /// environment.
   std::vector<std::pair<std::string, std::string>> env;
+  /// The package's npm_package_* variables when already known (see package_envs); else
+  /// run_script reads them from the package.json in the script's folder.
+  std::optional<std::vector<std::pair<std::string, std::string>>> package_env;
 };
 
 /// npm's npm_package_* variables for a package.json: name, version, config, engines and bin,
