@@ -308,15 +308,8 @@ std::vector<UnreviewedPackage> unreviewed_scripts(const tree::Tree& tree, const 
           }
         }
       }
-      if (needs_default_gyp_install(scripts, dir)) {
-        if (!doc) {
-          if (auto text = util::read_file(dir / "package.json")) {
-            if (auto parsed = manifest::parse_json(*text, location + "/package.json")) doc = std::move(*parsed);
-          }
-        }
-        const bool opted_out = doc && doc->contains("gypfile") && (*doc)["gypfile"].is_boolean() &&
-                               !(*doc)["gypfile"].get<bool>();
-        if (!opted_out) scripts.emplace_back("install", kDefaultGypInstall);
+      if (needs_default_gyp_install(scripts, dir, doc ? &*doc : nullptr)) {
+        scripts.emplace_back("install", kDefaultGypInstall);
       }
       if (scripts.empty()) scripts.emplace_back("install", "(install scripts present)");
     }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "util/fs.h"
 
@@ -161,12 +162,23 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
   return failed;
 }
 
-bool needs_default_gyp_install(const std::vector<std::pair<std::string, std::string>>& scripts, const fs::path& dir) {
+bool needs_default_gyp_install(const std::vector<std::pair<std::string, std::string>>& scripts, const fs::path& dir,
+                               const manifest::Json* package_json) {
   for (const auto& [event, command] : scripts) {
     if ((event == "install" || event == "preinstall") && !command.empty()) return false;
   }
   std::error_code ec;
-  return fs::exists(dir / "binding.gyp", ec);
+  if (!fs::exists(dir / "binding.gyp", ec)) return false;
+  std::optional<manifest::Json> read;
+  if (!package_json) {
+    if (auto text = util::read_file(dir / "package.json")) {
+      if (auto doc = manifest::parse_json(*text, (dir / "package.json").string())) read = std::move(*doc);
+    }
+    package_json = read ? &*read : nullptr;
+  }
+  if (!package_json || !package_json->is_object()) return true;
+  auto gypfile = package_json->find("gypfile");
+  return gypfile == package_json->end() || !gypfile->is_boolean() || gypfile->get<bool>();
 }
 
 util::Status run_install_scripts(const tree::Node& node, const fs::path& project_dir, const fs::path& dir,
@@ -175,15 +187,15 @@ util::Status run_install_scripts(const tree::Node& node, const fs::path& project
   // installed package.json.
   manifest::Manifest package = node.package;
   ScriptRun run = how;
-  bool gypfile = true;
+  std::optional<manifest::Json> doc;
   if (auto text = util::read_file(dir / "package.json")) {
-    if (auto doc = manifest::parse_json(*text, (dir / "package.json").string()); doc && doc->is_object()) {
+    if (auto parsed = manifest::parse_json(*text, (dir / "package.json").string()); parsed && parsed->is_object()) {
+      doc = std::move(*parsed);
       package.scripts = manifest::manifest_from_json(*doc).scripts;
-      if (auto g = doc->find("gypfile"); g != doc->end() && g->is_boolean() && !g->get<bool>()) gypfile = false;
       run.package_env = package_envs(*doc);  // read once for the three events
     }
   }
-  if (gypfile && needs_default_gyp_install(package.scripts, dir)) {
+  if (needs_default_gyp_install(package.scripts, dir, doc ? &*doc : nullptr)) {
     package.scripts.emplace_back("install", kDefaultGypInstall);
   }
   for (const char* event : {"preinstall", "install", "postinstall"}) {

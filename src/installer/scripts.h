@@ -60,10 +60,12 @@ util::Status run_root_install_scripts(const manifest::Manifest& root, const std:
 util::Status run_install_scripts(const tree::Node& node, const std::filesystem::path& project_dir,
                                  const std::filesystem::path& dir, const ScriptRun& how = {});
 
-/// npm's implicit install script: `dir` has a binding.gyp and `scripts` (the package's) no
-/// install or preinstall. One stat when it has neither.
+/// npm's implicit install script: `dir` has a binding.gyp, `scripts` (the package's) no install
+/// or preinstall, and its package.json (`package_json` when already read, else the file in
+/// `dir`, read only when there is a binding.gyp) does not say "gypfile": false. One stat when
+/// it has neither script.
 bool needs_default_gyp_install(const std::vector<std::pair<std::string, std::string>>& scripts,
-                               const std::filesystem::path& dir);
+                               const std::filesystem::path& dir, const manifest::Json* package_json = nullptr);
 inline constexpr const char* kDefaultGypInstall = "node-gyp rebuild";
 
 }  // namespace lade::installer

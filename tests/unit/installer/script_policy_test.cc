@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "installer/scripts.h"
 #include "manifest/manifest.h"
+#include "util/fs.h"
 
 using namespace lade;
 using installer::ScriptVerdict;
@@ -134,4 +136,22 @@ TEST_CASE("allowScripts: the unreviewed list and its warning", "[installer][scri
             "1 package has install scripts not yet covered by allowScripts:\n  a@2.0.0 (postinstall: node x.js)\n") == 0);
   CHECK(installer::strict_allow_scripts_error(list).code == "ESTRICTALLOWSCRIPTS");
   CHECK(installer::unreviewed_scripts(s.t, {}, "/nonexistent", {}).size() == 2);
+}
+
+TEST_CASE("npm's default node-gyp install: a binding.gyp, no install script, no gypfile: false",
+          "[installer][scripts]") {
+  auto dir = util::TempDir::create();
+  REQUIRE(dir.ok());
+  const auto root = dir->path();
+  const std::vector<std::pair<std::string, std::string>> none;
+  CHECK_FALSE(installer::needs_default_gyp_install(none, root));  // no binding.gyp
+  REQUIRE(util::write_file_atomic(root / "binding.gyp", "{}").ok());
+  CHECK(installer::needs_default_gyp_install(none, root));
+  CHECK(installer::needs_default_gyp_install({{"postinstall", "x"}}, root));
+  CHECK_FALSE(installer::needs_default_gyp_install({{"install", "node-pre-gyp install"}}, root));
+  CHECK_FALSE(installer::needs_default_gyp_install({{"preinstall", "x"}}, root));
+  REQUIRE(util::write_file_atomic(root / "package.json", R"({"name":"x","gypfile":false})").ok());
+  CHECK_FALSE(installer::needs_default_gyp_install(none, root));
+  const auto opted_in = manifest::Json::parse(R"({"name":"x","gypfile":true})");
+  CHECK(installer::needs_default_gyp_install(none, root, &opted_in));
 }
