@@ -921,10 +921,13 @@ int run_install(InstallRequest req) {
           take_changed_folders_as_found(installed, project.dir, hidden_lock_path);
         }
       }
-      // An install that stops half way must not look complete next time.
-      std::error_code ec;
-      fs::remove(hidden_lock_path, ec);
-      fs::remove(state_path, ec);
+      // An install that stops half way must not look complete next time; one that fails before
+      // it changes anything leaves the old tree complete.
+      iopts.before_changes = [&hidden_lock_path, &state_path] {
+        std::error_code ec;
+        fs::remove(hidden_lock_path, ec);
+        fs::remove(state_path, ec);
+      };
     }
     iopts.omit = effective_omit(req);
     for (const auto& o : wiring.settings().omit) {

@@ -507,6 +507,96 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
   }
 
+  // A node_modules that is there already is the user's working tree: when this install changes
+  // it, nothing in it is removed or replaced before every package the new tree needs is in the
+  // store, so that a download that fails (network, integrity, a missing tarball) leaves it as it
+  // was, where npm's reify rolls back. A node_modules this install makes is filled as the
+  // downloads arrive (and removed again if one fails).
+  std::error_code nm_ec;
+  const bool fetch_first =
+      !options_.node_modules_is_new && !to_install.empty() &&
+      (!installed.empty() || fs::symlink_status(project / "node_modules", nm_ec).type() != fs::file_type::not_found);
+
+  store::Linker linker;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t pending = 0, done_count = 0;
+  std::optional<util::Error> first_error;
+  size_t total = to_install.size();
+
+  auto finish_one = [&](Node* n, util::Status st, bool counts_for_progress) {
+    std::lock_guard lock(mu);
+    if (!st.ok()) {
+      if (n->flags.optional) {
+        report.warnings.push_back("skipping optional dependency " + n->package_name() + "@" +
+                                  n->version() + ": " + st.error().message);
+        skipped.insert(n);
+      } else if (!first_error) {
+        first_error = st.error();
+      }
+    }
+    if (counts_for_progress) {
+      done_count++;
+      if (options_.on_progress) options_.on_progress(done_count, total);
+    }
+    pending--;
+    // Only the last one wakes the waiting thread: a wake per package is a futex call each.
+    if (pending == 0) cv.notify_all();
+  };
+  auto wait_for_pending = [&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return pending == 0; });
+  };
+
+  // npm never records an integrity for git dependencies: a packed checkout differs each time.
+  // Nor does it add one to what a lockfile (or a dependency's shrinkwrap) locked without.
+  auto store_package = [&](Node* n, std::function<void(Node*, const fs::path&)> then) {
+    {
+      std::lock_guard lock(mu);
+      pending++;
+    }
+    TarballRef ref = tarball_ref_for(*n);
+    const bool record_integrity = ref.kind != TarballRef::Kind::kGit && !n->from_lockfile;
+    packages_.ensure(ref, n->integrity, n->package.dist.shasum,
+                     [&, n, record_integrity, then](const util::Result<StoredRef>& stored) {
+      if (!stored) {
+        finish_one(n, stored.error(), true);
+        return;
+      }
+      {
+        std::lock_guard lock(mu);
+        if (n->integrity.empty() && record_integrity) n->integrity = stored->integrity;
+        if (stored->downloaded) {
+          report.tarballs_downloaded++;
+        } else {
+          report.store_hits++;
+        }
+      }
+      then(n, stored->dir);
+    });
+  };
+
+  auto fetch_start = Clock::now();
+  std::unordered_map<Node*, fs::path> stored_dirs;
+  if (fetch_first) {
+    for (Node* n : to_install) {
+      if (n->is_link) continue;
+      store_package(n, [&](Node* m, const fs::path& dir) {
+        {
+          std::lock_guard lock(mu);
+          stored_dirs[m] = dir;
+        }
+        finish_one(m, {}, true);
+      });
+    }
+    wait_for_pending();
+    if (first_error) {
+      report.fetch_extract_time = since(fetch_start);
+      return *first_error;
+    }
+  }
+  if (options_.before_changes) options_.before_changes();
+
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
     if (loc.empty() || wanted_locations.count(loc)) continue;
@@ -562,7 +652,6 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   }
 
   // ---- fetch, verify, extract, link ----
-  auto fetch_start = Clock::now();
   if (!to_install.empty()) {
     // Made and marked before the pool starts filling it: every package folder in it is then
     // placed as an unrelated tree (the linker marks nested node_modules as it makes them).
@@ -570,31 +659,6 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     fs::create_directory(project / "node_modules", ec);
     util::mark_subdirectories_unrelated(project / "node_modules");
   }
-  store::Linker linker;
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t pending = 0, done_count = 0;
-  std::optional<util::Error> first_error;
-  size_t total = to_install.size();
-
-  auto finish_one = [&](Node* n, util::Status st) {
-    std::lock_guard lock(mu);
-    if (!st.ok()) {
-      if (n->flags.optional) {
-        report.warnings.push_back("skipping optional dependency " + n->package_name() + "@" +
-                                  n->version() + ": " + st.error().message);
-        skipped.insert(n);
-      } else if (!first_error) {
-        first_error = st.error();
-      }
-    }
-    done_count++;
-    pending--;
-    if (options_.on_progress) options_.on_progress(done_count, total);
-    // Only the last one wakes the waiting thread: a wake per package is a futex call each.
-    if (pending == 0) cv.notify_all();
-  };
-
   auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
     auto r = linker.link(dir, project / n->location());
     if (!r) return r.take_error();
@@ -615,35 +679,22 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       }
       continue;
     }
-    {
-      std::lock_guard lock(mu);
-      pending++;
-    }
-    TarballRef ref = tarball_ref_for(*n);
-    // npm never records an integrity for git dependencies: a packed checkout differs each time.
-    // Nor does it add one to what a lockfile (or a dependency's shrinkwrap) locked without.
-    const bool record_integrity = ref.kind != TarballRef::Kind::kGit && !n->from_lockfile;
-    packages_.ensure(ref, n->integrity, n->package.dist.shasum,
-                     [&, n, record_integrity](const util::Result<StoredRef>& stored) {
-      if (!stored) {
-        finish_one(n, stored.error());
-        return;
-      }
+    if (fetch_first) {
+      auto stored = stored_dirs.find(n);
+      if (stored == stored_dirs.end()) continue;  // an optional package that failed to arrive
       {
         std::lock_guard lock(mu);
-        if (n->integrity.empty() && record_integrity) n->integrity = stored->integrity;
-        if (stored->downloaded) {
-          report.tarballs_downloaded++;
-        } else {
-          report.store_hits++;
-        }
+        pending++;
       }
-      if (linked_early.count(n)) {
-        finish_one(n, {});
+      pool_.post([&, n, dir = stored->second] { finish_one(n, link_stored(n, dir), false); });
+      continue;
+    }
+    store_package(n, [&](Node* m, const fs::path& dir) {
+      if (linked_early.count(m)) {
+        finish_one(m, {}, true);
         return;
       }
-      fs::path dir = stored->dir;
-      pool_.post([&, n, dir] { finish_one(n, link_stored(n, dir)); });
+      pool_.post([&, m, dir] { finish_one(m, link_stored(m, dir), true); });
     });
   }
   if (options_.while_linking) {
@@ -661,10 +712,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     if (integrity_known) options_.while_linking(not_installed);
   }
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return pending == 0; });
-  }
+  wait_for_pending();
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;
 

@@ -597,6 +597,35 @@ def failed_install_leaves_no_node_modules_behind(ctx):
 
 
 @suite.test
+def failed_download_leaves_existing_node_modules_as_it_was(ctx):
+    # npm's reify rolls back what it changed when a package cannot be installed. Nothing is
+    # removed or replaced before every package the new tree needs is in hand, so a download
+    # that fails its integrity check leaves the old tree and its hidden lockfile as they were.
+    reg = ctx.registry
+    reg.control(bad_integrity=["leaf@1.1.0"])  # before the packument is first read (and cached)
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "shared": "1.0.0", "bin-string": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], proj), 0, "first install")
+    hidden_before = proj.read_bytes("node_modules/.package-lock.json")
+    tree_before = proj.tree()
+    proj.write("package.json", pkg_json({"leaf": "^1.1.0", "chain-a": "^1.0.0"})["package.json"])
+    retry = ["--fetch-retries=0"] if L.is_npm_oracle() else []
+    r = ctx.lade(L.install + ["--ignore-scripts"] + retry, proj)
+    h.check_exit(r, "nonzero", "install whose new leaf fails its integrity check")
+    h.check_output_contains(r, "EINTEGRITY")
+    h.check_equal(proj.installed_version("leaf"), "1.0.0", "leaf after the failed install", r)
+    h.check_equal(proj.installed_version("shared"), "1.0.0", "shared (no longer wanted) after it", r)
+    h.check_not_exists(proj.path("node_modules/chain-a"), "chain-a (new) after the failed install")
+    h.check_equal(proj.read_bytes("node_modules/.package-lock.json"), hidden_before,
+                  "hidden lockfile after the failed install")
+    h.check_equal(proj.tree(), tree_before, "node_modules after the failed install")
+    reg.reset()
+    r = ctx.lade(L.install + ["--ignore-scripts", "--prefer-online"], proj)
+    h.check_exit(r, 0, "the same install once the registry is right")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf after the good install", r)
+    h.check_not_exists(proj.path("node_modules/shared"), "shared after the good install")
+
+
+@suite.test
 def lockfile_with_merge_conflicts_or_cut_short(ctx):
     # npm merges a lockfile with git's conflict markers (our side's changes applied on theirs)
     # and installs without a lockfile it cannot parse, writing it anew; lade must end where npm
