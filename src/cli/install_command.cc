@@ -923,11 +923,8 @@ int run_install(InstallRequest req) {
       }
       // An install that stops half way must not look complete next time; one that fails before
       // it changes anything leaves the old tree complete.
-      iopts.before_changes = [&hidden_lock_path, &state_path] {
-        std::error_code ec;
-        fs::remove(hidden_lock_path, ec);
-        fs::remove(state_path, ec);
-      };
+      iopts.old_tree_markers = {fs::relative(hidden_lock_path, project.dir).string(),
+                                fs::relative(state_path, project.dir).string()};
     }
     iopts.omit = effective_omit(req);
     for (const auto& o : wiring.settings().omit) {

@@ -15,6 +15,7 @@
 
 #include "installer/package_fetcher.h"
 #include "installer/scripts.h"
+#include "installer/undo_log.h"
 #include "semver/functions.h"
 #include "lockfile/package_entry.h"
 #include "store/linker.h"
@@ -269,22 +270,6 @@ Reifier::Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOption
 
 namespace {
 
-/// Removes everything in `dir` but its nested node_modules (which holds other packages' plans).
-/// One lstat when there is nothing to clear.
-void clear_package_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::file_status status = fs::symlink_status(dir, ec);
-  if (status.type() == fs::file_type::not_found || status.type() == fs::file_type::none) return;
-  if (status.type() != fs::file_type::directory) {
-    fs::remove(dir, ec);
-    return;
-  }
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() == "node_modules") continue;
-    fs::remove_all(it->path(), ec);
-  }
-}
-
 /// The outermost node_modules folder of a lockfile location ("node_modules" for
 /// "node_modules/a/node_modules/b", "packages/x/node_modules" for a workspace's dependency);
 /// empty when the location is in none.
@@ -354,7 +339,7 @@ std::vector<std::string> unknown_package_folders(const fs::path& project, const 
 
 /// Removes the .bin links of a package that goes or is replaced (arborist trashes its binPaths
 /// with it); the bins still wanted are linked again afterwards.
-void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg) {
+void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg, UndoLog& undo) {
   if (pkg.bins.empty()) return;
   const size_t nm = loc.rfind("node_modules/");
   if (nm == std::string::npos) return;
@@ -362,6 +347,7 @@ void remove_bins_of(const fs::path& project, const std::string& loc, const Insta
   std::error_code ec;
   for (const std::string& bin : pkg.bins) {
     if (bin.empty() || bin.find("..") != std::string::npos) continue;
+    undo.will_change_link(bin_dir / unscoped(bin));
     fs::remove(bin_dir / unscoped(bin), ec);
   }
 }
@@ -455,6 +441,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::unordered_set<Node*> linked_early;
   // Counted as added (not as changed) in the report.
   std::unordered_set<Node*> newly_added;
+  // What is installed now at the locations of changed packages (their bins go).
+  std::vector<std::pair<std::string, const InstalledPackage*>> replaced;
   std::set<std::string> wanted_locations = kept_locations;
   for (Node* n : wanted) {
     std::string loc = n->location();
@@ -482,7 +470,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       } else {
         report.changed++;
         report.changed_packages.push_back({n->package_name(), n->version(), loc, p.version});
-        remove_bins_of(project, loc, p);
+        replaced.emplace_back(loc, &p);
       }
     } else {
       report.added++;
@@ -595,7 +583,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       return *first_error;
     }
   }
-  if (options_.before_changes) options_.before_changes();
+  // From here on the old tree changes; a failure puts it back as it was (when there was one).
+  UndoLog undo(project, fetch_first);
+  struct UndoUnlessDone {
+    UndoLog& log;
+    bool done = false;
+    ~UndoUnlessDone() {
+      if (!done) log.undo();
+    }
+  } undo_on_failure{undo};
+  for (const std::string& marker : options_.old_tree_markers) undo.remove(marker);
+  for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo);
 
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   for (const auto& [loc, pkg] : installed) {
@@ -607,15 +605,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
     // hidden lockfile lists them, but installing never deletes them.
     if (!in_node_modules(loc)) continue;
-    // Skip entries already removed along with a removed parent.
-    std::error_code ec;
-    fs::path dir = project / loc;
-    remove_bins_of(project, loc, pkg);
-    if (pkg.is_link) {
-      fs::remove(dir, ec);
-    } else {
-      fs::remove_all(dir, ec);
-    }
+    // Entries removed already along with a removed parent are not there any more.
+    remove_bins_of(project, loc, pkg, undo);
+    undo.remove(loc);
     if (!pkg.early) {
       report.removed++;
       report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}});
@@ -634,13 +626,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
           stray_version = m.version;
         }
       }
-      remove_bins_of(project, loc, stray);
-      std::error_code ec;
-      if (fs::is_symlink(project / loc, ec)) {
-        fs::remove(project / loc, ec);
-      } else {
-        fs::remove_all(project / loc, ec);
-      }
+      remove_bins_of(project, loc, stray, undo);
+      undo.remove(loc);
       report.removed++;
       report.removed_packages.push_back({name_at(loc), stray_version, loc, {}});
     }
@@ -648,7 +635,12 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   for (Node* n : to_install) {
     if (linked_early.count(n)) continue;
     std::string loc = n->location();
-    if (!fresh.absent(loc)) clear_package_dir(project / loc);
+    if (fresh.absent(loc)) continue;
+    if (n->is_link) {
+      undo.make_room_for_link(loc);
+    } else {
+      undo.make_room_for_package(loc);
+    }
   }
 
   // ---- fetch, verify, extract, link ----
@@ -749,6 +741,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       if (!bins_linked.insert(link.string()).second) continue;
       // Whatever is there goes, but only looked for when the link cannot be made.
       const fs::path link_target = relative_link(bin_dir, target);
+      undo.will_change_link(link);
       fs::create_symlink(link_target, link, ec);
       if (ec == std::errc::file_exists) {
         fs::remove(link, ec);
@@ -801,15 +794,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
           // out of the hidden lockfile and the count), as if they were for another platform.
           for (Node* m : tree::optional_set(n)) {
             if (skipped.count(m) || m->is_project_root) continue;
-            std::error_code ec;
             InstalledPackage gone;
             for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
-            remove_bins_of(project, m->location(), gone);
-            if (m->is_link) {
-              fs::remove(project / m->location(), ec);
-            } else {
-              fs::remove_all(project / m->location(), ec);
-            }
+            remove_bins_of(project, m->location(), gone, undo);
+            undo.remove(m->location());
             const std::string m_loc = m->location();
             auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
             if (newly_added.erase(m)) {
@@ -842,6 +830,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     report.scripts_time = since(scripts_start);
   }
   for (Node* n : skipped) report.not_installed.insert(n);
+  undo_on_failure.done = true;
+  undo.commit();
   return report;
 }
 

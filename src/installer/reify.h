@@ -94,10 +94,10 @@ struct InstallOptions {
   bool node_modules_is_new = false;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
-  /// Called once, just before the install first removes or creates anything in the project's
-  /// folders (after every download, when node_modules was there already): what marks the old
-  /// tree as complete (the hidden lockfile) goes then, not before.
-  std::function<void()> before_changes;
+  /// Files (relative to the project) that mark the old tree as complete, such as the hidden
+  /// lockfile: removed just before the install first changes anything in the project's folders
+  /// (after every download, when node_modules was there already), and put back if it fails.
+  std::vector<std::string> old_tree_markers;
   /// When set, only nodes it accepts are installed (`install -w <workspace>`); the others are
   /// left as they are on disk, and nothing else is removed.
   std::function<bool(const tree::Node&)> only;
