@@ -23,6 +23,7 @@
 #include "cli/sourced_packages.h"
 #include "cli/workspaces.h"
 #include "installer/early_link.h"
+#include "lockfile/actual_tree.h"
 #include "installer/dev_engines.h"
 #include "installer/reify.h"
 #include "installer/scripts.h"
@@ -316,9 +317,42 @@ void remove_new_node_modules(const fs::path& node_modules) {
   }
 }
 
+/// What node_modules holds, as a hidden lockfile's text: node_modules/.package-lock.json, or when
+/// there is none, what the package folders there say (npm's loadActual; see
+/// lockfile/actual_tree.h). The folders are read once, when first asked for.
+class InstalledRecord {
+ public:
+  InstalledRecord(fs::path project, fs::path hidden_lock_path, const WorkspaceFolders& workspaces)
+      : project_(std::move(project)), hidden_lock_path_(std::move(hidden_lock_path)) {
+    for (const auto& [_, folder] : workspaces) workspace_folders_.push_back(folder);
+  }
+
+  const std::optional<std::string>& text() {
+    if (!read_) {
+      read_ = true;
+      if (auto hidden = util::read_file(hidden_lock_path_)) {
+        text_ = std::move(*hidden);
+      } else {
+        text_ = lockfile::hidden_lockfile_from_disk(project_, workspace_folders_);
+        from_disk_ = text_.has_value();
+      }
+    }
+    return text_;
+  }
+  /// The text was made from the package folders: it records no dep flags.
+  bool from_disk() const { return from_disk_; }
+  const fs::path& path() const { return hidden_lock_path_; }
+
+ private:
+  fs::path project_, hidden_lock_path_;
+  std::vector<std::string> workspace_folders_;
+  bool read_ = false, from_disk_ = false;
+  std::optional<std::string> text_;
+};
+
 /// What an install of `ideal` would add, change and remove, by location, against what the hidden
 /// lockfile says is installed (--dry-run: npm reports the same counts and changes nothing).
-installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidden_lock_path,
+installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& installed_record,
                                         const manifest::Manifest& root_manifest,
                                         const std::vector<std::string>& omit) {
   installer::InstallReport report;
@@ -326,11 +360,12 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, const fs::path& hidde
     std::string name, version;
   };
   std::map<std::string, Present> present;  // location -> what is there
-  if (auto hidden = util::read_file(hidden_lock_path)) {
+  if (const auto& hidden = installed_record.text()) {
     tree::Tree actual(resolver::make_dep_valid("/"));
     lockfile::ReadOptions options;
     options.hidden = true;
-    if (auto h = lockfile::read_lockfile(*hidden, hidden_lock_path.string(), actual, root_manifest, options)) {
+    if (auto h = lockfile::read_lockfile(*hidden, installed_record.path().string(), actual, root_manifest,
+                                         options)) {
       for (const auto& [loc, node] : h->nodes) {
         if (!loc.empty()) {
           present[loc] = {node->package_name(), node->is_link ? "link:" + node->realpath : node->version()};
@@ -494,6 +529,7 @@ int run_install(InstallRequest req) {
   auto workspaces_r = map_workspaces(project.dir, project.package_json->content());
   if (!workspaces_r) return fail(workspaces_r.error());
   const WorkspaceFolders& workspaces = *workspaces_r;
+  InstalledRecord installed_record(project.dir, hidden_lock_path, workspaces);
   WorkspaceFolders selected;
   if (req.all_workspaces && req.workspaces.empty()) {
     if (workspaces.empty()) {
@@ -672,10 +708,10 @@ int run_install(InstallRequest req) {
     // that only what package.json no longer allows changes: a package there that still
     // satisfies its range is kept, not upgraded.
     if (req.command != Command::Ci) {
-      if (auto hidden = util::read_file(hidden_lock_path)) {
+      if (const auto& hidden = installed_record.text()) {
         lockfile::ReadOptions hidden_options = read_options;
         hidden_options.hidden = true;
-        hidden_options.keep_flags = true;
+        hidden_options.keep_flags = !installed_record.from_disk();
         if (lockfile::read_lockfile(*hidden, hidden_lock_path.string(), *ideal_owner, root_manifest,
                                     hidden_options)) {
           started_from_installed = !ideal_owner->root()->children().empty();
@@ -904,7 +940,7 @@ int run_install(InstallRequest req) {
     installer::InstalledTree installed;
     if (early_linker) installed = early_linker->finish();
     if (req.command != Command::Ci) {
-      if (auto hidden = util::read_file(hidden_lock_path)) {
+      if (const auto& hidden = installed_record.text()) {
         auto actual = make_tree();
         lockfile::ReadOptions hidden_options;
         hidden_options.hidden = true;
@@ -966,7 +1002,7 @@ int run_install(InstallRequest req) {
     }
   } else if (req.dry_run) {
     installer::leave_out_optionals_not_for_here(ideal, iopts);
-    report = dry_run_report(ideal, hidden_lock_path, project.manifest, effective_omit(req));
+    report = dry_run_report(ideal, installed_record, project.manifest, effective_omit(req));
   }
   auto reify_time = since(t_reify);
   // npm's reify-finish: every installed package whose install scripts the policy leaves

@@ -548,6 +548,43 @@ def without_a_lockfile_installed_packages_that_still_fit_are_kept(ctx):
 
 
 @suite.test
+def node_modules_from_another_tool_is_the_starting_tree(ctx):
+    # No hidden lockfile (another tool, an npm older than 7, or an install cut short): npm reads
+    # the package folders themselves, keeps what still fits and removes what nothing needs.
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0", "uses-leaf-2": "^1.0.0"}))
+    def package(folder, name, version, deps=None):
+        data = {"name": name, "version": version}
+        if deps:
+            data["dependencies"] = deps
+        proj.write(folder + "/package.json", json.dumps(data))
+        proj.write(folder + "/index.js", "module.exports = %r\n" % version)
+    package("node_modules/leaf", "leaf", "1.0.0")
+    package("node_modules/uses-leaf-2", "uses-leaf-2", "1.0.0", {"leaf": "^2.0.0"})
+    package("node_modules/uses-leaf-2/node_modules/leaf", "leaf", "2.0.0")
+    package("node_modules/shared", "shared", "1.0.0")  # nothing depends on it
+    proj.write("node_modules/junk/readme.txt", "not a package")
+    reg.clear_log()
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install over a node_modules without a hidden lockfile")
+    h.check_equal(proj.installed_version("leaf"), "1.0.0", "leaf (1.0.0 on disk, newest ^1 is 1.1.0)", r)
+    h.check_equal(proj.installed_version("uses-leaf-2/node_modules/leaf"), "2.0.0", "nested leaf", r)
+    h.check_equal(proj.read_text("node_modules/leaf/index.js"), "module.exports = '1.0.0'\n",
+                  "leaf's folder (kept as it was)", r)
+    h.check_not_exists(proj.path("node_modules/shared"), "shared (extraneous)")
+    h.check_not_exists(proj.path("node_modules/junk"), "junk (no package)")
+    packages = proj.lockfile()["packages"]
+    h.check_equal(packages["node_modules/leaf"]["version"], "1.0.0", "locked leaf", r)
+    h.check_equal(packages["node_modules/uses-leaf-2/node_modules/leaf"]["version"], "2.0.0",
+                  "locked nested leaf", r)
+    h.check_equal([e["path"] for e in reg.log() if e.get("kind") == "tarball"], [],
+                  "tarball requests (every package there fits)", r)
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_output_matches(r, r"up to date", "second install is up to date")
+
+
+@suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,
     # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
