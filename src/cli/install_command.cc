@@ -78,39 +78,71 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   return f.hex();
 }
 
-/// What is in node_modules at the top (package folders, scoped ones, bins), as one digest: a
-/// package folder or bin removed or added by hand since the last install changes it. Costs a
-/// few readdirs, no stat per package.
-std::string node_modules_listing(const fs::path& node_modules) {
+/// What is in node_modules (package folders, scoped ones, nested node_modules folders, bins), as
+/// one digest: a package folder or bin removed or added by hand since the last install changes
+/// it. Costs a readdir per node_modules folder, a stat per package folder.
+///
+/// Nested node_modules folders are looked for in every package folder when `known_nested` is
+/// null, and their paths are collected into `nested_found`; else only in those listed (the ones
+/// found after the last install). A package that had none then has none now unless its folder's
+/// time changed, which changes the digest anyway: a probe for each of a thousand packages is
+/// saved.
+std::string node_modules_listing(const fs::path& node_modules,
+                                 const std::unordered_set<std::string>* known_nested = nullptr,
+                                 std::vector<std::string>* nested_found = nullptr) {
   std::vector<std::string> names;
   // A package folder's modification time too: npm (or a hand) changing what is inside a
   // package, or replacing it, makes the tree not up to date (npm's own check compares every
   // folder with its hidden lockfile). Dot entries are lade's and npm's own files: names only,
-  // except the hidden lockfile, which npm rewrites whenever it changes node_modules. (readdir
-  // and fstatat on the folder: about 1 ms for the medium fixture's 900 folders.)
-  auto list = [&](const fs::path& dir, const std::string& prefix, bool timed) {
-    std::vector<std::string> scopes;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return scopes;
+  // except the hidden lockfile, which npm rewrites whenever it changes node_modules. A package
+  // folder's own node_modules is listed the same way, so that a nested package removed by hand
+  // is seen (its removal changes only the nested folder). (About 1-2 ms for the medium
+  // fixture's 1,100 folders.)
+  // `d` is a node_modules folder, or a scope folder in one (`scope` true); closed here.
+  std::function<void(DIR*, const std::string&, bool, int)> list = [&](DIR* d, const std::string& prefix,
+                                                                      bool scope, int depth) {
     const int fd = ::dirfd(d);
+    std::vector<std::string> folders;
     while (const dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
       if (n == "." || n == "..") continue;
       const bool dot = n[0] == '.';
-      if (prefix.empty() && n[0] == '@') scopes.push_back(n);
       std::string entry = prefix + n;
       struct stat st {};
-      if (timed && (!dot || n == ".package-lock.json") && ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if ((!dot || n == ".package-lock.json") && ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         entry += '\t';
         entry += std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
+        // Links (workspaces, file: folders) are the user's own folders: not walked.
+        if (!dot && S_ISDIR(st.st_mode)) folders.push_back(n);
       }
       names.push_back(std::move(entry));
     }
+    // Deeper than any real tree: a loop made by hand.
+    for (const std::string& n : depth > 64 ? std::vector<std::string>{} : folders) {
+      const bool scope_folder = !scope && n[0] == '@';
+      const std::string sub = scope_folder ? n : n + "/node_modules";
+      if (!scope_folder && known_nested && !known_nested->count(prefix + sub)) continue;
+      // Relative to the open folder: no walk from the root for each of a thousand packages.
+      const int sub_fd = ::openat(fd, sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (sub_fd < 0) continue;
+      DIR* sub_dir = ::fdopendir(sub_fd);
+      if (!sub_dir) {
+        ::close(sub_fd);
+        continue;
+      }
+      if (!scope_folder && nested_found) nested_found->push_back(prefix + sub);
+      list(sub_dir, prefix + sub + "/", scope_folder, depth + 1);
+    }
     ::closedir(d);
-    return scopes;
   };
-  for (const auto& scope : list(node_modules, "", true)) list(node_modules / scope, scope + "/", true);
-  list(node_modules / ".bin", ".bin/", false);
+  if (DIR* top = ::opendir(node_modules.c_str())) list(top, "", false, 0);
+  DIR* bins = ::opendir((node_modules / ".bin").c_str());
+  if (bins) {
+    while (const dirent* e = ::readdir(bins)) {
+      if (e->d_name[0] != '.') names.push_back(std::string(".bin/") + e->d_name);
+    }
+    ::closedir(bins);
+  }
   std::sort(names.begin(), names.end());
   util::Fingerprint f;
   for (const auto& n : names) {
@@ -499,11 +531,22 @@ int run_install(InstallRequest req) {
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
-    const std::string expected =
-        stored ? install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
+    std::string expected;
+    if (stored) {
+      // fingerprint, listing, nested node_modules folders (tab-separated), unreviewed scripts.
+      const size_t listing_end = stored->find('\n', stored->find('\n') + 1);
+      const std::string nested_line =
+          listing_end == std::string::npos ? std::string() : stored->substr(listing_end + 1, stored->find('\n', listing_end + 1) - listing_end - 1);
+      std::unordered_set<std::string> known_nested;
+      for (size_t pos = 0; pos < nested_line.size();) {
+        const size_t tab = std::min(nested_line.find('\t', pos), nested_line.size());
+        known_nested.insert(nested_line.substr(pos, tab - pos));
+        pos = tab + 1;
+      }
+      expected = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
                                      config_r->settings(), scripts_rules.fingerprint) +
-                     "\n" + node_modules_listing(node_modules)
-               : std::string();
+                 "\n" + node_modules_listing(node_modules, &known_nested) + "\n" + nested_line;
+    }
     if (stored && fs::exists(hidden_lock_path) &&
         (*stored == expected || stored->starts_with(expected + "\n"))) {
       if (stored->size() > expected.size()) {
@@ -1072,9 +1115,11 @@ int run_install(InstallRequest req) {
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
+      std::vector<std::string> nested;
       std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
                                            wiring.settings(), scripts_rules.fingerprint) +
-                       "\n" + node_modules_listing(node_modules);
+                       "\n" + node_modules_listing(node_modules, nullptr, &nested) + "\n";
+      for (size_t i = 0; i < nested.size(); ++i) fp += (i ? "\t" : "") + nested[i];
       if (!summary.unreviewed_scripts.empty()) fp += "\n" + unreviewed_to_state(summary.unreviewed_scripts);
       (void)util::write_file_atomic(state_path, fp);
     }

@@ -369,6 +369,23 @@ def second_install_is_up_to_date(ctx):
 
 
 @suite.test
+def nested_package_removed_by_hand_is_put_back(ctx):
+    # Removing node_modules/a/node_modules/b changes only the nested folder: the up-to-date
+    # check must still see it (npm compares every package folder with its hidden lockfile).
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "uses-leaf-2": "1.0.0", "@fx/scoped-a": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_exit(ctx.lade(L.install, proj), 0, "second install")
+    nested = "uses-leaf-2/node_modules/leaf"
+    shutil.rmtree(proj.path("node_modules", nested))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after removing node_modules/" + nested)
+    h.check_equal(proj.installed_version(nested), "2.0.0", nested + " put back", r)
+    h.check_output_matches(r, r"added 1 package", "reports the package it put back")
+    r = ctx.lade(L.install, proj)
+    h.check_output_matches(r, r"up to date", "then up to date")
+
+
+@suite.test
 def npmrc_change_is_not_up_to_date(ctx):
     # Settings from .npmrc change what an install leaves behind, as flags do: omit=dev added
     # after an install takes the dev packages away on the next one.
