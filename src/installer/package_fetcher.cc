@@ -54,7 +54,8 @@ void PackageFetcher::ensure(const TarballRef& ref, const std::string& integrity,
   if (!start) return;
 
   if (!integrity.empty() || !shasum.empty()) {
-    if (auto dir = store_.find(integrity, shasum)) {
+    const std::string_view expected_version = ref.kind == TarballRef::Kind::kRegistry ? ref.version : "";
+    if (auto dir = store_.find(integrity, shasum, expected_version)) {
       {
         std::lock_guard lock(mu_);
         store_hits_++;

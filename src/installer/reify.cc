@@ -453,12 +453,15 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (it != installed.end() && maybe_present &&
         fs::symlink_status(project / loc, ec).type() != fs::file_type::not_found && !ec) {
       const InstalledPackage& p = it->second;
+      // A link never stands for a package folder, nor the other way round (npm's "linked"
+      // layout links node_modules/a into node_modules/.store, which a hoisted tree removes).
+      // As npm's diff: another version is a change whatever the integrity says (a lockfile
+      // edited by hand), then the integrity decides, or without one the resolved URL.
       bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
-                             : (!n->integrity.empty() && !p.integrity.empty()
-                                    ? p.integrity == n->integrity
-                                    : p.version == n->version() &&
-                                          (p.resolved == n->resolved || p.resolved.empty() ||
-                                           n->resolved.empty()));
+                             : !p.is_link && p.version == n->version() &&
+                                   (!n->integrity.empty() && !p.integrity.empty()
+                                        ? p.integrity == n->integrity
+                                        : p.resolved == n->resolved || p.resolved.empty() || n->resolved.empty());
       if (p.early) {
         report.added++;
         report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
@@ -596,6 +599,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo);
 
   // ---- remove what is no longer wanted, and the old copies of what changes ----
+  static constexpr std::string_view kLinkedStore = "node_modules/.store/";
+  bool left_linked_store = false;
   for (const auto& [loc, pkg] : installed) {
     if (loc.empty() || wanted_locations.count(loc)) continue;
     // A bundled package arrives with its bundler; one linked early in its place goes first.
@@ -608,10 +613,18 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Entries removed already along with a removed parent are not there any more.
     remove_bins_of(project, loc, pkg, undo);
     undo.remove(loc);
-    if (!pkg.early) {
+    if (loc.starts_with(kLinkedStore)) left_linked_store = true;
+    // A folder that holds packages but is none (npm's "linked" layout has one per package in
+    // node_modules/.store) is not counted, as npm does not count it.
+    if (!pkg.early && (pkg.is_link || !pkg.version.empty())) {
       report.removed++;
       report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}});
     }
+  }
+  // npm's linked layout, replaced by this tree: its store folder goes when nothing is left in it.
+  if (left_linked_store) {
+    std::error_code ec;
+    fs::remove(project / kLinkedStore, ec);
   }
   // Folders in node_modules that neither the hidden lockfile nor the ideal tree knows (put
   // there by hand or by another tool): npm finds them on disk and removes them as extraneous.

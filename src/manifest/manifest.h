@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -91,5 +92,9 @@ void expand_directories_bin(Json& doc, const std::filesystem::path& package_dir)
 
 /// Parses JSON text; the error (code EJSONPARSE) names `source_name` and the line/column.
 util::Result<Json> parse_json(std::string_view text, std::string_view source_name);
+
+/// The string at `key` at the top of the JSON object `text` (a package.json), read without
+/// building a tree; nullopt when the text is no object or the value no string.
+std::optional<std::string> top_level_string(std::string_view text, std::string_view key);
 
 }  // namespace lade::manifest

@@ -816,4 +816,16 @@ util::Result<std::shared_ptr<const Packument>> Packument::open_indexed(
   return std::shared_ptr<const Packument>(std::move(packument));
 }
 
+std::optional<std::string> top_level_string(std::string_view text, std::string_view key) {
+  simdjson::padded_string padded(text);
+  od::parser parser;
+  od::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  od::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view value;
+  if (object.find_field_unordered(key).get_string().get(value) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(value);
+}
+
 }  // namespace lade::manifest

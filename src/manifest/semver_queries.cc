@@ -18,4 +18,13 @@ SemverQueries default_semver_queries() {
   return q;
 }
 
+bool same_version(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  semver::Options loose;
+  loose.loose = true;
+  auto ca = semver::clean(a, loose);
+  auto cb = semver::clean(b, loose);
+  return !ca || !cb || *ca == *cb;
+}
+
 }  // namespace lade::manifest

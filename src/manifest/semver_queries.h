@@ -21,4 +21,8 @@ struct SemverQueries {
 /// The queries answered by lade::semver.
 SemverQueries default_semver_queries();
 
+/// A version as the registry lists it and as a package.json may write it ("v1.0.0", "=1.0.0")
+/// are the same (semver.clean, loose); a version that is no semver matches anything.
+bool same_version(std::string_view a, std::string_view b);
+
 }  // namespace lade::manifest

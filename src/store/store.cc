@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "manifest/integrity.h"
+#include "manifest/manifest.h"
+#include "manifest/semver_queries.h"
 #include "store/sys_error.h"
 #include "util/fs.h"
 
@@ -133,14 +135,23 @@ fs::path Store::entry_path(util::HashAlgorithm algorithm, std::string_view raw_d
   return root_ / kContentDir / std::string(manifest::hash_algorithm_name(algorithm)) / hex.substr(0, 2) / hex.substr(2);
 }
 
-std::optional<fs::path> Store::find(std::string_view integrity, std::string_view shasum) const {
+std::optional<fs::path> Store::find(std::string_view integrity, std::string_view shasum,
+                                    std::string_view expected_version) const {
   auto expected = parse_expected_integrity(integrity, shasum);
   if (!expected.ok()) return std::nullopt;
   for (const auto& digest : expected->digests) {
     auto raw = util::base64_decode(digest);
     if (!raw.ok() || raw->size() != digest_size(expected->algorithm)) continue;
     fs::path entry = entry_path(expected->algorithm, *raw);
-    if (path_exists(entry / kMarker)) return entry / kPackageDir;
+    if (expected_version.empty()) {
+      if (path_exists(entry / kMarker)) return entry / kPackageDir;
+      continue;
+    }
+    auto marker = util::read_file(entry / kMarker);
+    if (!marker) continue;
+    const std::string version = marker_field(*marker, "version");
+    if (!version.empty() && !manifest::same_version(version, expected_version)) continue;
+    return entry / kPackageDir;
   }
   return std::nullopt;
 }
@@ -298,6 +309,10 @@ util::Result<StoredPackage> Store::commit(std::string_view tarball, std::string*
   // The marker goes last: its presence says the entry is complete.
   std::string marker = std::string(kMarkerHeader) + "integrity " + out.integrity + "\nfiles " +
                        std::to_string(out.files) + "\nbytes " + std::to_string(out.bytes) + "\n";
+  if (auto version = manifest::top_level_string(out.package_json, "version");
+      version && version->find('\n') == std::string::npos) {
+    marker += "version " + *version + "\n";
+  }
   if (auto st = write_new_file(tmp->path() / kMarker, marker); !st.ok()) {
     return with_name(st.take_error(), name);
   }

@@ -95,7 +95,12 @@ class Store {
 
   /// The directory of the package whose tarball has `integrity` (SRI) or, when `integrity`
   /// names no hash, the hex sha1 `shasum`; nullopt when not stored. One stat.
-  std::optional<fs::path> find(std::string_view integrity, std::string_view shasum = {}) const;
+  /// With `expected_version`, an entry whose package.json has another version is taken as
+  /// absent (one read of the entry's marker instead of the stat): a lockfile whose version and
+  /// integrity disagree (edited by hand, merged badly) then downloads that version, whose
+  /// integrity check fails, as npm's does, rather than installing what the integrity names.
+  std::optional<fs::path> find(std::string_view integrity, std::string_view shasum = {},
+                               std::string_view expected_version = {}) const;
 
   /// Like find(), with the entry's recorded integrity and package.json read back.
   /// Error ENOTCACHED when absent.

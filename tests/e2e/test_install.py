@@ -602,6 +602,28 @@ def node_modules_from_another_tool_is_the_starting_tree(ctx):
 
 
 @suite.test
+def npm_linked_layout_becomes_a_hoisted_tree(ctx):
+    # npm's install-strategy=linked puts packages in node_modules/.store and links them from
+    # node_modules. A hoisted install over it replaces the links with folders (they are no
+    # packages of the new tree, even where name and version agree) and empties the store.
+    proj = ctx.project(pkg_json({"uses-leaf-1": "1.0.0", "leaf": "1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--install-strategy=linked", "--ignore-scripts"], proj), 0,
+                 "npm install --install-strategy=linked")
+    h.check(os.path.islink(proj.path("node_modules/leaf")), "npm's linked layout has no link for leaf")
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "install over npm's linked layout")
+    for name in ("leaf", "uses-leaf-1"):
+        h.check(not os.path.islink(proj.path("node_modules", name)) and
+                os.path.isdir(proj.path("node_modules", name)), "node_modules/%s is still a link" % name, r)
+        h.check_equal(proj.installed_version(name), "1.0.0", name, r)
+    h.check_not_exists(proj.path("node_modules/.store"), "node_modules/.store")
+    h.check_output_matches(r, r"removed 3 packages, and changed 2 packages",
+                           "the store's two packages and one link removed, two links replaced")
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_output_matches(r, r"up to date", "then up to date")
+
+
+@suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,
     # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
@@ -720,6 +742,25 @@ def failed_script_puts_the_old_node_modules_back(ctx):
     h.check_exit(r, 0, "the same install without scripts")
     h.check_equal(proj.installed_version("tool"), "2.0.0", "tool after it", r)
     h.check_not_exists(proj.path("node_modules/shared"), "shared after it")
+
+
+@suite.test
+def lockfile_version_and_integrity_that_disagree_fail(ctx):
+    # A lockfile edited by hand (or merged badly): leaf's version says 1.1.0, its integrity is
+    # still 1.0.0's. npm fetches 1.1.0 and fails its integrity check; installing the 1.0.0 the
+    # integrity names (from the store) would leave a tree that is not the one locked.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install + ["leaf@1.0.0"], proj), 0, "install leaf 1.0.0")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0"})["package.json"])
+    lock = proj.lockfile()
+    lock["packages"]["node_modules/leaf"]["version"] = "1.1.0"
+    lock["packages"]["node_modules/leaf"].pop("resolved", None)
+    proj.write("package-lock.json", json.dumps(lock, indent=2) + "\n")
+    retry = ["--fetch-retries=0"] if L.is_npm_oracle() else []
+    for command in (L.install, L.ci):
+        r = ctx.lade(command + ["--ignore-scripts"] + retry, proj)
+        h.check_exit(r, "nonzero", " ".join(command) + " with leaf 1.1.0 locked to 1.0.0's integrity")
+        h.check_output_contains(r, "EINTEGRITY")
 
 
 @suite.test

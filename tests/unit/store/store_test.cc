@@ -137,6 +137,23 @@ TEST_CASE("Store adds a verified tarball and finds it again", "[store]") {
   CHECK(again->package_json == kManifest);
 }
 
+TEST_CASE("Store finds an entry for an expected version only when its package.json has it", "[store]") {
+  StoreFixture f;
+  const std::string tgz = good_tarball();
+  const std::string integrity = sha512_sri(tgz);
+  REQUIRE(f.store.add_tarball(tgz, integrity, "", "good@1.2.3").ok());
+  CHECK(f.store.find(integrity, "", "1.2.3"));
+  CHECK(f.store.find(integrity, "", "v1.2.3"));   // as a package.json may write it
+  CHECK(f.store.find(integrity, "", "=1.2.3"));
+  CHECK_FALSE(f.store.find(integrity, "", "1.2.4"));  // a lockfile whose version and integrity disagree
+  CHECK(f.store.find(integrity, "", ""));
+
+  // An entry whose package.json has no version (or one that is no semver) matches any.
+  const std::string odd = make_tarball({file("package/package.json", R"({"name":"odd","version":"latest"})")});
+  REQUIRE(f.store.add_tarball(odd, sha512_sri(odd), "", "odd@1.0.0").ok());
+  CHECK(f.store.find(sha512_sri(odd), "", "1.0.0"));
+}
+
 TEST_CASE("Store refuses a tarball with the wrong integrity and keeps nothing", "[store]") {
   StoreFixture f;
   const std::string tgz = good_tarball();
