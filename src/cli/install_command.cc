@@ -1020,7 +1020,7 @@ int run_install(InstallRequest req) {
     iopts.allow_all_scripts = scripts_rules.allow_all;
     iopts.on_progress = [&](size_t done, size_t total) { reporter.progress("fetching", done, total); };
     std::unordered_set<const tree::Node*> selection;
-    if (!selected.empty() && req.command == Command::Install) {
+    if (!selected.empty() && (req.command == Command::Install || req.command == Command::Ci)) {
       std::vector<std::string> names;
       for (const auto& [name, _] : selected) names.push_back(name);
       selection = installer::workspace_dependency_set(ideal, names, req.include_workspace_root);

@@ -157,6 +157,27 @@ def install_one_workspace(ctx):
 
 
 @suite.test
+def ci_of_selected_workspaces(ctx):
+    # npm ci -w installs what the named workspaces need (and with --include-workspace-root the
+    # root's own dependencies), and --workspaces every workspace but not the root's: the same
+    # selection as install.
+    for args in (["-w", "ws-a"], ["-w", "ws-b", "--include-workspace-root"], ["--workspaces"]):
+        files = workspaces_project()
+        proj = ctx.project(files, name="lade")
+        other = ctx.project(files, name="npm")
+        h.check_exit(ctx.npm(["install", "--package-lock-only"], other), 0, "npm lock")
+        proj.write("package-lock.json", other.read_text("package-lock.json"))
+        r = ctx.lade(L.ci + args, proj)
+        h.check_exit(r, 0, "ci " + " ".join(args))
+        h.check_exit(ctx.npm(["ci"] + args, other), 0, "npm ci " + " ".join(args))
+        h.check_equal(proj.tree(), other.tree(), "node_modules after ci " + " ".join(args), r,
+                      expected_name="npm", actual_name="lade")
+        h.check_equal(proj.read_text("node_modules/.package-lock.json"),
+                      other.read_text("node_modules/.package-lock.json"),
+                      "hidden lockfile after ci " + " ".join(args), r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def ci_with_an_override_of_a_workspace_dependency(ctx):
     # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
     # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
