@@ -880,6 +880,7 @@ int run_install(InstallRequest req) {
   auto builder_owner = std::make_unique<resolver::IdealTreeBuilder>(ideal, wiring.packuments(), ropts);
   resolver::IdealTreeBuilder& builder = *builder_owner;
   if (auto st = builder.build(); !st) return fail(st.error());
+  for (const std::string& w : builder.stats().warnings) reporter.warn(w);
   auto resolve_time = since(t_resolve);
   const resolver::ResolveStats resolve_stats = builder.stats();
   // What resolution read (packuments, their version indexes, manifests) is most of the memory

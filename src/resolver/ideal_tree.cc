@@ -240,7 +240,6 @@ struct IdealTreeBuilder::Impl {
   std::unordered_map<Node*, Node*> peer_set_source;
   std::vector<Node*> load_failures;
   std::unordered_set<Edge*> explicit_requests;
-  std::vector<std::string> warnings;
   std::optional<util::Error> fatal;
   /// Links seen as the target of a processed node's edge, in the order met (arborist's
   /// #linkNodes): their folders are resolved once the queue runs dry.
@@ -569,10 +568,34 @@ struct IdealTreeBuilder::Impl {
       return false;
     }
 
+    /// npm's #warnPeerConflict: the peer edge stays unmet (or met by another version), and npm
+    /// says so with the tree as it is.
     void warn_peer_conflict(Edge* e) {
       e->peer_conflicted = true;
-      b.warnings.push_back("ERESOLVE overriding peer dependency " + e->name() + "@\"" + e->spec() +
-                           "\" of " + describe(e->from()));
+      Node* found = e->from()->resolve(e->name());
+      Node* resolving = top()->edge->from();
+      std::string msg = "ERESOLVE overriding peer dependency\nWhile resolving: " +
+                        resolving->package_name() + "@" + resolving->version() + "\nFound: ";
+      if (found) {
+        msg += describe(found) + "\n" + found->location();
+        size_t shown = 0;
+        for (Edge* in : found->edges_in()) {
+          if (!in->from()) continue;
+          if (++shown > 2) {
+            msg += "\n  " + std::to_string(found->edges_in().size() - 2) + " more";
+            break;
+          }
+          msg += "\n  " + std::string(in->peer() ? "peer " : "") + in->name() + "@\"" + in->spec() + "\" from " +
+                 describe(in->from());
+        }
+      } else {
+        msg += "nothing";
+      }
+      msg += "\n\nCould not resolve dependency:\npeer " + e->name() + "@\"" + e->spec() + "\" from " +
+             describe(e->from());
+      if (std::find(b.stats.warnings.begin(), b.stats.warnings.end(), msg) == b.stats.warnings.end()) {
+        b.stats.warnings.push_back(std::move(msg));
+      }
     }
 
     void run() {

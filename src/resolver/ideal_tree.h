@@ -70,6 +70,9 @@ struct ResolveOptions {
 struct ResolveStats {
   size_t manifests_fetched = 0;
   size_t nodes_placed = 0;
+  /// What npm logs as warnings while it builds the tree (ERESOLVE overriding peer dependency),
+  /// each a message of several lines.
+  std::vector<std::string> warnings;
 };
 
 class IdealTreeBuilder {

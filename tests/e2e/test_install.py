@@ -624,6 +624,17 @@ def npm_linked_layout_becomes_a_hoisted_tree(ctx):
 
 
 @suite.test
+def overridden_peer_dependency_is_warned_about(ctx):
+    # --force takes a peer conflict and installs anyway; npm says which peer it overrode.
+    proj = ctx.project(pkg_json({"host": "^2.0.0", "plugin-a": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--force", "--package-lock-only"], proj)
+    h.check_exit(r, 0, "install --force with a peer conflict")
+    h.check_output_matches(r, r"warn.*ERESOLVE overriding peer dependency", "the ERESOLVE warning")
+    h.check_output_matches(r, r"warn.*Found: host@2\.0\.0", "what the tree has")
+    h.check_output_matches(r, r'warn.*peer host@"\^1\.0\.0" from plugin-a@1\.', "the peer it could not meet")
+
+
+@suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,
     # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
