@@ -68,6 +68,12 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   if (!settings.bin_links) flags += "no-bin-links;";
   if (!settings.package_lock) flags += "no-package-lock;";
   flags += "install-strategy=" + settings.install_strategy + ";";
+  // A tree with peers installed stands or falls with legacy-peer-deps; engine-strict fails an
+  // install whose tree has a package for another node even when nothing changes; a lockfile
+  // version asked for rewrites the lockfile.
+  if (req.legacy_peer_deps || settings.legacy_peer_deps) flags += "legacy-peer-deps;";
+  if (req.engine_strict || settings.engine_strict) flags += "engine-strict;";
+  if (settings.lockfile_version) flags += "lockfile-version=" + std::to_string(*settings.lockfile_version) + ";";
   flags += "platform=" + settings.os + "/" + settings.cpu + "/" + settings.libc + ";";
   util::Fingerprint f;
   f.update(package_json);
@@ -1028,7 +1034,8 @@ int run_install(InstallRequest req) {
       iopts.only = [&selection](const tree::Node& n) { return selection.count(&n) > 0; };
     }
     iopts.while_linking = [&](const std::unordered_set<const tree::Node*>& not_installed) {
-      if (save) prebuilt_lock = lockfile::write_lockfile(ideal, wopts);
+      // ci writes no lockfile, but compares it with the one an install would write (below).
+      if (save || req.command == Command::Ci) prebuilt_lock = lockfile::write_lockfile(ideal, wopts);
       lockfile::WriteOptions early = hopts;
       early.exclude = [&not_installed](const tree::Node& n) { return not_installed.count(&n) > 0; };
       prebuilt_hidden = lockfile::write_lockfile(ideal, early);
@@ -1110,7 +1117,13 @@ int run_install(InstallRequest req) {
     };
     bool lock_root_settles_later = optional_added(added);
     for (const WorkspaceAdd& w : workspace_adds) lock_root_settles_later |= optional_added(w.added);
-    if (lock_root_settles_later || report.optional_script_failed) {
+    // ci accepts a lockfile that an install would still rewrite (a range widened in
+    // package.json that the locked version satisfies): the next install must not be skipped.
+    // Made while the packages were linked; when it was not, the next install finds out.
+    const bool ci_lock_stale = req.command == Command::Ci && !(prebuilt_lock && *prebuilt_lock == lock_text);
+    // Only part of the tree is installed: the next full install has work to do.
+    const bool partial = !selected.empty();
+    if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

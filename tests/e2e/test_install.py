@@ -403,6 +403,38 @@ def npmrc_change_is_not_up_to_date(ctx):
     h.check(proj.installed_version("dev-tool") is not None, "dev-tool back", r)
 
 
+@suite.test
+def flags_that_change_an_installed_tree_are_not_up_to_date(ctx):
+    # After a full install, each of these flags changes the result although package.json,
+    # the lockfile and node_modules do not: the "nothing to do" check must not skip them.
+    proj = ctx.project(pkg_json({"plugin-a": "^1.0.0", "engine-future": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check(proj.installed_version("host") is not None, "host installed as plugin-a's peer")
+    r = ctx.lade(L.install + ["--engine-strict"], proj)
+    h.check_exit(r, "nonzero", "install --engine-strict with engine-future installed")
+    h.check_output_contains(r, "EBADENGINE")
+    r = ctx.lade(L.install + ["--lockfile-version", "2"], proj)
+    h.check_exit(r, 0, "install --lockfile-version 2")
+    h.check_equal(proj.lockfile().get("lockfileVersion"), 2, "lockfileVersion after it", r)
+    r = ctx.lade(L.install + ["--legacy-peer-deps"], proj)
+    h.check_exit(r, 0, "install --legacy-peer-deps")
+    h.check_not_exists(proj.path("node_modules/host"), "host (a peer legacy-peer-deps leaves out)")
+
+
+@suite.test
+def install_after_ci_updates_a_lockfile_ci_accepted(ctx):
+    # ci accepts a lockfile whose locked version still satisfies a range changed in
+    # package.json; the install after it writes the new range into the lockfile, as npm's does.
+    proj = ctx.project(pkg_json({"leaf": "^1.1.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0"})["package.json"])
+    h.check_exit(ctx.lade(L.ci, proj), 0, "ci with the wider range")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after ci")
+    h.check_equal(proj.lockfile()["packages"][""]["dependencies"]["leaf"], "^1.0.0",
+                  "the root's range in the lockfile", r)
+
+
 @suite.test(lade_only=True)
 def node_version_is_remembered_per_executable(ctx):
     # Asking node for its version costs a process start on every install; lade keeps the answer
