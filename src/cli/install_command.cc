@@ -13,6 +13,7 @@
 #include <future>
 #include <optional>
 #include <regex>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -387,6 +388,36 @@ class InstalledRecord {
   bool read_ = false, from_disk_ = false;
   std::optional<std::string> text_;
 };
+
+/// The locations the `selected` workspaces (and the root's own dependencies, with
+/// `include_root`) reach in the installed tree `actual`: npm's diff filter for install -w, which
+/// removes what they reached and the new tree no longer has.
+std::set<std::string> reached_from_selection(tree::Tree& actual, const WorkspaceFolders& selected,
+                                             bool include_root) {
+  std::set<std::string> out;
+  tree::Node* root = actual.root();
+  std::vector<tree::Node*> stack;
+  for (const auto& [name, _] : selected) {
+    if (tree::Node* n = root->child(name)) stack.push_back(n);
+  }
+  if (include_root) {
+    for (tree::Edge* e : root->edges_out()) {
+      if (e->to() && !e->workspace()) stack.push_back(e->to());
+    }
+  }
+  std::unordered_set<tree::Node*> seen;
+  while (!stack.empty()) {
+    tree::Node* n = stack.back();
+    stack.pop_back();
+    if (n == root || !seen.insert(n).second) continue;
+    out.insert(n->location());
+    if (n->is_link && n->target) stack.push_back(n->target);
+    for (tree::Edge* e : n->edges_out()) {
+      if (e->to()) stack.push_back(e->to());
+    }
+  }
+  return out;
+}
 
 /// What an install of `ideal` would add, change and remove, by location, against what the hidden
 /// lockfile says is installed (--dry-run: npm reports the same counts and changes nothing).
@@ -994,6 +1025,9 @@ int run_install(InstallRequest req) {
         auto actual = make_tree();
         lockfile::ReadOptions hidden_options;
         hidden_options.hidden = true;
+        // npm loads the installed tree with the workspaces' package.json as they are now: what
+        // a workspace no longer depends on is not reached from it (and stays, extraneous).
+        if (!selected.empty()) hidden_options.read_link_target = read_options.read_link_target;
         if (auto h = lockfile::read_lockfile(*hidden, hidden_lock_path.string(), *actual, project.manifest,
                                              hidden_options)) {
           for (const auto& [loc, node] : h->nodes) {
@@ -1003,6 +1037,11 @@ int run_install(InstallRequest req) {
                                             node->is_link, node->is_link ? node->realpath : ""};
             const auto& bins = (node->is_link && node->target ? node->target : node)->package.bin;
             for (const auto& [bin, _] : bins) p.bins.push_back(bin);
+          }
+          if (!selected.empty()) {
+            for (const std::string& loc : reached_from_selection(*actual, selected, req.include_workspace_root)) {
+              if (auto it = installed.find(loc); it != installed.end()) it->second.in_selection = true;
+            }
           }
           take_changed_folders_as_found(installed, project.dir, hidden_lock_path);
         }

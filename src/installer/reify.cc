@@ -605,8 +605,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (loc.empty() || wanted_locations.count(loc)) continue;
     // A bundled package arrives with its bundler; one linked early in its place goes first.
     if (bundled_locations.count(loc) && !pkg.early) continue;
-    // With a selection, only what is replaced changes.
-    if (options_.only) continue;
+    // With a selection, only what the selected workspaces reached goes.
+    if (options_.only && !pkg.in_selection) continue;
     // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
     // hidden lockfile lists them, but installing never deletes them.
     if (!in_node_modules(loc)) continue;

@@ -62,6 +62,9 @@ struct InstalledPackage {
   bool early = false;
   /// For early ones: every file was linked.
   bool complete = true;
+  /// With a selection (install -w): the selected workspaces reach this package in the installed
+  /// tree (npm's diff filter), so the install removes it when the new tree has no place for it.
+  bool in_selection = false;
 };
 /// location -> package.
 using InstalledTree = std::map<std::string, InstalledPackage>;

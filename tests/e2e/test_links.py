@@ -190,6 +190,31 @@ def full_install_after_a_filtered_one_installs_the_rest(ctx):
 
 
 @suite.test
+def filtered_install_removes_what_the_workspace_no_longer_needs(ctx):
+    # install -w removes what the selected workspaces reached in the installed tree and the new
+    # tree drops: chain-a's dependencies when ws-a's "dep" moves from chain-a to leaf, ws-b's
+    # devDependency with --omit=dev.
+    files = workspaces_project()
+    files["packages/ws-a/package.json"] = pkg("ws-a", dependencies={"dep": "npm:chain-a@1.0.0"})
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    h.check_exit(ctx.npm(["install"], other), 0, "npm install")
+    h.check_exists(proj.path("node_modules/chain-b"), "chain-b (chain-a's dependency)")
+    steps = ((["-w", "ws-a", "dep@npm:leaf@1.0.0"], "chain-b"), (["-w", "ws-b", "--omit=dev"], "dev-tool"))
+    for args, gone in steps:
+        r = ctx.lade(L.install + args, proj)
+        h.check_exit(r, 0, "install " + " ".join(args))
+        h.check_exit(ctx.npm(["install"] + args, other), 0, "npm install " + " ".join(args))
+        h.check_not_exists(proj.path("node_modules", gone), gone + " after install " + " ".join(args))
+        h.check_equal(proj.tree(), other.tree(), "node_modules after install " + " ".join(args), r,
+                      expected_name="npm", actual_name="lade")
+        h.check_equal(proj.read_text("node_modules/.package-lock.json"),
+                      other.read_text("node_modules/.package-lock.json"),
+                      "hidden lockfile after install " + " ".join(args), r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def ci_with_an_override_of_a_workspace_dependency(ctx):
     # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
     # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
