@@ -436,7 +436,8 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
     if (auto h = lockfile::read_lockfile(*hidden, installed_record.path().string(), actual, root_manifest,
                                          options)) {
       for (const auto& [loc, node] : h->nodes) {
-        if (!loc.empty()) {
+        // Folders outside node_modules (workspaces, file: targets) are the user's, never removed.
+        if (!loc.empty() && installer::in_node_modules(loc)) {
           present[loc] = {node->package_name(), node->is_link ? "link:" + node->realpath : node->version()};
         }
       }
@@ -552,6 +553,7 @@ int run_install(InstallRequest req) {
   if (req.loglevel.empty() && (config_r->settings().loglevel == "error" || config_r->settings().loglevel == "silent")) {
     reporter.hide_warnings();
   }
+  for (const auto& w : req.flag_warnings) reporter.warn(w);
   for (const auto& w : config_r->warnings()) reporter.warn(w);
   // npm reads its allowScripts policy first thing, also when nothing is to be done.
   ScriptRules scripts_rules;
@@ -597,13 +599,11 @@ int run_install(InstallRequest req) {
     }
   }
 
-  if (req.command == Command::Ci && !have_lock) {
-    return fail(util::make_error(
-        "EUSAGE",
-        "The `lade ci` command can only install with an existing package-lock.json or "
-        "npm-shrinkwrap.json with lockfileVersion >= 1. Run an install with lade or npm first to "
-        "generate one, then try again."));
-  }
+  const std::string ci_needs_lockfile =
+      "The `lade ci` command can only install with an existing package-lock.json or "
+      "npm-shrinkwrap.json with lockfileVersion >= 1. Run an install with lade or npm first to "
+      "generate one, then try again.";
+  if (req.command == Command::Ci && !have_lock) return fail(util::make_error("EUSAGE", ci_needs_lockfile));
 
   // ---- workspaces ----
   auto workspaces_r = map_workspaces(project.dir, project.package_json->content());
@@ -775,6 +775,9 @@ int run_install(InstallRequest req) {
       lock_text.clear();
       have_lock = false;
       ideal_owner = make_tree();
+    } else if (!l && l.error().code == "EJSONPARSE") {
+      // npm ci takes a lockfile it cannot parse for none.
+      return fail(util::make_error("EUSAGE", ci_needs_lockfile + "\n" + l.error().message));
     } else if (!l) {
       return fail(l.error());
     } else {
@@ -871,6 +874,12 @@ int run_install(InstallRequest req) {
   // installer/early_link.h); not when some packages are left out anyway (omitted types, a
   // workspace selection), nor for `ci`, which removes node_modules after resolving.
   std::error_code nm_ec;
+  if (!req.package_lock_only && !req.dry_run && fs::exists(fs::symlink_status(node_modules, nm_ec)) &&
+      !fs::is_directory(node_modules, nm_ec)) {
+    // A file (or a dangling link) where node_modules goes: npm's reify removes it, and says so.
+    reporter.warn("reify Removing non-directory " + node_modules.string());
+    fs::remove(node_modules, nm_ec);
+  }
   const bool node_modules_was_absent =
       fs::symlink_status(node_modules, nm_ec).type() == fs::file_type::not_found;
   // Stopped by a signal before the end, an install that made node_modules takes it away again

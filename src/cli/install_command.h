@@ -58,6 +58,9 @@ struct InstallRequest {
   std::vector<std::string> workspaces;
   /// Flags npm has that change nothing here (--no-audit, --no-fund, --no-progress...).
   bool npm_compat_ignored = false;
+  /// What npm says about deprecated command-line spellings (--production, --only, --also,
+  /// --no-optional), printed with the config's warnings.
+  std::vector<std::string> flag_warnings;
   std::string color;
   /// --prefer-online: revalidate every cached packument.
   bool prefer_online = false;

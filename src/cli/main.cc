@@ -30,9 +30,14 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--lockfile-version", req.lockfile_version, "1, 2 or 3 (default: 3, or the lockfile's own 2)")
-      ->check(CLI::IsMember({"1", "2", "3"}));
-  app.add_flag("--production", req.production, "Same as --omit=dev");
+  // Checked with the other settings: another value is warned about and ignored, as by npm.
+  app.add_option("--lockfile-version", req.lockfile_version, "1, 2 or 3 (default: 3, or the lockfile's own 2)");
+  app.add_flag_callback("--production",
+                        [&req] {
+                          req.production = true;
+                          req.flag_warnings.push_back("config production Use `--omit=dev` instead.");
+                        },
+                        "Same as --omit=dev");
   app.add_flag("--ignore-scripts", req.ignore_scripts, "Do not run lifecycle scripts");
   app.add_flag("--package-lock-only", req.package_lock_only,
                "Only update package-lock.json; do not touch node_modules");
@@ -58,22 +63,42 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_flag("--package-lock{true},--no-package-lock{false}", req.package_lock,
                "Read and write package-lock.json (--no-package-lock: neither)");
   // npm's older spellings of --omit and --include.
-  app.add_flag_callback("--no-optional", [&req] { req.omit.push_back("optional"); },
+  // npm's older spellings of --omit and --include, with npm's words about them.
+  app.add_flag_callback("--no-optional",
+                        [&req] {
+                          req.omit.push_back("optional");
+                          req.flag_warnings.push_back(
+                              "config optional Use `--omit=optional` to exclude optional dependencies, or\n"
+                              "config `--include=optional` to include them.\nconfig\n"
+                              "config       Default value does install optional deps unless otherwise omitted.");
+                        },
                         "Same as --omit=optional");
   app.add_option_function<std::string>(
-         "--only",
-         [&req](const std::string& v) {
-           if (v == "prod" || v == "production") req.omit.push_back("dev");
-         },
-         "prod or production: same as --omit=dev")
-      ->check(CLI::IsMember({"prod", "production", "dev", "development"}));
+      "--only",
+      [&req](const std::string& v) {
+        if (v == "prod" || v == "production") {
+          req.omit.push_back("dev");
+          req.flag_warnings.push_back("config only Use `--omit=dev` to omit dev dependencies from the install.");
+        } else {
+          req.flag_warnings.push_back("invalid config only=\"" + v +
+                                      "\" set in command line options\ninvalid config Must be one of: null, "
+                                      "prod, production");
+        }
+      },
+      "prod or production: same as --omit=dev");
   app.add_option_function<std::string>(
-         "--also",
-         [&req](const std::string& v) {
-           if (v == "dev" || v == "development") req.include.push_back("dev");
-         },
-         "dev or development: same as --include=dev")
-      ->check(CLI::IsMember({"dev", "development"}));
+      "--also",
+      [&req](const std::string& v) {
+        if (v == "dev" || v == "development") {
+          req.include.push_back("dev");
+          req.flag_warnings.push_back("config also Please use --include=dev instead.");
+        } else {
+          req.flag_warnings.push_back("invalid config also=\"" + v +
+                                      "\" set in command line options\ninvalid config Must be one of: null, dev, "
+                                      "development");
+        }
+      },
+      "dev or development: same as --include=dev");
   // npm options about its own output, audits and updates: accepted, nothing to change here.
   for (const char* name : {"audit", "fund", "progress", "update-notifier", "unsafe-perm",
                            "foreground-scripts", "yes"}) {
@@ -195,6 +220,7 @@ int main(int argc, char** argv) {
 
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
   ci->alias("clean-install");
+  ci->allow_extras();  // npm ci installs the lockfile whatever else is named
   add_common_flags(*ci, req, omit_resolved);
 
   // npm's command line as nopt reads it (see cli/npm_args.h); the parser then sees the command

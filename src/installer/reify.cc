@@ -354,7 +354,9 @@ void remove_bins_of(const fs::path& project, const std::string& loc, const Insta
 
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
   // Lexically: a bin reached through a workspace link points through that link, as npm's does.
-  return target.lexically_normal().lexically_relative(from_dir.lexically_normal()).string();
+  fs::path to = target.lexically_normal();
+  if (to.filename().empty() && to.has_parent_path()) to = to.parent_path();  // "..", not "../"
+  return to.lexically_relative(from_dir.lexically_normal()).string();
 }
 
 }  // namespace

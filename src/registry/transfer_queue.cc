@@ -555,8 +555,11 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
     schedule_retry(std::move(t));
     return;
   }
-  complete(std::move(t),
-           make_error(failure.code, "request to " + t->request.url + " failed, reason: " + reason));
+  util::Error error = make_error(failure.code, "request to " + t->request.url + " failed, reason: " + reason);
+  // npm's FetchError carries the code as its errno ("ECONNREFUSED", a string), and npm turns
+  // only a numeric errno into the exit status: a network failure exits with 1.
+  error.exit_status = 1;
+  complete(std::move(t), std::move(error));
 }
 
 void TransferQueue::Loop::run() {

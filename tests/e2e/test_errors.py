@@ -108,12 +108,58 @@ def unknown_dist_tag_is_etarget(ctx):
 
 
 @suite.test
+def ci_with_a_lockfile_that_does_not_parse(ctx):
+    # npm ci takes a lockfile it cannot read for none (EUSAGE); install writes it anew.
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    proj.write("package-lock.json", '{"name": "app", "lockfileVersion": 3, "packages": {,}}\n')
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci with a broken lockfile")
+    h.check_output_contains(r, "EUSAGE")
+    h.check_output_matches(r, r"can only install with an existing package-lock\.json", "says what ci needs")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with the same lockfile")
+    h.check_equal(proj.lockfile()["packages"]["node_modules/leaf"]["version"], "1.1.0", "leaf in the new lockfile", r)
+
+
+@suite.test
+def node_modules_that_is_a_file_is_replaced(ctx):
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    proj.write("node_modules", "not a folder\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install where node_modules is a file")
+    h.check_output_matches(r, r"warn.*Removing non-directory", "says it removed the file")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
+
+
+@suite.test
+def forms_npm_warns_about_but_accepts(ctx):
+    # npm ignores what follows `ci`, warns about a lockfile version it does not know and about
+    # the old spellings of --omit, and installs.
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--lockfile-version", "4"], proj)
+    h.check_exit(r, 0, "install --lockfile-version 4")
+    h.check_output_matches(r, r'warn.*invalid config lockfile-version="4"', "warns about the version")
+    h.check_equal(proj.lockfile().get("lockfileVersion"), 3, "lockfileVersion written", r)
+    r = ctx.lade(L.ci + ["leaf"], proj)
+    h.check_exit(r, 0, "ci with a package named")
+    h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf after ci", r)
+    for flag, words in (("--production", r"config production Use `--omit=dev` instead"),
+                        ("--only=prod", r"config only Use `--omit=dev`"),
+                        ("--also=dev", r"config also Please use --include=dev instead"),
+                        ("--no-optional", r"config optional Use `--omit=optional`")):
+        r = ctx.lade(L.install + [flag], proj)
+        h.check_exit(r, 0, "install " + flag)
+        h.check_output_matches(r, r"warn.*" + words, "npm's warning about " + flag)
+
+
+@suite.test
 def unreachable_registry(ctx):
     port = h.closed_port()
     proj = ctx.project(app({"leaf": "^1.0.0"}))
     r = ctx.lade(L.install + NO_RETRY, proj, registry="http://127.0.0.1:%d/" % port, timeout=120)
     h.check(not r.timed_out, "install against a closed port hung", r)
-    h.check_exit(r, "nonzero", "install against a closed port")
+    # 1, not 256 - ECONNREFUSED: npm's fetch errors carry their code as a string errno.
+    h.check_exit(r, 1, "install against a closed port")
     h.check_output_matches(r, r"(?i)ECONNREFUSED|connection refused|could(n't| not) connect",
                            "says the connection was refused")
     h.check_output_contains(r, "127.0.0.1:%d" % port)
