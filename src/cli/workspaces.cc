@@ -195,9 +195,11 @@ util::Result<WorkspaceFolders> select_workspaces(const WorkspaceFolders& all,
         wanted.lexically_relative(project_dir.lexically_normal()).generic_string();
     while (!rel_arg.empty() && rel_arg.back() == '/') rel_arg.pop_back();
     for (const auto& [name, folder] : all) {
-      // A name, the folder itself, or a folder that contains it.
-      bool hit = arg == name || rel_arg == folder ||
-                 (!rel_arg.empty() && rel_arg != "." && folder.rfind(rel_arg + "/", 0) == 0);
+      // A name, the folder itself, or a folder directly inside it (npm matches `<arg>/*`, so a
+      // workspace nested deeper is not selected by its grandparent).
+      const bool child = !rel_arg.empty() && rel_arg != "." && folder.rfind(rel_arg + "/", 0) == 0 &&
+                         folder.find('/', rel_arg.size() + 1) == std::string::npos;
+      bool hit = arg == name || rel_arg == folder || child;
       bool known =
           std::any_of(out.begin(), out.end(), [&](const auto& w) { return w.first == name; });
       if (hit && !known) out.emplace_back(name, folder);

@@ -215,6 +215,25 @@ def filtered_install_removes_what_the_workspace_no_longer_needs(ctx):
 
 
 @suite.test
+def workspace_folder_selects_itself_and_its_children_only(ctx):
+    # npm's -w <folder> matches the workspace at that folder and those directly inside it, not
+    # a workspace nested deeper.
+    files = {
+        "package.json": pkg("root", private=True, workspaces=["packages/*", "packages/a/packages/*"]),
+        "packages/a/package.json": pkg("a"),
+        "packages/a/packages/inner/package.json": pkg("inner"),
+    }
+    for arg in ("packages/a", "packages"):
+        proj = ctx.project(files, name="lade")
+        r = ctx.lade(L.install + ["-w", arg, "leaf@1.0.0", "--package-lock-only"], proj)
+        h.check_exit(r, 0, "install -w %s leaf@1.0.0" % arg)
+        h.check_equal(proj.read_json("packages/a/package.json").get("dependencies"), {"leaf": "^1.0.0"},
+                      "a's dependencies", r)
+        h.check_equal(proj.read_json("packages/a/packages/inner/package.json").get("dependencies"), None,
+                      "inner's dependencies (not selected by -w %s)" % arg, r)
+
+
+@suite.test
 def ci_with_an_override_of_a_workspace_dependency(ctx):
     # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
     # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
