@@ -797,48 +797,56 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     std::stable_sort(with_scripts.begin(), with_scripts.end(),
                      [](Node* a, Node* b) { return a->depth() > b->depth(); });
-    for (Node* n : with_scripts) {
-      if (skipped.count(n)) continue;  // went with an optional package whose script failed
-      auto st = run_install_scripts(*n, project, project / n->location(), options_.script_run);
-      if (!st) {
-        if (n->flags.optional) {
-          report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
-                                    st.error().message);
-          report.optional_script_failed = true;
-          // npm's handleOptionalFailure: the package and what only it needed go (off the disk,
-          // out of the hidden lockfile and the count), as if they were for another platform.
-          for (Node* m : tree::optional_set(n)) {
-            if (skipped.count(m) || m->is_project_root) continue;
-            InstalledPackage gone;
-            for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
-            remove_bins_of(project, m->location(), gone, undo);
-            undo.remove(m->location());
-            const std::string m_loc = m->location();
-            auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
-            if (newly_added.erase(m)) {
-              report.added--;
-              std::erase_if(report.added_packages, at);
-            } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
-              report.changed--;
-              report.removed++;
-              auto c = std::find_if(report.changed_packages.begin(), report.changed_packages.end(), at);
-              if (c != report.changed_packages.end()) {
-                report.removed_packages.push_back({c->name, c->from_version, m_loc, {}});
-                report.changed_packages.erase(c);
+    // As npm's rebuild: event by event (every preinstall, then every install, then every
+    // postinstall), so that no package's postinstall runs before a dependency's install.
+    std::vector<InstalledScripts> scripts;
+    scripts.reserve(with_scripts.size());
+    for (Node* n : with_scripts) scripts.push_back(read_installed_scripts(*n, project / n->location(), options_.script_run));
+    for (const char* event : {"preinstall", "install", "postinstall"}) {
+      for (size_t i = 0; i < with_scripts.size(); ++i) {
+        Node* n = with_scripts[i];
+        if (skipped.count(n)) continue;  // went with an optional package whose script failed
+        auto st = run_script(scripts[i].package, event, project, project / n->location(), scripts[i].run);
+        if (!st) {
+          if (n->flags.optional) {
+            report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
+                                      st.error().message);
+            report.optional_script_failed = true;
+            // npm's handleOptionalFailure: the package and what only it needed go (off the disk,
+            // out of the hidden lockfile and the count), as if they were for another platform.
+            for (Node* m : tree::optional_set(n)) {
+              if (skipped.count(m) || m->is_project_root) continue;
+              InstalledPackage gone;
+              for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
+              remove_bins_of(project, m->location(), gone, undo);
+              undo.remove(m->location());
+              const std::string m_loc = m->location();
+              auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
+              if (newly_added.erase(m)) {
+                report.added--;
+                std::erase_if(report.added_packages, at);
+              } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
+                report.changed--;
+                report.removed++;
+                auto c = std::find_if(report.changed_packages.begin(), report.changed_packages.end(), at);
+                if (c != report.changed_packages.end()) {
+                  report.removed_packages.push_back({c->name, c->from_version, m_loc, {}});
+                  report.changed_packages.erase(c);
+                }
               }
+              skipped.insert(m);
             }
-            skipped.insert(m);
+            continue;
           }
-          continue;
+          return st.take_error();
         }
-        return st.take_error();
       }
     }
     // Then the linked folders (workspaces, `file:` folders) newly linked: npm also runs their
-    // `prepare`, in the folder as seen through the link.
-    for (Node* n : to_install) {
-      if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
-      for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
+    // `prepare`, in the folder as seen through the link; event by event here too.
+    for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
+      for (Node* n : to_install) {
+        if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
         LADE_TRY(run_script(n->target->package, event, project, project / n->location(), options_.script_run));
       }
     }

@@ -181,25 +181,27 @@ bool needs_default_gyp_install(const std::vector<std::pair<std::string, std::str
   return gypfile == package_json->end() || !gypfile->is_boolean() || gypfile->get<bool>();
 }
 
-util::Status run_install_scripts(const tree::Node& node, const fs::path& project_dir, const fs::path& dir,
-                                 const ScriptRun& how) {
-  // Abbreviated registry metadata says only *that* there are scripts: read them from the
-  // installed package.json.
-  manifest::Manifest package = node.package;
-  ScriptRun run = how;
+InstalledScripts read_installed_scripts(const tree::Node& node, const fs::path& dir, const ScriptRun& how) {
+  InstalledScripts out{node.package, how};
   std::optional<manifest::Json> doc;
   if (auto text = util::read_file(dir / "package.json")) {
     if (auto parsed = manifest::parse_json(*text, (dir / "package.json").string()); parsed && parsed->is_object()) {
       doc = std::move(*parsed);
-      package.scripts = manifest::manifest_from_json(*doc).scripts;
-      run.package_env = package_envs(*doc);  // read once for the three events
+      out.package.scripts = manifest::manifest_from_json(*doc).scripts;
+      out.run.package_env = package_envs(*doc);  // read once for the three events
     }
   }
-  if (needs_default_gyp_install(package.scripts, dir, doc ? &*doc : nullptr)) {
-    package.scripts.emplace_back("install", kDefaultGypInstall);
+  if (needs_default_gyp_install(out.package.scripts, dir, doc ? &*doc : nullptr)) {
+    out.package.scripts.emplace_back("install", kDefaultGypInstall);
   }
+  return out;
+}
+
+util::Status run_install_scripts(const tree::Node& node, const fs::path& project_dir, const fs::path& dir,
+                                 const ScriptRun& how) {
+  const InstalledScripts scripts = read_installed_scripts(node, dir, how);
   for (const char* event : {"preinstall", "install", "postinstall"}) {
-    LADE_TRY(run_script(package, event, project_dir, dir, run));
+    LADE_TRY(run_script(scripts.package, event, project_dir, dir, scripts.run));
   }
   return {};
 }

@@ -54,9 +54,20 @@ util::Status run_root_install_scripts(const manifest::Manifest& root, const std:
                                       ScriptRun how,
                                       const std::function<void(const std::string&, const std::string&)>& on_start);
 
-/// preinstall, install, postinstall of an installed dependency. A package with a binding.gyp
-/// and neither an install nor a preinstall script gets npm's default install script,
+/// An installed dependency's scripts, read once from its package.json (abbreviated registry
+/// metadata says only *that* there are scripts) for the events run one by one.
+struct InstalledScripts {
+  manifest::Manifest package;
+  ScriptRun run;
+};
+
+/// The scripts of the dependency `node` installed in `dir`. A package with a binding.gyp and
+/// neither an install nor a preinstall script gets npm's default install script,
 /// `node-gyp rebuild` (unless its package.json says "gypfile": false).
+InstalledScripts read_installed_scripts(const tree::Node& node, const std::filesystem::path& dir,
+                                        const ScriptRun& how = {});
+
+/// preinstall, install, postinstall of an installed dependency, one after the other.
 util::Status run_install_scripts(const tree::Node& node, const std::filesystem::path& project_dir,
                                  const std::filesystem::path& dir, const ScriptRun& how = {});
 

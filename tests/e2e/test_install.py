@@ -754,6 +754,22 @@ def packed(ctx, name, version, **fields):
 
 
 @suite.test
+def dependency_scripts_run_event_by_event(ctx):
+    # npm's rebuild runs every preinstall, then every install, then every postinstall: alpha's
+    # postinstall (alpha needs zed) comes after zed's install, though alpha sorts first.
+    log = 'node -e "require(\'fs\').appendFileSync(process.env.INIT_CWD + \'/log.txt\', process.argv[1] + \' \')" '
+    zed = packed(ctx, "zed", "1.0.0", scripts={"install": log + "zed-install", "postinstall": log + "zed-postinstall"})
+    alpha = packed(ctx, "alpha", "1.0.0", dependencies={"zed": "file:" + zed},
+                   scripts={"preinstall": log + "alpha-preinstall", "postinstall": log + "alpha-postinstall"})
+    proj = ctx.project(pkg_json({"alpha": "file:" + alpha, "zed": "file:" + zed}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with scripts")
+    h.check_equal(proj.read_text("log.txt").split(),
+                  ["alpha-preinstall", "zed-install", "alpha-postinstall", "zed-postinstall"],
+                  "order of the dependencies' scripts", r)
+
+
+@suite.test
 def failed_script_puts_the_old_node_modules_back(ctx):
     # A dependency's install script fails after the new tree is in place: npm's reify puts back
     # the folders it moved aside and removes what it added, so the project is as before.
