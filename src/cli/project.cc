@@ -313,6 +313,13 @@ util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::N
     tree::Node* child = node.resolve(a.spec.name);
     std::string version = child ? child->version() : "";
     std::string saved = manifest::save_spec_for(a.spec, version, save);
+    // A folder that is one of the project's workspaces is saved by its version, as npm does
+    // (`install ./packages/a` saves "a": "^1.0.0", not "file:packages/a").
+    const bool local = a.spec.type == manifest::SpecType::kDirectory || a.spec.type == manifest::SpecType::kFile;
+    if (local && node.is_project_root && child && child->is_link && child->target && child->target->is_workspace) {
+      const std::string& v = child->target->version();
+      saved = v.empty() ? "*" : (save.save_exact ? "" : save.save_prefix) + v;
+    }
     pj.set_dependency(a.kind, a.spec.name, saved, a.requested);
     const bool peer = a.kind == manifest::DependencyKind::kPeer ||
                       a.kind == manifest::DependencyKind::kPeerOptional;

@@ -234,6 +234,15 @@ def workspace_folder_selects_itself_and_its_children_only(ctx):
 
 
 @suite.test
+def adding_a_workspace_by_its_folder_saves_its_version(ctx):
+    proj, other = same_as_npm(ctx, workspaces_project(), L.install + ["./packages/ws-a"],
+                              ["install", "./packages/ws-a"], "install ./packages/ws-a",
+                              compare=("package.json", "package-lock.json"))
+    h.check_equal(proj.read_json("package.json")["dependencies"].get("ws-a"), "^1.0.0",
+                  "saved spec of ws-a")
+
+
+@suite.test
 def ci_with_an_override_of_a_workspace_dependency(ctx):
     # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
     # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
