@@ -76,8 +76,15 @@ util::Result<std::string> run_git(const std::vector<std::string>& args, const fs
     while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
     std::string cmd = "git";
     for (const auto& a : args) cmd += " " + a;
-    return util::make_error("EGIT",
-                            "`" + cmd + "` failed" + (err.empty() ? std::string() : ":\n" + err));
+    if (!WIFEXITED(status)) {
+      return util::make_error("EGIT", "`" + cmd + "` was stopped" + (err.empty() ? std::string() : ":\n" + err));
+    }
+    // As @npmcli/git: git's exit status is the error's code and the install's exit status.
+    const int code = WEXITSTATUS(status);
+    util::Error error = util::make_error(std::to_string(code), "An unknown git error occurred\ncommand " + cmd +
+                                                                   (err.empty() ? std::string() : "\n" + err));
+    error.exit_status = code;
+    return error;
   }
   return out;
 }

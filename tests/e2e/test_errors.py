@@ -153,6 +153,16 @@ def forms_npm_warns_about_but_accepts(ctx):
 
 
 @suite.test
+def git_failure_exits_with_gits_status(ctx):
+    # @npmcli/git makes git's exit status the error's code, and npm exits with it.
+    missing = ctx.sandbox.path("no-such-repo")
+    proj = ctx.project(app({"gone": "git+file://" + missing}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 128, "install of a git dependency whose repository is missing")
+    h.check_output_matches(r, r"ls-remote", "names the git command")
+
+
+@suite.test
 def unreachable_registry(ctx):
     port = h.closed_port()
     proj = ctx.project(app({"leaf": "^1.0.0"}))
