@@ -90,36 +90,51 @@ void Reporter::summary(const Summary& s) {
   clear_progress();
   auto path_of = [&s](const installer::ReportedPackage& p) { return s.project_dir + "/" + p.location; };
   if (json_) {
-    // npm's shape (add, added, audited, change, changed, funding, remove, removed), and lade's
-    // elapsed time.
+    // npm's shape, keys in npm's order (add, added, audited, change, changed, funding, remove,
+    // removed; each package as name, version, path); with --timing, lade's figures after them.
+    using Json = nlohmann::ordered_json;
     auto entry = [&](const std::string& name, const std::string& version, const std::string& path) {
-      return nlohmann::json{{"name", name}, {"version", version}, {"path", path}};
+      Json e = Json::object();
+      e["name"] = name;
+      e["version"] = version;
+      e["path"] = path;
+      return e;
     };
-    nlohmann::json add = nlohmann::json::array(), change = nlohmann::json::array(),
-                   remove = nlohmann::json::array();
+    Json add = Json::array(), change = Json::array(), remove = Json::array();
     for (const auto& p : s.add) add.push_back(entry(p.name, p.version, path_of(p)));
     for (const auto& p : s.change) {
-      change.push_back({{"from", entry(p.name, p.from_version, path_of(p))}, {"to", entry(p.name, p.version, path_of(p))}});
+      Json c = Json::object();
+      c["from"] = entry(p.name, p.from_version, path_of(p));
+      c["to"] = entry(p.name, p.version, path_of(p));
+      change.push_back(std::move(c));
     }
     for (const auto& p : s.remove) remove.push_back(entry(p.name, p.version, path_of(p)));
-    nlohmann::json j = {{"add", add},         {"added", s.added},     {"audited", 0},
-                        {"change", change},   {"changed", s.changed}, {"funding", 0},
-                        {"remove", remove},   {"removed", s.removed}, {"elapsed_ms", s.elapsed.count()}};
+    Json j = Json::object();
+    j["add"] = std::move(add);
+    j["added"] = s.added;
+    j["audited"] = 0;
+    j["change"] = std::move(change);
+    j["changed"] = s.changed;
+    j["funding"] = 0;
+    j["remove"] = std::move(remove);
+    j["removed"] = s.removed;
     if (timing_) {
-      nlohmann::json t = nlohmann::json::object();
+      j["elapsed_ms"] = s.elapsed.count();
+      Json t = Json::object();
       for (auto& [k, v] : s.timing) t[k] = v.count();
       j["timing"] = t;
-      nlohmann::json c = nlohmann::json::object();
+      Json c = Json::object();
       for (auto& [k, v] : s.counters) c[k] = v;
       j["counters"] = c;
     }
     if (!s.unreviewed_scripts.empty()) {
-      nlohmann::json list = nlohmann::json::array();
+      Json list = Json::array();
       for (const auto& p : s.unreviewed_scripts) {
-        nlohmann::json scripts = nlohmann::json::object();
+        Json scripts = Json::object();
         for (const auto& [event, command] : p.scripts) scripts[event] = command;
-        list.push_back({{"name", p.name}, {"version", p.version}, {"path", s.project_dir + "/" + p.location},
-                        {"scripts", scripts}});
+        Json e = entry(p.name, p.version, s.project_dir + "/" + p.location);
+        e["scripts"] = std::move(scripts);
+        list.push_back(std::move(e));
       }
       j["unreviewedScripts"] = list;
     }

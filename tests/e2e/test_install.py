@@ -353,6 +353,20 @@ def help_flag(ctx):
 
 
 @suite.test
+def json_summary_has_npms_keys_in_npms_order(ctx):
+    proj = ctx.project(pkg_json({"uses-leaf-1": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--json"], proj)
+    h.check_exit(r, 0, "install --json")
+    doc = json.loads(r.stdout, object_pairs_hook=lambda pairs: pairs)
+    keys = [k for k, _ in doc]
+    h.check_equal(keys, ["add", "added", "audited", "change", "changed", "funding", "remove", "removed"],
+                  "top-level keys", r)
+    add = dict(doc)["add"]
+    h.check_equal(len(add), 2, "packages added", r)
+    h.check_equal([k for k, _ in add[0]], ["name", "version", "path"], "keys of an added package", r)
+
+
+@suite.test
 def second_install_is_up_to_date(ctx):
     reg = ctx.registry
     proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
