@@ -1,5 +1,6 @@
 #include "installer/reify.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -337,6 +338,40 @@ std::vector<std::string> unknown_package_folders(const fs::path& project, const 
   return out;
 }
 
+/// The package folders in `loc`'s node_modules, nested ones included (scoped ones too; links
+/// are not followed): what goes with a folder nobody knows.
+std::vector<ReportedPackage> packages_below(const fs::path& project, const std::string& loc) {
+  std::vector<ReportedPackage> out;
+  std::vector<std::string> pending{loc};
+  while (!pending.empty()) {
+    const std::string at = pending.back();
+    pending.pop_back();
+    std::error_code ec;
+    std::vector<std::string> candidates;
+    for (const auto& entry : fs::directory_iterator(project / at / "node_modules", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name[0] == '.' || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+      if (name[0] != '@') {
+        candidates.push_back(at + "/node_modules/" + name);
+        continue;
+      }
+      std::error_code scope_ec;
+      for (const auto& scoped : fs::directory_iterator(entry.path(), scope_ec)) {
+        if (scoped.is_directory(scope_ec) && !scoped.is_symlink(scope_ec)) {
+          candidates.push_back(at + "/node_modules/" + name + "/" + scoped.path().filename().string());
+        }
+      }
+    }
+    for (std::string& c : candidates) {
+      auto text = util::read_file(project / c / "package.json");
+      if (!text) continue;
+      out.push_back({name_at(c), manifest::top_level_string(*text, "version").value_or(""), c, {}});
+      pending.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
 /// Removes the .bin links of a package that goes or is replaced (arborist trashes its binPaths
 /// with it); the bins still wanted are linked again afterwards.
 void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg, UndoLog& undo) {
@@ -350,6 +385,21 @@ void remove_bins_of(const fs::path& project, const std::string& loc, const Insta
     undo.will_change_link(bin_dir / unscoped(bin));
     fs::remove(bin_dir / unscoped(bin), ec);
   }
+}
+
+/// npm's binsExist: a bin of `node` has no link in its folder's .bin (one lstat per bin).
+bool bin_links_missing(const fs::path& project, const Node& node, bool bin_links) {
+  if (!bin_links || node.package.bin.empty() || node.is_link) return false;
+  const Node* parent = node.parent();
+  if (!parent) return false;
+  const fs::path bin_dir =
+      (parent->is_project_root ? project : project / parent->location()) / "node_modules" / ".bin";
+  for (const auto& [name, _] : node.package.bin) {
+    if (name.empty() || name.find("..") != std::string::npos) continue;
+    struct stat st {};
+    if (::lstat((bin_dir / unscoped(name)).c_str(), &st) != 0) return true;
+  }
+  return false;
 }
 
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
@@ -469,8 +519,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
         newly_added.insert(n);
         if (same && p.complete && !n->is_link) linked_early.insert(n);
-      } else if (same) {
+      } else if (same && !bin_links_missing(project, *n, options_.bin_links)) {
         report.unchanged++;
+        continue;
+      } else if (same) {
+        // npm's diff takes a package whose bins are not all linked for changed (and installs it
+        // again); its links are made again below, its files stay.
+        report.changed++;
+        report.changed_packages.push_back({n->package_name(), n->version(), loc, p.version});
         continue;
       } else {
         report.changed++;
@@ -642,9 +698,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         }
       }
       remove_bins_of(project, loc, stray, undo);
-      undo.remove(loc);
       report.removed++;
       report.removed_packages.push_back({name_at(loc), stray_version, loc, {}});
+      // The packages inside it go too, and npm counts them.
+      for (ReportedPackage& nested : packages_below(project, loc)) {
+        report.removed++;
+        report.removed_packages.push_back(std::move(nested));
+      }
+      undo.remove(loc);
     }
   }
   for (Node* n : to_install) {

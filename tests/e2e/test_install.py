@@ -524,6 +524,19 @@ def own_tar_reader_no_libarchive(ctx):
 
 
 @suite.test
+def missing_bin_link_is_made_again(ctx):
+    # npm's diff takes a package whose bin link is gone for changed: the link comes back and the
+    # package is counted.
+    proj = ctx.project(pkg_json({"bin-string": "^1.0.0", "leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    os.remove(proj.path("node_modules/.bin/bin-string"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install after the bin link was removed")
+    h.check_executable(proj.path("node_modules", ".bin", "bin-string"))
+    h.check_output_matches(r, r"changed 1 package", "counts the package whose link was made again")
+
+
+@suite.test
 def bins_of_removed_packages_go_with_them(ctx):
     proj = ctx.project(pkg_json({"bin-string": "^1.0.0"}, dev={"bin-object": "^1.0.0"}))
     h.check_exit(ctx.lade(L.install, proj), 0, "first install")
@@ -552,8 +565,13 @@ def unknown_folders_in_node_modules_are_removed(ctx):
     os.makedirs(proj.path("node_modules/.bin"), exist_ok=True)
     os.symlink("../stray/cli.js", proj.path("node_modules/.bin/stray"))
     proj.write("node_modules/@scope/stray/package.json", {"name": "@scope/stray", "version": "1.0.0"})
+    # Packages inside an unknown folder go with it, and npm counts them.
+    proj.write("node_modules/stray/node_modules/inner/package.json", {"name": "inner", "version": "1.0.0"})
+    proj.write("node_modules/stray/node_modules/inner/node_modules/deeper/package.json",
+               {"name": "deeper", "version": "1.0.0"})
     r = ctx.lade(L.install, proj)
     h.check_exit(r, 0, "second install")
+    h.check_output_matches(r, r"removed 4 packages", "stray, @scope/stray and the two inside stray")
     h.check_not_exists(proj.path("node_modules/stray"), "unknown folder kept")
     h.check_not_exists(proj.path("node_modules/@scope/stray"), "unknown scoped folder kept")
     h.check(not os.path.lexists(proj.path("node_modules/.bin/stray")), "its bin kept", r)
