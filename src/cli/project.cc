@@ -320,7 +320,9 @@ util::Status settle_added_specs_for(const std::vector<AddedSpec>& added, tree::N
       const std::string& v = child->target->version();
       saved = v.empty() ? "*" : (save.save_exact ? "" : save.save_prefix) + v;
     }
-    pj.set_dependency(a.kind, a.spec.name, saved, a.requested);
+    // --no-save: package.json is not written, and what the tree (so the hidden lockfile) keeps
+    // is the spec as it was asked for, as npm's add-rm-pkg-deps put it there.
+    pj.set_dependency(a.kind, a.spec.name, req.save ? saved : a.requested, a.requested);
     const bool peer = a.kind == manifest::DependencyKind::kPeer ||
                       a.kind == manifest::DependencyKind::kPeerOptional;
     if (req.save_bundle && !peer) pj.add_to_bundle(a.spec.name);

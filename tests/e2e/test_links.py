@@ -243,6 +243,21 @@ def adding_a_workspace_by_its_folder_saves_its_version(ctx):
 
 
 @suite.test
+def no_save_add_to_a_workspace_keeps_the_spec_as_asked(ctx):
+    files = workspaces_project()
+    proj = ctx.project(files, name="lade")
+    other = ctx.project(files, name="npm")
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    h.check_exit(ctx.npm(["install"], other), 0, "npm install")
+    args = ["-w", "ws-a", "--no-save", "chain-d@1.0.0"]
+    r = ctx.lade(L.install + args, proj)
+    h.check_exit(r, 0, "install " + " ".join(args))
+    h.check_exit(ctx.npm(["install"] + args, other), 0, "npm install " + " ".join(args))
+    for rel in ("packages/ws-a/package.json", "package-lock.json", "node_modules/.package-lock.json"):
+        h.check_equal(proj.read_text(rel), other.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def ci_with_an_override_of_a_workspace_dependency(ctx):
     # The lockfile's workspace folder gets the root's override set too: ci must not see leaf
     # 1.0.0 as out of sync with the workspace's ^1.0.0 (newest 1.1.0).
