@@ -1002,6 +1002,8 @@ int run_install(InstallRequest req) {
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
+  // One from a newer npm keeps its number (written in v3's form), as npm 11 keeps it.
+  if (loaded_lock && loaded.lockfile_version > 3) wopts.lockfile_version = loaded.lockfile_version;
   // lockfile-version=1, 2 or 3 asks for that version whatever the lockfile was.
   if (const auto& v = wiring.settings().lockfile_version) wopts.lockfile_version = *v;
   // package-lock=false leaves package-lock.json alone, not package.json.

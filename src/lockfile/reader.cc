@@ -165,11 +165,10 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
                                                       " is not supported (expected 1, 2 or 3)");
     }
     const int64_t n = v->get<int64_t>();
-    if (n < 1 || n > 3) {
-      return util::make_error("ELOCKFILEVERSION",
-                              std::string(file_name) + ": lockfileVersion " + std::to_string(n) +
-                                  " is not supported (expected 1, 2 or 3); it was written by a "
-                                  "newer package manager");
+    // A newer version is read as v3 is (npm does the same, and writes the number back).
+    if (n < 1 || n > 1000000) {
+      return util::make_error("ELOCKFILEVERSION", std::string(file_name) + ": lockfileVersion " +
+                                                      std::to_string(n) + " is not supported");
     }
     version = static_cast<int>(n);
   }

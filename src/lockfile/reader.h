@@ -53,7 +53,7 @@ struct ReadOptions {
 };
 
 struct LoadedLock {
-  /// lockfileVersion as the file declares it (1, 2 or 3; 1 when absent).
+  /// lockfileVersion as the file declares it (1, 2, 3 or a newer one read as 3; 1 when absent).
   int lockfile_version = 3;
   /// A v1 lockfile without `requires: true` (npm 5's), whose dependency types are unreliable.
   bool ancient = false;
@@ -76,7 +76,7 @@ struct LoadedLock {
 /// project's package.json. Nodes are marked from_lockfile, with package data, resolved,
 /// integrity and dep flags from their entries; workspace edges go from the root to
 /// "file:<folder>". Errors: EJSONPARSE (naming `file_name`), ELOCKFILEVERSION for a
-/// lockfileVersion other than 1, 2 or 3, EMISSINGTARGET for a link whose target entry is
+/// lockfileVersion below 1, EMISSINGTARGET for a link whose target entry is
 /// missing (with npm's message).
 util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view file_name,
                                        tree::Tree& tree, const manifest::Manifest& root_package,

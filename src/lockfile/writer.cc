@@ -42,9 +42,8 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   if (name.empty()) name = root->name;
   if (!name.empty() && !options.without_name) doc["name"] = name;
   if (!root->package.version.empty() && !options.without_name) doc["version"] = root->package.version;
-  const int version = options.hidden ? 3 : options.lockfile_version == 1 || options.lockfile_version == 2
-                                                ? options.lockfile_version
-                                                : 3;
+  // A version above 3 (a lockfile from a newer npm) is written back as it was, in v3's form.
+  const int version = options.hidden ? 3 : options.lockfile_version >= 1 ? options.lockfile_version : 3;
   doc["lockfileVersion"] = version;
   doc["requires"] = true;
   if (options.extras && options.extras->top_level.is_object()) {
