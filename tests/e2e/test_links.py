@@ -78,6 +78,15 @@ def same_as_npm(ctx, files, lade_args, npm_args, what, compare=("package-lock.js
     return proj, other
 
 
+def same_installed_tree(proj, other, after, r):
+    """node_modules and its hidden lockfile in lade's project are npm's."""
+    h.check_equal(proj.tree(), other.tree(), "node_modules after " + after, r,
+                  expected_name="npm", actual_name="lade")
+    h.check_equal(proj.read_text("node_modules/.package-lock.json"),
+                  other.read_text("node_modules/.package-lock.json"),
+                  "hidden lockfile after " + after, r, expected_name="npm", actual_name="lade")
+
+
 @suite.test
 def workspace_folders_survive_ci_and_reinstall(ctx):
     proj, other = same_as_npm(ctx, workspaces_project(), L.install, ["install"], "install")
@@ -170,11 +179,7 @@ def ci_of_selected_workspaces(ctx):
         r = ctx.lade(L.ci + args, proj)
         h.check_exit(r, 0, "ci " + " ".join(args))
         h.check_exit(ctx.npm(["ci"] + args, other), 0, "npm ci " + " ".join(args))
-        h.check_equal(proj.tree(), other.tree(), "node_modules after ci " + " ".join(args), r,
-                      expected_name="npm", actual_name="lade")
-        h.check_equal(proj.read_text("node_modules/.package-lock.json"),
-                      other.read_text("node_modules/.package-lock.json"),
-                      "hidden lockfile after ci " + " ".join(args), r, expected_name="npm", actual_name="lade")
+        same_installed_tree(proj, other, "ci " + " ".join(args), r)
 
 
 @suite.test
@@ -207,11 +212,7 @@ def filtered_install_removes_what_the_workspace_no_longer_needs(ctx):
         h.check_exit(r, 0, "install " + " ".join(args))
         h.check_exit(ctx.npm(["install"] + args, other), 0, "npm install " + " ".join(args))
         h.check_not_exists(proj.path("node_modules", gone), gone + " after install " + " ".join(args))
-        h.check_equal(proj.tree(), other.tree(), "node_modules after install " + " ".join(args), r,
-                      expected_name="npm", actual_name="lade")
-        h.check_equal(proj.read_text("node_modules/.package-lock.json"),
-                      other.read_text("node_modules/.package-lock.json"),
-                      "hidden lockfile after install " + " ".join(args), r, expected_name="npm", actual_name="lade")
+        same_installed_tree(proj, other, "install " + " ".join(args), r)
 
 
 @suite.test
