@@ -111,7 +111,7 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_flag_callback("-q,--quiet", [&req] { req.loglevel = "warn"; }, "Same as --loglevel=warn");
   app.add_flag_callback("-d,--verbose", [&req] { req.loglevel = "verbose"; },
                         "Same as --loglevel=verbose");
-  app.add_flag("-s,--silent", req.silent, "Print nothing but errors");
+  app.add_flag("-s,--silent", req.silent, "Print nothing, errors included (the exit status tells)");
   app.add_option("--cache", req.cache_dir, "lade's cache folder (default $LADE_CACHE_DIR)");
   app.add_option("--link-mode", req.link_mode, "auto, reflink, hardlink or copy");
   app.add_flag("--omit-lockfile-registry-resolved{true},--no-omit-lockfile-registry-resolved{false}",

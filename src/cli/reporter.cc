@@ -78,6 +78,8 @@ void Reporter::error(const util::Error& error) {
                           {"detail", nl == std::string::npos ? std::string() : error.message.substr(nl + 1)}}}};
     std::printf("%s\n", j.dump(2).c_str());
   }
+  // npm's --silent (loglevel silent) prints nothing, errors included: the exit status tells.
+  if (silent_) return;
   std::fprintf(stderr, "lade: %s %s\n", error.code.c_str(), error.message.c_str());
 }
 

@@ -163,6 +163,14 @@ def git_failure_exits_with_gits_status(ctx):
 
 
 @suite.test
+def silent_prints_nothing_even_for_an_error(ctx):
+    proj = ctx.project(app({"no-such-package-here": "^1.0.0"}))
+    r = ctx.lade(L.install + ["--silent"], proj)
+    h.check_exit(r, 1, "install --silent of a package that does not exist")
+    h.check_equal((r.stdout + r.stderr).strip(), "", "output of install --silent", r)
+
+
+@suite.test
 def unreachable_registry(ctx):
     port = h.closed_port()
     proj = ctx.project(app({"leaf": "^1.0.0"}))
