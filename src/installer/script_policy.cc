@@ -287,6 +287,7 @@ std::vector<UnreviewedPackage> unreviewed_scripts(const tree::Tree& tree, const 
                                                   const fs::path& project_dir,
                                                   const std::unordered_set<const Node*>& left_out) {
   std::vector<UnreviewedPackage> out;
+  std::vector<std::pair<bool, size_t>> order;  // (placed by resolution, creation order)
   for (Node* node : tree.inventory()) {
     if (node->is_project_root || node->is_workspace || node->is_link || node->inert || left_out.count(node)) continue;
     const std::string location = node->location();
@@ -314,10 +315,20 @@ std::vector<UnreviewedPackage> unreviewed_scripts(const tree::Tree& tree, const 
       if (scripts.empty()) scripts.emplace_back("install", "(install scripts present)");
     }
     out.push_back(UnreviewedPackage{node->package_name(), node->version(), location, std::move(scripts)});
+    order.emplace_back(!node->from_lockfile, node->from_lockfile ? 0 : node->created_order());
   }
-  std::sort(out.begin(), out.end(),
-            [](const UnreviewedPackage& a, const UnreviewedPackage& b) { return a.location < b.location; });
-  return out;
+  // npm lists them in its inventory's order: what a lockfile gave, by location (the lockfile's
+  // order), then what resolution placed, in placement order.
+  std::vector<size_t> index(out.size());
+  for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+  std::sort(index.begin(), index.end(), [&](size_t a, size_t b) {
+    if (order[a] != order[b]) return order[a] < order[b];
+    return out[a].location < out[b].location;
+  });
+  std::vector<UnreviewedPackage> sorted;
+  sorted.reserve(out.size());
+  for (size_t i : index) sorted.push_back(std::move(out[i]));
+  return sorted;
 }
 
 namespace {

@@ -136,6 +136,9 @@ class Node {
   /// The lockfile key: "" for the root, "node_modules/a/node_modules/b", "packages/x".
   std::string location() const;
   int depth() const;
+  /// The order the tree made its nodes in. For nodes placed by resolution (not loaded from a
+  /// lockfile) it is npm's inventory order, which npm lists some things in.
+  size_t created_order() const { return slot_; }
   /// What `require(name)` would find from here: own child, else up the resolve parents.
   Node* resolve(std::string_view name);
   bool is_descendant_of(const Node* other) const;

@@ -3,6 +3,7 @@
 where it applies, against npm on the same input."""
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -938,6 +939,21 @@ def allow_scripts_policy_denies_and_lists_unreviewed(ctx):
     h.check_exit(r, 0, "install with allow-scripts in .npmrc")
     h.check("unreviewedScripts" not in r.stdout, "all allowed: nothing unreviewed", r)
     h.check_equal(len(script_markers(other)), 5, "every script ran", r)
+
+
+@suite.test
+def unreviewed_scripts_in_npms_order(ctx):
+    # npm lists them in its inventory's order: placement order without a lockfile (zz, a root
+    # dependency, before script-pre, placed for needs-script-pre), location order with one.
+    proj = ctx.project(pkg_json({"zz": "npm:has-postinstall@^1.0.0", "needs-script-pre": "^1.0.0"}))
+    names = lambda r: re.findall(r"warn:?.*  ((?:has-postinstall|script-pre)@1\.0\.0) \(", r.stderr)
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install without a lockfile")
+    h.check_equal(names(r), ["has-postinstall@1.0.0", "script-pre@1.0.0"], "order without a lockfile", r)
+    shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install from the lockfile")
+    h.check_equal(names(r), ["script-pre@1.0.0", "has-postinstall@1.0.0"], "order from the lockfile", r)
 
 
 @suite.test
