@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -113,6 +114,8 @@ std::string node_modules_listing(const fs::path& node_modules,
     while (const dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
       if (n == "." || n == "..") continue;
+      // What an install sets aside while it runs (installer/undo_log.h) is gone when it ends.
+      if (n.rfind(".lade-undo-", 0) == 0) continue;
       const bool dot = n[0] == '.';
       std::string entry = prefix + n;
       struct stat st {};
@@ -338,13 +341,32 @@ bool inside_bundler(const tree::Node& node) {
   return false;
 }
 
+/// Where a node_modules being removed goes first (then `<pid>`): a folder of the project that no
+/// install takes for node_modules when the removal is cut short.
+constexpr std::string_view kNodeModulesAside = ".node_modules-interrupted-";
+
+/// Deletes what removals of node_modules cut short by a kill left in `project` (those of
+/// processes still running stay).
+void remove_stale_node_modules(const fs::path& project) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto it = fs::directory_iterator(project, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kNodeModulesAside, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + kNodeModulesAside.size(), nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
+    stale.push_back(it->path());
+  }
+  for (const fs::path& dir : stale) fs::remove_all(dir, ec);
+}
+
 /// Removes a node_modules this install made, while other threads may still be writing into it:
 /// moved out of the way first, so that what they write after that fails instead of landing in
 /// node_modules, then deleted (again if a folder made just before the move reappeared).
 void remove_new_node_modules(const fs::path& node_modules) {
   std::error_code ec;
   const fs::path aside = node_modules.parent_path() /
-                         (".node_modules-interrupted-" + std::to_string(::getpid()));
+                         (std::string(kNodeModulesAside) + std::to_string(::getpid()));
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (fs::symlink_status(node_modules, ec).type() == fs::file_type::not_found) break;
     fs::rename(node_modules, aside, ec);
@@ -511,6 +533,8 @@ int run_install(InstallRequest req) {
   // takes it away again, as npm's reify rolls back what it added (nothing half-installed).
   std::function<void()> undo_on_failure;
   auto fail = [&](const util::Error& e) {
+    // Stopped by a signal: what failed is the work its cleanup took away; no error to report.
+    if (util::interrupted()) util::wait_for_the_end();
     if (undo_on_failure) undo_on_failure();
     reporter.error(e);
     // npm's exit status: a failed script's own code, 256 + errno for system errors, else 1.
@@ -1021,10 +1045,18 @@ int run_install(InstallRequest req) {
   std::optional<std::string> prebuilt_lock, prebuilt_hidden;
   size_t prebuilt_not_installed = 0;
   auto t_reify = Clock::now();
+  if (!req.package_lock_only && !req.dry_run) remove_stale_node_modules(project.dir);
+  // Lives until the lockfiles are written (see Reifier::finish).
+  std::optional<installer::Reifier> reifier;
   if (!req.package_lock_only) {
     if (req.command == Command::Ci) {
       std::error_code ec;
-      fs::remove_all(node_modules, ec);
+      // Stopped half way, ci leaves no node_modules: nothing half-installed (or half-removed) for
+      // the next install to take for installed. The old one is moved aside before it is deleted.
+      if (!undo_new_node_modules) {
+        undo_new_node_modules.emplace([node_modules] { remove_new_node_modules(node_modules); });
+      }
+      remove_new_node_modules(node_modules);
       undo_on_failure = [node_modules] { remove_new_node_modules(node_modules); };
       // npm ci empties every workspace's node_modules too.
       for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
@@ -1091,8 +1123,8 @@ int run_install(InstallRequest req) {
       prebuilt_hidden = lockfile::write_lockfile(ideal, early);
       prebuilt_not_installed = not_installed.size();
     };
-    installer::Reifier reifier(wiring.packages(), wiring.pool(), iopts);
-    auto r = reifier.reify(ideal, installed);
+    reifier.emplace(wiring.packages(), wiring.pool(), iopts);
+    auto r = reifier->reify(ideal, installed);
     if (!r) return fail(r.error());
     report = std::move(*r);
     for (const auto& w : report.warnings) reporter.warn(w);
@@ -1188,6 +1220,7 @@ int run_install(InstallRequest req) {
       (void)util::write_file_atomic(state_path, fp);
     }
   }
+  if (reifier) reifier->finish();
   auto write_time = since(t_write);
   if (undo_new_node_modules) undo_new_node_modules->dismiss();
   undo_on_failure = nullptr;

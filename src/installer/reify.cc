@@ -17,6 +17,7 @@
 #include "installer/package_fetcher.h"
 #include "installer/scripts.h"
 #include "installer/undo_log.h"
+#include "util/interrupt.h"
 #include "semver/functions.h"
 #include "lockfile/package_entry.h"
 #include "store/linker.h"
@@ -264,6 +265,22 @@ bool omitted(const Node& node, const std::vector<std::string>& omit) {
   if (f.optional && has("optional")) return true;
   if (f.dev_optional && has("dev") && has("optional")) return true;
   return false;
+}
+
+struct Reifier::Kept {
+  Kept(const fs::path& project, bool keep) : undo(project, keep) {}
+  UndoLog undo;
+  InterruptGate gate;
+  std::optional<util::InterruptCleanup> on_signal;  // destroyed first
+};
+
+Reifier::~Reifier() { finish(); }
+
+void Reifier::finish() {
+  if (!kept_) return;
+  kept_->undo.commit();  // a signal meanwhile waits: nothing set aside is left half deleted
+  kept_->gate.settle();
+  kept_.reset();
 }
 
 Reifier::Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOptions options)
@@ -645,14 +662,24 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
   }
   // From here on the old tree changes; a failure puts it back as it was (when there was one).
-  UndoLog undo(project, fetch_first);
+  if (!options_.node_modules_is_new) UndoLog::remove_stale(project);
+  kept_ = std::make_unique<Kept>(project, fetch_first);
+  UndoLog& undo = kept_->undo;
+  InterruptGate& gate = kept_->gate;
   struct UndoUnlessDone {
     UndoLog& log;
+    InterruptGate& gate;
     bool done = false;
     ~UndoUnlessDone() {
-      if (!done) log.undo();
+      if (done) return;
+      log.undo();
+      gate.settle();
     }
-  } undo_on_failure{undo};
+  } undo_on_failure{undo, gate};
+  // Ctrl-C from here on puts the old tree back (see InterruptGate). Every download is in by
+  // now, so the checkpoints come soon. (A node_modules this install makes is removed whole by
+  // the caller's cleanup instead, without waiting for downloads.)
+  if (fetch_first) kept_->on_signal.emplace([&gate] { gate.stop_and_wait(); });
   for (const std::string& marker : options_.old_tree_markers) undo.remove(marker);
   for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo);
 
@@ -728,6 +755,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     util::mark_subdirectories_unrelated(project / "node_modules");
   }
   auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
+    if (gate.stopping()) return util::make_error("ECANCELED", "stopped by a signal");
     auto r = linker.link(dir, project / n->location());
     if (!r) return r.take_error();
     return {};
@@ -781,6 +809,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (integrity_known) options_.while_linking(not_installed);
   }
   wait_for_pending();
+  gate.checkpoint(undo);
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;
 
@@ -832,6 +861,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
   }
   report.link_time = since(link_start);
+  gate.checkpoint(undo);
 
   // npm's rebuild gives a package with a binding.gyp and no install or preinstall script the
   // install script `node-gyp rebuild`, and its lockfile entry "hasInstallScript" (also with
@@ -867,6 +897,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       for (size_t i = 0; i < with_scripts.size(); ++i) {
         Node* n = with_scripts[i];
         if (skipped.count(n)) continue;  // went with an optional package whose script failed
+        gate.checkpoint(undo);
         auto st = run_script(scripts[i].package, event, project, project / n->location(), scripts[i].run);
         if (!st) {
           if (n->flags.optional) {
@@ -914,8 +945,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     report.scripts_time = since(scripts_start);
   }
   for (Node* n : skipped) report.not_installed.insert(n);
+  gate.checkpoint(undo);
+  // A signal from now on waits for finish(): the new tree is whole, its lockfiles come next.
   undo_on_failure.done = true;
-  undo.commit();
   return report;
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <string_view>
@@ -185,14 +186,27 @@ class Reifier {
  public:
   Reifier(PackageFetcher& packages, util::ThreadPool& pool, InstallOptions options);
 
+  ~Reifier();
+  Reifier(const Reifier&) = delete;
+  Reifier& operator=(const Reifier&) = delete;
+
   /// Brings node_modules in line with `ideal`. Nodes installed without a known integrity get
-  /// the one computed from their tarball (so the lockfile can record it).
+  /// the one computed from their tarball (so the lockfile can record it). A failure (or a
+  /// signal) puts an existing node_modules back as it was.
   util::Result<InstallReport> reify(tree::Tree& ideal, const InstalledTree& installed);
+
+  /// After a successful reify, once the lockfiles that describe the new tree are written: the
+  /// old packages set aside go. A signal that came since reify() returned ends the process only
+  /// now, with the new tree and its lockfiles whole. Also done on destruction.
+  void finish();
 
  private:
   PackageFetcher& packages_;
   util::ThreadPool& pool_;
   InstallOptions options_;
+  /// Kept from a successful reify() until finish().
+  struct Kept;
+  std::unique_ptr<Kept> kept_;
 };
 
 }  // namespace lade::installer

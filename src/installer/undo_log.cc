@@ -1,9 +1,14 @@
 #include "installer/undo_log.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <system_error>
+
+#include "util/interrupt.h"
 
 namespace lade::installer {
 
@@ -41,6 +46,23 @@ std::vector<fs::path> package_files(const fs::path& dir) {
 }  // namespace
 
 UndoLog::UndoLog(fs::path project, bool keep) : project_(std::move(project)), keep_(keep) {}
+
+void UndoLog::remove_stale(const fs::path& project_) {
+  // What an install killed half way (SIGKILL, a power cut, a signal while it deleted what it had
+  // set aside) left there is of no use now: this install rebuilds the tree from the lockfiles.
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto it = fs::directory_iterator(project_ / "node_modules", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    constexpr std::string_view kPrefix = ".lade-undo-";
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + kPrefix.size(), nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;  // still running
+    stale.push_back(it->path());
+  }
+  for (const fs::path& dir : stale) fs::remove_all(dir, ec);
+}
 
 fs::path UndoLog::aside_for(const std::string& rel) {
   // The first node_modules on the way down: the project's own, or a workspace's.
@@ -162,6 +184,30 @@ void UndoLog::commit() {
   for (const auto& [_, dir] : aside_dirs_) fs::remove_all(dir, ec);
   aside_dirs_.clear();
   steps_.clear();
+}
+
+void InterruptGate::stop_and_wait() {
+  std::unique_lock lock(mu_);
+  if (settled_) return;
+  stop_ = true;
+  stopping_ = true;
+  cv_.wait(lock, [this] { return settled_; });
+}
+
+void InterruptGate::checkpoint(UndoLog& log) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) return;
+  }
+  log.undo();
+  settle();
+  util::wait_for_the_end();
+}
+
+void InterruptGate::settle() {
+  std::lock_guard lock(mu_);
+  settled_ = true;
+  cv_.notify_all();
 }
 
 }  // namespace lade::installer

@@ -4,7 +4,10 @@
 // aside and restores them when a later step (a download, a link, a dependency's install script)
 // fails. Folders and links are moved, not copied, so keeping them costs a rename each; what was
 // moved aside is deleted once the install has succeeded.
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,6 +24,9 @@ class UndoLog {
   /// removed whole when it fails).
   UndoLog(fs::path project, bool keep);
   UndoLog(const UndoLog&) = delete;
+  /// Deletes what installs that ended half way (killed, or stopped while deleting what they had
+  /// set aside) left in `project`/node_modules; those of installs still running stay.
+  static void remove_stale(const fs::path& project);
   UndoLog& operator=(const UndoLog&) = delete;
 
   /// Takes the folder, file or link at `rel` (relative to the project) out of the way; nothing
@@ -61,6 +67,30 @@ class UndoLog {
   std::unordered_set<std::string> links_seen_;
   std::unordered_map<std::string, fs::path> aside_dirs_;  // by outermost node_modules
   size_t counter_ = 0;
+};
+
+/// A signal (Ctrl-C) while an install changes an existing node_modules: the signal's cleanup
+/// (util::InterruptCleanup, on the watcher thread) asks the installing thread to stop and waits
+/// until it has put the old tree back, or has finished, so that the process ends with a whole
+/// tree, as npm's reify rolls back on SIGINT. The installing thread stops at its checkpoints.
+class InterruptGate {
+ public:
+  /// The cleanup's side: returns once the installing thread has settled.
+  void stop_and_wait();
+  /// A stop was asked for: work in flight may skip what it was about to do.
+  bool stopping() const { return stopping_.load(); }
+  /// The installing thread's checkpoint: when a stop was asked for, undoes `log`, settles and
+  /// never returns (the watcher ends the process).
+  void checkpoint(UndoLog& log);
+  /// The installing thread will change nothing more: done, or failed and undone.
+  void settle();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool settled_ = false;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace lade::installer

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -30,6 +31,8 @@ struct Registry {
   std::map<unsigned long, std::function<void()>> cleanups;
   unsigned long next_id = 1;
   bool watching = false;
+  /// A signal came: the process ends as soon as its cleanups have run.
+  std::atomic<bool> interrupted{false};
 };
 
 Registry& registry() {
@@ -47,6 +50,7 @@ Registry& registry() {
       continue;
     }
     Registry& r = registry();
+    r.interrupted = true;
     {
       std::lock_guard lock(r.mu);
       for (auto it = r.cleanups.rbegin(); it != r.cleanups.rend(); ++it) it->second();
@@ -97,9 +101,21 @@ InterruptCleanup::~InterruptCleanup() { dismiss(); }
 void InterruptCleanup::dismiss() {
   if (id_ == 0) return;
   Registry& r = registry();
-  std::lock_guard lock(r.mu);
+  std::unique_lock lock(r.mu);
+  // The cleanup ran (or is about to: the watcher ends the process after it): the work it undid
+  // must not be reported as done, so this thread goes no further.
+  if (r.interrupted) {
+    lock.unlock();
+    wait_for_the_end();
+  }
   r.cleanups.erase(id_);
   id_ = 0;
+}
+
+bool interrupted() { return registry().interrupted.load(); }
+
+void wait_for_the_end() {
+  for (;;) ::pause();
 }
 
 }  // namespace lade::util

@@ -26,4 +26,11 @@ class InterruptCleanup {
   unsigned long id_ = 0;
 };
 
+/// A signal has come while a cleanup was registered: the process is ending.
+bool interrupted();
+
+/// Never returns: for a thread that must not go on (report an error, or success) once a signal
+/// has come, while the watcher runs the cleanups and ends the process.
+[[noreturn]] void wait_for_the_end();
+
 }  // namespace lade::util

@@ -855,6 +855,31 @@ def lockfile_version_and_integrity_that_disagree_fail(ctx):
         h.check_output_contains(r, "EINTEGRITY")
 
 
+@suite.test(lade_only=True)
+def signal_during_an_upgrade_puts_the_old_tree_back(ctx):
+    # SIGTERM while a dependency's postinstall runs, in an install that upgrades an existing
+    # tree: the install stops, puts the old tree back (npm's reify rolls back on a signal too),
+    # and ends by the signal.
+    slow = packed(ctx, "slow", "1.0.0", scripts={"postinstall": "node -e \"setTimeout(() => {}, 1500)\""})
+    proj = ctx.project(pkg_json({"leaf": "1.0.0", "shared": "1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    before = proj.read_bytes("node_modules/.package-lock.json")
+    tree_before = proj.tree()
+    proj.write("package.json", pkg_json({"leaf": "^1.1.0", "slow": "file:" + slow})["package.json"])
+    p = h.start_lade(ctx.sandbox, L.install, proj.root, registry=ctx.registry)
+    deadline = time.time() + 20
+    while time.time() < deadline and not os.path.exists(proj.path("node_modules/slow/package.json")):
+        time.sleep(0.02)
+    time.sleep(0.3)  # inside the postinstall
+    p.send_signal(15)
+    p.wait(timeout=30)
+    h.check_equal(p.returncode, -15, "exit by SIGTERM")
+    h.check_equal(proj.tree(), tree_before, "node_modules after the signal")
+    h.check_equal(proj.read_bytes("node_modules/.package-lock.json"), before, "hidden lockfile after the signal")
+    h.check_equal(sorted(n for n in os.listdir(proj.path("node_modules")) if n.startswith(".lade-undo")), [],
+                  "what was set aside is gone")
+
+
 @suite.test
 def lockfile_with_merge_conflicts_or_cut_short(ctx):
     # npm merges a lockfile with git's conflict markers (our side's changes applied on theirs)
