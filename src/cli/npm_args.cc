@@ -65,6 +65,14 @@ bool unsupported_flag(std::string_view key) { return one_of(key, {"install-links
 
 bool falsy(std::string_view v) { return v == "false" || v == "0" || v == "no" || v == "null"; }
 
+/// Flags that are settings too: turned off on the command line (--no-offline, --offline=false),
+/// they must override a config file or the environment that turns them on, as npm's do.
+bool overridable_setting(std::string_view key) {
+  return one_of(key, {"offline", "prefer-offline", "prefer-online", "legacy-peer-deps", "strict-peer-deps",
+                      "engine-strict", "force", "ignore-scripts", "package-lock-only", "save-exact",
+                      "global-style", "legacy-bundling", "production"});
+}
+
 /// The long option a single-letter shorthand stands for ("" when unknown).
 std::string_view shorthand(char c) {
   switch (c) {
@@ -185,13 +193,17 @@ NpmArgs normalize_npm_args(const std::vector<std::string>& args) {
             !(inline_value && falsy(*inline_value))) {
           save_types.push_back(key);
         }
+        if (inline_value && falsy(*inline_value) && overridable_setting(key)) {
+          out.settings.emplace_back(key, "false");
+          continue;
+        }
         rest.push_back("--" + key + (inline_value ? "=" + *inline_value : std::string()));
       } else if (negated && known_flag(base) == Flag::WithNegation) {
         rest.push_back("--" + key);
       } else if (negated && known_flag(base) != Flag::None) {
         // --no-<flag> for a flag whose default is off: nothing to turn off, except a setting
-        // the config files may have turned on.
-        if (base == "save-exact") out.settings.emplace_back("save-exact", "false");
+        // the config files or the environment may have turned on.
+        if (overridable_setting(base)) out.settings.emplace_back(base, "false");
       } else {
         out.warnings.push_back("unknown option \"--" + key + "\" (ignored)");
       }

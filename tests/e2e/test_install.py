@@ -401,6 +401,23 @@ def nested_package_removed_by_hand_is_put_back(ctx):
 
 
 @suite.test
+def command_line_turns_off_what_config_turns_on(ctx):
+    # --no-offline (or --offline=false) beats offline=true from .npmrc or the environment.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    proj.write(".npmrc", "offline=true\n")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, "nonzero", "install with offline=true and an empty cache")
+    h.check_output_contains(r, "ENOTCACHED")
+    r = ctx.lade(L.install + ["--no-offline"], proj)
+    h.check_exit(r, 0, "install --no-offline")
+    proj.write(".npmrc", "")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install + ["--offline=false", "--prefer-online"], proj, env={"npm_config_offline": "true"})
+    h.check_exit(r, 0, "install --offline=false with npm_config_offline=true")
+
+
+@suite.test
 def npmrc_change_is_not_up_to_date(ctx):
     # Settings from .npmrc change what an install leaves behind, as flags do: omit=dev added
     # after an install takes the dev packages away on the next one.
