@@ -594,7 +594,8 @@ std::string save_spec_for(const PackageSpec& spec, const std::string& resolved_v
     std::string range = target.raw_spec;
     if (target.type != SpecType::kRange || range == "*" || semver.is_subset(prefix_range, range))
       range = prefix_range;
-    if (spec.sub_spec) return "npm:" + spec.sub_spec->name + "@" + range;
+    // An alias of a package to its own name is no alias (npm compares the names).
+    if (spec.sub_spec && spec.sub_spec->name != spec.name) return "npm:" + spec.sub_spec->name + "@" + range;
     return range;
   }
   if (spec.hosted) {

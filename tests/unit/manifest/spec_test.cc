@@ -290,6 +290,7 @@ TEST_CASE("save_spec_for saves what npm writes to package.json", "[manifest][spe
   CHECK(saved("ms@1.x || 2.x", "2.1.3", save) == "^2.1.3");
   CHECK(saved("foo@npm:ms@^2", "2.1.3", save) == "npm:ms@^2.1.3");
   CHECK(saved("foo@npm:ms", "2.1.3", save) == "npm:ms@^2.1.3");
+  CHECK(saved("ms@npm:ms@2.1.3", "2.1.3", save) == "^2.1.3");  // an alias to its own name is none
 
   SaveOptions exact = save;
   exact.save_exact = true;
