@@ -706,6 +706,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}});
     }
   }
+  // A scope folder whose last package went goes too (rmdir: only when it is empty).
+  for (const auto& [loc, pkg] : installed) {
+    if (loc.empty() || wanted_locations.count(loc) || !in_node_modules(loc)) continue;
+    const std::string name = name_at(loc);
+    if (name.empty() || name[0] != '@' || name.find('/') == std::string::npos) continue;
+    std::error_code ec;
+    fs::remove(project / loc.substr(0, loc.rfind('/')), ec);
+  }
   // npm's linked layout, replaced by this tree: its store folder goes when nothing is left in it.
   if (left_linked_store) {
     std::error_code ec;
