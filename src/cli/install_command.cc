@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -344,21 +343,6 @@ bool inside_bundler(const tree::Node& node) {
 /// Where a node_modules being removed goes first (then `<pid>`): a folder of the project that no
 /// install takes for node_modules when the removal is cut short.
 constexpr std::string_view kNodeModulesAside = ".node_modules-interrupted-";
-
-/// Deletes what removals of node_modules cut short by a kill left in `project` (those of
-/// processes still running stay).
-void remove_stale_node_modules(const fs::path& project) {
-  std::error_code ec;
-  std::vector<fs::path> stale;
-  for (auto it = fs::directory_iterator(project, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind(kNodeModulesAside, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + kNodeModulesAside.size(), nullptr, 10);
-    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
-    stale.push_back(it->path());
-  }
-  for (const fs::path& dir : stale) fs::remove_all(dir, ec);
-}
 
 /// Removes a node_modules this install made, while other threads may still be writing into it:
 /// moved out of the way first, so that what they write after that fails instead of landing in
@@ -1045,7 +1029,8 @@ int run_install(InstallRequest req) {
   std::optional<std::string> prebuilt_lock, prebuilt_hidden;
   size_t prebuilt_not_installed = 0;
   auto t_reify = Clock::now();
-  if (!req.package_lock_only && !req.dry_run) remove_stale_node_modules(project.dir);
+  // What removals of node_modules cut short by a kill left in the project goes.
+  if (!req.package_lock_only && !req.dry_run) util::remove_abandoned(project.dir, kNodeModulesAside);
   // Lives until the lockfiles are written (see Reifier::finish).
   std::optional<installer::Reifier> reifier;
   if (!req.package_lock_only) {

@@ -1,18 +1,19 @@
 #include "installer/undo_log.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <system_error>
 
+#include "util/fs.h"
 #include "util/interrupt.h"
 
 namespace lade::installer {
 
 namespace {
+
+/// What an install sets aside goes to node_modules/<this><pid>.
+constexpr std::string_view kAsidePrefix = ".lade-undo-";
 
 fs::file_type type_of(const fs::path& path) {
   std::error_code ec;
@@ -47,21 +48,10 @@ std::vector<fs::path> package_files(const fs::path& dir) {
 
 UndoLog::UndoLog(fs::path project, bool keep) : project_(std::move(project)), keep_(keep) {}
 
-void UndoLog::remove_stale(const fs::path& project_) {
+void UndoLog::remove_stale(const fs::path& project) {
   // What an install killed half way (SIGKILL, a power cut, a signal while it deleted what it had
   // set aside) left there is of no use now: this install rebuilds the tree from the lockfiles.
-  std::error_code ec;
-  std::vector<fs::path> stale;
-  for (auto it = fs::directory_iterator(project_ / "node_modules", ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    constexpr std::string_view kPrefix = ".lade-undo-";
-    if (name.rfind(kPrefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + kPrefix.size(), nullptr, 10);
-    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;  // still running
-    stale.push_back(it->path());
-  }
-  for (const fs::path& dir : stale) fs::remove_all(dir, ec);
+  util::remove_abandoned(project / "node_modules", kAsidePrefix);
 }
 
 fs::path UndoLog::aside_for(const std::string& rel) {
@@ -72,7 +62,7 @@ fs::path UndoLog::aside_for(const std::string& rel) {
     if (part == "node_modules") break;
   }
   auto [it, made] = aside_dirs_.try_emplace(outer.string());
-  if (made) it->second = project_ / outer / (".lade-undo-" + std::to_string(::getpid()));
+  if (made) it->second = project_ / outer / (std::string(kAsidePrefix) + std::to_string(::getpid()));
   return it->second / std::to_string(counter_++);
 }
 

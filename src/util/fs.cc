@@ -1,6 +1,7 @@
 #include "util/fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/file.h>
@@ -9,8 +10,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 namespace lade::util {
 
@@ -143,4 +146,17 @@ FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+
+void remove_abandoned(const fs::path& dir, std::string_view prefix) {
+  std::error_code ec;
+  std::vector<fs::path> abandoned;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;  // still running
+    abandoned.push_back(it->path());
+  }
+  for (const fs::path& path : abandoned) fs::remove_all(path, ec);
+}
 }  // namespace lade::util

@@ -44,6 +44,10 @@ class AtomicFile {
 };
 
 /// A fresh directory removed (recursively) on destruction unless release()d.
+/// Deletes the entries of `dir` named `<prefix><pid>` whose process is gone: what a process
+/// killed half way left behind (those of processes still running stay).
+void remove_abandoned(const fs::path& dir, std::string_view prefix);
+
 class TempDir {
  public:
   /// Creates `<parent>/<prefix>XXXXXX`. parent defaults to the system temp dir.
