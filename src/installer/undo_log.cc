@@ -87,13 +87,8 @@ void UndoLog::remove(const std::string& rel) {
 }
 
 void UndoLog::make_room_for_link(const std::string& rel) {
-  const fs::path path = project_ / rel;
-  if (keep_ && !exists_here(path)) {
-    steps_.push_back({Step::Kind::kCreated, path, {}, std::nullopt});
-    return;
-  }
-  remove(rel);
-  if (keep_) steps_.push_back({Step::Kind::kCreated, path, {}, std::nullopt});
+  remove(rel);  // nothing when there is nothing
+  if (keep_) steps_.push_back({Step::Kind::kCreated, project_ / rel, {}, std::nullopt});
 }
 
 void UndoLog::make_room_for_package(const std::string& rel) {
