@@ -412,6 +412,23 @@ def load_project(name: str, source: Path, legacy_names: set[str]) -> Project:
     return Project(name, source, name in legacy_names, deps)
 
 
+# Whatever a tool leaves behind is not source: a scenario decides which of these exist.
+NOT_SOURCE_ANYWHERE = {"node_modules", ".git"}
+NOT_SOURCE_AT_ROOT = {"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "bun.lock",
+                      "bun.lockb", "yarn.lock"}
+
+
+def copy_source(source: Path, dest: Path) -> None:
+    """Copies a project folder whole (workspace folders, file: dependencies, .npmrc), so that
+    every tool installs the same project; symlinks are kept as links."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = NOT_SOURCE_ANYWHERE & set(names)
+        if Path(folder) == source:
+            skipped |= NOT_SOURCE_AT_ROOT & set(names)
+        return skipped
+    shutil.copytree(source, dest, symlinks=True, ignore=ignore)
+
+
 @dataclass
 class Lane:
     """One tool on one project: its directories and what state they are in."""
@@ -440,12 +457,9 @@ class Lane:
         return self.root / "saved-lockfile"
 
     def reset_project(self) -> None:
-        """A project dir holding only the source's package.json (and .npmrc)."""
+        """A fresh copy of the project's source: no node_modules, no lockfile of any tool."""
         remove_tree(self.proj)
-        self.proj.mkdir(parents=True)
-        for name in ("package.json", ".npmrc"):
-            if (self.project.source / name).is_file():
-                shutil.copy2(self.project.source / name, self.proj / name)
+        copy_source(self.project.source, self.proj)
         self.ready_up_to_date = False
 
     def save_lockfile(self) -> bool:
