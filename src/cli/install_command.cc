@@ -26,6 +26,7 @@
 #include "installer/early_link.h"
 #include "lockfile/actual_tree.h"
 #include "installer/dev_engines.h"
+#include "installer/diff_order.h"
 #include "installer/reify.h"
 #include "installer/scripts.h"
 #include "lockfile/ci_check.h"
@@ -444,7 +445,7 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
       for (const auto& [loc, node] : h->nodes) {
         // Folders outside node_modules (workspaces, file: targets) are the user's, never removed.
         if (!loc.empty() && installer::in_node_modules(loc)) {
-          present[loc] = {node->package_name(), node->is_link ? "link:" + node->realpath : node->version()};
+          present[loc] = {node->name, node->is_link ? "link:" + node->realpath : node->version()};
         }
       }
     }
@@ -457,11 +458,11 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
     const std::string want = n->is_link ? "link:" + n->realpath : n->version();
     if (it == present.end()) {
       report.added++;
-      report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
+      report.added_packages.push_back({n->name, n->version(), loc, {}});
     } else {
       if (it->second.version != want) {
         report.changed++;
-        report.changed_packages.push_back({n->package_name(), n->version(), loc, it->second.version});
+        report.changed_packages.push_back({n->name, n->version(), loc, it->second.version});
       }
       present.erase(it);
     }
@@ -1232,12 +1233,10 @@ int run_install(InstallRequest req) {
   summary.add = std::move(report.added_packages);
   summary.change = std::move(report.changed_packages);
   summary.remove = std::move(report.removed_packages);
-  auto by_location = [](const installer::ReportedPackage& a, const installer::ReportedPackage& b) {
-    return a.location < b.location;
-  };
-  for (auto* list : {&summary.add, &summary.change, &summary.remove}) std::sort(list->begin(), list->end(), by_location);
+  installer::order_as_npm_diff(ideal, summary.add, summary.change, summary.remove);
   summary.project_dir = project.dir.string();
   summary.dry_run = req.dry_run;
+  summary.long_listing = req.long_listing;
   summary.elapsed = since(start);
   summary.timing = {{"load", load_time},
                     {"resolve", resolve_time},

@@ -66,6 +66,8 @@ struct InstallRequest {
   bool prefer_online = false;
   /// --dry-run: resolve and report; no package.json, lockfile or node_modules written.
   bool dry_run = false;
+  /// --long: list what was added, changed and removed, as --dry-run does.
+  bool long_listing = false;
   /// --no-bin-links: no node_modules/.bin links.
   bool bin_links = true;
   /// --package-lock[=bool] / --no-package-lock: "false" means package-lock.json is neither

@@ -59,10 +59,10 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   app.add_flag("--json", req.json, "Print the result as JSON");
   app.add_flag("--prefer-online", req.prefer_online, "Revalidate cached metadata, however fresh");
   app.add_flag("--dry-run", req.dry_run, "Resolve and report, but write nothing");
+  app.add_flag("-l,--long", req.long_listing, "List every package added, changed and removed");
   app.add_flag("--bin-links,!--no-bin-links", req.bin_links, "Link packages' bins into node_modules/.bin");
   app.add_flag("--package-lock{true},--no-package-lock{false}", req.package_lock,
                "Read and write package-lock.json (--no-package-lock: neither)");
-  // npm's older spellings of --omit and --include.
   // npm's older spellings of --omit and --include, with npm's words about them.
   app.add_flag_callback("--no-optional",
                         [&req] {

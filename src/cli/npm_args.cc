@@ -39,7 +39,7 @@ Flag known_flag(std::string_view key) {
                    "ignore-scripts", "package-lock-only", "legacy-peer-deps", "strict-peer-deps", "global-style",
                    "legacy-bundling", "force", "engine-strict", "prefer-offline", "offline", "timing", "json",
                    "prefer-online", "dry-run", "quiet", "verbose", "silent", "workspaces", "include-workspace-root",
-                   "help", "version", "prefer-dedupe", "no-optional", "save-peer"})) {
+                   "help", "version", "prefer-dedupe", "no-optional", "save-peer", "long"})) {
     return Flag::Plain;
   }
   return Flag::None;
@@ -85,6 +85,7 @@ std::string_view shorthand(char c) {
     case 'f': return "force";
     case 'q': return "quiet";
     case 'd': return "verbose";
+    case 'l': return "long";
     case 's': return "silent";
     case 'y': return "yes";
     case 'h': return "help";

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -145,14 +146,17 @@ void Reporter::summary(const Summary& s) {
     return;
   }
   if (silent_) return;
-  if (s.dry_run) {
-    // npm's dry-run lists what it would do.
-    for (const auto& p : s.add) std::printf("add %s %s\n", p.name.c_str(), p.version.c_str());
+  if (s.dry_run || s.long_listing) {
+    // npm's dry-run (and --long) lists what it would do, in its diff's order.
+    std::vector<std::pair<size_t, std::string>> lines;
+    for (const auto& p : s.add) lines.emplace_back(p.diff_rank, "add " + p.name + " " + p.version);
     for (const auto& p : s.change) {
-      std::printf("change %s %s => %s\n", p.name.c_str(), p.from_version.c_str(), p.version.c_str());
+      lines.emplace_back(p.diff_rank, "change " + p.name + " " + p.from_version + " => " + p.version);
     }
-    for (const auto& p : s.remove) std::printf("remove %s %s\n", p.name.c_str(), p.version.c_str());
-    if (!s.add.empty() || !s.change.empty() || !s.remove.empty()) std::printf("\n");
+    for (const auto& p : s.remove) lines.emplace_back(p.diff_rank, "remove " + p.name + " " + p.version);
+    std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [_, line] : lines) std::printf("%s\n", line.c_str());
+    if (!lines.empty()) std::printf("\n");
   }
   std::vector<std::string> parts;
   if (s.added) parts.push_back("added " + plural(s.added, "package"));

@@ -26,6 +26,8 @@ struct Summary {
   std::vector<installer::ReportedPackage> add, change, remove;
   std::string project_dir;
   bool dry_run = false;
+  /// npm's --long: the same lines as --dry-run, for what was done.
+  bool long_listing = false;
   /// Installed packages with install scripts the allowScripts policy does not cover: warned
   /// about after the summary line, listed in --json as npm's unreviewedScripts.
   std::vector<installer::UnreviewedPackage> unreviewed_scripts;

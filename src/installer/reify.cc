@@ -533,7 +533,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
                                         : p.resolved == n->resolved || p.resolved.empty() || n->resolved.empty());
       if (p.early) {
         report.added++;
-        report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
+        report.added_packages.push_back({n->name, n->version(), loc, {}});
         newly_added.insert(n);
         if (same && p.complete && !n->is_link) linked_early.insert(n);
       } else if (same && !bin_links_missing(project, *n, options_.bin_links)) {
@@ -543,16 +543,16 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         // npm's diff takes a package whose bins are not all linked for changed (and installs it
         // again); its links are made again below, its files stay.
         report.changed++;
-        report.changed_packages.push_back({n->package_name(), n->version(), loc, p.version});
+        report.changed_packages.push_back({n->name, n->version(), loc, p.version});
         continue;
       } else {
         report.changed++;
-        report.changed_packages.push_back({n->package_name(), n->version(), loc, p.version});
+        report.changed_packages.push_back({n->name, n->version(), loc, p.version});
         replaced.emplace_back(loc, &p);
       }
     } else {
       report.added++;
-      report.added_packages.push_back({n->package_name(), n->version(), loc, {}});
+      report.added_packages.push_back({n->name, n->version(), loc, {}});
       newly_added.insert(n);
     }
     to_install.push_back(n);

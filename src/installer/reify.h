@@ -119,6 +119,8 @@ struct ReportedPackage {
   std::string version;
   std::string location;      // in the project ("node_modules/a")
   std::string from_version;  // a changed package's version before
+  /// Place in npm's listing of adds, changes and removes together (see diff_order.h).
+  size_t diff_rank = 0;
 };
 
 struct InstallReport {

@@ -1184,6 +1184,50 @@ def json_output_lists_what_changed_as_npm_does(ctx):
 
 
 @suite.test
+def listed_changes_come_in_npm_diff_order(ctx):
+    # npm walks its diff tree depth first from the last entry: --dry-run and --long lines and
+    # --json's lists come in that order (last placed first, nested packages after their
+    # parent; over an existing tree, what it had first, then what is new).
+    def lines(r):
+        return [l for l in r.stdout.splitlines() if l.split(" ")[0] in ("add", "change", "remove")]
+
+    def json_lists(r, proj):
+        out = json.loads(r.stdout[r.stdout.index("{"):])
+        rel = lambda p: os.path.relpath(os.path.realpath(p), os.path.realpath(proj.root))
+        return {k: [rel(e["path"] if "path" in e else e["to"]["path"]) for e in out[k]]
+                for k in ("add", "change", "remove")}
+
+    first = pkg_json({"uses-leaf-2": "1.0.0", "leaf": "1.0.0", "chain-a": "1.0.0", "shared": "1.0.0",
+                      "sort-z": "1.0.0", "sort-a": "1.0.0"})
+    ours = ctx.project(first, name="lade")
+    theirs = ctx.project(first, name="npm")
+    r, n = ctx.lade(L.install + ["--dry-run"], ours), ctx.npm(["install", "--dry-run"], theirs)
+    h.check_exit(r, 0, "install --dry-run")
+    h.check_exit(n, 0, "npm install --dry-run")
+    h.check_equal(lines(r), lines(n), "--dry-run lines of a fresh resolution",
+                  expected_name="npm", actual_name="lade")
+    r, n = ctx.lade(L.install + ["--long"], ours), ctx.npm(["install", "--long"], theirs)
+    h.check_exit(r, 0, "install --long")
+    h.check_exit(n, 0, "npm install --long")
+    h.check_equal(lines(r), lines(n), "--long lines", expected_name="npm", actual_name="lade")
+    h.check(len(lines(r)) > 6, "--long lists nothing", r)
+
+    second = pkg_json({"uses-leaf-2": "1.0.0", "leaf": "1.1.0", "uses-leaf-1": "1.0.0", "sort-a": "1.0.0",
+                       "@fx/scoped-a": "^1.0.0"})["package.json"]
+    ours.write("package.json", second)
+    theirs.write("package.json", second)
+    r, n = ctx.lade(L.install + ["--dry-run"], ours), ctx.npm(["install", "--dry-run"], theirs)
+    h.check_equal(lines(r), lines(n), "--dry-run lines over an existing tree",
+                  expected_name="npm", actual_name="lade")
+    h.check(any(l.startswith("remove") for l in lines(r)) and any(l.startswith("change") for l in lines(r)),
+            "the second install should remove and change packages", r)
+    r = ctx.lade(L.install + ["--dry-run", "--json"], ours)
+    n = ctx.npm(["install", "--dry-run", "--json"], theirs)
+    h.check_equal(json_lists(r, ours), json_lists(n, theirs), "--json lists over an existing tree",
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def package_lock_only_turns_package_lock_back_on(ctx):
     # npm's flattening: package-lock-only sets package-lock, so the lockfile is written even
     # with --no-package-lock or package-lock=false.
