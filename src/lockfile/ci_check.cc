@@ -37,9 +37,15 @@ std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
 
 std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
                                              const tree::Tree& ideal_tree) {
+  // npm lists them in its inventory's order: what it read from the lockfile in the lockfile's
+  // order (links after the rest), then what resolution placed, in the order it placed it.
   std::vector<std::pair<std::string, const tree::Node*>> keyed;
   for (const tree::Node* n : ideal_tree.inventory()) keyed.emplace_back(n->location(), n);
   std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    const tree::Node &x = *a.second, &y = *b.second;
+    if (x.from_lockfile != y.from_lockfile) return x.from_lockfile;
+    if (!x.from_lockfile) return x.created_order() < y.created_order();
+    if (x.is_link != y.is_link) return y.is_link;
     return util::locale_compare(a.first, b.first) < 0;
   });
   std::vector<const tree::Node*> nodes;

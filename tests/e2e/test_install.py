@@ -140,6 +140,26 @@ def ci_fails_when_lockfile_and_package_json_disagree(ctx):
 
 
 @suite.test
+def ci_lists_what_the_lockfile_lacks_in_npm_order(ctx):
+    # npm's validateLockfile walks the ideal tree's inventory: the lockfile's packages in its
+    # order, then what resolution placed in the order it placed it (not alphabetically).
+    proj = ctx.project(pkg_json({"sort-z": "1.0.0", "leaf": "1.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0, "npm lock")
+    proj.write("package.json", pkg_json({"sort-z": "1.0.0", "leaf": "^2.0.0", "uses-leaf-1": "1.0.0",
+                                         "chain-a": "1.0.0", "shared": "1.0.0"})["package.json"])
+    copy = proj.copy(ctx.sandbox, "npm-copy")
+
+    def mismatches(r):
+        return [l for l in (r.stdout + r.stderr).replace("npm error ", "").splitlines()
+                if l.startswith(("Missing:", "Invalid:"))]
+    r, n = ctx.lade(L.ci, proj), ctx.npm(["ci", "--ignore-scripts"], copy)
+    h.check_exit(r, "nonzero", "lade ci with a stale lockfile")
+    h.check_exit(n, "nonzero", "npm ci with a stale lockfile")
+    h.check(len(mismatches(n)) >= 5, "npm lists fewer mismatches than expected", n)
+    h.check_equal(mismatches(r), mismatches(n), "ci's mismatch lines", expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def ci_without_lockfile_fails(ctx):
     proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
     r = ctx.lade(L.ci, proj)
