@@ -541,6 +541,7 @@ int run_install(InstallRequest req) {
   const fs::path state_path = node_modules / ".lade-state";
 
   bool adding = req.command == Command::Install && !req.specs.empty();
+  const bool removing = req.command == Command::Install && !req.remove.empty();
   std::string lock_text;
   bool have_lock = false;
   if (auto t = util::read_file(lock_path)) {
@@ -553,7 +554,7 @@ int run_install(InstallRequest req) {
   // tree it loads from a lockfile (see ResolveOptions::flags_suspect), and so does lade.
   // npm runs the root project's install scripts even when nothing changed: with any, the whole
   // install runs (it knows whether a config file says ignore-scripts).
-  const bool root_scripts_may_run = !adding && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
+  const bool root_scripts_may_run = !adding && !removing && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
   project.detect_node(default_cache_dir(req));
@@ -575,7 +576,7 @@ int run_install(InstallRequest req) {
   }
   const auto script_env = npm_config_env(*config_r, project.dir);
   const bool foreground_scripts = config_flag(*config_r, "foreground-scripts");
-  if (req.command == Command::Install && !adding && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
+  if (req.command == Command::Install && !adding && !removing && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
@@ -712,6 +713,42 @@ int run_install(InstallRequest req) {
   };
   std::vector<AddedSpec> added;
   std::vector<WorkspaceAdd> workspace_adds;
+  bool root_edited = false;
+  // What the lockfile's root entry is made from: package.json, except that npm's rm also drops
+  // a removed peer's peerDependenciesMeta from the tree (not from the file it saves).
+  std::optional<manifest::Json> lock_root_json;
+  if (removing) {
+    // `lade uninstall`: the names leave package.json before resolving, as npm's rm does; the
+    // install that follows prunes what nothing needs any more.
+    for (const auto& [name, folder] : selected) {
+      WorkspaceAdd w;
+      w.folder = folder;
+      w.dir = project.dir / folder;
+      auto pj = manifest::PackageJson::load(w.dir);
+      if (!pj) return fail(pj.error());
+      w.package_json.emplace(std::move(*pj));
+      for (const std::string& gone : req.remove) w.package_json->remove_dependency(gone);
+      w.manifest = manifest::manifest_from_json(w.package_json->content());
+      wiring.sourced().override_folder(w.dir, w.manifest);
+      workspace_adds.push_back(std::move(w));
+    }
+    if (selected.empty() || req.include_workspace_root) {
+      const manifest::Json before = project.package_json->content();
+      for (const std::string& gone : req.remove) project.package_json->remove_dependency(gone);
+      lock_root_json = project.package_json->content();
+      auto meta = lock_root_json->find("peerDependenciesMeta");
+      auto peers = before.find("peerDependencies");
+      if (meta != lock_root_json->end() && meta->is_object() && peers != before.end() && peers->is_object()) {
+        for (const std::string& gone : req.remove) {
+          if (peers->contains(gone)) meta->erase(gone);
+        }
+        if (meta->empty()) lock_root_json->erase(meta);
+      }
+      root_manifest = manifest::manifest_from_json(*lock_root_json);
+      project.manifest = root_manifest;
+      root_edited = true;
+    }
+  }
   if (adding && !selected.empty()) {
     std::error_code ec;
     fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
@@ -744,7 +781,7 @@ int run_install(InstallRequest req) {
     }
   }
   lockfile::ReadOptions read_options;
-  read_options.root_extras = lockfile::entry_extras_from_json(project.package_json->content());
+  read_options.root_extras = lockfile::entry_extras_from_json(lock_root_json ? *lock_root_json : project.package_json->content());
   for (const auto& [name, folder] : workspaces) read_options.workspaces.emplace_back(name, folder);
   read_options.read_link_target = [&](std::string_view location) -> std::optional<manifest::Json> {
     const fs::path file = project.dir / std::string(location) / "package.json";
@@ -823,13 +860,28 @@ int run_install(InstallRequest req) {
   tree::Tree& ideal = *ideal_owner;
   tree::Node* root = ideal.root();
   for (WorkspaceAdd& w : workspace_adds) {
-    if (tree::Node* n = folder_node(ideal, w.folder)) {
+    tree::Node* n = folder_node(ideal, w.folder);
+    if (n && removing) {
+      // Edges go: the package is replaced, as arborist's `node.package = ...` does.
+      manifest::Manifest package = n->package;
+      package.dependencies = w.manifest.dependencies;
+      package.dev_dependencies = w.manifest.dev_dependencies;
+      package.optional_dependencies = w.manifest.optional_dependencies;
+      package.peer_dependencies = w.manifest.peer_dependencies;
+      ideal.set_package(n, std::move(package));
+    } else if (n) {
       n->package.dependencies = w.manifest.dependencies;
       n->package.dev_dependencies = w.manifest.dev_dependencies;
       n->package.optional_dependencies = w.manifest.optional_dependencies;
       n->package.peer_dependencies = w.manifest.peer_dependencies;
       ideal.load_edges(n, true);
     }
+  }
+  if (removing && !workspace_adds.empty() && loaded_lock) {
+    // As if the workspaces' package.json had been edited before the lockfile was read: what
+    // they no longer depend on is extraneous, and resolution prunes it.
+    tree::reset_dep_flags(ideal);
+    tree::calc_dep_flags(ideal);
   }
   auto load_time = since(t_load);
 
@@ -1007,7 +1059,7 @@ int run_install(InstallRequest req) {
   // What package.json says beyond the tree (an empty devDependencies, the object form of
   // workspaces), as it is now (after `lade add`).
   lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
-  extras.entries[root] = lockfile::entry_extras_from_json(project.package_json->content());
+  extras.entries[root] = lockfile::entry_extras_from_json(lock_root_json ? *lock_root_json : project.package_json->content());
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;
@@ -1154,10 +1206,10 @@ int run_install(InstallRequest req) {
   if (write_hidden && !hidden_prebuilt) {
     hidden_text = std::async(std::launch::async, [&ideal, &hopts] { return lockfile::write_lockfile(ideal, hopts); });
   }
-  if (save_package_json && adding) {
-    // Only the package.json files something was added to (npm saves the trees it edited: with
-    // -w alone, not the root's, whatever its layout).
-    if (!added.empty()) {
+  if (save_package_json && (adding || removing)) {
+    // Only the package.json files something was added to or removed from (npm saves the trees
+    // it edited: with -w alone, not the root's, whatever its layout).
+    if (!added.empty() || root_edited) {
       if (auto st = project.save_package_json(); !st) return fail(st.error());
     }
     for (WorkspaceAdd& w : workspace_adds) {
@@ -1191,7 +1243,9 @@ int run_install(InstallRequest req) {
     const bool ci_lock_stale = req.command == Command::Ci && !(prebuilt_lock && *prebuilt_lock == lock_text);
     // Only part of the tree is installed: the next full install has work to do.
     const bool partial = !selected.empty();
-    if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial) {
+    // The lockfile's root left out what package.json still says (a removed peer's meta).
+    const bool lock_root_differs = lock_root_json && *lock_root_json != project.package_json->content();
+    if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

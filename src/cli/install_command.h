@@ -15,6 +15,9 @@ struct InstallRequest {
   Command command = Command::Install;
   std::string argv0;
   std::vector<std::string> specs;
+  /// `lade uninstall <names>`: an install with these names taken out of package.json first
+  /// (every dependency section and bundleDependencies, as npm's `rm`).
+  std::vector<std::string> remove;
   bool save_dev = false;
   bool save_optional = false;
   bool save_prod = false;

@@ -218,6 +218,17 @@ int main(int argc, char** argv) {
   install->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");
   add_common_flags(*install, req, omit_resolved);
 
+  auto* uninstall = app.add_subcommand("uninstall", "Remove packages from package.json and node_modules");
+  for (const char* alias : {"remove", "rm", "r", "un", "unlink"}) uninstall->alias(alias);
+  uninstall->add_option("names", req.remove, "Packages to remove, by name");
+  // npm accepts the save-type flags here too; they change nothing.
+  for (const char* flag : {"-D,--save-dev", "-O,--save-optional", "-P,--save-prod", "--save-peer",
+                           "-E,--save-exact", "-B,--save-bundle"}) {
+    uninstall->add_flag(flag, req.npm_compat_ignored, "Accepted for npm compatibility");
+  }
+  uninstall->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");
+  add_common_flags(*uninstall, req, omit_resolved);
+
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
   ci->alias("clean-install");
   ci->allow_extras();  // npm ci installs the lockfile whatever else is named
@@ -257,6 +268,12 @@ int main(int argc, char** argv) {
     req.save = false;
   }
   if (install->parsed()) {
+    req.command = lade::cli::Command::Install;
+  } else if (uninstall->parsed()) {
+    if (req.remove.empty()) {
+      std::fprintf(stderr, "lade: EUSAGE Must provide a package name to remove\n");
+      return 1;
+    }
     req.command = lade::cli::Command::Install;
   } else if (ci->parsed()) {
     req.command = lade::cli::Command::Ci;

@@ -19,6 +19,7 @@ std::string_view command_named(std::string_view word) {
     return "install";
   }
   if (one_of(word, {"ci", "clean-install", "ic", "install-clean", "isntall-clean"})) return "ci";
+  if (one_of(word, {"uninstall", "unlink", "remove", "rm", "r", "un"})) return "uninstall";
   return {};
 }
 

@@ -245,5 +245,68 @@ def add_unknown_package_leaves_package_json_alone(ctx):
     h.check_not_exists(proj.path("package-lock.json"), "lockfile after a failed add")
 
 
+def uninstall_same_as_npm(ctx, base_files, args, what):
+    """Installs `base_files` with npm, copies the result, runs `uninstall ARGS` with lade in one
+    copy and npm in the other, and compares package.json files, lockfiles and node_modules."""
+    npm_proj = ctx.project(base_files, name="npm")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], npm_proj), 0, "npm install (the start)")
+    lade_proj = npm_proj.copy(ctx.sandbox, "lade", include_node_modules=True)
+    r = ctx.lade(["uninstall"] + args, lade_proj)
+    h.check_exit(r, 0, "uninstall " + " ".join(args))
+    n = ctx.npm(["uninstall"] + args, npm_proj)
+    h.check_exit(n, 0, "npm uninstall " + " ".join(args))
+    files = [f for f in base_files if f.endswith("package.json")]
+    for f in files + ["package-lock.json", "node_modules/.package-lock.json"]:
+        h.check_equal(lade_proj.exists(f) and lade_proj.read_text(f), npm_proj.exists(f) and npm_proj.read_text(f),
+                      "%s after %s" % (f, what), r, expected_name="npm", actual_name="lade")
+    h.check_equal(lade_proj.tree(), npm_proj.tree(), "node_modules after " + what, r,
+                  expected_name="npm", actual_name="lade")
+    return lade_proj, r
+
+
+@suite.test
+def uninstall_takes_a_package_out_of_every_section(ctx):
+    pj = {"name": "app", "version": "1.0.0",
+          "dependencies": {"shared": "^1.0.0", "uses-leaf-1": "^1.0.0", "sort-a": "1.0.0"},
+          "devDependencies": {"chain-a": "^1.0.0", "sort-z": "1.0.0"},
+          "optionalDependencies": {"leaf": "^1.0.0"},
+          "peerDependencies": {"sort-a": "1.0.0"}, "peerDependenciesMeta": {"sort-a": {"optional": True}},
+          "bundleDependencies": ["shared", "sort-a"]}
+    proj, r = uninstall_same_as_npm(ctx, {"package.json": text(pj)}, ["sort-a", "chain-a", "leaf", "shared"],
+                                    "uninstall from four sections")
+    h.check_output_matches(r, r"removed \d+ packages", "the summary")
+    h.check_not_exists(proj.path("node_modules/chain-b"), "chain-a's dependency still installed")
+    # The next install has nothing to do, and agrees with the lockfile.
+    again = ctx.lade(L.install, proj)
+    h.check_output_contains(again, "up to date")
+    # The other spellings, and a name that is not there.
+    for spelling in ("rm", "remove", "un"):
+        proj.write("package.json", text(dict(pj, dependencies={"sort-a": "1.0.0", "uses-leaf-1": "^1.0.0"})))
+        h.check_exit(ctx.lade(L.install, proj), 0, "install before " + spelling)
+        r = ctx.lade([spelling, "uses-leaf-1", "--ignore-scripts"], proj)
+        h.check_exit(r, 0, spelling)
+        h.check_equal(sorted(proj.read_json("package.json").get("dependencies", {})), ["sort-a"],
+                      "dependencies after " + spelling, r)
+        h.check_not_exists(proj.path("node_modules/uses-leaf-1"), "uses-leaf-1 after " + spelling)
+    before = proj.read_text("package.json")
+    r = ctx.lade(["uninstall", "not-a-dependency"], proj)
+    h.check_exit(r, 0, "uninstall of a name package.json lacks")
+    h.check_output_contains(r, "up to date")
+    h.check_equal(proj.read_text("package.json"), before, "package.json after removing nothing", r)
+    r = ctx.lade(["uninstall"], proj)
+    h.check_exit(r, 1, "uninstall without a name")
+    h.check_output_contains(r, "Must provide a package name to remove")
+
+
+@suite.test
+def uninstall_no_save_and_in_a_workspace(ctx):
+    base = {"package.json": text({"name": "root", "version": "1.0.0", "workspaces": ["packages/*"],
+                                  "dependencies": {"shared": "^1.0.0", "leaf": "^1.0.0"}}),
+            "packages/a/package.json": text({"name": "a", "version": "1.0.0",
+                                             "dependencies": {"uses-leaf-2": "^1.0.0", "sort-z": "1.0.0"}})}
+    uninstall_same_as_npm(ctx, base, ["-w", "a", "uses-leaf-2"], "uninstall -w a")
+    uninstall_same_as_npm(ctx, base, ["leaf", "--no-save"], "uninstall --no-save")
+
+
 if __name__ == "__main__":
     suite.main()
