@@ -542,6 +542,9 @@ int run_install(InstallRequest req) {
 
   bool adding = req.command == Command::Install && !req.specs.empty();
   const bool removing = req.command == Command::Install && !req.remove.empty();
+  // `lade update` with no names resolves the whole tree anew: npm sets the lockfile and
+  // node_modules aside for the ideal tree (they still tell what changes).
+  const bool update_all = req.update && req.update_names.empty();
   std::string lock_text;
   bool have_lock = false;
   if (auto t = util::read_file(lock_path)) {
@@ -554,7 +557,7 @@ int run_install(InstallRequest req) {
   // tree it loads from a lockfile (see ResolveOptions::flags_suspect), and so does lade.
   // npm runs the root project's install scripts even when nothing changed: with any, the whole
   // install runs (it knows whether a config file says ignore-scripts).
-  const bool root_scripts_may_run = !adding && !removing && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
+  const bool root_scripts_may_run = !adding && !removing && !req.update && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
   project.detect_node(default_cache_dir(req));
@@ -576,7 +579,7 @@ int run_install(InstallRequest req) {
   }
   const auto script_env = npm_config_env(*config_r, project.dir);
   const bool foreground_scripts = config_flag(*config_r, "foreground-scripts");
-  if (req.command == Command::Install && !adding && !removing && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
+  if (req.command == Command::Install && !adding && !removing && !req.update && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       lock_text.find("\"extraneous\": true") == std::string::npos &&
       lock_text.find("\"extraneous\":true") == std::string::npos) {
     auto stored = util::read_file(state_path);
@@ -811,7 +814,7 @@ int run_install(InstallRequest req) {
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   bool started_from_installed = false;
-  if (have_lock) {
+  if (have_lock && !update_all) {
     lockfile::ReadOptions ideal_options = read_options;
     ideal_options.recompute_flags = true;
     auto l = lockfile::read_lockfile(lock_text, lock_path.string(), *ideal_owner, root_manifest, ideal_options);
@@ -832,11 +835,11 @@ int run_install(InstallRequest req) {
       if (loaded.needs_inflate) inflate_old_lockfile(*ideal_owner, wiring, reporter);
     }
   }
-  if (!have_lock) {
+  if (!have_lock || update_all) {
     // Without a lockfile npm starts from what node_modules holds (its hidden lockfile), so
     // that only what package.json no longer allows changes: a package there that still
     // satisfies its range is kept, not upgraded.
-    if (req.command != Command::Ci) {
+    if (req.command != Command::Ci && !update_all) {
       if (const auto& hidden = installed_record.text()) {
         lockfile::ReadOptions hidden_options = read_options;
         hidden_options.hidden = true;
@@ -913,6 +916,7 @@ int run_install(InstallRequest req) {
   ropts.flags_suspect = loaded_lock || started_from_installed;
   ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  ropts.update_names = req.update_names;
   for (const auto& w : workspace_adds) {
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
   }
@@ -1069,7 +1073,9 @@ int run_install(InstallRequest req) {
   if (const auto& v = wiring.settings().lockfile_version) wopts.lockfile_version = *v;
   // package-lock=false leaves package-lock.json alone, not package.json.
   const bool save_package_json = req.save && req.command != Command::Ci;
-  const bool save = save_package_json && wiring.settings().package_lock;
+  // npm's update writes the lockfile also when it leaves package.json alone.
+  const bool save = (save_package_json || (req.update && !req.dry_run)) &&
+                    wiring.settings().package_lock;
   lockfile::WriteOptions hopts = wopts;
   hopts.hidden = true;
   hopts.lockfile_version = 3;

@@ -18,6 +18,10 @@ struct InstallRequest {
   /// `lade uninstall <names>`: an install with these names taken out of package.json first
   /// (every dependency section and bundleDependencies, as npm's `rm`).
   std::vector<std::string> remove;
+  /// `lade update [names]`: an install that resolves these packages again wherever they are
+  /// (with no names: the whole tree, the lockfile set aside). package.json is left alone.
+  bool update = false;
+  std::vector<std::string> update_names;
   bool save_dev = false;
   bool save_optional = false;
   bool save_prod = false;

@@ -14,6 +14,7 @@
 #include "cli/install_command.h"
 #include "cli/npm_args.h"
 #include "cli/reporter.h"
+#include "manifest/spec.h"
 
 namespace {
 
@@ -229,6 +230,14 @@ int main(int argc, char** argv) {
   uninstall->add_flag("--save,!--no-save", req.save, "Write package.json and package-lock.json (default)");
   add_common_flags(*uninstall, req, omit_resolved);
 
+  auto* update = app.add_subcommand("update", "Update packages to the newest versions their ranges allow");
+  for (const char* alias : {"up", "upgrade", "udpate"}) update->alias(alias);
+  update->add_option("names", req.update_names, "Packages to update, by name (none: all)");
+  bool update_save = false;
+  auto* update_save_flag =
+      update->add_flag("--save,!--no-save", update_save, "Also write the new versions into package.json");
+  add_common_flags(*update, req, omit_resolved);
+
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
   ci->alias("clean-install");
   ci->allow_extras();  // npm ci installs the lockfile whatever else is named
@@ -274,6 +283,24 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lade: EUSAGE Must provide a package name to remove\n");
       return 1;
     }
+    req.command = lade::cli::Command::Install;
+  } else if (update->parsed()) {
+    for (const std::string& name : req.update_names) {
+      // As npm: only bare names ("lodash", "@s/x"), no ranges, tags or other specs.
+      auto spec = lade::manifest::parse_spec(name);
+      if (!spec || spec->name != name) {
+        std::fprintf(stderr, "lade: EUPDATEARGS Update arguments must only contain package names, eg:\n"
+                             "    lade update %s\n", spec ? spec->name.c_str() : name.c_str());
+        return 1;
+      }
+    }
+    if (update_save_flag->count() > 0 && update_save) {
+      std::fprintf(stderr, "lade: EUSAGE lade update --save is not supported yet: run `lade update`, then "
+                           "`lade add <name>` for each package whose range should follow\n");
+      return 1;
+    }
+    req.update = true;
+    req.save = false;  // npm's update leaves package.json alone unless --save is given
     req.command = lade::cli::Command::Install;
   } else if (ci->parsed()) {
     req.command = lade::cli::Command::Ci;

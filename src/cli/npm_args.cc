@@ -20,6 +20,7 @@ std::string_view command_named(std::string_view word) {
   }
   if (one_of(word, {"ci", "clean-install", "ic", "install-clean", "isntall-clean"})) return "ci";
   if (one_of(word, {"uninstall", "unlink", "remove", "rm", "r", "un"})) return "uninstall";
+  if (one_of(word, {"update", "up", "upgrade", "udpate"})) return "update";
   return {};
 }
 

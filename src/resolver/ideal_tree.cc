@@ -301,6 +301,9 @@ struct IdealTreeBuilder::Impl {
   }
 
   bool is_explicit(Edge* e) const { return explicit_requests.count(e) > 0; }
+  bool is_update(const std::string& name) const {
+    return std::find(options.update_names.begin(), options.update_names.end(), name) != options.update_names.end();
+  }
   bool is_load_failure(Node* n) const { return contains(load_failures, n); }
 
   std::vector<Edge*> problem_edges(Node* node) {
@@ -321,7 +324,7 @@ struct IdealTreeBuilder::Impl {
         continue;
       }
       if (e->to()->is_workspace) continue;
-      if (is_explicit(e)) problems.push_back(e);
+      if (is_update(e->name()) || is_explicit(e)) problems.push_back(e);
     }
     return problems;
   }
@@ -600,7 +603,7 @@ struct IdealTreeBuilder::Impl {
 
     void run() {
       if (b.fatal) return;
-      if (edge->to() && edge->valid() && !explicit_request) return;
+      if (edge->to() && edge->valid() && !explicit_request && !b.is_update(name)) return;
       Node* start = start_node();
       CanPlaceDep* parent_check = parent ? parent->can_place : nullptr;
       for (Node* target : start->ancestry()) {
@@ -879,7 +882,8 @@ struct IdealTreeBuilder::Impl {
       std::unordered_set<Node*> required{edge->from()};
       Node* parent = edge->peer() ? vr : nullptr;
       Node* dep = vr_dep && vr_dep->satisfies(*edge) ? vr_dep : nullptr;
-      if (!dep && edge->type() == EdgeType::PeerOptional) {
+      // The shortcut is not taken when the user asked for this package to be fetched again.
+      if (!dep && edge->type() == EdgeType::PeerOptional && !is_update(edge->name()) && !is_explicit(edge)) {
         Node* from = edge->from();
         dep = find_hoistable_node(from->resolve_parent() ? from->resolve_parent() : from, edge);
       }
@@ -919,6 +923,13 @@ struct IdealTreeBuilder::Impl {
       }
     }
     mark_workspaces();
+    // npm's #queueNamedUpdates: what depends on a package to update is looked at again.
+    if (!options.update_names.empty()) {
+      for (Node* n : tree.inventory()) {
+        if (!is_update(n->name) || n->is_top() || n->in_dep_bundle() || n->in_shrinkwrap()) continue;
+        for (Edge* e : n->edges_in()) push(e->from());
+      }
+    }
     if (options.loaded_from_lockfile) {
       // Anything the lockfile left missing or invalid gets a second look: the nodes reachable
       // from the root through edges (not through links: their folders come with the links).

@@ -46,6 +46,9 @@ struct ResolveOptions {
   std::vector<std::string> explicit_requests;
   /// The same for workspaces (`lade add x -w a`): (folder relative to the project, name).
   std::vector<std::pair<std::string, std::string>> explicit_folder_requests;
+  /// `lade update <names>`: every dependency on these packages, wherever it is in the tree, is
+  /// resolved again (npm's updateNames), so each one gets the newest version its range allows.
+  std::vector<std::string> update_names;
   /// The workspaces an install is filtered to (`-w a`; folders relative to the project): npm's
   /// #applyUserRequests queues them before the root, so their dependencies are placed before
   /// those of the other workspaces (which wait for the links to be resolved).

@@ -308,5 +308,41 @@ def uninstall_no_save_and_in_a_workspace(ctx):
     uninstall_same_as_npm(ctx, base, ["leaf", "--no-save"], "uninstall --no-save")
 
 
+@suite.test
+def update_resolves_packages_again_as_npm_does(ctx):
+    # npm update leaves package.json alone and writes the lockfile: with names, every
+    # dependency on them is resolved again wherever it is; without, the whole tree is.
+    locked = {"name": "app", "version": "1.0.0",
+              "dependencies": {"leaf": "1.0.0", "shared": "1.0.0", "multi": "1.0.0", "@fx/scoped-a": "^1.0.0",
+                               "@fx/scoped-b": "1.0.0", "uses-leaf-1": "^1.0.0"}}
+    widened = dict(locked, dependencies={"leaf": "^1.0.0", "shared": "^1.0.0", "multi": "^1.0.0",
+                                         "@fx/scoped-a": "^1.0.0", "uses-leaf-1": "^1.0.0"})
+    start = ctx.project({"package.json": text(locked)}, name="start")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], start), 0, "npm install (the start)")
+    start.write("package.json", text(widened))
+    for args in (["leaf"], ["@fx/scoped-b"], ["shared", "multi"], [], ["--dry-run"]):
+        what = "update " + " ".join(args)
+        ours = start.copy(ctx.sandbox, "lade", include_node_modules=True)
+        theirs = start.copy(ctx.sandbox, "npm", include_node_modules=True)
+        r = ctx.lade(["update"] + args + ["--ignore-scripts"], ours)
+        h.check_exit(r, 0, what)
+        h.check_exit(ctx.npm(["update"] + args + ["--ignore-scripts"], theirs), 0, "npm " + what)
+        for f in ("package.json", "package-lock.json", "node_modules/.package-lock.json"):
+            h.check_equal(ours.read_text(f), theirs.read_text(f), "%s after %s" % (f, what), r,
+                          expected_name="npm", actual_name="lade")
+        h.check_equal(ours.tree(), theirs.tree(), "node_modules after " + what, r,
+                      expected_name="npm", actual_name="lade")
+        if args == ["leaf"]:
+            h.check_equal(ours.installed_version("leaf"), "1.1.0", "leaf after " + what, r)
+            h.check_equal(ours.installed_version("shared"), "1.0.0", "shared after " + what, r)
+        if not args:
+            h.check_equal(ours.installed_version("multi"), "1.2.0", "multi after " + what, r)
+            again = ctx.lade(L.install, ours)
+            h.check_output_contains(again, "up to date")
+    r = ctx.lade(["update", "leaf@^1.1.0"], start)
+    h.check_exit(r, 1, "update with a range")
+    h.check_output_contains(r, "EUPDATEARGS")
+
+
 if __name__ == "__main__":
     suite.main()
