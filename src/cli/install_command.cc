@@ -236,6 +236,16 @@ struct WorkspaceAdd {
   std::vector<AddedSpec> added;
 };
 
+/// A workspace's package.json, read for `lade add -w` or `lade uninstall -w` to edit.
+util::Result<WorkspaceAdd> open_workspace_edit(const fs::path& project_dir, const std::string& folder) {
+  WorkspaceAdd w;
+  w.folder = folder;
+  w.dir = project_dir / folder;
+  w.package_json.emplace(LADE_TRY(manifest::PackageJson::load(w.dir)));
+  w.manifest = manifest::manifest_from_json(w.package_json->content());
+  return w;
+}
+
 /// The folder node (workspace or link target) at `realpath`, if the tree has one.
 tree::Node* folder_node(tree::Tree& tree, const std::string& realpath) {
   for (tree::Node* n : tree.inventory()) {
@@ -724,12 +734,9 @@ int run_install(InstallRequest req) {
     // `lade uninstall`: the names leave package.json before resolving, as npm's rm does; the
     // install that follows prunes what nothing needs any more.
     for (const auto& [name, folder] : selected) {
-      WorkspaceAdd w;
-      w.folder = folder;
-      w.dir = project.dir / folder;
-      auto pj = manifest::PackageJson::load(w.dir);
-      if (!pj) return fail(pj.error());
-      w.package_json.emplace(std::move(*pj));
+      auto opened = open_workspace_edit(project.dir, folder);
+      if (!opened) return fail(opened.error());
+      WorkspaceAdd& w = *opened;
       for (const std::string& gone : req.remove) w.package_json->remove_dependency(gone);
       w.manifest = manifest::manifest_from_json(w.package_json->content());
       wiring.sourced().override_folder(w.dir, w.manifest);
@@ -756,13 +763,9 @@ int run_install(InstallRequest req) {
     std::error_code ec;
     fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
     for (const auto& [name, folder] : selected) {
-      WorkspaceAdd w;
-      w.folder = folder;
-      w.dir = project.dir / folder;
-      auto pj = manifest::PackageJson::load(w.dir);
-      if (!pj) return fail(pj.error());
-      w.package_json.emplace(std::move(*pj));
-      w.manifest = manifest::manifest_from_json(w.package_json->content());
+      auto opened = open_workspace_edit(project.dir, folder);
+      if (!opened) return fail(opened.error());
+      WorkspaceAdd& w = *opened;
       auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of, version_of_tag);
       if (!a) return fail(a.error());
       w.added = std::move(*a);
