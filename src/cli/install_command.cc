@@ -550,6 +550,27 @@ int run_install(InstallRequest req) {
   const fs::path hidden_lock_path = node_modules / ".package-lock.json";
   const fs::path state_path = node_modules / ".lade-state";
 
+  if (req.update_save) {
+    // npm's update --save saves each direct dependency it looked at as `lade add name@spec`
+    // would: the same range when it still says more than save-prefix + version, else that.
+    if (!project.manifest.workspaces.empty()) {
+      return fail(util::make_error("EUSAGE", "lade update --save is not supported in a project with workspaces "
+                                             "yet: run `lade update`, then `lade add` what should be saved"));
+    }
+    std::set<std::string> seen;
+    for (const auto* section : {&project.manifest.dependencies, &project.manifest.dev_dependencies,
+                                &project.manifest.optional_dependencies, &project.manifest.peer_dependencies}) {
+      for (const auto& [name, spec] : *section) {
+        if (!req.update_names.empty() &&
+            std::find(req.update_names.begin(), req.update_names.end(), name) == req.update_names.end()) {
+          continue;
+        }
+        // An exact version stays as it is.
+        if (resolver::classify_registry_spec(spec).kind == resolver::SpecKind::kVersion) continue;
+        if (seen.insert(name).second) req.specs.push_back(name + "@" + spec);
+      }
+    }
+  }
   bool adding = req.command == Command::Install && !req.specs.empty();
   const bool removing = req.command == Command::Install && !req.remove.empty();
   // `lade update` with no names resolves the whole tree anew: npm sets the lockfile and

@@ -22,6 +22,9 @@ struct InstallRequest {
   /// (with no names: the whole tree, the lockfile set aside). package.json is left alone.
   bool update = false;
   std::vector<std::string> update_names;
+  /// `lade update --save`: the direct dependencies updated also get their new ranges in
+  /// package.json (npm's update --save: save-prefix + the version, exact specs left alone).
+  bool update_save = false;
   bool save_dev = false;
   bool save_optional = false;
   bool save_prod = false;

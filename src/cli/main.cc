@@ -294,13 +294,10 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    if (update_save_flag->count() > 0 && update_save) {
-      std::fprintf(stderr, "lade: EUSAGE lade update --save is not supported yet: run `lade update`, then "
-                           "`lade add <name>` for each package whose range should follow\n");
-      return 1;
-    }
     req.update = true;
-    req.save = false;  // npm's update leaves package.json alone unless --save is given
+    // npm's update leaves package.json alone unless --save is given.
+    req.update_save = update_save_flag->count() > 0 && update_save;
+    req.save = req.update_save;
     req.command = lade::cli::Command::Install;
   } else if (ci->parsed()) {
     req.command = lade::cli::Command::Ci;

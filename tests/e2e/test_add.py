@@ -316,11 +316,13 @@ def update_resolves_packages_again_as_npm_does(ctx):
               "dependencies": {"leaf": "1.0.0", "shared": "1.0.0", "multi": "1.0.0", "@fx/scoped-a": "^1.0.0",
                                "@fx/scoped-b": "1.0.0", "uses-leaf-1": "^1.0.0"}}
     widened = dict(locked, dependencies={"leaf": "^1.0.0", "shared": "^1.0.0", "multi": "^1.0.0",
-                                         "@fx/scoped-a": "^1.0.0", "uses-leaf-1": "^1.0.0"})
+                                         "@fx/scoped-a": "^1.0.0", "uses-leaf-1": "^1.0.0"},
+                   devDependencies={"sort-z": "1.0.0", "host": ">=1.0.0 <2.0.0"})
     start = ctx.project({"package.json": text(locked)}, name="start")
     h.check_exit(ctx.npm(["install", "--ignore-scripts"], start), 0, "npm install (the start)")
     start.write("package.json", text(widened))
-    for args in (["leaf"], ["@fx/scoped-b"], ["shared", "multi"], [], ["--dry-run"]):
+    for args in (["leaf"], ["@fx/scoped-b"], ["shared", "multi"], [], ["--dry-run"], ["--save"],
+                 ["multi", "--save"]):
         what = "update " + " ".join(args)
         ours = start.copy(ctx.sandbox, "lade", include_node_modules=True)
         theirs = start.copy(ctx.sandbox, "npm", include_node_modules=True)
