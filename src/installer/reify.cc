@@ -773,7 +773,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (n->is_link) {
       // A workspace or `file:` folder: a relative symlink to it.
       fs::path dest = project / n->location();
-      fs::path target = project / (n->target ? n->target->realpath : n->realpath);
+      // The target is a folder of the project's (realpath), or a package elsewhere in
+      // node_modules, which a dependency loop links to (its location).
+      const tree::Node* t = n->target;
+      fs::path target = project / (t ? (t->realpath.empty() ? t->location() : t->realpath) : n->realpath);
       std::error_code ec;
       fs::create_directories(dest.parent_path(), ec);
       fs::remove_all(dest, ec);

@@ -646,10 +646,19 @@ struct IdealTreeBuilder::Impl {
         prune_dedupable(target, true);
         return;
       }
+      // A dependency loop (a1 -> b1 -> a2 -> b2 -> a1 ...): instead of nesting forever, the copy
+      // an ancestor already is gets linked here, as arborist does (its ancestor copy is shadowed
+      // from here, or placement would have kept it).
       for (Node* p = target; p; p = p->resolve_parent()) {
-        // A cycle back to an ancestor of the same identity: npm would link; requiring it from
-        // here already finds the ancestor's copy, so nothing needs placing.
-        if (p->matches(*dep) && !p->is_top()) return;
+        if (p->matches(*dep) && !p->is_top()) {
+          placed = b.tree.create_node(dep->name, p->package);
+          placed->is_link = true;
+          placed->target = p;
+          placed->realpath = p->location();
+          b.stats.nodes_placed++;
+          b.tree.attach(placed, target);
+          return;
+        }
       }
       Node* virtual_root = dep->parent();
       placed = b.tree.create_node(dep->name, dep->package);

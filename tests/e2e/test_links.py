@@ -437,5 +437,29 @@ def git_dependency_is_prepared_unless_scripts_are_ignored(ctx):
     h.check_not_exists(plain.path("node_modules/gp/dist"), "dist without prepare")
 
 
+@suite.test
+def dependency_loop_is_linked_to_the_ancestor_as_npm_does(ctx):
+    # loop-pine -> loop-moss -> loop-oscar 3 -> loop-pine 3 -> loop-victor, which nests
+    # loop-oscar 2 and a loop-moss that needs loop-oscar 3: arborist links that moss's
+    # loop-oscar to the hoisted copy (an ancestor) instead of nesting the loop again.
+    files = {"package.json": {"name": "app", "version": "1.0.0", "dependencies": {"loop-pine": "^1.2.0-0"}}}
+    link = ("node_modules/loop-oscar/node_modules/loop-victor/node_modules/loop-moss/node_modules/"
+            "loop-oscar")
+    theirs = ctx.project(files, name="npm")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], theirs), 0, "npm install")
+    for command in (L.install, L.ci):
+        ours = ctx.project(files, name="lade")
+        if command == L.ci:
+            ours.write("package-lock.json", theirs.read_text("package-lock.json"))
+        r = ctx.lade(command + ["--ignore-scripts"], ours)
+        h.check_exit(r, 0, " ".join(command))
+        h.check(os.path.islink(ours.path(link)), "no link at " + link, r)
+        h.check_equal(os.readlink(ours.path(link)), os.readlink(theirs.path(link)), "the link's target", r,
+                      expected_name="npm", actual_name="lade")
+        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"),
+                      "package-lock.json after " + " ".join(command), r, expected_name="npm", actual_name="lade")
+        same_installed_tree(ours, theirs, " ".join(command), r)
+
+
 if __name__ == "__main__":
     suite.main()
