@@ -863,7 +863,10 @@ int run_install(InstallRequest req) {
     // Without a lockfile npm starts from what node_modules holds (its hidden lockfile), so
     // that only what package.json no longer allows changes: a package there that still
     // satisfies its range is kept, not upgraded.
-    if (req.command != Command::Ci && !update_all) {
+    // package-lock=false (and update with no names): npm's ideal tree starts from package.json
+    // alone, not from what node_modules holds.
+    const bool from_package_json_alone = update_all || !wiring.settings().package_lock;
+    if (req.command != Command::Ci && !from_package_json_alone) {
       if (const auto& hidden = installed_record.text()) {
         lockfile::ReadOptions hidden_options = read_options;
         hidden_options.hidden = true;

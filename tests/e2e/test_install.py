@@ -1361,5 +1361,24 @@ def second_install_takes_every_tarball_from_the_store(ctx):
     h.check_equal(second["added"], first["added"], "packages added by the second install", r2)
 
 
+@suite.test
+def no_package_lock_resolves_from_package_json_alone(ctx):
+    # package-lock=false: npm's ideal tree starts from package.json, not from node_modules, so
+    # a range widened since the last install takes the newest version (the lockfile is not
+    # read or written).
+    start = ctx.project(pkg_json({"leaf": "1.0.0", "shared": "1.0.0"}), name="start")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], start), 0, "npm install (the start)")
+    start.write("package.json", pkg_json({"leaf": "^1.0.0", "shared": "^1.0.0"})["package.json"])
+    ours = start.copy(ctx.sandbox, "lade", include_node_modules=True)
+    theirs = start.copy(ctx.sandbox, "npm", include_node_modules=True)
+    r = ctx.lade(L.install + ["--no-package-lock"], ours)
+    h.check_exit(r, 0, "install --no-package-lock")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts", "--no-package-lock"], theirs), 0, "npm")
+    h.check_equal(ours.installed_version("leaf"), "1.1.0", "leaf", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+    h.check_equal(ours.read_text("package-lock.json"), start.read_text("package-lock.json"),
+                  "package-lock.json (not written)", r)
+
+
 if __name__ == "__main__":
     suite.main()
