@@ -354,6 +354,8 @@ bool inside_bundler(const tree::Node& node) {
 /// Where a node_modules being removed goes first (then `<pid>`): a folder of the project that no
 /// install takes for node_modules when the removal is cut short.
 constexpr std::string_view kNodeModulesAside = ".node_modules-interrupted-";
+/// Unlinking waits on the file system, not the CPU: more threads than cores pay off.
+constexpr unsigned kRemovalThreads = 8;
 
 /// Removes a node_modules this install made, while other threads may still be writing into it:
 /// moved out of the way first, so that what they write after that fails instead of landing in
@@ -365,12 +367,23 @@ void remove_new_node_modules(const fs::path& node_modules) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (fs::symlink_status(node_modules, ec).type() == fs::file_type::not_found) break;
     fs::rename(node_modules, aside, ec);
-    if (ec) {
-      fs::remove_all(node_modules, ec);
-    } else {
-      fs::remove_all(aside, ec);
-    }
+    util::remove_all_parallel(ec ? node_modules : aside, kRemovalThreads);
   }
+}
+
+/// ci's first step: the old node_modules moves aside at once (the new one can be made), and is
+/// deleted while the install goes on; the returned future is done when it is gone.
+std::future<void> remove_old_node_modules(const fs::path& node_modules) {
+  std::error_code ec;
+  if (fs::symlink_status(node_modules, ec).type() == fs::file_type::not_found) return {};
+  const fs::path aside = node_modules.parent_path() /
+                         (std::string(kNodeModulesAside) + std::to_string(::getpid()) + "-old");
+  fs::rename(node_modules, aside, ec);
+  if (ec) {
+    remove_new_node_modules(node_modules);
+    return {};
+  }
+  return std::async(std::launch::async, [aside] { util::remove_all_parallel(aside, kRemovalThreads); });
 }
 
 /// What node_modules holds, as a hidden lockfile's text: node_modules/.package-lock.json, or when
@@ -1118,6 +1131,8 @@ int run_install(InstallRequest req) {
   // What removals of node_modules cut short by a kill left in the project goes.
   if (!req.package_lock_only && !req.dry_run) util::remove_abandoned(project.dir, kNodeModulesAside);
   // Lives until the lockfiles are written (see Reifier::finish).
+  // ci deletes the old node_modules while it installs (see remove_old_node_modules).
+  std::future<void> old_node_modules_removed;
   std::optional<installer::Reifier> reifier;
   if (!req.package_lock_only) {
     if (req.command == Command::Ci) {
@@ -1127,7 +1142,7 @@ int run_install(InstallRequest req) {
       if (!undo_new_node_modules) {
         undo_new_node_modules.emplace([node_modules] { remove_new_node_modules(node_modules); });
       }
-      remove_new_node_modules(node_modules);
+      old_node_modules_removed = remove_old_node_modules(node_modules);
       undo_on_failure = [node_modules] { remove_new_node_modules(node_modules); };
       // npm ci empties every workspace's node_modules too.
       for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
@@ -1324,6 +1339,7 @@ int run_install(InstallRequest req) {
   summary.project_dir = project.dir.string();
   summary.dry_run = req.dry_run;
   summary.long_listing = req.long_listing;
+  if (old_node_modules_removed.valid()) old_node_modules_removed.wait();  // all of the work is in the time
   summary.elapsed = since(start);
   summary.timing = {{"load", load_time},
                     {"resolve", resolve_time},

@@ -8,8 +8,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -157,6 +165,73 @@ void remove_abandoned(const fs::path& dir, std::string_view prefix) {
     if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;  // still running
     abandoned.push_back(it->path());
   }
-  for (const fs::path& path : abandoned) fs::remove_all(path, ec);
+  for (const fs::path& path : abandoned) remove_all_parallel(path, 8);
+}
+
+void remove_all_parallel(const fs::path& dir, unsigned threads) {
+  // Files are unlinked by whichever thread lists their folder; folders are removed afterwards,
+  // deepest first, each depth at once.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> queue{dir.string()};
+  std::map<size_t, std::vector<std::string>> folders_by_depth;
+  size_t busy = 0;
+  auto work = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return !queue.empty() || busy == 0; });
+      if (queue.empty()) return;  // and nobody can add more
+      std::string folder = std::move(queue.back());
+      queue.pop_back();
+      ++busy;
+      lock.unlock();
+      std::vector<std::string> subfolders;
+      if (DIR* d = ::opendir(folder.c_str())) {
+        const int fd = ::dirfd(d);
+        while (dirent* e = ::readdir(d)) {
+          const char* name = e->d_name;
+          if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+          bool is_dir = e->d_type == DT_DIR;
+          if (e->d_type == DT_UNKNOWN) {
+            struct stat st {};
+            is_dir = ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+          }
+          if (is_dir) {
+            subfolders.push_back(folder + "/" + name);
+          } else {
+            ::unlinkat(fd, name, 0);
+          }
+        }
+        ::closedir(d);
+      }
+      lock.lock();
+      const size_t depth = static_cast<size_t>(std::count(folder.begin(), folder.end(), '/'));
+      folders_by_depth[depth].push_back(std::move(folder));
+      for (auto& s : subfolders) queue.push_back(std::move(s));
+      --busy;
+      cv.notify_all();
+    }
+  };
+  auto run_on_threads = [threads](const std::function<void()>& fn) {
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < std::max(1u, threads); ++i) pool.emplace_back(fn);
+    fn();
+    for (auto& t : pool) t.join();
+  };
+  run_on_threads(work);
+  for (auto level = folders_by_depth.rbegin(); level != folders_by_depth.rend(); ++level) {
+    std::atomic<size_t> next{0};
+    const std::vector<std::string>& folders = level->second;
+    auto remove_folders = [&] {
+      for (size_t i = next++; i < folders.size(); i = next++) ::rmdir(folders[i].c_str());
+    };
+    if (folders.size() < 32) {
+      remove_folders();  // not worth starting threads for
+    } else {
+      run_on_threads(remove_folders);
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // whatever the threads could not delete (a folder made meanwhile)
 }
 }  // namespace lade::util

@@ -43,11 +43,17 @@ class AtomicFile {
   std::string buffer_;
 };
 
-/// A fresh directory removed (recursively) on destruction unless release()d.
 /// Deletes the entries of `dir` named `<prefix><pid>` whose process is gone: what a process
 /// killed half way left behind (those of processes still running stay).
 void remove_abandoned(const fs::path& dir, std::string_view prefix);
 
+/// Deletes `dir` and everything below it with `threads` threads at once. Unlinking a file waits
+/// on the file system far more than it uses the CPU, so a node_modules of tens of thousands of
+/// files goes several times faster than with one thread. Best effort, as fs::remove_all with an
+/// error code: what cannot be deleted stays.
+void remove_all_parallel(const fs::path& dir, unsigned threads);
+
+/// A fresh directory removed (recursively) on destruction unless release()d.
 class TempDir {
  public:
   /// Creates `<parent>/<prefix>XXXXXX`. parent defaults to the system temp dir.

@@ -26,5 +26,25 @@ TEST_CASE("remove_abandoned deletes what processes that are gone left, and only 
   CHECK(fs::exists(other));
 }
 
+TEST_CASE("remove_all_parallel deletes a whole tree and follows no link", "[util][fs]") {
+  TempDir dir = TempDir::create({}, "lade-fs-test-").value();
+  const fs::path tree = dir.path() / "node_modules";
+  const fs::path outside = dir.path() / "outside";
+  fs::create_directories(outside);
+  REQUIRE(write_file_atomic(outside / "keep.txt", "kept").ok());
+  for (int p = 0; p < 40; ++p) {
+    const fs::path pkg = tree / ("pkg" + std::to_string(p)) / "lib" / "deep" / "er";
+    fs::create_directories(pkg);
+    for (int f = 0; f < 5; ++f) REQUIRE(write_file_atomic(pkg / ("f" + std::to_string(f) + ".js"), "x").ok());
+  }
+  fs::create_directories(tree / "@scope" / "a" / "node_modules" / "b");
+  fs::create_directory_symlink(outside, tree / "@scope" / "link-out");
+  fs::create_symlink("missing-target", tree / "dangling");
+  remove_all_parallel(tree, 8);
+  CHECK_FALSE(fs::exists(fs::symlink_status(tree)));
+  CHECK(read_file(outside / "keep.txt").value() == "kept");
+  remove_all_parallel(dir.path() / "never-was", 4);  // nothing there: nothing happens
+}
+
 }  // namespace
 }  // namespace lade::util
