@@ -1000,6 +1000,9 @@ int run_install(InstallRequest req) {
     // Half the cores (one on two): more slowed the resolver down as much as they gained
     // (warm cache, medium benchmark fixture, a fresh ext4: 0.24-0.25 s without, 0.20-0.21 s
     // with one thread, 0.24 s with two).
+    // What was installed is read first: the packages linked early are this install's, not
+    // packages found in place (which would be reported as unchanged, not added).
+    (void)installed_record.text();
     early_linker = std::make_unique<installer::EarlyLinker>(wiring.packages(), project.dir,
                                                             std::max<size_t>(1, wiring.pool().size() / 2));
   }

@@ -1380,5 +1380,28 @@ def no_package_lock_resolves_from_package_json_alone(ctx):
                   "package-lock.json (not written)", r)
 
 
+@suite.test
+def packages_linked_while_resolving_count_as_added(ctx):
+    # A lockfile, no node_modules, package.json edited: packages are linked while the rest is
+    # resolved, and every one of them is added (not found in place), as npm counts them.
+    first = pkg_json({"leaf": "1.0.0", "uses-leaf-1": "1.0.0", "chain-a": "1.0.0", "sort-a": "1.0.0"})
+    ours = ctx.project(first, name="lade")
+    h.check_exit(ctx.lade(L.install, ours), 0, "first install")
+    theirs = ours.copy(ctx.sandbox, "npm")
+    second = pkg_json({"leaf": "^1.0.0", "uses-leaf-1": "1.0.0", "chain-a": "1.0.0", "sort-a": "1.0.0",
+                       "shared": "^1.0.0", "uses-leaf-2": "1.0.0"})["package.json"]
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"), ignore_errors=True)
+        proj.write("package.json", second)
+    # The new dependency's document comes late: the locked packages are linked meanwhile.
+    ctx.registry.fault(path="/uses-leaf-2", kind="delay", delay=1.0, count=1)
+    r = ctx.lade(L.install + ["--json"], ours)
+    n = ctx.npm(["install", "--json", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install --json")
+    counts = lambda res: (lambda d: (d["added"], d["changed"], d["removed"]))(json.loads(res.stdout[res.stdout.index("{"):]))
+    h.check_equal(counts(r), counts(n), "added, changed, removed", r, expected_name="npm", actual_name="lade")
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
 if __name__ == "__main__":
     suite.main()
