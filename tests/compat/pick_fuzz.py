@@ -63,7 +63,11 @@ def version_text(r):
     if r.random() < 0.05:
         text += "+" + r.choice(BUILDS)
     roll = r.random()
-    if roll < 0.03:
+    if roll < 0.01:
+        text = r.choice(["==", "v=", "= v", "vv", "=\t", "v "]) + text
+    elif roll < 0.015:
+        text = text + "-" + "x" * r.randint(240, 260)  # about node-semver's 256 limit
+    elif roll < 0.03:
         text = "v" + text
     elif roll < 0.05:
         text = "=" + text
@@ -84,12 +88,28 @@ NODE_RANGES = [">=99", ">=4", "^20.0.0", "<20", ">=20.0.0-0", ">= 18 < 21", "20.
 NPM_RANGES = [">=99", ">=7", "^11.0.0", "<11", ">=11.19.1", "11.x", "", "junk", "^10 || ^11"]
 
 
+def engine_range(r, parts):
+    comps = []
+    for _ in range(r.choice([1, 1, 2])):
+        comps.append(r.choice(["^", "~", ">", ">=", "<", "<=", "", "=", "~>", "v"]) +
+                     r.choice(["", "", " "]) + r.choice(parts) + r.choice(["", "", ".x", ".*"]))
+    text = " ".join(comps)
+    if r.random() < 0.2:
+        text += " || " + r.choice(parts)
+    if r.random() < 0.1:
+        text = r.choice(parts) + " - " + r.choice(parts)
+    return text
+
+
 def engines(r):
     roll = r.random()
     if roll < 0.02:
         return r.choice(["node >= 4", None, [], True])
     e = {}
-    if r.random() < 0.8:
+    if r.random() < 0.15:
+        e["node"] = engine_range(r, ["18", "20", "21", "22", "20.20", "20.20.2", "20.20.3",
+                                     "20.20.2-0", "20.20.2-nightly", "21.0.0-pre"])
+    elif r.random() < 0.8:
         e["node"] = r.choice(NODE_RANGES) if r.random() < 0.93 else r.choice([8, True, [">=4"], {}, 0, None, False])
     if r.random() < 0.4:
         e["npm"] = r.choice(NPM_RANGES) if r.random() < 0.9 else r.choice([7, True, 0, None, False])
@@ -113,6 +133,13 @@ def packument(r, name, gaps):
         k = version_text(r)
         if k not in keys:
             keys.append(k)
+    if keys and r.random() < 0.1:
+        # Keys of equal precedence: the first in document order wins among them.
+        base = ".".join(core(r))
+        for k in r.sample([base, "v" + base, "=" + base, base + "+b1", base + "+b2", " " + base,
+                           base + "+b1 "], r.randint(2, 4)):
+            if k not in keys:
+                keys.insert(r.randint(0, len(keys)), k)
     deprecate_all = r.random() < 0.1
     engine_rate = r.choice([0, 0.2, 0.6, 1.0])
     versions = {}
@@ -135,8 +162,8 @@ def packument(r, name, gaps):
         tags["latest"] = version_text(r)  # most likely missing
     elif roll < 0.87:
         tags["latest"] = ""
-    for t in ("next", "beta"):
-        if keys and r.random() < 0.3:
+    for t in ("next", "beta", "1", "1.x", "latest-1", "v1.x.y"):
+        if keys and r.random() < (0.3 if t in ("next", "beta") else 0.05):
             tags[t] = r.choice(keys)
     if r.random() < 0.97:
         doc["dist-tags"] = tags
@@ -204,7 +231,13 @@ def range_spec(r, keys):
     if roll < 0.08:
         return r.choice(["*", "x", "X", "", "latest", ">=0.0.0", ">=0.0.0-0", "<1.0.0-0", "^0", "^0.0",
                          "^0.0.1", "~0", "0.x", "1.x || >=2.5.0 || 5.0.0 - 7.2.3", ">1 <1",
-                         "*-0", "^1.2.3-rc.0", "~1.2.3 foo", ">= 1.2", "^ 1.2", ">=1.2.3 <2.0.0-0"])
+                         "*-0", "^1.2.3-rc.0", "~1.2.3 foo", ">= 1.2", "^ 1.2", ">=1.2.3 <2.0.0-0",
+                         "^1.2.3+build", ">=1.2.3+b <2", "<1.2.3-0", ">1.2.3-alpha <1.2.3",
+                         "~1.2.3-beta.2", "^0.0.3-x", "^0.0.x", "^0.x", "~0.0", "1.2.x - 2.x",
+                         "1.2.3-rc.1 - 1.2.4-beta", "1.2.3beta", "~1.2.3beta", "==1.2.3",
+                         "v=1.2.3", ">=v1.2.3", "~v1", "^v1.2", "<=1.2.3-rc.1", ">=1.2.3-0",
+                         "X.X.X", "1.X", "x.1.2", "1.2.3 || 2", "=*", ">*", "<*", ">=*",
+                         "^*", "~*", "1.2.3 - *", "* - 1.2.3", "> =1.2.3", "~ >1.2.3"])
     if roll < 0.2:
         return partial(r, keys) + r.choice([" - ", " -  ", "  - "]) + partial(r, keys)
     sets = []
@@ -227,16 +260,34 @@ def exact_spec(r, keys):
         if roll < 0.5:
             return k
         core_text = k.strip().lstrip("v=")
-        return r.choice(["=", "v", "=v", " ", "= ", "v "]) + core_text + r.choice(["", "", "+build", " "])
+        return r.choice(["=", "v", "=v", " ", "= ", "v ", "==", "vv", "v=", "\t"]) + core_text + \
+            r.choice(["", "", "+build", " ", "+001", "-0"])
     return ".".join(core(r)) + r.choice(["", "-alpha.1", "+b", "-rc.0"])
 
 
 TAGS = ["latest", "next", "beta", "nope", "Latest", "bad tag", "tag%", "tag/slash", "tag@x",
         "v", "~", "*.*", "(x)", "it's", "a!", "latest ", " latest", "1.2.tgz", "caf\u00e9", "_",
-        "file:x", "npm:x@1", "x^", "^", "<", "||"]
+        "file:x", "npm:x@1", "x^", "^", "<", "||", "LATEST", "latest-1", "1.x-beta",
+        "next.1", "@", "v1.x.y", "1.2.3.4", "-", "--", "1.2.3-", "=", "~>", "a b c"]
+
+
+JUNK = ["0", "1", "2", "12", "00", "01", ".", ".", "x", "X", "*", "^", "~", ">", "<", "=", "-",
+        "-", "|", "||", " ", " ", "  ", "\t", "v", "+", "a", "beta", "rc", "0-0", "1.2.3", "1.2",
+        "~>", ">=", "<=", ",", "&&", "_", "\u00a0", "9007199254740992"]
+
+
+def junk_spec(r, keys):
+    """Token soup: node-semver's parser on text no one writes on purpose."""
+    tokens = [r.choice(JUNK) for _ in range(r.randint(1, 9))]
+    if keys and r.random() < 0.5:
+        tokens.insert(r.randint(0, len(tokens)), r.choice(keys))
+    return "".join(tokens)
 
 
 def spec_for(r, keys):
+    roll = r.random()
+    if roll < 0.12:
+        return junk_spec(r, keys)
     roll = r.random()
     if roll < 0.04:
         return r.choice(["", " ", "*"])
@@ -256,7 +307,8 @@ def options(r, before):
         o["defaultTag"] = r.choice(["1.x", "*", "bad tag"])
     roll = r.random()
     if roll < 0.1:
-        o["nodeVersion"] = r.choice(["", "v18.0.0", "v21.0.0-pre", "v99.0.0", "20.20.2"])
+        o["nodeVersion"] = r.choice(["", "v18.0.0", "v21.0.0-pre", "v99.0.0", "20.20.2",
+                                     "v20.20.2-nightly2024", "v22.0.0", "v20.20.3"])
     if r.random() < 0.05:
         o["npmVersion"] = r.choice(["", "10.0.0", "12.0.0-pre.1"])
     return o

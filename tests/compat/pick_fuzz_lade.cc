@@ -66,7 +66,8 @@ int main() {
   while (std::getline(std::cin, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto c = nlohmann::ordered_json::parse(line);
-    std::cout << c.at("id").dump() << '\t' << answer(c) << '\n';
+    const auto& id = c.at("id");
+    std::cout << (id.is_string() ? id.get<std::string>() : id.dump()) << '\t' << answer(c) << '\n';
   }
   return 0;
 }
