@@ -17,8 +17,10 @@ const modules = process.argv[2]
 const npa = require(path.join(modules, 'npm-package-arg'))
 const pickManifest = require(path.join(modules, 'npm-pick-manifest'))
 
+// An error npm gives no code (such as npm-pick-manifest's "Only tag, version, and range are
+// supported") is EINVALIDSPEC in lade.
 const oneLine = (err) =>
-  `ERR ${err.code || 'EUNKNOWN'}\t${String(err.message)
+  `ERR ${err.code || 'EINVALIDSPEC'}\t${String(err.message)
     // The date in "with a date before ..." is worded by the locale: not compared.
     .replace(/ with a date before .*\.$/s, ' with a date before <date>.')
     .replace(/\n/g, '\\n')}`

@@ -308,3 +308,30 @@ TEST_CASE("pick_version with `before`: versions published later are not picked",
   exempt.before_exempt = {"@demo/*"};
   CHECK(pick(p, "^2.0.0", exempt).rfind("ETARGET:", 0) == 0);
 }
+
+TEST_CASE("pick_version: a trimmed spec that npm-package-arg reads as a path is no registry spec",
+          "[resolver][pick]") {
+  // npm-pick-manifest classifies its `wanted` (the trimmed spec) once more, or the default tag
+  // when `wanted` is empty, and refuses anything but a tag, version or range. " .x" passes as a
+  // tag in package.json (the white space hides the leading '.'), but ".x" is a directory.
+  const std::string only = "EINVALIDSPEC: Only tag, version, and range are supported";
+  auto p = base();
+  CHECK(pick(*p, "  .") == only);
+  CHECK(pick(*p, "\t.beta") == only);
+  CHECK(pick(*p, " .9007199254740992") == only);
+  CHECK(pick(*p, "x.tgz ") == only);  // a tarball file name once trimmed
+  CHECK(pick(*p, "latest.TAR ") == only);
+  CHECK(pick(*p, " .a b") ==
+        "EINVALIDTAGNAME: Invalid tag name \".a b\" of package \"demo@ .a b\": Tags may not have "
+        "any characters that encodeURIComponent encodes.");
+  PickOptions dotted;
+  dotted.default_tag = ".next";
+  CHECK(pick(*p, "", dotted) == only);
+  CHECK(pick(*p, "^1", dotted) == "1.1.0");  // the default tag is only read for an empty spec
+  PickOptions spaced;
+  spaced.default_tag = ".a b";  // a path before it is a tag name
+  CHECK(pick(*p, "", spaced) == only);
+  CHECK(pick(*p, "latest") == "2.0.0");
+  CHECK(pick(*p, "~1.0.0 a:b") == "1.0.0");  // loose: the word with ':' is dropped
+  CHECK(pick(*p, "next.1") == "ETARGET: No matching version found for demo@next.1.");
+}
