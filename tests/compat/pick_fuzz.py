@@ -78,7 +78,11 @@ def version_text(r):
     elif roll < 0.085:
         text = ".".join(parts) + r.choice(["beta", "alpha1", "pre"])  # loose only
     elif roll < 0.09:
-        text = r.choice(["01.2.3", "1.02.3", "1.2.3.4", "latest", "", "1.2.x", "1.2.3 "])
+        text = r.choice(["01.2.3", "1.02.3", "1.2.3.4", "latest", "", "1.2.x", "1.2.3 ",
+                         "1.2.3 || 2.0.0", "1.0.0 - 2.0.0", "^1.2.3", "1.2.3\u00a0", "\ufeff1.2.3",
+                         "1.2.3-\u00e9", "1.2.3 x", "*"])
+    elif roll < 0.1:
+        text = junk_spec(r, [])
     return text
 
 
@@ -106,7 +110,9 @@ def engines(r):
     if roll < 0.02:
         return r.choice(["node >= 4", None, [], True])
     e = {}
-    if r.random() < 0.15:
+    if r.random() < 0.03:
+        e["node"] = junk_spec(r, ["20.20.2", "v20", "20"])
+    elif r.random() < 0.15:
         e["node"] = engine_range(r, ["18", "20", "21", "22", "20.20", "20.20.2", "20.20.3",
                                      "20.20.2-0", "20.20.2-nightly", "21.0.0-pre"])
     elif r.random() < 0.8:
@@ -207,6 +213,8 @@ def partial(r, keys):
     parts = core(r)
     n = r.choice([1, 2, 3, 3, 3])
     parts = parts[:n]
+    if r.random() < 0.05:
+        parts[r.randrange(n)] = r.choice(HUGE + ["999999999999999999999", "1e3", "0000"])
     if r.random() < 0.2:
         parts[-1] = r.choice(["x", "X", "*"])
     text = ".".join(parts)
@@ -268,7 +276,8 @@ def exact_spec(r, keys):
 TAGS = ["latest", "next", "beta", "nope", "Latest", "bad tag", "tag%", "tag/slash", "tag@x",
         "v", "~", "*.*", "(x)", "it's", "a!", "latest ", " latest", "1.2.tgz", "caf\u00e9", "_",
         "file:x", "npm:x@1", "x^", "^", "<", "||", "LATEST", "latest-1", "1.x-beta",
-        "next.1", "@", "v1.x.y", "1.2.3.4", "-", "--", "1.2.3-", "=", "~>", "a b c"]
+        "next.1", "@", "v1.x.y", "1.2.3.4", "-", "--", "1.2.3-", "=", "~>", "a b c",
+        "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]
 
 
 JUNK = ["0", "1", "2", "12", "00", "01", ".", ".", "x", "X", "*", "^", "~", ">", "<", "=", "-",
@@ -304,13 +313,16 @@ def options(r, before):
     if roll < 0.1:
         o["defaultTag"] = r.choice(["", "next", "beta", "nope"])
     elif roll < 0.12:
-        o["defaultTag"] = r.choice(["1.x", "*", "bad tag"])
+        # (Not names of Object.prototype members, such as "constructor": npm-pick-manifest reads
+        # them from the dist-tags object's prototype and node-semver throws a TypeError.)
+        o["defaultTag"] = r.choice(["1.x", "*", "bad tag", "1.0.0", "x.tgz", ".next"])
     roll = r.random()
     if roll < 0.1:
         o["nodeVersion"] = r.choice(["", "v18.0.0", "v21.0.0-pre", "v99.0.0", "20.20.2",
-                                     "v20.20.2-nightly2024", "v22.0.0", "v20.20.3"])
+                                     "v20.20.2-nightly2024", "v22.0.0", "v20.20.3", "v20",
+                                     "20.20", "junk", " v20.20.2 ", "=v20.20.2", "v20.20.2+b"])
     if r.random() < 0.05:
-        o["npmVersion"] = r.choice(["", "10.0.0", "12.0.0-pre.1"])
+        o["npmVersion"] = r.choice(["", "10.0.0", "12.0.0-pre.1", "11", "v11.19.1", "junk"])
     return o
 
 
