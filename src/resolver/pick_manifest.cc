@@ -213,16 +213,21 @@ const PackumentVersion* best_candidate(const PickIndex& index, const semver::Ran
   return &all[candidates.front()];
 }
 
+// `from_caller`: `wanted_as_written` is the caller's spec, which the caller (as arborist does)
+// has read as a registry spec already: an invalid tag name is reported before anything else.
+// Otherwise it is a range made here, which npm-package-arg reads as a path first.
 util::Result<const PackumentVersion*> pick(const Packument& packument, const PickIndex* index,
                                            std::string_view wanted_as_written,
-                                           const PickOptions& options) {
+                                           const PickOptions& options, bool from_caller = true) {
   // pacote passes npm-package-arg's fetchSpec, the trimmed spec.
   const std::string_view wanted = semver::js::trim(wanted_as_written);
   const std::string_view requested =
       wanted.empty() ? std::string_view(options.default_tag) : wanted;
   // npm-pick-manifest reads `wanted || defaultTag` with npm-package-arg again. An empty spec
   // means the default tag, which is read as a path before it could be an invalid tag name.
-  if (wanted.empty() && npa_reads_as_other_than_registry(requested)) return not_a_registry_spec();
+  if ((wanted.empty() || !from_caller) && npa_reads_as_other_than_registry(requested)) {
+    return not_a_registry_spec();
+  }
   const RegistrySpec spec = classify_registry_spec(requested);
   if (spec.kind == SpecKind::kInvalidTag) {
     return invalid_tag_error(packument.name(), wanted.empty()
@@ -243,7 +248,7 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
     const std::string* version = dist_tag(packument, wanted);
     const PackumentVersion* v = version ? packument.find(*version) : nullptr;
     if (v && !published_in_time(*v)) {
-      auto earlier = pick(packument, index, "<=" + *version, options);
+      auto earlier = pick(packument, index, "<=" + *version, options, /*from_caller=*/false);
       if (!earlier && earlier.error().code == "ETARGET") return no_matching_version(packument, wanted, before);
       return earlier;
     }

@@ -335,3 +335,29 @@ TEST_CASE("pick_version: a trimmed spec that npm-package-arg reads as a path is 
   CHECK(pick(*p, "~1.0.0 a:b") == "1.0.0");  // loose: the word with ':' is dropped
   CHECK(pick(*p, "next.1") == "ETARGET: No matching version found for demo@next.1.");
 }
+
+TEST_CASE("pick_version with `before`: a late tag's \"<=version\" is read as npm reads it",
+          "[resolver][pick]") {
+  // A tag naming a version published too late is picked again as "<=" + that version; npm
+  // reads that range with npm-package-arg, which takes a '/' or a name ending in .tgz for a
+  // path before it would see an invalid tag name.
+  auto with_tag = [](const std::string& key) {
+    std::string text = R"({"name":"demo","dist-tags":{"latest":"1.0.0","t":")" + key +
+                       R"("},"versions":{"1.0.0":{"name":"demo","version":"1.0.0"},")" + key +
+                       R"(":{"name":"demo","version":")" + key +
+                       R"("}},"time":{"1.0.0":"2015-01-01T00:00:00.000Z",")" + key +
+                       R"(":"2020-01-01T00:00:00.000Z"}})";
+    auto parsed = Packument::parse(text, "demo");
+    REQUIRE(parsed.ok());
+    return *parsed;
+  };
+  PickOptions before;
+  before.before_ms = *lade::util::parse_iso_date("2017-01-01");
+  const std::string only = "EINVALIDSPEC: Only tag, version, and range are supported";
+  CHECK(pick(*with_tag("1.0.0.tgz"), "t", before) == only);
+  CHECK(pick(*with_tag("a/b"), "t", before) == only);
+  CHECK(pick(*with_tag("latest"), "t", before) ==
+        "EINVALIDTAGNAME: Invalid tag name \"<=latest\" of package \"demo@<=latest\": Tags may "
+        "not have any characters that encodeURIComponent encodes.");
+  CHECK(pick(*with_tag("2.0.0"), "t", before) == "1.0.0");
+}
