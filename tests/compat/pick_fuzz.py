@@ -326,14 +326,56 @@ def options(r, before):
     return o
 
 
+def with_duplicates(r, doc, keys, gaps):
+    """The packument as JSON text in which a member name repeats, in "dist-tags", "time" or
+    (with --gaps) "versions": JSON.parse keeps a name where it first appears, with the value it
+    last has."""
+    targets = [t for t in ("dist-tags", "time") + (("versions",) if gaps else ())
+               if isinstance(doc.get(t), dict)]
+    extra = {}
+    if keys and targets:
+        target = r.choice(targets)
+        k = r.choice(keys)
+        if target == "versions":
+            m = dict(doc["versions"][k])
+            if "deprecated" in m:
+                del m["deprecated"]
+            else:
+                m["deprecated"] = "dup"
+            if r.random() < 0.5:
+                m["engines"] = {"node": r.choice([">=99", "*"])}
+            extra[target] = [(k, m)]
+        elif target == "dist-tags":
+            extra[target] = [(r.choice(["latest", "next"]), k)]
+        else:
+            extra[target] = [(k, iso(r.randint(T0, T1)))]
+
+    def obj(pairs):
+        return "{" + ",".join(json.dumps(k) + ":" + v for k, v in pairs) + "}"
+
+    members = []
+    for key, value in doc.items():
+        if key in extra:
+            pairs = [(k, json.dumps(v)) for k, v in value.items()]
+            for k, v in extra[key]:
+                pairs.insert(r.randint(0, len(pairs)), (k, json.dumps(v)))
+            members.append((key, obj(pairs)))
+        else:
+            members.append((key, json.dumps(value)))
+    return obj(members)
+
+
 def generate(seed, n, gaps=False):
     r = random.Random(seed)
     cases = []
     for i in range(n):
         name = r.choice(["pkg", "@scope/pkg", "a-b"])
         doc, keys, before = packument(r, name, gaps)
-        cases.append({"id": i, "packument": doc, "spec": spec_for(r, keys),
-                      "opts": options(r, before)})
+        case = {"id": i, "packument": doc, "spec": spec_for(r, keys), "opts": options(r, before)}
+        if r.random() < 0.03:
+            case["packument"] = {"name": name}
+            case["packument_text"] = with_duplicates(r, doc, keys, gaps)
+        cases.append(case)
     return cases
 
 

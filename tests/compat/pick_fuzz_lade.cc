@@ -35,21 +35,24 @@ std::string one_line(std::string text) {
 std::string answer(const nlohmann::ordered_json& c) {
   const auto& doc = c.at("packument");
   const std::string name = doc.value("name", "");
-  auto packument = lade::manifest::Packument::parse(doc.dump(), name);
+  // "packument_text": the packument as JSON text, taken as it is (member names may repeat).
+  auto text = c.find("packument_text");
+  auto packument = lade::manifest::Packument::parse(
+      text != c.end() ? text->get<std::string>() : doc.dump(), name);
   if (!packument) {
     return "ERR " + packument.error().code + "\t" + one_line(packument.error().message);
   }
   PickOptions options;
   const auto opts = c.value("opts", nlohmann::ordered_json::object());
-  auto text = [&opts](const char* key) {
+  auto option = [&opts](const char* key) {
     auto it = opts.find(key);
     return it != opts.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   // pacote: `opts.defaultTag || 'latest'`.
-  options.default_tag = text("defaultTag");
+  options.default_tag = option("defaultTag");
   if (options.default_tag.empty()) options.default_tag = "latest";
-  options.node_version = text("nodeVersion");
-  options.npm_version = text("npmVersion");
+  options.node_version = option("nodeVersion");
+  options.npm_version = option("npmVersion");
   if (auto it = opts.find("before"); it != opts.end() && it->is_number()) {
     options.before_ms = it->get<int64_t>();
   }

@@ -3,8 +3,8 @@
 //
 //   node pick_fuzz_npm.js <npm's node_modules folder> < cases.jsonl
 //
-// Each input line is one case, {"id", "packument", "spec", "opts": {"defaultTag",
-// "nodeVersion", "npmVersion", "before"}}; each output line is "<id>\t<answer>", where the
+// Each input line is one case, {"id", "packument" (or "packument_text"), "spec", "opts":
+// {"defaultTag", "nodeVersion", "npmVersion", "before"}}; each output line is "<id>\t<answer>", where the
 // answer is "OK <version key>", "ERR <code>\t<message>", or "SKIP <type>" for a spec that is not
 // a registry spec. The steps are those npm takes for a registry dependency: arborist reads the
 // spec with npm-package-arg's resolve(name, spec), and pacote hands its fetchSpec to
@@ -26,7 +26,8 @@ const oneLine = (err) =>
     .replace(/\n/g, '\\n')}`
 
 const answer = (c) => {
-  const packument = c.packument
+  // packument_text: the packument as JSON text (where member names may repeat).
+  const packument = c.packument_text ? JSON.parse(c.packument_text) : c.packument
   const opts = c.opts || {}
   let spec
   try {
