@@ -20,6 +20,21 @@ The cases of pick_fuzz_regressions.jsonl (differences found earlier) always run 
   pick_fuzz.py --lade ... --show 20                               # list more differences
 
 Exit status: 0 when all agree, 1 on a difference, 77 (skipped) when node or npm is missing.
+
+Known gaps, generated only with --gaps: lade reads these packuments differently when it parses
+them (manifest::Packument), before any version is picked.
+  * A "time" entry Date.parse cannot read ("garbage", true, a number of milliseconds) makes npm
+    leave that version out whenever `before` is set (NaN <= before is false); lade lets it
+    through. A date Date.parse reads but lade does not ("Mon, 01 Jun 2020 00:00:00 GMT") is
+    ignored by lade, so that version passes.
+  * A tag naming a version that is not in "versions" but has a "time" later than `before`:
+    npm picks "<=" + that version again (often ENOVERSIONS or another version); lade says
+    ETARGET, as the time of a version it does not list is dropped.
+  * A version key that appears twice in "versions": npm has one entry, at the first place, with
+    the last value; lade keeps both.
+Not generated at all: Object.prototype member names ("constructor", "__proto__") as the default
+tag, where npm-pick-manifest reads the member from the dist-tags object's prototype and
+node-semver throws a TypeError.
 """
 import argparse
 import json
