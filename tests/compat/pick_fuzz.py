@@ -53,8 +53,9 @@ SKIP = 77
 
 PRERELEASES = ["alpha", "alpha.1", "alpha.2", "alpha.10", "beta", "beta.1", "beta.11", "rc.0",
                "rc.1", "rc.2", "0", "1", "2", "10", "alpha.beta", "x-y", "pre", "a.b.c", "1a",
-               "0-0", "dev.20200101"]
-BAD_PRERELEASES = ["01", "alpha.01", "", "a..b", "alpha_1"]
+               "0-0", "dev.20200101", "9007199254740991", "9007199254740992", "9007199254740993",
+               "99999999999999999999", "alpha.9007199254740993", "-", "--1"]
+BAD_PRERELEASES = ["01", "alpha.01", "", "a..b", "alpha_1", "00", "1.01", "9007199254740993.01"]
 BUILDS = ["build", "build.1", "001", "sha.abc123", "x-y.0"]
 HUGE = ["999999999", "9007199254740991", "9007199254740992", "90071992547409919"]
 
@@ -148,7 +149,7 @@ T1 = 1735689600000  # 2025-01-01
 
 
 def packument(r, name, gaps):
-    count = r.choice([0, 1, 2, 3, 5, 8, 12, 20]) if r.random() < 0.97 else 0
+    count = r.choice([0, 1, 2, 3, 5, 8, 12, 20, 60]) if r.random() < 0.97 else 0
     keys = []
     for _ in range(count):
         k = version_text(r)
