@@ -5,9 +5,16 @@
 // Reads the cases pick_fuzz_npm.js reads and answers in the same form, one line per case:
 // "<id>\tOK <version key>" or "<id>\tERR <code>\t<message>" (the date in "with a date before
 // ..." replaced by "<date>").
+//
+// lade picks from a packument in several forms, and all must agree: as parsed, through a
+// PickIndex, parsed again from its compact document, and opened from its binary index with the
+// compact document read on demand (as from the cache). A disagreement is answered as
+// "ERR LADE-INCONSISTENT", which no npm answer matches.
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +23,7 @@
 
 namespace {
 
+using lade::manifest::Packument;
 using lade::resolver::PickOptions;
 
 std::string one_line(std::string text) {
@@ -30,6 +38,27 @@ std::string one_line(std::string text) {
     }
   }
   return out;
+}
+
+// The compact document "on disk": a copy in memory.
+class StringReader : public lade::manifest::DocumentReader {
+ public:
+  explicit StringReader(std::string text) : text_(std::move(text)) {}
+  lade::util::Result<std::string> read(uint64_t offset, size_t length) const override {
+    if (offset > text_.size() || length > text_.size() - offset) {
+      return lade::util::make_error("EIO", "read past the end of the compact document");
+    }
+    return text_.substr(offset, length);
+  }
+
+ private:
+  std::string text_;
+};
+
+template <class Picked>
+std::string describe(const Picked& picked) {
+  if (!picked) return "ERR " + picked.error().code + "\t" + one_line(picked.error().message);
+  return "OK " + std::string((*picked)->version);
 }
 
 std::string answer(const nlohmann::ordered_json& c) {
@@ -56,9 +85,28 @@ std::string answer(const nlohmann::ordered_json& c) {
   if (auto it = opts.find("before"); it != opts.end() && it->is_number()) {
     options.before_ms = it->get<int64_t>();
   }
-  auto picked = lade::resolver::pick_version(**packument, c.at("spec").get<std::string>(), options);
-  if (!picked) return "ERR " + picked.error().code + "\t" + one_line(picked.error().message);
-  return "OK " + std::string((*picked)->version);
+  const std::string spec = c.at("spec").get<std::string>();
+  const std::string first = describe(lade::resolver::pick_version(**packument, spec, options));
+
+  std::vector<std::pair<const char*, std::string>> others;
+  lade::resolver::PickIndex index(**packument);
+  others.emplace_back("indexed", describe(lade::resolver::pick_version(index, spec, options)));
+  std::string compact((*packument)->compact_text());
+  auto reparsed = Packument::parse(compact, name);
+  others.emplace_back("compact",
+                      reparsed ? describe(lade::resolver::pick_version(**reparsed, spec, options))
+                               : "ERR " + reparsed.error().code);
+  auto opened = Packument::open_indexed(
+      (*packument)->index_bytes(), std::make_unique<StringReader>(compact), compact.size(), name);
+  others.emplace_back("opened",
+                      opened ? describe(lade::resolver::pick_version(**opened, spec, options))
+                             : "ERR " + opened.error().code);
+  for (const auto& [form, answer] : others) {
+    if (answer != first) {
+      return "ERR LADE-INCONSISTENT\t" + std::string(form) + ": " + answer + " | parsed: " + first;
+    }
+  }
+  return first;
 }
 
 }  // namespace
