@@ -38,6 +38,43 @@ bool is_uri_component_char(char c) {
   }
 }
 
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+bool ends_with_icase(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && starts_with_icase(s.substr(s.size() - suffix.size()), suffix);
+}
+
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Whether npm-package-arg's resolve() reads `spec` as something other than a registry spec: a
+// path (isPosixFile /^(?:[.]|~[/]|[/]|[a-zA-Z]:)/, a '/' anywhere, a name ending in .tgz, .tar.gz
+// or .tar), or a URL, alias or git spec (/^(?:git[+])?[a-z]+:/i, which also covers "file:" and
+// "npm:"; hosted git shortcuts have a '/' or such a prefix).
+bool npa_reads_as_other_than_registry(std::string_view spec) {
+  if (spec.empty()) return false;
+  if (spec[0] == '.' || spec.find('/') != std::string_view::npos) return true;
+  std::string_view scheme = starts_with_icase(spec, "git+") ? spec.substr(4) : spec;
+  size_t letters = 0;
+  while (letters < scheme.size() && is_ascii_letter(scheme[letters])) ++letters;
+  if (letters > 0 && letters < scheme.size() && scheme[letters] == ':') return true;
+  return ends_with_icase(spec, ".tgz") || ends_with_icase(spec, ".tar.gz") ||
+         ends_with_icase(spec, ".tar");
+}
+
+// npm-pick-manifest's error for a `wanted` (or default tag) npm-package-arg does not read as a
+// tag, version or range; npm gives it no code.
+util::Error not_a_registry_spec() {
+  return util::make_error("EINVALIDSPEC", "Only tag, version, and range are supported");
+}
+
 util::Error no_matching_version(const Packument& packument, std::string_view wanted,
                                 std::optional<int64_t> before = std::nullopt) {
   return util::make_error("ETARGET", "No matching version found for " + packument.name() + "@" +
@@ -176,19 +213,29 @@ const PackumentVersion* best_candidate(const PickIndex& index, const semver::Ran
   return &all[candidates.front()];
 }
 
+// `from_caller`: `wanted_as_written` is the caller's spec, which the caller (as arborist does)
+// has read as a registry spec already: an invalid tag name is reported before anything else.
+// Otherwise it is a range made here, which npm-package-arg reads as a path first.
 util::Result<const PackumentVersion*> pick(const Packument& packument, const PickIndex* index,
                                            std::string_view wanted_as_written,
-                                           const PickOptions& options) {
+                                           const PickOptions& options, bool from_caller = true) {
   // pacote passes npm-package-arg's fetchSpec, the trimmed spec.
   const std::string_view wanted = semver::js::trim(wanted_as_written);
   const std::string_view requested =
       wanted.empty() ? std::string_view(options.default_tag) : wanted;
+  // npm-pick-manifest reads `wanted || defaultTag` with npm-package-arg again. An empty spec
+  // means the default tag, which is read as a path before it could be an invalid tag name.
+  if ((wanted.empty() || !from_caller) && npa_reads_as_other_than_registry(requested)) {
+    return not_a_registry_spec();
+  }
   const RegistrySpec spec = classify_registry_spec(requested);
   if (spec.kind == SpecKind::kInvalidTag) {
     return invalid_tag_error(packument.name(), wanted.empty()
                                                    ? std::string_view(options.default_tag)
                                                    : wanted_as_written);
   }
+  // The caller classified the spec as written; trimmed, it may read as a path (" .x").
+  if (!wanted.empty() && npa_reads_as_other_than_registry(wanted)) return not_a_registry_spec();
 
   const std::optional<int64_t> before = effective_before(packument, options);
   auto published_in_time = [&before](const PackumentVersion& v) {
@@ -201,7 +248,7 @@ util::Result<const PackumentVersion*> pick(const Packument& packument, const Pic
     const std::string* version = dist_tag(packument, wanted);
     const PackumentVersion* v = version ? packument.find(*version) : nullptr;
     if (v && !published_in_time(*v)) {
-      auto earlier = pick(packument, index, "<=" + *version, options);
+      auto earlier = pick(packument, index, "<=" + *version, options, /*from_caller=*/false);
       if (!earlier && earlier.error().code == "ETARGET") return no_matching_version(packument, wanted, before);
       return earlier;
     }

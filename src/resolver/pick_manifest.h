@@ -113,7 +113,9 @@ class PickIndexCache {
 ///    not deprecated, then the highest (the first in document order among equal versions).
 /// Errors, worded as npm words them: ETARGET "No matching version found for <name>@<wanted>.",
 /// ENOVERSIONS "No versions available for <name>" (a range against a packument without
-/// versions), EINVALIDTAGNAME.
+/// versions), EINVALIDTAGNAME, and EINVALIDSPEC "Only tag, version, and range are supported"
+/// (npm's code-less error) when npm-package-arg reads the trimmed spec, an empty spec's default
+/// tag, or the "<=version" a late tag falls back to as a path (" .x", "x.tgz ", ".next").
 util::Result<const manifest::PackumentVersion*> pick_version(const manifest::Packument& packument,
                                                              std::string_view wanted,
                                                              const PickOptions& options);

@@ -308,3 +308,56 @@ TEST_CASE("pick_version with `before`: versions published later are not picked",
   exempt.before_exempt = {"@demo/*"};
   CHECK(pick(p, "^2.0.0", exempt).rfind("ETARGET:", 0) == 0);
 }
+
+TEST_CASE("pick_version: a trimmed spec that npm-package-arg reads as a path is no registry spec",
+          "[resolver][pick]") {
+  // npm-pick-manifest classifies its `wanted` (the trimmed spec) once more, or the default tag
+  // when `wanted` is empty, and refuses anything but a tag, version or range. " .x" passes as a
+  // tag in package.json (the white space hides the leading '.'), but ".x" is a directory.
+  const std::string only = "EINVALIDSPEC: Only tag, version, and range are supported";
+  auto p = base();
+  CHECK(pick(*p, "  .") == only);
+  CHECK(pick(*p, "\t.beta") == only);
+  CHECK(pick(*p, " .9007199254740992") == only);
+  CHECK(pick(*p, "x.tgz ") == only);  // a tarball file name once trimmed
+  CHECK(pick(*p, "latest.TAR ") == only);
+  CHECK(pick(*p, " .a b") ==
+        "EINVALIDTAGNAME: Invalid tag name \".a b\" of package \"demo@ .a b\": Tags may not have "
+        "any characters that encodeURIComponent encodes.");
+  PickOptions dotted;
+  dotted.default_tag = ".next";
+  CHECK(pick(*p, "", dotted) == only);
+  CHECK(pick(*p, "^1", dotted) == "1.1.0");  // the default tag is only read for an empty spec
+  PickOptions spaced;
+  spaced.default_tag = ".a b";  // a path before it is a tag name
+  CHECK(pick(*p, "", spaced) == only);
+  CHECK(pick(*p, "latest") == "2.0.0");
+  CHECK(pick(*p, "~1.0.0 a:b") == "1.0.0");  // loose: the word with ':' is dropped
+  CHECK(pick(*p, "next.1") == "ETARGET: No matching version found for demo@next.1.");
+}
+
+TEST_CASE("pick_version with `before`: a late tag's \"<=version\" is read as npm reads it",
+          "[resolver][pick]") {
+  // A tag naming a version published too late is picked again as "<=" + that version; npm
+  // reads that range with npm-package-arg, which takes a '/' or a name ending in .tgz for a
+  // path before it would see an invalid tag name.
+  auto with_tag = [](const std::string& key) {
+    std::string text = R"({"name":"demo","dist-tags":{"latest":"1.0.0","t":")" + key +
+                       R"("},"versions":{"1.0.0":{"name":"demo","version":"1.0.0"},")" + key +
+                       R"(":{"name":"demo","version":")" + key +
+                       R"("}},"time":{"1.0.0":"2015-01-01T00:00:00.000Z",")" + key +
+                       R"(":"2020-01-01T00:00:00.000Z"}})";
+    auto parsed = Packument::parse(text, "demo");
+    REQUIRE(parsed.ok());
+    return *parsed;
+  };
+  PickOptions before;
+  before.before_ms = *lade::util::parse_iso_date("2017-01-01");
+  const std::string only = "EINVALIDSPEC: Only tag, version, and range are supported";
+  CHECK(pick(*with_tag("1.0.0.tgz"), "t", before) == only);
+  CHECK(pick(*with_tag("a/b"), "t", before) == only);
+  CHECK(pick(*with_tag("latest"), "t", before) ==
+        "EINVALIDTAGNAME: Invalid tag name \"<=latest\" of package \"demo@<=latest\": Tags may "
+        "not have any characters that encodeURIComponent encodes.");
+  CHECK(pick(*with_tag("2.0.0"), "t", before) == "1.0.0");
+}
