@@ -902,6 +902,17 @@ int run_install(InstallRequest req) {
   }
   tree::Tree& ideal = *ideal_owner;
   tree::Node* root = ideal.root();
+  if ((adding || removing) && (loaded_lock || started_from_installed) && (selected.empty() || req.include_workspace_root)) {
+    // arborist applies the user's request with `tree.package = tree.package`: the root's edges
+    // are made anew, so each package's edges in list the root's last (which npm's ERESOLVE
+    // explanations show in that order).
+    std::vector<std::pair<std::string, std::string>> workspace_edges;
+    for (tree::Edge* e : root->edges_out()) {
+      if (e->workspace()) workspace_edges.emplace_back(e->name(), e->raw_spec());
+    }
+    ideal.set_package(root, root->package);
+    for (auto& [name, spec] : workspace_edges) ideal.add_edge(root, name, spec, tree::EdgeType::Workspace);
+  }
   for (WorkspaceAdd& w : workspace_adds) {
     tree::Node* n = folder_node(ideal, w.folder);
     if (n && removing) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "resolver/explain.h"
 #include "resolver/node_source.h"
 #include "util/collate.h"
 
@@ -178,10 +179,6 @@ struct CanPlaceDep {
     peers_result = saw_conflict ? Place::Conflict : state;
     return peers_result;
   }
-};
-
-struct PeerConflict {
-  std::string message;
 };
 
 }  // namespace
@@ -458,17 +455,22 @@ struct IdealTreeBuilder::Impl {
     return error;
   }
 
+  /// arborist's #failPeerConflict: a peer set that cannot be loaded for a package of ours.
   void fail_peer_conflict(Edge* edge, Edge* current_edge) {
     if (fatal) return;
-    Node* cur = edge->from()->resolve(edge->name());
-    std::string msg = "unable to resolve dependency tree: " + describe(edge->from()) +
-                      " has a peer dependency on " + edge->name() + "@\"" + edge->spec() +
-                      "\", but the tree has " + describe(cur);
-    if (current_edge) {
-      msg += " (required by " + describe(current_edge->from()) + " as \"" + current_edge->spec() + "\")";
-    }
-    msg += ". Fix the upstream dependency conflict, or retry with --force or --legacy-peer-deps.";
-    fatal = util::make_error("ERESOLVE", msg);
+    PeerConflict c;
+    c.tree = &tree;
+    c.edge = edge;
+    c.current = edge->from()->resolve(edge->name());
+    c.current_edge = current_edge;
+    fail_with(c, "unable to resolve dependency tree");
+  }
+
+  /// npm's ERESOLVE error: its summary, then the explanation and the advice.
+  void fail_with(const PeerConflict& conflict, const std::string& summary) {
+    if (fatal) return;
+    fatal = util::make_error("ERESOLVE", summary + "\n\n" + explain_peer_conflict(conflict, 4) + "\n\n" +
+                                             eresolve_fix(options.strict_peer_deps));
   }
 
   // ---- links and workspaces ----
@@ -536,10 +538,11 @@ struct IdealTreeBuilder::Impl {
     std::vector<std::unique_ptr<PlaceDep>> children;
     std::vector<Node*> need_evaluation;
     std::string name;
+    Node* current;  // what the edge resolved to when placement began
 
     PlaceDep(Impl& builder, Node* dep_, Edge* edge_, PlaceDep* parent_, bool explicit_)
         : b(builder), dep(dep_), edge(edge_), parent(parent_), explicit_request(explicit_),
-          name(edge_->name()) {
+          name(edge_->name()), current(edge_->to()) {
       run();
     }
 
@@ -571,34 +574,70 @@ struct IdealTreeBuilder::Impl {
       return false;
     }
 
+    /// arborist's explainPeerConflict(e, d). Empty when npm cannot show it: for a peer placed
+    /// over a node its edge already had, arborist's explanation names no conflicting peer and
+    /// npm's printing of it fails (the warning is not shown).
+    std::optional<PeerConflict> peer_conflict(Edge* e, Node* d) {
+      PeerConflict c;
+      c.tree = &b.tree;
+      c.edge = e;
+      c.dep = d;
+      c.current = e->from()->resolve(e->name());
+      if (parent) {
+        c.current_via = e;
+        if (current) return std::nullopt;
+        return c;
+      }
+      if (can_place_self && can_place_self->can_place_self != Place::Conflict) {
+        // It failed on one of the peers it brings: the first of them that met a node.
+        for (CanPlaceDep* child : conflict_children(can_place_self)) {
+          if (!child->current) continue;
+          c.conflicting_current = child->current;
+          c.conflicting_peer = child->dep;
+          c.conflicting_peer_via = child->edge;
+          break;
+        }
+      } else {
+        c.conflicting_current = current;
+        c.conflicting_peer = dep;
+        c.conflicting_peer_via = edge;
+      }
+      return c;
+    }
+
+    /// CanPlaceDep's conflictChildren: every check below `check` (breadth first) that conflicts.
+    static std::vector<CanPlaceDep*> conflict_children(CanPlaceDep* check) {
+      std::vector<CanPlaceDep*> all;
+      for (auto& c : check->children) all.push_back(c.get());
+      for (size_t i = 0; i < all.size(); ++i) {
+        for (auto& c : all[i]->children) all.push_back(c.get());
+      }
+      std::erase_if(all, [](CanPlaceDep* c) { return c->can_place != Place::Conflict; });
+      return all;
+    }
+
     /// npm's #warnPeerConflict: the peer edge stays unmet (or met by another version), and npm
     /// says so with the tree as it is.
     void warn_peer_conflict(Edge* e) {
       e->peer_conflicted = true;
-      Node* found = e->from()->resolve(e->name());
-      Node* resolving = top()->edge->from();
-      std::string msg = "ERESOLVE overriding peer dependency\nWhile resolving: " +
-                        resolving->package_name() + "@" + resolving->version() + "\nFound: ";
-      if (found) {
-        msg += describe(found) + "\n" + found->location();
-        size_t shown = 0;
-        for (Edge* in : found->edges_in()) {
-          if (!in->from()) continue;
-          if (++shown > 2) {
-            msg += "\n  " + std::to_string(found->edges_in().size() - 2) + " more";
-            break;
-          }
-          msg += "\n  " + std::string(in->peer() ? "peer " : "") + in->name() + "@\"" + in->spec() + "\" from " +
-                 describe(in->from());
-        }
-      } else {
-        msg += "nothing";
+      if (auto c = peer_conflict(e, dep)) {
+        b.stats.warnings.push_back("ERESOLVE overriding peer dependency\n" + explain_peer_conflict(*c, 2));
       }
-      msg += "\n\nCould not resolve dependency:\npeer " + e->name() + "@\"" + e->spec() + "\" from " +
-             describe(e->from());
-      if (std::find(b.stats.warnings.begin(), b.stats.warnings.end(), msg) == b.stats.warnings.end()) {
-        b.stats.warnings.push_back(std::move(msg));
+    }
+
+    /// arborist's failPeerConflict: the top of this peer group's placement fails.
+    void fail_peer_conflict() {
+      PlaceDep* t = top();
+      auto c = peer_conflict(t->edge, t->dep);
+      if (!c) {
+        c = PeerConflict{};
+        c->tree = &b.tree;
+        c->edge = t->edge;
+        c->dep = t->dep;
+        c->current = t->edge->from()->resolve(t->edge->name());
+        c->current_via = t->edge;
       }
+      b.fail_with(*c, "could not resolve");
     }
 
     void run() {
@@ -628,8 +667,7 @@ struct IdealTreeBuilder::Impl {
       }
       if (!can_place) {
         if (!b.options.force && (is_mine() || b.options.strict_peer_deps)) {
-          PlaceDep* t = top();
-          b.fail_peer_conflict(t->edge, nullptr);
+          fail_peer_conflict();
           return;
         }
         if (!can_place_self) {

@@ -736,6 +736,39 @@ def overridden_peer_dependency_is_warned_about(ctx):
     h.check_output_matches(r, r'warn.*peer host@"\^1\.0\.0" from plugin-a@1\.', "the peer it could not meet")
 
 
+def eresolve_explanation(r):
+    """The lines of an ERESOLVE explanation, without the tool's prefixes and npm's log lines."""
+    out = []
+    for line in (r.stdout + r.stderr).splitlines():
+        if line.strip() in ("npm error", "npm warn", "lade warn:"):
+            continue
+        for prefix in ("npm error ", "npm warn ", "lade warn: ", "lade: "):
+            if line.startswith(prefix):
+                line = line[len(prefix):]
+                break
+        if line.startswith(("code ", "A complete log", "For a full report", "/")) or not line.strip():
+            continue
+        if re.search(r" in [0-9.]+m?s$", line):  # the summary line
+            continue
+        out.append(line.rstrip())
+    return out
+
+
+@suite.test
+def peer_conflicts_are_explained_as_npm_explains_them(ctx):
+    # npm's ERESOLVE report: what was being resolved, what the tree has and the dependency it
+    # could not meet, each with the dependents that hold it there; as a warning with --force.
+    files = pkg_json({"host": "^2.0.0", "plugin-a": "^1.0.0"})
+    for extra in ([], ["--force"]):
+        ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+        r = ctx.lade(L.install + ["--package-lock-only"] + extra, ours)
+        n = ctx.npm(["install", "--package-lock-only"] + extra, theirs)
+        h.check_exit(r, 0 if extra else 1, "install " + " ".join(extra))
+        h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the explanation " + " ".join(extra), r,
+                      expected_name="npm", actual_name="lade")
+        h.check_output_contains(r, "Could not resolve dependency:")
+
+
 @suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,

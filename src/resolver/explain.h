@@ -1,0 +1,40 @@
+#pragma once
+// npm's words for a peer dependency conflict (ERESOLVE): which package was being resolved,
+// what the tree has, which dependency could not be met, each with the chain of dependents that
+// holds it in place. The same text npm prints for an ERESOLVE error (4 levels of dependents)
+// and for an "overriding peer dependency" warning (2 levels), made as arborist explains nodes
+// and edges (Node#explain, Edge#explain) and as npm prints them (explain-dep, explain-eresolve).
+#include <string>
+
+#include "tree/tree.h"
+
+namespace lade::resolver {
+
+/// What a conflict report is about (arborist's explanation object, in tree terms).
+struct PeerConflict {
+  /// The tree the nodes are in (for the links into a node).
+  const tree::Tree* tree = nullptr;
+  /// The dependency that could not be met.
+  const tree::Edge* edge = nullptr;
+  /// The package that was being placed for it (PlaceDep's dep), if any.
+  const tree::Node* dep = nullptr;
+  /// What the tree has where `edge` looks (explained through `current_via` alone when set).
+  const tree::Node* current = nullptr;
+  const tree::Edge* current_via = nullptr;
+  /// The dependency that brought `current`, when no current node is known.
+  const tree::Edge* current_edge = nullptr;
+  /// "Conflicting peer dependency:": the peer that could not go in, through its edge.
+  const tree::Node* conflicting_peer = nullptr;
+  const tree::Edge* conflicting_peer_via = nullptr;
+  /// When no current node is known, the current node of the conflicting peer.
+  const tree::Node* conflicting_current = nullptr;
+};
+
+/// explain-eresolve's explain(): "While resolving: ...", "Found: ...", "Could not resolve
+/// dependency: ...", "Conflicting peer dependency: ...", dependents `depth` levels deep.
+std::string explain_peer_conflict(const PeerConflict& conflict, int depth);
+
+/// The advice after an ERESOLVE error (explain-eresolve's report()).
+std::string eresolve_fix(bool strict_peer_deps);
+
+}  // namespace lade::resolver
