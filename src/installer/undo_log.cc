@@ -165,8 +165,8 @@ void UndoLog::undo() {
 }
 
 void UndoLog::commit() {
-  std::error_code ec;
-  for (const auto& [_, dir] : aside_dirs_) fs::remove_all(dir, ec);
+  // What was moved aside can be big (a removed aws-cdk-lib is tens of thousands of files).
+  for (const auto& [_, dir] : aside_dirs_) util::remove_all_parallel(dir, 8);
   aside_dirs_.clear();
   steps_.clear();
 }
