@@ -968,6 +968,9 @@ int run_install(InstallRequest req) {
   ropts.project_dir = project.dir;
   for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   ropts.update_names = req.update_names;
+  // --dry-run turned saving off for itself, not for the tree it shows.
+  ropts.save = req.command != Command::Ci && (req.save || req.dry_run);
+  ropts.requested_tree_mutation = adding || removing || req.update;
   for (const auto& w : workspace_adds) {
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
   }

@@ -298,6 +298,8 @@ struct IdealTreeBuilder::Impl {
   }
 
   bool is_explicit(Edge* e) const { return explicit_requests.count(e) > 0; }
+  /// False for npm ci (and --no-save): an unmet optional peer in the lockfile stays as it is.
+  bool trusts_nothing_locked() const { return options.save || options.requested_tree_mutation; }
   bool is_update(const std::string& name) const {
     return std::find(options.update_names.begin(), options.update_names.end(), name) != options.update_names.end();
   }
@@ -317,7 +319,7 @@ struct IdealTreeBuilder::Impl {
         continue;
       }
       if (!e->valid()) {
-        problems.push_back(e);
+        if (e->type() != EdgeType::PeerOptional || trusts_nothing_locked()) problems.push_back(e);
         continue;
       }
       if (e->to()->is_workspace) continue;
@@ -837,10 +839,10 @@ struct IdealTreeBuilder::Impl {
         for (Edge* in : placed->edges_in()) {
           if (in == pd.edge) continue;
           if (!in->peer_conflicted && !in->valid()) {
-            if (seen.count(in->from())) {
-              seen.erase(in->from());
+            if (!seen.count(in->from())) {
               push(in->from());
-            } else {
+            } else if (trusts_nothing_locked()) {
+              seen.erase(in->from());
               push(in->from());
             }
           }
@@ -986,6 +988,7 @@ struct IdealTreeBuilder::Impl {
         Node* n = stack.back();
         stack.pop_back();
         for (Edge* e : n->edges_out()) {
+          if (e->type() == EdgeType::PeerOptional && !trusts_nothing_locked()) continue;
           if (!e->to() || !e->valid()) {
             push(n);
             break;

@@ -55,6 +55,12 @@ struct ResolveOptions {
   std::vector<std::string> workspace_requests;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
+  /// npm's `save` option (false for ci, --no-save and update) and whether the user asked for a
+  /// change of the tree (add, uninstall, update). Saving nothing and changing nothing, npm trusts
+  /// the lockfile's unmet optional peers instead of resolving them again (npm/cli#8726), and
+  /// does not look twice at a package a later placement leaves unmet.
+  bool save = true;
+  bool requested_tree_mutation = false;
   /// npm's flagsSuspect: extraneous nodes are pruned even when nothing else changes. npm sets
   /// it whenever the tree starts from the project's lockfile (loadVirtual with a root).
   bool flags_suspect = false;

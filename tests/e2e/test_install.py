@@ -160,6 +160,29 @@ def ci_lists_what_the_lockfile_lacks_in_npm_order(ctx):
 
 
 @suite.test
+def ci_trusts_the_lockfiles_unmet_optional_peers_as_npm_does(ctx):
+    # npm install leaves peerq-delta's dependency on peerq-cedar@latest unmet here (the optional
+    # peer on peerq-cedar@2.2.2-0 keeps undoing it); npm ci, which saves nothing, does not resolve
+    # that optional peer again, places peerq-cedar and then finds the lockfile lacks it.
+    proj = ctx.project(pkg_json({"peerq-hazel": "0.3.0 - 2.0.0"}))
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts"], proj), 0, "npm lock")
+    h.check("node_modules/peerq-cedar" not in proj.lockfile()["packages"], "npm's lockfile changed shape", None)
+    copy = proj.copy(ctx.sandbox, "npm-copy")
+
+    def mismatches(r):
+        return [l for l in (r.stdout + r.stderr).replace("npm error ", "").splitlines()
+                if l.startswith(("Missing:", "Invalid:"))]
+    r, n = ctx.lade(L.ci, proj), ctx.npm(["ci", "--ignore-scripts"], copy)
+    h.check_exit(n, 1, "npm ci")
+    h.check_exit(r, 1, "lade ci")
+    h.check_equal(mismatches(r), mismatches(n), "ci's mismatch lines", r, expected_name="npm", actual_name="lade")
+    # An install keeps the lockfile as npm wrote it.
+    before = proj.read_text("package-lock.json")
+    h.check_exit(ctx.lade(L.install + ["--package-lock-only"], proj), 0, "install --package-lock-only")
+    h.check_equal(proj.read_text("package-lock.json"), before, "package-lock.json after install")
+
+
+@suite.test
 def ci_without_lockfile_fails(ctx):
     proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
     r = ctx.lade(L.ci, proj)
