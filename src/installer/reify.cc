@@ -419,6 +419,18 @@ bool bin_links_missing(const fs::path& project, const Node& node, bool bin_links
   return false;
 }
 
+/// The folders that held only a package linked early and then left out (an optional package
+/// that failed takes its dependencies along): its node_modules, the package folder above it, a
+/// scope folder. npm never made them.
+void remove_emptied_folders(const fs::path& project, const std::string& loc) {
+  const fs::path top = project / "node_modules";
+  std::error_code ec;
+  for (fs::path dir = (project / loc).parent_path(); dir.string().size() > top.string().size();
+       dir = dir.parent_path()) {
+    if (!fs::is_empty(dir, ec) || ec || !fs::remove(dir, ec)) break;
+  }
+}
+
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
   // Lexically: a bin reached through a workspace link points through that link, as npm's does.
   fs::path to = target.lexically_normal();
@@ -590,6 +602,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::optional<util::Error> first_error;
   size_t total = to_install.size();
 
+  std::vector<Node*> failed_to_arrive;  // optional packages whose download or link failed
   auto finish_one = [&](Node* n, util::Status st, bool counts_for_progress) {
     std::lock_guard lock(mu);
     if (!st.ok()) {
@@ -597,6 +610,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         report.warnings.push_back("skipping optional dependency " + n->package_name() + "@" +
                                   n->version() + ": " + st.error().message);
         skipped.insert(n);
+        failed_to_arrive.push_back(n);
       } else if (!first_error) {
         first_error = st.error();
       }
@@ -666,6 +680,35 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   kept_ = std::make_unique<Kept>(project, fetch_first);
   UndoLog& undo = kept_->undo;
   InterruptGate& gate = kept_->gate;
+  // npm's handleOptionalFailure: an optional package that failed (its download, its install
+  // script) goes with what only it needed (its nested dependencies too): off the disk, out of the
+  // hidden lockfile and out of the count, as if they were for another platform.
+  std::unordered_set<Node*> left_out;
+  auto leave_out_optional = [&](Node* failed) {
+    for (Node* m : tree::optional_set(failed)) {
+      if (m->is_project_root || !left_out.insert(m).second) continue;
+      if (skipped.count(m) && m != failed) continue;
+      InstalledPackage gone;
+      for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
+      remove_bins_of(project, m->location(), gone, undo);
+      undo.remove(m->location());
+      const std::string m_loc = m->location();
+      auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
+      if (newly_added.erase(m)) {
+        report.added--;
+        std::erase_if(report.added_packages, at);
+      } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
+        report.changed--;
+        report.removed++;
+        auto c = std::find_if(report.changed_packages.begin(), report.changed_packages.end(), at);
+        if (c != report.changed_packages.end()) {
+          report.removed_packages.push_back({c->name, c->from_version, m_loc, {}});
+          report.changed_packages.erase(c);
+        }
+      }
+      skipped.insert(m);
+    }
+  };
   struct UndoUnlessDone {
     UndoLog& log;
     InterruptGate& gate;
@@ -698,6 +741,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Entries removed already along with a removed parent are not there any more.
     remove_bins_of(project, loc, pkg, undo);
     undo.remove(loc);
+    if (pkg.early) remove_emptied_folders(project, loc);
     if (loc.starts_with(kLinkedStore)) left_linked_store = true;
     // A folder that holds packages but is none (npm's "linked" layout has one per package in
     // node_modules/.store) is not counted, as npm does not count it.
@@ -823,6 +867,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   gate.checkpoint(undo);
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;
+  for (Node* n : failed_to_arrive) leave_out_optional(n);
 
   // ---- bins ----
   auto link_start = Clock::now();
@@ -915,30 +960,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
             report.warnings.push_back("optional dependency " + n->package_name() + " failed its install script: " +
                                       st.error().message);
             report.optional_script_failed = true;
-            // npm's handleOptionalFailure: the package and what only it needed go (off the disk,
-            // out of the hidden lockfile and the count), as if they were for another platform.
-            for (Node* m : tree::optional_set(n)) {
-              if (skipped.count(m) || m->is_project_root) continue;
-              InstalledPackage gone;
-              for (const auto& [bin, _] : m->package.bin) gone.bins.push_back(bin);
-              remove_bins_of(project, m->location(), gone, undo);
-              undo.remove(m->location());
-              const std::string m_loc = m->location();
-              auto at = [&m_loc](const ReportedPackage& r) { return r.location == m_loc; };
-              if (newly_added.erase(m)) {
-                report.added--;
-                std::erase_if(report.added_packages, at);
-              } else if (std::find(to_install.begin(), to_install.end(), m) != to_install.end()) {
-                report.changed--;
-                report.removed++;
-                auto c = std::find_if(report.changed_packages.begin(), report.changed_packages.end(), at);
-                if (c != report.changed_packages.end()) {
-                  report.removed_packages.push_back({c->name, c->from_version, m_loc, {}});
-                  report.changed_packages.erase(c);
-                }
-              }
-              skipped.insert(m);
-            }
+            leave_out_optional(n);
             continue;
           }
           return st.take_error();

@@ -1459,5 +1459,30 @@ def packages_linked_while_resolving_count_as_added(ctx):
     h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
 
 
+@suite.test
+def optional_package_left_out_leaves_no_empty_folders(ctx):
+    # opt-broken-nests has no tarball; its dependency leaf@2 nests under it (the root has leaf
+    # 1) and may be linked while the rest is resolved. Left out, it takes that folder with it:
+    # nothing under node_modules/opt-broken-nests stays behind.
+    files = pkg_json({"leaf": "^1.0.0"}, optionalDependencies={"opt-broken-nests": "^1.0.0"})
+    theirs = ctx.project(files, name="npm")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], theirs), 0, "npm install")
+    for attempt in range(3):
+        proj = ctx.project(files, name="try%d" % attempt)
+        if attempt == 2:  # over an existing node_modules: everything is fetched first
+            proj.write("package.json", pkg_json({"leaf": "^1.0.0"})["package.json"])
+            h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+            proj.write("package.json", files["package.json"])
+        r = ctx.lade(L.install, proj)
+        h.check_exit(r, 0, "install with an optional package that cannot be fetched")
+        h.check_not_exists(proj.path("node_modules/opt-broken-nests"), "what the left-out package held")
+        h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
+        h.check_output_matches(r, r"(added 1 package|up to date) in", "the count leaves it out")
+        h.check_equal(proj.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+        h.check_equal(proj.read_text("node_modules/.package-lock.json"),
+                      theirs.read_text("node_modules/.package-lock.json"), "hidden lockfile", r,
+                      expected_name="npm", actual_name="lade")
+
+
 if __name__ == "__main__":
     suite.main()
