@@ -207,23 +207,48 @@ bool Node::can_replace(Node& other, const std::vector<std::string>& ignore_peers
   return true;
 }
 
-Node* Node::bundler() {
-  std::vector<Node*> path;
-  std::function<Node*(Node*)> get = [&](Node* n) -> Node* {
-    if (std::find(path.begin(), path.end(), n) != path.end()) return nullptr;
-    path.push_back(n);
-    Node* parent = n->parent_;
-    if (!parent) return nullptr;
-    if (Node* pb = get(parent)) return pb;
-    const auto& bd = parent->package.bundle_dependencies;
-    if (std::find(bd.begin(), bd.end(), n->name) != bd.end()) return parent;
-    for (Edge* e : n->edges_in_) {
-      Node* eb = get(e->from());
-      if (eb && eb == parent) return eb;
+/// The nodes a bundler() walk has met (arborist's getBundler path, shared by the whole walk).
+/// Most walks meet a handful, searched in a list; one that meets many (a tree full of cycles
+/// and nesting) keeps a set, or every edge check would cost the square of the tree's size.
+struct Node::BundlerWalk {
+  size_t nodes_made = 0;
+  std::vector<const Node*> list;
+  std::vector<bool> by_slot;  // once the list is long
+  /// False when `n` was met already.
+  bool meet(const Node* n) {
+    if (by_slot.empty()) {
+      if (std::find(list.begin(), list.end(), n) != list.end()) return false;
+      list.push_back(n);
+      if (list.size() > 32) {
+        by_slot.resize(nodes_made);
+        for (const Node* m : list) by_slot[m->slot_] = true;
+      }
+      return true;
     }
-    return nullptr;
-  };
-  return get(this);
+    if (by_slot[n->slot_]) return false;
+    by_slot[n->slot_] = true;
+    return true;
+  }
+};
+
+Node* Node::bundler() {
+  BundlerWalk walk;
+  walk.nodes_made = tree_->nodes_.size();
+  return find_bundler(walk);
+}
+
+Node* Node::find_bundler(BundlerWalk& walk) {
+  if (!walk.meet(this)) return nullptr;  // a cycle: not bundled
+  Node* parent = parent_;
+  if (!parent) return nullptr;
+  if (Node* pb = parent->find_bundler(walk)) return pb;
+  const auto& bd = parent->package.bundle_dependencies;
+  if (std::find(bd.begin(), bd.end(), name) != bd.end()) return parent;
+  for (Edge* e : edges_in_) {
+    Node* eb = e->from()->find_bundler(walk);
+    if (eb && eb == parent) return eb;
+  }
+  return nullptr;
 }
 
 bool Node::in_dep_bundle() {

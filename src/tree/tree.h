@@ -174,6 +174,8 @@ class Node {
   std::vector<Edge*> edges_out_;
   std::vector<Edge*> edges_in_;
   size_t slot_ = 0;  // index in Tree::nodes_
+  struct BundlerWalk;
+  Node* find_bundler(BundlerWalk& walk);
 };
 
 /// Decides whether a node satisfies a spec (npm's dep-valid). Injected so that tree/ does not
@@ -256,6 +258,7 @@ class Tree {
   void refresh_link_overrides();
 
  private:
+  friend class Node;  // Node::bundler() sizes its walk by the nodes made
   /// Re-resolves the edge and recomputes its override set (arborist's edge.reload). A `hard`
   /// reload (a new edge, or its dependent's set changed) leaves telling the old target about a
   /// changed set to the caller.
