@@ -902,7 +902,8 @@ int run_install(InstallRequest req) {
   }
   tree::Tree& ideal = *ideal_owner;
   tree::Node* root = ideal.root();
-  if ((adding || removing) && (loaded_lock || started_from_installed) && (selected.empty() || req.include_workspace_root)) {
+  if ((adding || removing) && !req.update && (loaded_lock || started_from_installed) &&
+      (selected.empty() || req.include_workspace_root)) {
     // arborist applies the user's request with `tree.package = tree.package`: the root's edges
     // are made anew, so each package's edges in list the root's last (which npm's ERESOLVE
     // explanations show in that order).
@@ -966,7 +967,10 @@ int run_install(InstallRequest req) {
   // nothing depends on (entries npm wrote as extraneous) before it is installed or written.
   ropts.flags_suspect = loaded_lock || started_from_installed;
   ropts.project_dir = project.dir;
-  for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  // update --save resolves as update does (by name) and only saves what it got.
+  if (!req.update_save) {
+    for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
+  }
   ropts.update_names = req.update_names;
   // --dry-run turned saving off for itself, not for the tree it shows.
   ropts.save = req.command != Command::Ci && (req.save || req.dry_run);
@@ -1099,6 +1103,19 @@ int run_install(InstallRequest req) {
   }
 
   // `lade add`: the saved spec follows the version that was picked.
+  if (req.update_save) {
+    // npm leaves a range alone when an edge into its package asks for that exact version
+    // (reify's exactVersion): a react-dom that peer-depends on react "17.0.2" keeps "^17.0.1".
+    std::erase_if(added, [&](const AddedSpec& a) {
+      const tree::Edge* e = root->edge_out(a.spec.name);
+      const tree::Node* n = e ? e->to() : nullptr;
+      if (!n) return true;
+      for (const tree::Edge* in : n->edges_in()) {
+        if (resolver::classify_registry_spec(in->spec()).kind == resolver::SpecKind::kVersion) return true;
+      }
+      return false;
+    });
+  }
   if (adding) {
     if (auto st = settle_added_specs(added, *root, project, req, wiring.settings()); !st) {
       return fail(st.error());

@@ -236,6 +236,10 @@ int main(int argc, char** argv) {
   bool update_save = false;
   auto* update_save_flag =
       update->add_flag("--save,!--no-save", update_save, "Also write the new versions into package.json");
+  update->add_flag("-E,--save-exact", req.save_exact, "With --save: the exact versions, not ^ranges");
+  for (const char* flag : {"-D,--save-dev", "-O,--save-optional", "-P,--save-prod"}) {
+    update->add_flag(flag, req.npm_compat_ignored, "Accepted for npm compatibility");
+  }
   add_common_flags(*update, req, omit_resolved);
 
   auto* ci = app.add_subcommand("ci", "Clean install exactly what package-lock.json says");
@@ -296,7 +300,7 @@ int main(int argc, char** argv) {
     }
     req.update = true;
     // npm's update leaves package.json alone unless --save is given.
-    req.update_save = update_save_flag->count() > 0 && update_save;
+    req.update_save = update_save_flag->count() > 0 && update_save && !req.dry_run;
     req.save = req.update_save;
     req.command = lade::cli::Command::Install;
   } else if (ci->parsed()) {

@@ -322,7 +322,7 @@ def update_resolves_packages_again_as_npm_does(ctx):
     h.check_exit(ctx.npm(["install", "--ignore-scripts"], start), 0, "npm install (the start)")
     start.write("package.json", text(widened))
     for args in (["leaf"], ["@fx/scoped-b"], ["shared", "multi"], [], ["--dry-run"], ["--save"],
-                 ["multi", "--save"]):
+                 ["multi", "--save"], ["--save", "--dry-run"], ["--save", "-E"]):
         what = "update " + " ".join(args)
         ours = start.copy(ctx.sandbox, "lade", include_node_modules=True)
         theirs = start.copy(ctx.sandbox, "npm", include_node_modules=True)
@@ -344,6 +344,17 @@ def update_resolves_packages_again_as_npm_does(ctx):
     r = ctx.lade(["update", "leaf@^1.1.0"], start)
     h.check_exit(r, 1, "update with a range")
     h.check_output_contains(r, "EUPDATEARGS")
+    # --save leaves a range alone when some package depends on exactly the version installed
+    # (loop-moss 1.2.2 wants loop-oscar "3.3.1").
+    exact = ctx.project({"package.json": text({"name": "app", "version": "1.0.0",
+                                               "dependencies": {"loop-oscar": ">=2.0.0", "loop-moss": "^1.2.2"}})},
+                        name="exact")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], exact), 0, "npm install (exact)")
+    ours, theirs = exact.copy(ctx.sandbox, "lade-x", True), exact.copy(ctx.sandbox, "npm-x", True)
+    r = ctx.lade(["update", "--save", "--ignore-scripts"], ours)
+    h.check_exit(ctx.npm(["update", "--save", "--ignore-scripts"], theirs), 0, "npm update --save")
+    h.check_equal(ours.read_text("package.json"), theirs.read_text("package.json"),
+                  "package.json after update --save with an exact edge", r, expected_name="npm", actual_name="lade")
 
 
 if __name__ == "__main__":
