@@ -156,7 +156,6 @@ void Reporter::summary(const Summary& s) {
     for (const auto& p : s.remove) lines.emplace_back(p.diff_rank, "remove " + p.name + " " + p.version);
     std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [_, line] : lines) std::printf("%s\n", line.c_str());
-    if (!lines.empty()) std::printf("\n");
   }
   std::vector<std::string> parts;
   if (s.added) parts.push_back("added " + plural(s.added, "package"));
@@ -172,7 +171,8 @@ void Reporter::summary(const Summary& s) {
       line += parts[i];
     }
   }
-  std::printf("%s in %s\n", line.c_str(), format_duration(s.elapsed).c_str());
+  // npm's summary starts with an empty line (also after the --dry-run lines).
+  std::printf("\n%s in %s\n", line.c_str(), format_duration(s.elapsed).c_str());
   if (timing_) {
     for (auto& [k, v] : s.timing) std::printf("  %-10s %6lld ms\n", k.c_str(), (long long)v.count());
     for (auto& [k, v] : s.counters) std::printf("  %-22s %zu\n", k.c_str(), v);

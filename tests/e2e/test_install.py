@@ -1282,11 +1282,17 @@ def listed_changes_come_in_npm_diff_order(ctx):
     h.check_exit(n, 0, "npm install --dry-run")
     h.check_equal(lines(r), lines(n), "--dry-run lines of a fresh resolution",
                   expected_name="npm", actual_name="lade")
+    # The whole output, the empty line before the summary included.
+    shape = lambda res: [re.sub(r" in [0-9.]+m?s$", " in T", l) for l in res.stdout.splitlines()]
+    h.check_equal(shape(r), shape(n), "--dry-run output", r, expected_name="npm", actual_name="lade")
     r, n = ctx.lade(L.install + ["--long"], ours), ctx.npm(["install", "--long"], theirs)
     h.check_exit(r, 0, "install --long")
     h.check_exit(n, 0, "npm install --long")
     h.check_equal(lines(r), lines(n), "--long lines", expected_name="npm", actual_name="lade")
     h.check(len(lines(r)) > 6, "--long lists nothing", r)
+    r, n = ctx.lade(L.install, ours), ctx.npm(["install"], theirs)
+    h.check_equal(shape(r), shape(n), "the output of an install with nothing to do", r,
+                  expected_name="npm", actual_name="lade")
 
     second = pkg_json({"uses-leaf-2": "1.0.0", "leaf": "1.1.0", "uses-leaf-1": "1.0.0", "sort-a": "1.0.0",
                        "@fx/scoped-a": "^1.0.0"})["package.json"]
