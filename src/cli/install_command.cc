@@ -457,6 +457,8 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
   installer::InstallReport report;
   struct Present {
     std::string name, version;
+    std::string shown_version;  // a link's: its folder's package version, as npm lists it
+    bool is_link = false;
   };
   std::map<std::string, Present> present;  // location -> what is there
   if (const auto& hidden = installed_record.text()) {
@@ -468,7 +470,9 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
       for (const auto& [loc, node] : h->nodes) {
         // Folders outside node_modules (workspaces, file: targets) are the user's, never removed.
         if (!loc.empty() && installer::in_node_modules(loc)) {
-          present[loc] = {node->name, node->is_link ? "link:" + node->realpath : node->version()};
+          const std::string shown = node->is_link && node->target ? node->target->version() : node->version();
+          present[loc] = {node->name, node->is_link ? "link:" + node->realpath : node->version(), shown,
+                          node->is_link};
         }
       }
     }
@@ -491,7 +495,9 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
     }
   }
   report.removed = present.size();
-  for (const auto& [loc, p] : present) report.removed_packages.push_back({p.name, p.version, loc, {}});
+  for (const auto& [loc, p] : present) {
+    report.removed_packages.push_back({p.name, p.shown_version, loc, {}, 0, p.is_link});
+  }
   return report;
 }
 

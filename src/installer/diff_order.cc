@@ -126,6 +126,7 @@ void order_as_npm_diff(const tree::Tree& ideal, std::vector<ReportedPackage>& ad
       Folder& f = walk.folder(p.location);
       f.action = action;
       f.entry = &p;
+      f.is_link = f.is_link || p.is_link;
       f.in_actual = action != Action::kAdd;
       p.diff_rank = std::numeric_limits<size_t>::max();
     }

@@ -747,7 +747,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // node_modules/.store) is not counted, as npm does not count it.
     if (!pkg.early && (pkg.is_link || !pkg.version.empty())) {
       report.removed++;
-      report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}});
+      report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}, 0, pkg.is_link});
     }
   }
   // A scope folder whose last package went goes too (rmdir: only when it is empty).

@@ -121,6 +121,8 @@ struct ReportedPackage {
   std::string from_version;  // a changed package's version before
   /// Place in npm's listing of adds, changes and removes together (see diff_order.h).
   size_t diff_rank = 0;
+  /// A link (workspace, `file:` folder): npm lists a removed one before the packages beside it.
+  bool is_link = false;
 };
 
 struct InstallReport {

@@ -1307,6 +1307,16 @@ def listed_changes_come_in_npm_diff_order(ctx):
     n = ctx.npm(["install", "--dry-run", "--json"], theirs)
     h.check_equal(json_lists(r, ours), json_lists(n, theirs), "--json lists over an existing tree",
                   expected_name="npm", actual_name="lade")
+    # A link removed with packages: listed first (links come last in npm's tree), with its
+    # folder's version.
+    third = dict(second, dependencies=dict(second["dependencies"], local="file:local"))
+    for proj in (ours, theirs):
+        proj.write("local/package.json", {"name": "local", "version": "1.2.3"})
+        proj.write("package.json", third)
+        h.check_exit(ctx.lade(L.install, proj) if proj is ours else ctx.npm(["install"], proj), 0, "install")
+    r, n = ctx.lade(["uninstall", "local", "uses-leaf-2", "-l"], ours), ctx.npm(["uninstall", "local", "uses-leaf-2", "-l"], theirs)
+    h.check_equal(lines(r), lines(n), "uninstall -l lines with a link", r, expected_name="npm", actual_name="lade")
+    h.check("remove local 1.2.3" in lines(r), "the link's line", r)
 
 
 @suite.test
