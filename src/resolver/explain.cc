@@ -49,8 +49,9 @@ class Explainer {
  public:
   explicit Explainer(const tree::Tree* tree) : tree_(tree) {}
 
-  // `levels` bounds the work: nothing deeper than the printing depth is looked at.
-  NodeWhy node(const Node* n, const Edge* via, std::vector<const Node*> seen, int levels) {
+  // `depth` is what the node's dependents are printed with (see print_node_whole): only what
+  // is printed is explained, or a package with hundreds of dependents would take ages.
+  NodeWhy node(const Node* n, const Edge* via, std::vector<const Node*> seen, int depth) {
     Node* m = const_cast<Node*>(n);
     if (n->is_project_root && !n->source_reference) {
       NodeWhy root;
@@ -65,30 +66,57 @@ class Explainer {
       why.while_name = r->package.name;
       why.while_version = r->package.version;
     }
-    if (n->source_reference) return node(n->source_reference, via, std::move(seen), levels);
+    if (n->source_reference) return node(n->source_reference, via, std::move(seen), depth);
     if (std::find(seen.begin(), seen.end(), n) != seen.end()) return why;
     why.has_location = true;
     why.location = n->location();
-    if (levels <= 0) return why;  // deeper than anything printed
+    if (depth <= 0) return why;  // its dependents are not printed
     seen.push_back(n);
+    std::vector<const Edge*> dependents;
     if (via) {
-      why.dependents.push_back(edge(via, seen, levels - 1));
+      dependents.push_back(via);
     } else {
       for (const Edge* in : n->edges_in()) {
         // An invalid edge does not hold the node where it is.
         if (!in->valid() && !(in->from() && in->from()->is_project_root)) continue;
-        why.dependents.push_back(edge(in, seen, levels - 1));
+        dependents.push_back(in);
+      }
+    }
+    const size_t shown = static_cast<size_t>((depth + 1) / 2);
+    for (size_t i = 0; i < dependents.size(); ++i) {
+      if (i < shown) {
+        why.dependents.push_back(edge(dependents[i], seen, depth));
+      } else {
+        why.dependents.push_back(named_only(dependents[i]));  // "N more (names)"
       }
     }
     if (tree_) {
       for (const Node* l : tree_->inventory()) {
-        if (l->is_link && l->target == n) why.links_in.push_back(node(l, via, seen, levels - 1));
+        if (l->is_link && l->target == n) why.links_in.push_back(node(l, via, seen, depth - 1));
       }
     }
     return why;
   }
 
-  EdgeWhy edge(const Edge* e, const std::vector<const Node*>& seen, int levels) {
+  /// An edge past the printed ones: only its dependent's name is shown.
+  static EdgeWhy named_only(const Edge* e) {
+    EdgeWhy why;
+    why.from = std::make_shared<NodeWhy>();
+    const Node* from = e->from();
+    if (!from || (from->is_project_root && !from->source_reference)) {
+      why.from->project_root = true;
+    } else {
+      const Node* f = from->source_reference ? from->source_reference : from;
+      if (f->is_project_root) {
+        why.from->project_root = true;
+      } else {
+        why.from->name = f->is_top() ? f->package_name() : f->name;
+      }
+    }
+    return why;
+  }
+
+  EdgeWhy edge(const Edge* e, const std::vector<const Node*>& seen, int depth) {
     EdgeWhy why;
     why.type = type_name(e->type());
     why.name = e->name();
@@ -98,7 +126,7 @@ class Explainer {
     if (const Node* from = e->from()) {
       const auto& bundled = from->package.bundle_dependencies;
       why.bundled = std::find(bundled.begin(), bundled.end(), e->name()) != bundled.end();
-      why.from = std::make_shared<NodeWhy>(node(from, nullptr, seen, levels));
+      why.from = std::make_shared<NodeWhy>(node(from, nullptr, seen, depth - 1));
     }
     return why;
   }
@@ -188,14 +216,13 @@ std::string print_edge(const EdgeWhy& e, int depth, std::vector<std::string>& se
 
 std::string explain_peer_conflict(const PeerConflict& c, int depth) {
   Explainer explainer(c.tree);
-  const int levels = depth + 2;
   std::vector<std::string> out;
   std::vector<std::string> seen;
   std::optional<NodeWhy> dep, current;
-  if (c.dep) dep = explainer.node(c.dep, c.edge, {}, levels);
-  if (c.current) current = explainer.node(c.current, c.current_via, {}, levels);
+  if (c.dep) dep = explainer.node(c.dep, c.edge, {}, 0);  // only for "While resolving"
+  if (c.current) current = explainer.node(c.current, c.current_via, {}, depth);
   std::optional<NodeWhy> edge_from;
-  if (c.edge && c.edge->from()) edge_from = explainer.node(c.edge->from(), nullptr, {}, levels);
+  if (c.edge && c.edge->from()) edge_from = explainer.node(c.edge->from(), nullptr, {}, 0);
   const NodeWhy* while_from = dep && dep->has_while ? &*dep
                               : current && current->has_while ? &*current
                               : edge_from && edge_from->has_while ? &*edge_from
@@ -204,16 +231,16 @@ std::string explain_peer_conflict(const PeerConflict& c, int depth) {
   if (current) {
     out.push_back("Found: " + print_node_whole(*current, depth, seen));
   } else if (c.conflicting_current) {
-    out.push_back("Found: " + print_node_whole(explainer.node(c.conflicting_current, nullptr, {}, levels), depth, seen));
+    out.push_back("Found: " + print_node_whole(explainer.node(c.conflicting_current, nullptr, {}, depth), depth, seen));
   } else if (c.current_edge) {
-    out.push_back("Found: " + print_edge(explainer.edge(c.current_edge, {}, levels), depth, seen));
+    out.push_back("Found: " + print_edge(explainer.edge(c.current_edge, {}, depth), depth, seen));
   } else if (c.edge) {
-    out.push_back("Found: " + print_edge(explainer.edge(c.edge, {}, levels), depth, seen));
+    out.push_back("Found: " + print_edge(explainer.edge(c.edge, {}, depth), depth, seen));
   }
-  if (c.edge) out.push_back("\nCould not resolve dependency:\n" + print_edge(explainer.edge(c.edge, {}, levels), depth, seen));
+  if (c.edge) out.push_back("\nCould not resolve dependency:\n" + print_edge(explainer.edge(c.edge, {}, depth), depth, seen));
   if (c.conflicting_peer) {
     out.push_back("\nConflicting peer dependency: " +
-                  print_node_whole(explainer.node(c.conflicting_peer, c.conflicting_peer_via, {}, levels), depth, seen));
+                  print_node_whole(explainer.node(c.conflicting_peer, c.conflicting_peer_via, {}, depth), depth, seen));
   }
   std::string text;
   for (size_t i = 0; i < out.size(); ++i) text += (i ? "\n" : "") + out[i];
