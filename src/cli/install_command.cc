@@ -1375,7 +1375,10 @@ int run_install(InstallRequest req) {
   summary.add = std::move(report.added_packages);
   summary.change = std::move(report.changed_packages);
   summary.remove = std::move(report.removed_packages);
-  installer::order_as_npm_diff(ideal, summary.add, summary.change, summary.remove);
+  // Only listings show the order (a plain install prints the counts).
+  if (req.json || req.dry_run || req.long_listing) {
+    installer::order_as_npm_diff(ideal, summary.add, summary.change, summary.remove);
+  }
   summary.project_dir = project.dir.string();
   summary.dry_run = req.dry_run;
   summary.long_listing = req.long_listing;
