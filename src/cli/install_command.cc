@@ -1085,6 +1085,11 @@ int run_install(InstallRequest req) {
   // workspaces), as it is now (after `lade add`).
   lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
   extras.entries[root] = lockfile::entry_extras_from_json(lock_root_json ? *lock_root_json : project.package_json->content());
+  // The same for a workspace edited by `lade add -w` / `lade uninstall -w`: an uninstall that
+  // takes its last devDependency leaves no devDependencies in package.json, nor in its entry.
+  for (const WorkspaceAdd& w : workspace_adds) {
+    if (tree::Node* n = folder_node(ideal, w.folder)) extras.entries[n] = lockfile::entry_extras_from_json(w.package_json->content());
+  }
   wopts.extras = &extras;
   // npm keeps a v2 lockfile v2 (it converts v1, and writes v3 when there is none).
   if (loaded_lock && loaded.lockfile_version == 2) wopts.lockfile_version = 2;

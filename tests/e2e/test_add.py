@@ -306,6 +306,13 @@ def uninstall_no_save_and_in_a_workspace(ctx):
                                              "dependencies": {"uses-leaf-2": "^1.0.0", "sort-z": "1.0.0"}})}
     uninstall_same_as_npm(ctx, base, ["-w", "a", "uses-leaf-2"], "uninstall -w a")
     uninstall_same_as_npm(ctx, base, ["leaf", "--no-save"], "uninstall --no-save")
+    # The workspace's last devDependency: its package.json and its lockfile entry keep no
+    # empty devDependencies.
+    dev_only = dict(base)
+    dev_only["packages/a/package.json"] = text({"name": "a", "version": "1.0.0",
+                                                "dependencies": {"sort-z": "1.0.0"},
+                                                "devDependencies": {"uses-leaf-2": "^1.0.0"}})
+    uninstall_same_as_npm(ctx, dev_only, ["-w", "a", "uses-leaf-2"], "uninstall -w a of its last devDependency")
 
 
 @suite.test
