@@ -511,16 +511,12 @@ int run_install(InstallRequest req) {
   const fs::path hidden_lock_path = node_modules / ".package-lock.json";
   const fs::path state_path = node_modules / ".lade-state";
 
-  if (req.update_save) {
-    // npm's update --save saves each direct dependency it looked at as `lade add name@spec`
-    // would: the same range when it still says more than save-prefix + version, else that.
-    if (!project.manifest.workspaces.empty()) {
-      return fail(util::make_error("EUSAGE", "lade update --save is not supported in a project with workspaces "
-                                             "yet: run `lade update`, then `lade add` what should be saved"));
-    }
+  // npm's update --save saves each direct dependency it looked at as `lade add name@spec`
+  // would: the same range when it still says more than save-prefix + version, else that.
+  auto update_save_specs = [&req](const manifest::Manifest& m) {
+    std::vector<std::string> specs;
     std::set<std::string> seen;
-    for (const auto* section : {&project.manifest.dependencies, &project.manifest.dev_dependencies,
-                                &project.manifest.optional_dependencies, &project.manifest.peer_dependencies}) {
+    for (const auto* section : {&m.dependencies, &m.dev_dependencies, &m.optional_dependencies, &m.peer_dependencies}) {
       for (const auto& [name, spec] : *section) {
         if (!req.update_names.empty() &&
             std::find(req.update_names.begin(), req.update_names.end(), name) == req.update_names.end()) {
@@ -528,10 +524,11 @@ int run_install(InstallRequest req) {
         }
         // An exact version stays as it is.
         if (resolver::classify_registry_spec(spec).kind == resolver::SpecKind::kVersion) continue;
-        if (seen.insert(name).second) req.specs.push_back(name + "@" + spec);
+        if (seen.insert(name).second) specs.push_back(name + "@" + spec);
       }
     }
-  }
+    return specs;
+  };
   bool adding = req.command == Command::Install && !req.specs.empty();
   const bool removing = req.command == Command::Install && !req.remove.empty();
   // `lade update` with no names resolves the whole tree anew: npm sets the lockfile and
@@ -740,14 +737,32 @@ int run_install(InstallRequest req) {
       root_edited = true;
     }
   }
-  if (adding && !selected.empty()) {
+  // What each workspace gets: with -w the specs named, for each workspace chosen; with
+  // update --save each workspace's own dependencies (all workspaces' without -w, and the
+  // root's unless only workspaces were chosen).
+  std::vector<std::pair<std::string, std::vector<std::string>>> workspace_specs;  // folder, specs
+  if (req.update_save) {
+    if (selected.empty() || req.include_workspace_root) req.specs = update_save_specs(project.manifest);
+    for (const auto& [name, folder] : selected.empty() ? workspaces : selected) {
+      auto opened = open_workspace_edit(project.dir, folder);
+      if (!opened) return fail(opened.error());
+      auto specs = update_save_specs(opened->manifest);
+      if (!specs.empty()) workspace_specs.emplace_back(folder, std::move(specs));
+    }
+    adding = !req.specs.empty() || !workspace_specs.empty();
+  } else if (adding) {
+    for (const auto& [name, folder] : selected) workspace_specs.emplace_back(folder, req.specs);
+  }
+  if (adding && !workspace_specs.empty()) {
     std::error_code ec;
     fs::path cwd = req.prefix.empty() ? fs::current_path(ec) : project.dir;
-    for (const auto& [name, folder] : selected) {
+    for (const auto& [folder, specs] : workspace_specs) {
       auto opened = open_workspace_edit(project.dir, folder);
       if (!opened) return fail(opened.error());
       WorkspaceAdd& w = *opened;
-      auto a = parse_added_specs_for(req, w.manifest, *w.package_json, w.dir, cwd, name_of, version_of_tag);
+      InstallRequest for_workspace = req;
+      for_workspace.specs = specs;
+      auto a = parse_added_specs_for(for_workspace, w.manifest, *w.package_json, w.dir, cwd, name_of, version_of_tag);
       if (!a) return fail(a.error());
       w.added = std::move(*a);
       for (const auto& spec : w.added) {
@@ -923,6 +938,7 @@ int run_install(InstallRequest req) {
   ropts.save = req.command != Command::Ci && (req.save || req.dry_run);
   ropts.requested_tree_mutation = adding || removing || req.update;
   for (const auto& w : workspace_adds) {
+    if (req.update_save) break;
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
   }
   if (loaded_lock) {
@@ -1053,15 +1069,20 @@ int run_install(InstallRequest req) {
   if (req.update_save) {
     // npm leaves a range alone when an edge into its package asks for that exact version
     // (reify's exactVersion): a react-dom that peer-depends on react "17.0.2" keeps "^17.0.1".
-    std::erase_if(added, [&](const AddedSpec& a) {
-      const tree::Edge* e = root->edge_out(a.spec.name);
+    auto keeps_its_range = [](const tree::Node& from, const AddedSpec& a) {
+      const tree::Edge* e = from.edge_out(a.spec.name);
       const tree::Node* n = e ? e->to() : nullptr;
       if (!n) return true;
       for (const tree::Edge* in : n->edges_in()) {
         if (resolver::classify_registry_spec(in->spec()).kind == resolver::SpecKind::kVersion) return true;
       }
       return false;
-    });
+    };
+    std::erase_if(added, [&](const AddedSpec& a) { return keeps_its_range(*root, a); });
+    for (WorkspaceAdd& w : workspace_adds) {
+      const tree::Node* n = folder_node(ideal, w.folder);
+      std::erase_if(w.added, [&](const AddedSpec& a) { return !n || keeps_its_range(*n, a); });
+    }
   }
   if (adding) {
     if (auto st = settle_added_specs(added, *root, project, req, wiring.settings()); !st) {

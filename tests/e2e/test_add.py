@@ -364,5 +364,40 @@ def update_resolves_packages_again_as_npm_does(ctx):
                   "package.json after update --save with an exact edge", r, expected_name="npm", actual_name="lade")
 
 
+
+@suite.test
+def update_save_in_a_workspaces_project(ctx):
+    # Without -w, npm update --save saves the root's and every workspace's direct dependencies
+    # (sorted, as npm saves). With -w only that workspace's package.json is saved.
+    start = ctx.project({"package.json": text({"name": "root", "version": "1.0.0", "workspaces": ["packages/*"],
+                                               "dependencies": {"leaf": "1.0.0", "multi": "1.0.0"}}),
+                         "packages/a/package.json": text({"name": "a", "version": "1.0.0",
+                                                          "dependencies": {"multi": "1.0.0", "shared": "1.0.0"}}),
+                         "packages/b/package.json": text({"name": "b", "version": "1.0.0"})}, name="start")
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], start), 0, "npm install (the start)")
+    start.write("package.json", text({"name": "root", "version": "1.0.0", "workspaces": ["packages/*"],
+                                      "dependencies": {"leaf": "^1.0.0", "multi": "^1.0.0"}}))
+    start.write("packages/a/package.json", text({"name": "a", "version": "1.0.0",
+                                                 "dependencies": {"shared": "^1.0.0", "multi": "^1.0.0",
+                                                                  "leaf": "1.0.0"}}))
+    ours, theirs = start.copy(ctx.sandbox, "lade", True), start.copy(ctx.sandbox, "npm", True)
+    r = ctx.lade(["update", "--save", "--ignore-scripts"], ours)
+    h.check_exit(r, 0, "update --save in a workspaces project")
+    h.check_exit(ctx.npm(["update", "--save", "--ignore-scripts"], theirs), 0, "npm update --save")
+    for f in ("package.json", "packages/a/package.json", "packages/b/package.json", "package-lock.json",
+              "node_modules/.package-lock.json"):
+        h.check_equal(ours.read_text(f), theirs.read_text(f), f + " after update --save", r,
+                      expected_name="npm", actual_name="lade")
+    h.check_equal(ours.read_json("packages/a/package.json")["dependencies"]["multi"], "^1.2.0",
+                  "a's saved range for multi", r)
+    h.check_output_contains(ctx.lade(L.install, ours), "up to date")
+    # -w a: a's package.json only.
+    only_a = start.copy(ctx.sandbox, "lade-w", True)
+    r = ctx.lade(["update", "-w", "a", "--save", "--ignore-scripts"], only_a)
+    h.check_exit(r, 0, "update -w a --save")
+    h.check_equal(only_a.read_text("package.json"), start.read_text("package.json"), "root package.json after -w a", r)
+    h.check_equal(only_a.read_json("packages/a/package.json")["dependencies"],
+                  {"leaf": "1.0.0", "multi": "^1.2.0", "shared": "^1.1.0"}, "a's dependencies after -w a", r)
+
 if __name__ == "__main__":
     suite.main()
