@@ -570,6 +570,7 @@ int run_install(InstallRequest req) {
   const bool foreground_scripts = config_flag(*config_r, "foreground-scripts");
   if (req.command == Command::Install && !adding && !removing && !req.update && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
       !marks_extraneous(lock_text)) {
+    const auto t_check = Clock::now();
     auto stored = util::read_file(state_path);
     std::string expected;
     if (stored) {
@@ -595,6 +596,10 @@ int run_install(InstallRequest req) {
       summary.project_dir = project.dir.string();
       summary.up_to_date = true;
       summary.elapsed = since(start);
+      // Reading the project and its settings, then comparing node_modules with the last install.
+      summary.timing = {{"load", std::chrono::duration_cast<std::chrono::milliseconds>(t_check - start)},
+                        {"check", since(t_check)},
+                        {"total", summary.elapsed}};
       reporter.summary(summary);
       return 0;
     }

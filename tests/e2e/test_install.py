@@ -1431,6 +1431,10 @@ def second_install_takes_every_tarball_from_the_store(ctx):
     h.check_equal(second["counters"]["store_hits"], first["counters"]["tarballs_downloaded"],
                   "packages linked from the store", r2)
     h.check_equal(second["added"], first["added"], "packages added by the second install", r2)
+    # Up to date: --timing still says where the time went.
+    r3 = ctx.lade(L.install + ["--timing"], proj)
+    h.check_output_contains(r3, "up to date")
+    h.check_output_matches(r3, r"\n  check +\d+ ms\n", "the up-to-date check's time")
 
 
 @suite.test
