@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "manifest/manifest.h"
+#include "manifest/json_peek.h"
 #include "util/fs.h"
 
 extern char** environ;
@@ -19,15 +19,11 @@ namespace {
 
 /// The "version" of `<dir>/package.json` when that is npm's own package.json, else empty.
 std::string npm_package_version(const fs::path& dir) {
-  const fs::path file = dir / "package.json";
-  auto text = util::read_file(file);
+  auto text = util::read_file(dir / "package.json");
   if (!text) return {};
-  auto doc = manifest::parse_json(*text, file.string());
-  if (!doc || !doc->is_object()) return {};
-  auto name = doc->find("name");
-  auto version = doc->find("version");
-  if (name == doc->end() || *name != "npm" || version == doc->end() || !version->is_string()) return {};
-  return version->get<std::string>();
+  auto fields = manifest::peek_top_level_strings(*text, {"name", "version"});
+  if (!fields || (*fields)["name"] != "npm") return {};
+  return (*fields)["version"];
 }
 
 /// The first executable `name` in the PATH directories, or empty.
