@@ -445,31 +445,51 @@ installer::InstallReport dry_run_report(tree::Tree& ideal, InstalledRecord& inst
 
 /// npm's #inflateAncientLockfile: a lockfileVersion 1 entry lacks bin, engines, os, cpu,
 /// hasInstallScript, peerDependencies..., so every package under node_modules takes the
-/// manifest of its version from the registry, as pacote gives it by default (abbreviated), and
-/// the dep flags are computed again. Without it no bins were linked and no install scripts ran.
-/// Packages that are not from a registry (files, git) keep what the lockfile says, and so does
-/// one whose manifest cannot be had (npm warns and goes on too).
-void inflate_old_lockfile(tree::Tree& tree, Wiring& wiring, Reporter& reporter) {
-  std::vector<tree::Node*> nodes;
+/// manifest of its version, as pacote gives it by default (abbreviated), and the dep flags are
+/// computed again. Without it no bins were linked and no install scripts ran.
+///
+/// As npm asks: a `file:` tarball for the package.json inside it, anything else for
+/// `<folder name>@<version>` from the registry -- so an alias (`"chalk2": "npm:chalk@2"`)
+/// looks up "chalk2", which is not there, and keeps what the lockfile says, as in npm. So does
+/// a package whose manifest cannot be had (npm warns and goes on too).
+void inflate_old_lockfile(tree::Tree& tree, Wiring& wiring, const fs::path& project_dir, Reporter& reporter) {
+  std::vector<tree::Node*> from_registry;
+  std::vector<tree::Node*> from_files;
   for (tree::Node* n : tree.inventory()) {
     if (n->is_project_root || n->is_link || !n->location().starts_with("node_modules")) continue;
-    const std::string& r = n->resolved;
-    if (n->version().empty() || r.starts_with("file:") || r.starts_with("git")) continue;
-    nodes.push_back(n);
+    if (n->resolved.starts_with("file:")) {
+      from_files.push_back(n);
+    } else if (!n->version().empty()) {
+      from_registry.push_back(n);
+    }
   }
-  if (nodes.empty()) return;
+  if (from_registry.empty() && from_files.empty()) return;
   reporter.warn("old lockfile: package-lock.json was made by npm 6 or older, so the metadata it "
                 "lacks is fetched from the registry (once: it is written back as version 3)");
+  auto could_not = [&](const std::string& id, const util::Error& e) {
+    reporter.warn("old lockfile: could not fetch metadata for " + id + ": " + e.message);
+  };
+  for (tree::Node* n : from_files) {
+    manifest::SpecOptions where;
+    where.where = project_dir;
+    auto spec = manifest::resolve_spec(n->name, n->resolved, where);
+    if (!spec || spec->type != manifest::SpecType::kFile) continue;  // a folder: the link's own
+    auto fetched = wiring.sourced().fetch(*spec);
+    if (!fetched) {
+      could_not(n->name + "@" + n->resolved, fetched.error());
+      continue;
+    }
+    tree.set_package(n, std::move(fetched->manifest));
+  }
   registry::RegistryClient& client = wiring.abbreviated_client();
-  for (tree::Node* n : nodes) client.packument(n->package_name(), [] {});
-  for (tree::Node* n : nodes) {
-    const std::string id = n->package_name() + "@" + n->version();
-    auto packument = client.wait_for_packument(n->package_name());
+  for (tree::Node* n : from_registry) client.packument(n->name, [] {});
+  for (tree::Node* n : from_registry) {
+    const std::string id = n->name + "@" + n->version();
+    auto packument = client.wait_for_packument(n->name);
     auto manifest = packument ? (*packument)->manifest(n->version())
                               : util::Result<manifest::Manifest>(packument.take_error());
     if (!manifest) {
-      reporter.warn("old lockfile: could not fetch metadata for " + id + ": " +
-                    manifest.error().message);
+      could_not(id, manifest.error());
       continue;
     }
     tree.set_package(n, std::move(*manifest));
@@ -818,6 +838,11 @@ int run_install(InstallRequest req) {
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   bool started_from_installed = false;
+  // npm's `save` option (--dry-run turned saving off for itself, not for the tree it shows),
+  // and whether the user asked for a change of the tree.
+  const bool resolve_saves = req.command != Command::Ci && (req.save || req.dry_run);
+  const bool resolve_mutates = adding || removing || req.update;
+  std::optional<std::vector<tree::Node*>> old_lockfile_problems;
   if (have_lock && !update_all) {
     lockfile::ReadOptions ideal_options = read_options;
     ideal_options.recompute_flags = true;
@@ -836,7 +861,14 @@ int run_install(InstallRequest req) {
     } else {
       loaded = std::move(*l);
       loaded_lock = true;
-      if (loaded.needs_inflate) inflate_old_lockfile(*ideal_owner, wiring, reporter);
+      if (loaded.needs_inflate) {
+        // npm finds what needs a second look before it inflates (see lockfile_problem_nodes).
+        resolver::ResolveOptions scan;
+        scan.save = resolve_saves;
+        scan.requested_tree_mutation = resolve_mutates;
+        old_lockfile_problems = resolver::lockfile_problem_nodes(*ideal_owner, scan);
+        inflate_old_lockfile(*ideal_owner, wiring, project.dir, reporter);
+      }
     }
   }
   if (!have_lock || update_all) {
@@ -939,9 +971,9 @@ int run_install(InstallRequest req) {
     for (const auto& a : added) ropts.explicit_requests.push_back(a.spec.name);
   }
   ropts.update_names = req.update_names;
-  // --dry-run turned saving off for itself, not for the tree it shows.
-  ropts.save = req.command != Command::Ci && (req.save || req.dry_run);
-  ropts.requested_tree_mutation = adding || removing || req.update;
+  ropts.save = resolve_saves;
+  ropts.requested_tree_mutation = resolve_mutates;
+  ropts.lockfile_problem_nodes = std::move(old_lockfile_problems);
   for (const auto& w : workspace_adds) {
     if (req.update_save) break;
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
@@ -1305,7 +1337,11 @@ int run_install(InstallRequest req) {
     const bool partial = !selected.empty();
     // The lockfile's root left out what package.json still says (a removed peer's meta).
     const bool lock_root_differs = lock_root_json && *lock_root_json != project.package_json->content();
-    if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs) {
+    // From an old lockfile npm leaves unresolved what npm 6 never recorded (a peer, see
+    // lockfile_problem_nodes); the next install, from the lockfile version 3 written now, adds it.
+    const bool from_old_lockfile = loaded_lock && loaded.needs_inflate;
+    if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
+        from_old_lockfile) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

@@ -980,23 +980,9 @@ struct IdealTreeBuilder::Impl {
       }
     }
     if (options.loaded_from_lockfile) {
-      // Anything the lockfile left missing or invalid gets a second look: the nodes reachable
-      // from the root through edges (not through links: their folders come with the links).
-      std::vector<Node*> stack{root};
-      std::unordered_set<Node*> visited{root};
-      while (!stack.empty()) {
-        Node* n = stack.back();
-        stack.pop_back();
-        for (Edge* e : n->edges_out()) {
-          if (e->type() == EdgeType::PeerOptional && !trusts_nothing_locked()) continue;
-          if (!e->to() || !e->valid()) {
-            push(n);
-            break;
-          }
-        }
-        for (Edge* e : n->edges_out()) {
-          if (e->to() && visited.insert(e->to()).second) stack.push_back(e->to());
-        }
+      for (Node* n : options.lockfile_problem_nodes ? *options.lockfile_problem_nodes
+                                                    : lockfile_problem_nodes(tree, options)) {
+        push(n);
       }
     }
     for (const std::string& folder : options.workspace_requests) {
@@ -1042,6 +1028,31 @@ struct IdealTreeBuilder::Impl {
     return {};
   }
 };
+
+std::vector<Node*> lockfile_problem_nodes(Tree& tree, const ResolveOptions& options) {
+  // Anything the lockfile left missing or invalid gets a second look: the nodes reachable from
+  // the root through edges (not through links: their folders come with the links).
+  const bool trusts_nothing_locked = options.save || options.requested_tree_mutation;
+  std::vector<Node*> out;
+  Node* root = tree.root();
+  std::vector<Node*> stack{root};
+  std::unordered_set<Node*> visited{root};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (Edge* e : n->edges_out()) {
+      if (e->type() == EdgeType::PeerOptional && !trusts_nothing_locked) continue;
+      if (!e->to() || !e->valid()) {
+        out.push_back(n);
+        break;
+      }
+    }
+    for (Edge* e : n->edges_out()) {
+      if (e->to() && visited.insert(e->to()).second) stack.push_back(e->to());
+    }
+  }
+  return out;
+}
 
 IdealTreeBuilder::IdealTreeBuilder(Tree& tree, PackumentSource& source, ResolveOptions options)
     : impl_(std::make_unique<Impl>(tree, source, std::move(options), stats_, mutate_tree_)) {}

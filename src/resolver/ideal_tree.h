@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -64,6 +65,9 @@ struct ResolveOptions {
   /// npm's flagsSuspect: extraneous nodes are pruned even when nothing else changes. npm sets
   /// it whenever the tree starts from the project's lockfile (loadVirtual with a root).
   bool flags_suspect = false;
+  /// The nodes of a tree from a lockfile that get a second look (see lockfile_problem_nodes),
+  /// when they were found before the tree was built; else they are looked for in it.
+  std::optional<std::vector<tree::Node*>> lockfile_problem_nodes;
   /// Called for every node placed in the tree (its version is settled): where the caller starts
   /// downloading the tarball while resolution goes on. May be empty.
   std::function<void(const tree::Node&)> on_placed;
@@ -83,6 +87,17 @@ struct ResolveStats {
   /// each a message of several lines.
   std::vector<std::string> warnings;
 };
+
+/// The nodes of a tree loaded from a lockfile that npm's #initTree queues for a second look:
+/// those reachable from the root through edges with an edge out that is missing or invalid.
+/// (With nothing to save and no change asked for, an unmet optional peer is trusted.)
+///
+/// For a lockfileVersion 1, npm looks before it inflates the manifests: the edges are the
+/// lockfile's "requires", so what npm 6 never recorded (peers, the dependencies of an optional
+/// package skipped on this platform) is not resolved by that install, and npm ci accepts the
+/// lockfile. The caller then finds them before inflating and passes them in
+/// ResolveOptions::lockfile_problem_nodes.
+std::vector<tree::Node*> lockfile_problem_nodes(tree::Tree& tree, const ResolveOptions& options);
 
 class IdealTreeBuilder {
  public:

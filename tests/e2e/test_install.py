@@ -183,6 +183,60 @@ def ci_trusts_the_lockfiles_unmet_optional_peers_as_npm_does(ctx):
 
 
 @suite.test
+def old_lockfile_installs_what_npm_6_recorded(ctx):
+    # A lockfileVersion 1 from npm 6 records neither peers nor the dependencies of an optional
+    # package skipped on its platform. npm 11 looks for missing edges in it before it fetches
+    # the manifests it lacks, so neither ci nor the first install resolves them (ci accepts the
+    # lockfile); the next install, from the version 3 it wrote, adds the peer. The metadata of
+    # a file: tarball comes from the tarball; an alias is looked up under its own name, which
+    # the registry does not have, so it keeps the lockfile's little (and gets no bin link).
+    import base64
+    import hashlib
+    src = ctx.project({"package.json": {"name": "local-tool", "version": "1.0.0", "license": "MIT",
+                                        "bin": {"ltool": "cli.js"}, "engines": {"node": ">=10"}},
+                       "cli.js": "#!/usr/bin/env node\n"}, name="local-tool-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    with open(ctx.sandbox.path("local-tool-1.0.0.tgz"), "rb") as f:
+        tgz = f.read()
+
+    def locked(name, version, **extra):
+        doc = json.loads(ctx.registry.get("/" + name)[2])
+        entry = {"version": version, "resolved": ctx.registry.tarball_url(name, version),
+                 "integrity": doc["versions"][version]["dist"]["integrity"]}
+        entry.update(extra)
+        return entry
+    alias = locked("bin-string", "1.0.0")
+    alias["version"] = "npm:bin-string@1.0.0"
+    lock = {"name": "app", "version": "1.0.0", "lockfileVersion": 1, "requires": True, "dependencies": {
+        "bins1": alias,
+        "fs-watch": dict(locked("fs-watch", "1.0.0", requires={"leaf": "^1.0.0", "watcher-mac": "^1.0.0"}),
+                         dependencies={"watcher-mac": locked("watcher-mac", "1.0.0", optional=True)}),
+        "leaf": locked("leaf", "1.0.0"),
+        "local-tool": {"version": "file:local-tool-1.0.0.tgz",
+                       "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode()},
+        "plugin-a": locked("plugin-a", "1.0.0")}}
+    files = pkg_json({"bins1": "npm:bin-string@1.0.0", "fs-watch": "1.0.0", "plugin-a": "1.0.0",
+                      "local-tool": "file:local-tool-1.0.0.tgz"})
+    files["package-lock.json"] = lock
+    start = ctx.project(files, name="start")
+    start.write("local-tool-1.0.0.tgz", tgz)
+    for steps in (["ci"], ["install", "install"]):
+        ours, theirs = start.copy(ctx.sandbox, "lade-" + steps[0]), start.copy(ctx.sandbox, "npm-" + steps[0])
+        for i, step in enumerate(steps):
+            what = "%s %d from an old lockfile" % (step, i + 1)
+            r = ctx.lade([step, "--ignore-scripts"], ours)
+            h.check_exit(r, 0, what)
+            h.check_exit(ctx.npm([step, "--ignore-scripts"], theirs), 0, "npm " + what)
+            h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"),
+                          "package-lock.json after " + what, r, expected_name="npm", actual_name="lade")
+            h.check_equal(ours.tree(), theirs.tree(), "node_modules after " + what, r,
+                          expected_name="npm", actual_name="lade")
+        h.check_executable(ours.path("node_modules/.bin/ltool"))
+        h.check_equal(os.path.exists(ours.path("node_modules/host")), steps[0] == "install",
+                      "the unrecorded peer after " + " and ".join(steps), r)
+
+
+@suite.test
 def ci_without_lockfile_fails(ctx):
     proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
     r = ctx.lade(L.ci, proj)
