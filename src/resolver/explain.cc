@@ -227,7 +227,12 @@ std::string explain_peer_conflict(const PeerConflict& c, int depth) {
                               : current && current->has_while ? &*current
                               : edge_from && edge_from->has_while ? &*edge_from
                                                                   : nullptr;
-  if (while_from) out.push_back("While resolving: " + while_from->while_name + "@" + while_from->while_version);
+  // npm prints the project's fields as they are: a package.json without a version reads
+  // "app@undefined".
+  if (while_from) {
+    out.push_back("While resolving: " + while_from->while_name + "@" +
+                  (while_from->while_version.empty() ? "undefined" : while_from->while_version));
+  }
   if (current) {
     out.push_back("Found: " + print_node_whole(*current, depth, seen));
   } else if (c.conflicting_current) {

@@ -836,7 +836,9 @@ def peer_conflicts_are_explained_as_npm_explains_them(ctx):
     # npm's ERESOLVE report: what was being resolved, what the tree has and the dependency it
     # could not meet, each with the dependents that hold it there; as a warning with --force.
     files = pkg_json({"host": "^2.0.0", "plugin-a": "^1.0.0"})
-    for extra in ([], ["--force"]):
+    # A project without a version reads "app@undefined" in npm's report.
+    unversioned = {"package.json": {"name": "app", "dependencies": {"host": "^2.0.0", "plugin-a": "^1.0.0"}}}
+    for extra, files in (([], files), (["--force"], files), ([], unversioned)):
         ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
         r = ctx.lade(L.install + ["--package-lock-only"] + extra, ours)
         n = ctx.npm(["install", "--package-lock-only"] + extra, theirs)
