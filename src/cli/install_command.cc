@@ -36,6 +36,7 @@
 #include "lockfile/reader.h"
 #include "lockfile/package_entry.h"
 #include "lockfile/writer.h"
+#include "lockfile/yarn_lock.h"
 #include "resolver/ideal_tree.h"
 #include "resolver/node_source.h"
 #include "store/store.h"
@@ -974,6 +975,23 @@ int run_install(InstallRequest req) {
   ropts.save = resolve_saves;
   ropts.requested_tree_mutation = resolve_mutates;
   ropts.lockfile_problem_nodes = std::move(old_lockfile_problems);
+  // npm reads yarn.lock beside package.json (not when it updates everything, nor with
+  // package-lock=false): when it starts from nothing (no lockfile, nothing installed), each
+  // dependency yarn locked resolves to what yarn chose; and the file is written again with
+  // package-lock.json (see lockfile/yarn_lock.h).
+  std::optional<lockfile::YarnLock> yarn_lock;
+  if (wiring.settings().package_lock && !update_all && req.command != Command::Ci) {
+    if (auto text = util::read_file(project.dir / "yarn.lock"); text && !text->empty()) {
+      yarn_lock = lockfile::parse_yarn_lock(*text);
+    }
+  }
+  if (yarn_lock && !loaded_lock && !started_from_installed) {
+    ropts.pinned_spec = [&yarn_lock](const std::string& name, const std::string& spec) -> std::optional<resolver::SpecPin> {
+      auto pin = lockfile::yarn_pin(*yarn_lock, name, spec);
+      if (!pin) return std::nullopt;
+      return resolver::SpecPin{std::move(pin->spec), std::move(pin->integrity)};
+    };
+  }
   for (const auto& w : workspace_adds) {
     if (req.update_save) break;
     for (const auto& a : w.added) ropts.explicit_folder_requests.emplace_back(w.folder, a.spec.name);
@@ -1314,6 +1332,14 @@ int run_install(InstallRequest req) {
       if (auto st = util::write_file_atomic(lock_path, text); !st) return fail(st.error());
     }
     lock_text = text;
+    if (yarn_lock) {
+      const fs::path yarn_path = project.dir / "yarn.lock";
+      std::string yarn_text = lockfile::yarn_lock_text(ideal, project.dir, &*yarn_lock);
+      auto old_text = util::read_file(yarn_path);
+      if (!yarn_text.empty() && (!old_text || yarn_text != *old_text)) {
+        if (auto st = util::write_file_atomic(yarn_path, yarn_text); !st) return fail(st.error());
+      }
+    }
   }
   if (write_hidden) {
     if (auto st = util::write_file_atomic(hidden_lock_path, hidden_prebuilt ? *prebuilt_hidden : hidden_text.get());

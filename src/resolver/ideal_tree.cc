@@ -246,7 +246,9 @@ struct IdealTreeBuilder::Impl {
       : tree(t), source(s), options(std::move(o)),
         nodes(t, s, pick_engines(options), options.project_dir, options.on_picked_ahead),
         stats(st),
-        mutate_tree(mt) {}
+        mutate_tree(mt) {
+    if (options.pinned_spec) nodes.set_pins(options.pinned_spec);
+  }
 
   Node* real_root() const { return tree.root(); }
 

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "resolver/node_source.h"
 #include "resolver/packument_source.h"
 #include "resolver/prefetcher.h"
 #include "tree/tree.h"
@@ -75,6 +76,10 @@ struct ResolveOptions {
   /// Prefetcher): where the caller starts downloading tarballs before placement reaches them.
   /// May be empty; must be thread-safe.
   PickedAhead on_picked_ahead;
+  /// npm's yarn.lock hint (Shrinkwrap.checkYarnLock, see lockfile/yarn_lock.h): for a
+  /// dependency, the spec to resolve instead of its own. Empty: none (npm reads yarn.lock only
+  /// when it has no package-lock.json to start from).
+  SpecPins pinned_spec;
   /// The project root (absolute): `file:` specs resolve against it and link targets are
   /// recorded relative to it. Empty means "/".
   std::filesystem::path project_dir;

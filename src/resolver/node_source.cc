@@ -1,5 +1,6 @@
 #include "resolver/node_source.h"
 
+#include "manifest/integrity.h"
 #include "manifest/spec.h"
 #include "resolver/pick_manifest.h"
 #include "util/hash.h"
@@ -74,7 +75,17 @@ NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, PickOptions en
 NodeSource::~NodeSource() { prefetcher_->stop(); }
 
 void NodeSource::prefetch(const std::string& name, const std::string& spec, bool installed) {
+  if (pins_) {
+    if (const auto& pin = pin_for(name, spec)) return prefetcher_->want(name, pin->spec, installed);
+  }
   prefetcher_->want(name, spec, installed);
+}
+
+const std::optional<SpecPin>& NodeSource::pin_for(const std::string& name, const std::string& spec) {
+  std::string key = name + "@" + spec;
+  auto it = pin_memo_.find(key);
+  if (it == pin_memo_.end()) it = pin_memo_.emplace(std::move(key), pins_(name, spec)).first;
+  return it->second;
 }
 
 util::Result<NodeSource::Resolved> NodeSource::resolve_registry(const std::string& name,
@@ -149,6 +160,30 @@ tree::Node* NodeSource::create_link(const std::string& name, const manifest::Pac
 
 tree::Node* NodeSource::create(const std::string& name, const std::string& spec,
                                tree::Node* requested_by) {
+  if (!pins_) return create_unpinned(name, spec, requested_by);
+  const auto& pin = pin_for(name, spec);
+  if (!pin) return create_unpinned(name, spec, requested_by);
+  tree::Node* n = create_unpinned(name, pin->spec, requested_by);
+  // pacote's rule for an integrity it was given: a package whose integrity shares an
+  // algorithm with it must match it.
+  if (!pin->integrity.empty() && n->errors.empty() && !n->integrity.empty()) {
+    const auto wanted = manifest::Integrity::parse(pin->integrity);
+    const auto got = manifest::Integrity::parse(n->integrity);
+    if (!wanted.match(got)) {
+      for (const auto& [algorithm, _] : wanted.by_algorithm()) {
+        if (got.hashes(algorithm)) {
+          return failed(name, util::make_error("EINTEGRITY", "Integrity checksum failed when using " + algorithm +
+                                                                 ": wanted " + wanted.to_string() + " but got " +
+                                                                 got.to_string() + "."));
+        }
+      }
+    }
+  }
+  return n;
+}
+
+tree::Node* NodeSource::create_unpinned(const std::string& name, const std::string& spec,
+                                        tree::Node* requested_by) {
   // A registry spec means the same from every folder and is cached under its own text: once
   // resolved, it is not parsed again (npm-package-arg's rules are most of the cost of a hit).
   if (auto known = registry_specs_.find(name + "@" + spec); known != registry_specs_.end()) {

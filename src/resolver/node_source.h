@@ -5,6 +5,8 @@
 // (`file:` directories, workspaces) become links, as arborist's #nodeFromSpec makes them.
 // Manifests are remembered per spec, as arborist's #manifests map does.
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -36,6 +38,14 @@ std::string spec_folder(const tree::Node& node);
 std::string project_relative(const std::filesystem::path& project_dir,
                              const std::filesystem::path& path);
 
+/// What to resolve instead of a dependency's own spec, and the integrity the package it
+/// resolves to must have (empty: any). See ResolveOptions::pinned_spec.
+struct SpecPin {
+  std::string spec;
+  std::string integrity;
+};
+using SpecPins = std::function<std::optional<SpecPin>(const std::string& name, const std::string& spec)>;
+
 /// The integrity a registry node records: the manifest's, else its sha1 shasum as SRI.
 std::string registry_integrity(const manifest::Dist& dist);
 
@@ -52,6 +62,8 @@ class NodeSource {
   /// failure the node carries the error in `errors`. A directory spec gives a link whose target
   /// is the folder's node (shared by every link to that folder, not attached here).
   tree::Node* create(const std::string& name, const std::string& spec, tree::Node* requested_by);
+  /// Specs to resolve instead of the ones dependencies declare (see SpecPin); none by default.
+  void set_pins(SpecPins pins) { pins_ = std::move(pins); }
   /// See Prefetcher::want.
   void prefetch(const std::string& name, const std::string& spec, bool installed = true);
   size_t manifests_fetched() const { return cache_.size(); }
@@ -67,6 +79,9 @@ class NodeSource {
   util::Result<Resolved> resolve_sourced(const manifest::PackageSpec& spec);
   tree::Node* create_link(const std::string& name, const manifest::PackageSpec& spec);
   tree::Node* failed(const std::string& name, util::Error error);
+  tree::Node* create_unpinned(const std::string& name, const std::string& spec, tree::Node* requested_by);
+  /// The pin for name@spec, asked for once per spec.
+  const std::optional<SpecPin>& pin_for(const std::string& name, const std::string& spec);
   /// A new node from a cached resolution (or its error).
   tree::Node* node_for(const std::string& name,
                        const util::Result<std::shared_ptr<const Resolved>>* resolved);
@@ -83,6 +98,8 @@ class NodeSource {
   /// name@spec of the registry specs resolved so far -> their entry in cache_ (whose
   /// elements stay where they are).
   std::unordered_map<std::string, const util::Result<std::shared_ptr<const Resolved>>*> registry_specs_;
+  SpecPins pins_;
+  std::unordered_map<std::string, std::optional<SpecPin>> pin_memo_;
   /// Folder nodes made for links, by realpath, so that links to one folder share it.
   std::unordered_map<std::string, tree::Node*> folders_;
 };

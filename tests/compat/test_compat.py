@@ -149,12 +149,17 @@ def copy_scenario(scenario, dest, placeholders):
     return h.Project(dest)
 
 
-# A project's lockfile is package-lock.json, or npm-shrinkwrap.json when it has one.
-LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
+# A project's lockfile is package-lock.json, or npm-shrinkwrap.json when it has one; npm writes
+# a yarn.lock beside it again (see the yarn-lock scenario).
+LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock")
 
 
 def read_or_none(project, rel):
-    return project.read_text(rel) if project.exists(rel) else None
+    if not project.exists(rel):
+        return None
+    text = project.read_text(rel)
+    # npm writes a workspace's dependency spec into yarn.lock with the folder's absolute path.
+    return text.replace(os.path.realpath(project.root), "<project>") if rel == "yarn.lock" else text
 
 
 def run_scenario(scenario, registry, placeholders, keep):
