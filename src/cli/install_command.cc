@@ -1374,9 +1374,23 @@ int run_install(InstallRequest req) {
       // The state file itself is part of the listing: write it once to exist, then for real.
       (void)util::write_file_atomic(state_path, "");
       std::vector<std::string> nested;
+      // A node_modules this install made from nothing holds a nested node_modules only where the
+      // tree has one: no probe of each of a thousand package folders for one.
+      std::optional<std::unordered_set<std::string>> nested_in_tree;
+      if (node_modules_was_absent || req.command == Command::Ci) {
+        nested_in_tree.emplace();
+        for (const tree::Node* n : ideal.inventory()) {
+          if (n->is_link || n->children().empty()) continue;
+          if (std::string loc = n->location(); loc.starts_with("node_modules/")) {
+            nested_in_tree->insert(loc.substr(std::string_view("node_modules/").size()) + "/node_modules");
+          }
+        }
+      }
       std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
                                            wiring.settings(), scripts_rules.fingerprint) +
-                       "\n" + installer::node_modules_digest(node_modules, nullptr, &nested) + "\n";
+                       "\n" +
+                       installer::node_modules_digest(node_modules, nested_in_tree ? &*nested_in_tree : nullptr, &nested) +
+                       "\n";
       for (size_t i = 0; i < nested.size(); ++i) fp += (i ? "\t" : "") + nested[i];
       if (!summary.unreviewed_scripts.empty()) fp += "\n" + unreviewed_to_state(summary.unreviewed_scripts);
       (void)util::write_file_atomic(state_path, fp);

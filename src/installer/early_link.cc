@@ -60,6 +60,7 @@ struct EarlyLinker::State {
       lock.lock();
       if (result) {
         linked[p.location].complete = true;
+        linked[p.location].binding_gyp = result->root_binding_gyp;
         ++complete;
       }
     }

@@ -302,7 +302,11 @@ std::string outer_node_modules(const std::string& loc) {
 /// One lstat per folder, however many packages it holds.
 class FreshFolders {
  public:
-  explicit FreshFolders(const fs::path& project) : project_(project) {}
+  /// `top_is_new`: node_modules did not exist when the install began, and nothing made since
+  /// (early linking) is in it, though the folder itself may have been made.
+  FreshFolders(const fs::path& project, bool top_is_new) : project_(project) {
+    if (top_is_new) missing_.emplace("node_modules", true);
+  }
 
   /// True when `loc` is known to be absent: its outermost node_modules was missing.
   bool absent(const std::string& loc) {
@@ -515,7 +519,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   // Looked at before anything is removed or created: a node_modules folder missing now (a
   // first install, or `ci` which removed it) holds no package folder to check or clear.
-  FreshFolders fresh(project);
+  FreshFolders fresh(project, options_.node_modules_is_new && installed.empty());
   std::vector<Node*> to_install;
   // Linked early, by this install, with the files the ideal tree wants there: installed
   // like the rest (fetched for the report, scripts run), only not linked again.
@@ -597,6 +601,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   store::Linker linker;
   std::mutex mu;
+  std::unordered_map<const Node*, bool> binding_gyp_seen;  // node -> has one; under mu
   std::condition_variable cv;
   size_t pending = 0, done_count = 0;
   std::optional<util::Error> first_error;
@@ -810,6 +815,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (gate.stopping()) return util::make_error("ECANCELED", "stopped by a signal");
     auto r = linker.link(dir, project / n->location());
     if (!r) return r.take_error();
+    std::lock_guard lock(mu);
+    binding_gyp_seen[n] = r->root_binding_gyp;
     return {};
   };
 
@@ -921,9 +928,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
 
   // npm's rebuild gives a package with a binding.gyp and no install or preinstall script the
   // install script `node-gyp rebuild`, and its lockfile entry "hasInstallScript" (also with
-  // --ignore-scripts). One stat per package installed.
+  // --ignore-scripts). Linking saw whether there is one; a stat for a package it did not link.
   for (Node* n : to_install) {
     if (skipped.count(n) || n->is_link || n->package.has_install_script) continue;
+    if (auto seen = binding_gyp_seen.find(n); seen != binding_gyp_seen.end() && !seen->second) continue;
+    if (linked_early.count(n)) {
+      auto early = installed.find(n->location());
+      if (early != installed.end() && !early->second.binding_gyp) continue;
+    }
     if (needs_default_gyp_install(n->package.scripts, project / n->location())) {
       n->package.has_install_script = true;
       report.default_gyp_installs++;

@@ -63,6 +63,8 @@ struct InstalledPackage {
   bool early = false;
   /// For early ones: every file was linked.
   bool complete = true;
+  /// For early ones: the package has a binding.gyp (see store::LinkStats::root_binding_gyp).
+  bool binding_gyp = false;
   /// With a selection (install -w): the selected workspaces reach this package in the installed
   /// tree (npm's diff filter), so the install removes it when the new tree has no place for it.
   bool in_selection = false;

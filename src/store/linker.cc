@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -273,6 +274,9 @@ class TreeLinker {
                  : S_ISLNK(st.st_mode) ? DT_LNK
                  : S_ISREG(st.st_mode) ? DT_REG
                                        : DT_UNKNOWN;
+        }
+        if (rel.empty() && (type == DT_REG || type == DT_LNK) && std::strcmp(name, "binding.gyp") == 0) {
+          stats_.root_binding_gyp = true;
         }
         if (type == DT_DIR) {
           LADE_TRY(make_directory(dst_root, child));

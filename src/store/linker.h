@@ -40,6 +40,9 @@ struct LinkStats {
   size_t files_copied = 0;
   size_t symlinks = 0;        ///< symlinks recreated
   uint64_t bytes_copied = 0;  ///< bytes written by copies (reflinks and hard links write none)
+  /// The package's top folder has a binding.gyp (npm's sign of a node-gyp package), seen on
+  /// the way: the installer needs no stat to know. Not summed.
+  bool root_binding_gyp = false;
 
   size_t files() const { return files_reflinked + files_hardlinked + files_copied; }
   LinkStats& operator+=(const LinkStats& other);

@@ -100,6 +100,27 @@ TEST_CASE("Linker copy mode makes independent copies", "[store]") {
   CHECK(linker.totals().files_copied == 3);
 }
 
+TEST_CASE("Linker tells whether the package's top folder has a binding.gyp", "[store]") {
+  // The installer's node-gyp check (npm's isNodeGypPackage) takes this instead of a stat.
+  util::TempDir dir = util::TempDir::create({}, "lade-linker-gyp-").value();
+  Store store{dir.path() / "cache"};
+  auto with = store.add_tarball(make_tarball({file("package/package.json", R"({"name":"g","version":"1.0.0"})"),
+                                               file("package/binding.gyp", "{}")}),
+                                "", "", "g@1.0.0");
+  auto deep = store.add_tarball(make_tarball({file("package/package.json", R"({"name":"d","version":"1.0.0"})"),
+                                               file("package/src/binding.gyp", "{}")}),
+                                "", "", "d@1.0.0");
+  REQUIRE(with.ok());
+  REQUIRE(deep.ok());
+  Linker linker;
+  auto a = linker.link(with->dir, dir.path() / "node_modules" / "g");
+  auto b = linker.link(deep->dir, dir.path() / "node_modules" / "d");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->root_binding_gyp);
+  CHECK_FALSE(b->root_binding_gyp);  // only the top folder counts
+}
+
 TEST_CASE("Linker hardlink mode shares inodes with the store", "[store]") {
   LinkFixture f;
   Linker linker(LinkMode::Hardlink);
