@@ -89,6 +89,18 @@ std::string install_fingerprint(const std::string& package_json, const std::stri
   return f.hex();
 }
 
+/// What npm's lockfile leaves out after a full install: the packages bundled by one that was not
+/// installed (an optional package for another platform), since its reify never unpacks it.
+/// (With --package-lock-only they are written, as npm writes them.) Empty when nothing was
+/// left out.
+std::function<bool(const tree::Node&)> bundled_by_one_of(const std::unordered_set<const tree::Node*>& left_out) {
+  if (left_out.empty()) return {};
+  return [&left_out](const tree::Node& n) {
+    const tree::Node* bundler = const_cast<tree::Node&>(n).bundler();
+    return bundler && left_out.count(bundler) > 0;
+  };
+}
+
 /// Whether a lockfile's text has an entry marked `"extraneous": true`. A byte search: the
 /// lockfile is read before anything is parsed, and std::string::find stops at every quote of a
 /// 500 KB document (2.3 million instructions a search on the medium benchmark fixture).
@@ -977,10 +989,10 @@ int run_install(InstallRequest req) {
   ropts.lockfile_problem_nodes = std::move(old_lockfile_problems);
   // npm reads yarn.lock beside package.json (not when it updates everything, nor with
   // package-lock=false): when it starts from nothing (no lockfile, nothing installed), each
-  // dependency yarn locked resolves to what yarn chose; and the file is written again with
-  // package-lock.json (see lockfile/yarn_lock.h).
+  // dependency yarn locked resolves to what yarn chose; nodes lacking an integrity or URL take
+  // yarn's; and the file is written again with the lockfiles (see lockfile/yarn_lock.h).
   std::optional<lockfile::YarnLock> yarn_lock;
-  if (wiring.settings().package_lock && !update_all && req.command != Command::Ci) {
+  if (wiring.settings().package_lock && !update_all) {
     if (auto text = util::read_file(project.dir / "yarn.lock"); text && !text->empty()) {
       yarn_lock = lockfile::parse_yarn_lock(*text);
     }
@@ -1087,6 +1099,7 @@ int run_install(InstallRequest req) {
     if (!virtual_tree.status) return fail(virtual_tree.status.error());
     if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade"); !st) return fail(st.error());
   }
+  if (yarn_lock) lockfile::fill_from_yarn_lock(ideal, *yarn_lock, project.dir, wiring.default_registry());
 
   installer::InstallOptions iopts;
   iopts.project_dir = project.dir;
@@ -1265,7 +1278,11 @@ int run_install(InstallRequest req) {
     }
     iopts.while_linking = [&](const std::unordered_set<const tree::Node*>& not_installed) {
       // ci writes no lockfile, but compares it with the one an install would write (below).
-      if (save || req.command == Command::Ci) prebuilt_lock = lockfile::write_lockfile(ideal, wopts);
+      if (save || req.command == Command::Ci) {
+        lockfile::WriteOptions lock_options = wopts;
+        lock_options.exclude = bundled_by_one_of(not_installed);
+        prebuilt_lock = lockfile::write_lockfile(ideal, lock_options);
+      }
       lockfile::WriteOptions early = hopts;
       early.exclude = [&not_installed](const tree::Node& n) { return not_installed.count(&n) > 0; };
       prebuilt_hidden = lockfile::write_lockfile(ideal, early);
@@ -1326,24 +1343,58 @@ int run_install(InstallRequest req) {
       if (auto st = w.package_json->save(); !st) return fail(st.error());
     }
   }
+  const std::function<bool(const tree::Node&)> lock_exclude =
+      req.package_lock_only ? std::function<bool(const tree::Node&)>() : bundled_by_one_of(report.not_installed);
   if (save) {
-    std::string text = prebuilt_lock ? std::move(*prebuilt_lock) : lockfile::write_lockfile(ideal, wopts);
+    if (prebuilt_lock && report.not_installed.size() != prebuilt_not_installed) prebuilt_lock.reset();
+    lockfile::WriteOptions lock_options = wopts;
+    lock_options.exclude = lock_exclude;
+    std::string text = prebuilt_lock ? std::move(*prebuilt_lock) : lockfile::write_lockfile(ideal, lock_options);
     if (text != lock_text) {
       if (auto st = util::write_file_atomic(lock_path, text); !st) return fail(st.error());
     }
     lock_text = text;
-    if (yarn_lock) {
-      const fs::path yarn_path = project.dir / "yarn.lock";
-      std::string yarn_text = lockfile::yarn_lock_text(ideal, project.dir, &*yarn_lock);
-      auto old_text = util::read_file(yarn_path);
-      if (!yarn_text.empty() && (!old_text || yarn_text != *old_text)) {
-        if (auto st = util::write_file_atomic(yarn_path, yarn_text); !st) return fail(st.error());
+  }
+  std::string hidden_lock_text;
+  if (write_hidden) hidden_lock_text = hidden_prebuilt ? std::move(*prebuilt_hidden) : hidden_text.get();
+  // npm writes yarn.lock with package-lock.json, from the tree it resolved, and again with the
+  // hidden lockfile, from the tree as installed: without what was left out, or with
+  // --package-lock-only without the optional packages this platform cannot have. The last one
+  // stays. (npm saves the hidden lockfile's tree also when there is no node_modules to hold it.)
+  if (yarn_lock && (save || !req.package_lock_only)) {
+    if (save_package_json && !added.empty()) {
+      // The root's dependencies read as package.json now says, as in npm, whose tree takes the
+      // saved package.json before the files are written: `add x@3` is "x@^3.2.7" in yarn.lock.
+      const manifest::Manifest saved = manifest::manifest_from_json(project.package_json->content());
+      for (tree::Edge* e : std::vector<tree::Edge*>(ideal.root()->edges_out())) {
+        const manifest::DependencyList& section = e->dev()                                 ? saved.dev_dependencies
+                                                  : e->type() == tree::EdgeType::Optional ? saved.optional_dependencies
+                                                  : e->peer()                              ? saved.peer_dependencies
+                                                                                           : saved.dependencies;
+        for (const auto& [name, spec] : section) {
+          if (name == e->name() && spec != e->raw_spec()) ideal.set_edge_spec(e, spec);
+        }
       }
+    }
+    const fs::path yarn_path = project.dir / "yarn.lock";
+    std::function<bool(const tree::Node&)> left_out = hopts.exclude;
+    if (req.package_lock_only) {
+      installer::leave_out_optionals_not_for_here(ideal, iopts);
+      left_out = [](const tree::Node& n) { return n.inert; };
+    }
+    std::string yarn_text =
+        lockfile::yarn_lock_text(ideal, project.dir, &*yarn_lock, wiring.default_registry(), left_out);
+    // Nothing installed: npm's second writing has no entries, and the first one stays.
+    if (yarn_text.empty() && save) {
+      yarn_text = lockfile::yarn_lock_text(ideal, project.dir, &*yarn_lock, wiring.default_registry(), lock_exclude);
+    }
+    auto old_text = util::read_file(yarn_path);
+    if (!yarn_text.empty() && (!old_text || yarn_text != *old_text)) {
+      if (auto st = util::write_file_atomic(yarn_path, yarn_text); !st) return fail(st.error());
     }
   }
   if (write_hidden) {
-    if (auto st = util::write_file_atomic(hidden_lock_path, hidden_prebuilt ? *prebuilt_hidden : hidden_text.get());
-        !st) {
+    if (auto st = util::write_file_atomic(hidden_lock_path, hidden_lock_text); !st) {
       return fail(st.error());
     }
     // An optional dependency just added leaves a copy in the lockfile's root entry that the next

@@ -11,6 +11,9 @@
 #include "util/collate.h"
 
 namespace lade::lockfile {
+
+namespace fs = std::filesystem;
+
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
@@ -160,6 +163,30 @@ std::optional<TarballName> registry_tarball(std::string_view url) {
   const std::string_view scope = parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view();
   if (auto t = from_base(base, scope, project)) return t;
   return TarballName{};
+}
+
+// version-from-tgz's fallback: the file name read with the dependency's own name.
+std::optional<TarballName> tarball_named_for(std::string_view url, std::string_view name) {
+  std::string_view base = url.substr(url.rfind('/') + 1);
+  if (!base.ends_with(".tgz")) return std::nullopt;
+  auto parts = split_path(name);
+  return from_base(base, parts.size() >= 2 ? parts[parts.size() - 2] : std::string_view(), parts.back());
+}
+
+// A registry tarball URL at the root of a host other than `registry`'s, moved there (npm moves
+// its yarn mirror's URLs to the npm registry); other URLs as they are.
+std::string on_registry(const std::string& url, const std::string& registry) {
+  if (registry.empty() || url.starts_with(registry)) return url;
+  const size_t scheme = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+  if (!scheme) return url;
+  const size_t path = url.find('/', scheme);
+  if (path == std::string::npos) return url;
+  auto tgz = registry_tarball(url);
+  if (!tgz || tgz->name.empty()) return url;
+  // Only a registry mounted at the root: "/<name>/-/<file>".
+  const std::string root_form = "/" + tgz->name + "/-/" + url.substr(url.rfind('/') + 1);
+  if (url.compare(path, std::string::npos, root_form) != 0) return url;
+  return (registry.ends_with('/') ? registry.substr(0, registry.size() - 1) : registry) + root_form;
 }
 
 // npm's quoteIfNeeded for yarn.lock keys and values.
@@ -319,8 +346,10 @@ std::optional<YarnPin> yarn_pin(const YarnLock& lock, std::string_view name, std
   YarnPin pin;
   pin.integrity = e.integrity;
   pin.spec = e.resolved;
-  if (registry_spec) {
-    if (auto tgz = registry_tarball(e.resolved); tgz && !tgz->name.empty()) {
+  if (registry_spec && (e.resolved.starts_with("https://") || e.resolved.starts_with("http://"))) {
+    auto tgz = registry_tarball(e.resolved);
+    if (!tgz || tgz->name.empty()) tgz = tarball_named_for(e.resolved, name);
+    if (tgz) {
       pin.spec = tgz->name == name && tgz->version == e.version ? tgz->version
                                                                  : "npm:" + tgz->name + "@" + tgz->version;
     }
@@ -328,7 +357,52 @@ std::optional<YarnPin> yarn_pin(const YarnLock& lock, std::string_view name, std
   return pin;
 }
 
-std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& project_dir, const YarnLock* previous) {
+std::string yarn_spec_key(const tree::Node& node, const tree::Edge& edge, const fs::path& project_dir) {
+  // arborist gives a workspace edge the folder's absolute path.
+  if (edge.workspace() && edge.spec().starts_with("file:")) {
+    return node.name + "@file:" + (project_dir / edge.spec().substr(5)).lexically_normal().string();
+  }
+  return node.name + "@" + edge.spec();
+}
+
+YarnFill yarn_fill(const tree::Node& node, const YarnLock& lock, const fs::path& project_dir,
+                   const std::string& registry) {
+  YarnFill fill;
+  if (node.is_link || (!node.resolved.empty() && !node.integrity.empty())) return fill;
+  auto differ = [](const std::string& a, const std::string& b) { return !a.empty() && !b.empty() && a != b; };
+  std::string resolved = node.resolved, integrity = node.integrity;
+  for (const tree::Edge* e : node.edges_in()) {
+    if (!resolved.empty() && !integrity.empty()) break;
+    if (!e->valid()) continue;
+    auto it = lock.by_spec.find(yarn_spec_key(node, *e, project_dir));
+    if (it == lock.by_spec.end()) continue;
+    const YarnLockEntry& was = lock.entries[it->second];
+    if (differ(node.version(), was.version) || differ(integrity, was.integrity) || differ(resolved, was.resolved)) {
+      continue;
+    }
+    if (integrity.empty() && !was.integrity.empty()) integrity = fill.integrity = was.integrity;
+    if (resolved.empty() && !was.resolved.empty()) {
+      const bool registry_spec = [&] {
+        auto parsed = manifest::resolve_spec(node.name, e->spec(), fs::path("/"));
+        return parsed && parsed->registry;
+      }();
+      resolved = fill.resolved = registry_spec ? on_registry(was.resolved, registry) : was.resolved;
+    }
+  }
+  return fill;
+}
+
+void fill_from_yarn_lock(tree::Tree& tree, const YarnLock& lock, const fs::path& project_dir,
+                         const std::string& registry) {
+  for (tree::Node* n : tree.inventory()) {
+    YarnFill fill = yarn_fill(*n, lock, project_dir, registry);
+    if (!fill.integrity.empty()) n->integrity = fill.integrity;
+    if (!fill.resolved.empty() && !registry.empty() && fill.resolved.starts_with(registry)) n->resolved = fill.resolved;
+  }
+}
+
+std::string yarn_lock_text(tree::Tree& tree, const fs::path& project_dir, const YarnLock* previous,
+                           const std::string& registry, const std::function<bool(const tree::Node&)>& exclude) {
   std::vector<std::unique_ptr<OutEntry>> owned;
   // A JavaScript Map: its keys in the order they were first set.
   std::unordered_map<std::string, OutEntry*> by_spec;
@@ -342,15 +416,20 @@ std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& projec
     }
   };
 
+  // A node left out, or below one: what it declares is not asked for.
+  auto excluded = [&](const tree::Node* n) {
+    if (!exclude) return false;
+    for (; n; n = n->parent()) {
+      if (exclude(*n)) return true;
+    }
+    return false;
+  };
+
   auto add_node = [&](tree::Node* node) {
     std::vector<std::string> specs;
     for (const tree::Edge* e : node->edges_in()) {
-      // arborist gives a workspace edge the folder's absolute path.
-      if (e->workspace() && e->spec().starts_with("file:")) {
-        specs.push_back(node->name + "@file:" + (project_dir / e->spec().substr(5)).lexically_normal().string());
-      } else {
-        specs.push_back(node->name + "@" + e->spec());
-      }
+      if (excluded(e->from())) continue;
+      specs.push_back(yarn_spec_key(*node, *e, project_dir));
     }
     std::stable_sort(specs.begin(), specs.end(), util::locale_less);
 
@@ -362,24 +441,10 @@ std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& projec
     data.version = pkg.version;
     data.resolved = node->is_link ? "file:" + node->realpath : node->resolved;
     data.integrity = node->is_link ? std::string() : node->integrity;
-    if (previous && !node->is_link && (data.resolved.empty() || data.integrity.empty())) {
-      // Shrinkwrap.addEdge: what a lockfile left out (npm's omit-lockfile-registry-resolved
-      // leaves out "resolved"), taken from yarn.lock's entry for a dependency on the node,
-      // unless that entry is about another version or tarball.
-      auto differ = [](const std::string& a, const std::string& b) { return !a.empty() && !b.empty() && a != b; };
-      for (const tree::Edge* e : node->edges_in()) {
-        if (!data.resolved.empty() && !data.integrity.empty()) break;
-        if (!e->valid()) continue;
-        auto it = previous->by_spec.find(node->name + "@" + e->spec());
-        if (it == previous->by_spec.end()) continue;
-        const YarnLockEntry& was = previous->entries[it->second];
-        if (differ(data.version, was.version) || differ(data.integrity, was.integrity) ||
-            differ(data.resolved, was.resolved)) {
-          continue;
-        }
-        if (data.integrity.empty()) data.integrity = was.integrity;
-        if (data.resolved.empty()) data.resolved = was.resolved;
-      }
+    if (previous) {
+      YarnFill fill = yarn_fill(*node, *previous, project_dir, registry);
+      if (data.resolved.empty()) data.resolved = fill.resolved;
+      if (data.integrity.empty()) data.integrity = fill.integrity;
     }
 
     OutEntry* prior = nullptr;
@@ -428,8 +493,12 @@ std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& projec
     queue.pop_front();
     add_node(node);
     std::vector<tree::Node*> next;
-    for (const auto& [_, c] : node->children()) next.push_back(c);
-    for (tree::Node* c : node->fs_children()) next.push_back(c);
+    for (const auto& [_, c] : node->children()) {
+      if (!exclude || !exclude(*c)) next.push_back(c);
+    }
+    for (tree::Node* c : node->fs_children()) {
+      if (!exclude || !exclude(*c)) next.push_back(c);
+    }
     std::vector<std::pair<int, tree::Node*>> keyed;
     for (tree::Node* c : next) keyed.emplace_back(c->depth(), c);
     std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {

@@ -6,6 +6,7 @@
 // version yarn locked (Shrinkwrap.checkYarnLock). Whenever npm writes package-lock.json it
 // writes yarn.lock again from the tree it installed, in its own rendering of yarn's format.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,17 +54,40 @@ struct YarnPin {
 };
 std::optional<YarnPin> yarn_pin(const YarnLock& lock, std::string_view name, std::string_view spec);
 
+/// How yarn.lock names a dependency on `node`: "name@spec", a workspace as
+/// "name@file:<absolute folder>" (the spec arborist gives a workspace edge).
+std::string yarn_spec_key(const tree::Node& node, const tree::Edge& edge, const std::filesystem::path& project_dir);
+
+/// What npm's Shrinkwrap.addEdge takes from yarn.lock for a node without a resolved URL or
+/// without an integrity (a lockfile written with omit-lockfile-registry-resolved has no URLs;
+/// a node_modules yarn made has neither): the entry of the first valid dependency on it whose
+/// version, integrity and URL do not disagree with the node's. npm changes a URL of yarn's
+/// registry mirror to one of the npm registry: lade moves a URL of the registry's form
+/// (`/<name>/-/<file>.tgz` at the root of another host) to `registry`. Empty fields: nothing.
+struct YarnFill {
+  std::string resolved;
+  std::string integrity;
+};
+YarnFill yarn_fill(const tree::Node& node, const YarnLock& lock, const std::filesystem::path& project_dir,
+                   const std::string& registry);
+
+/// yarn_fill for every node of the tree: integrity always, a URL only when it is on `registry`
+/// (others are for yarn.lock alone: lade fetches registry packages from the registry it is
+/// configured with).
+void fill_from_yarn_lock(tree::Tree& tree, const YarnLock& lock, const std::filesystem::path& project_dir,
+                         const std::string& registry);
+
 /// npm's YarnLock.fromTree + toString: yarn.lock for the tree, every node with a dependency on it
 /// visited breadth first (by depth, then name), one entry per resolution with the specs that
-/// ask for it (a workspace as "name@file:<absolute folder>", the spec arborist gives a
-/// workspace edge). Node::resolved must be in lockfile form (see write_lockfile). Empty when no
-/// node has a dependency on it (npm then leaves yarn.lock as it is).
+/// ask for it (yarn_spec_key). Node::resolved must be in lockfile form (see write_lockfile).
+/// Empty when no node has a dependency on it (npm then leaves yarn.lock as it is).
 ///
-/// A node without a resolved URL or integrity (a lockfile written with
-/// omit-lockfile-registry-resolved has no URLs) takes them from `previous`, the yarn.lock that
-/// was read, as npm's Shrinkwrap.addEdge does, when its entry names the same version. (npm also
-/// changes a URL of yarn's registry mirror to one of the npm registry there; lade keeps it.)
-std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& project_dir,
-                           const YarnLock* previous = nullptr);
+/// `previous` (the yarn.lock that was read, may be null) fills in what nodes lack (yarn_fill).
+/// `exclude` (may be empty) leaves out nodes with their subtrees, and the dependencies they
+/// declare: npm writes yarn.lock last with the hidden lockfile, from the tree as installed,
+/// without omitted packages nor optional ones this platform cannot have.
+std::string yarn_lock_text(tree::Tree& tree, const std::filesystem::path& project_dir, const YarnLock* previous,
+                           const std::string& registry,
+                           const std::function<bool(const tree::Node&)>& exclude = {});
 
 }  // namespace lade::lockfile

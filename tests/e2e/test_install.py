@@ -376,6 +376,23 @@ def yarn_lock_versions_used_only_when_starting_from_nothing(ctx):
 
 
 @suite.test
+def yarn_lock_after_add_names_the_saved_spec_as_npm_does(ctx):
+    # npm's tree takes the saved package.json before yarn.lock is written: `add shared@1`
+    # saves "shared": "^1.1.0", and yarn.lock's key is "shared@^1.1.0", not "shared@1".
+    reg = ctx.registry
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    proj.write("yarn.lock", 'leaf@^1.0.0:\n  version "1.0.0"\n  resolved "%s"\n' % reg.tarball_url("leaf", "1.0.0"))
+    npm_copy = proj.copy(ctx.sandbox, "npm")
+    r = ctx.lade(L.install + [L.package_lock_only, "shared@1"], proj)
+    h.check_exit(r, 0, "lade add with yarn.lock")
+    h.check_exit(ctx.npm(["install", "--package-lock-only", "--ignore-scripts", "shared@1"], npm_copy), 0, "npm add")
+    h.check_equal(proj.read_text("package.json"), npm_copy.read_text("package.json"), "package.json (npm vs lade)")
+    h.check_equal(proj.read_text("yarn.lock"), npm_copy.read_text("yarn.lock"), "yarn.lock (npm vs lade)",
+                  expected_name="npm", actual_name="lade")
+    h.check("shared@^1.1.0:" in proj.read_text("yarn.lock"), "yarn.lock keys the saved spec", r)
+
+
+@suite.test
 def bin_with_windows_line_ending_runs(ctx):
     # A "#!/usr/bin/env node\r\n" line would make the kernel look for "node\r".
     proj = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}))
