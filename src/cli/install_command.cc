@@ -306,6 +306,23 @@ bool inside_bundler(const tree::Node& node) {
   return false;
 }
 
+/// A package with a dependency on a folder or file of its own (watchpack 1.7's
+/// "chokidar2": "file:./chokidar2"): resolution reads that path inside the package's folder,
+/// where npm finds nothing before the package is installed. Linked early, the folder would be
+/// there, depending on timing.
+bool has_local_path_dependency(const tree::Node& node) {
+  auto local = [](const std::string& spec) {
+    return spec.starts_with("file:") || spec.starts_with("link:") || spec.starts_with(".") || spec.starts_with("/") ||
+           spec.starts_with("~");
+  };
+  for (const auto* section : {&node.package.dependencies, &node.package.optional_dependencies}) {
+    for (const auto& [_, spec] : *section) {
+      if (local(spec)) return true;
+    }
+  }
+  return false;
+}
+
 /// Where a node_modules being removed goes first (then `<pid>`): a folder of the project that no
 /// install takes for node_modules when the removal is cut short.
 constexpr std::string_view kNodeModulesAside = ".node_modules-interrupted-";
@@ -1072,7 +1089,7 @@ int run_install(InstallRequest req) {
     ropts.on_placed = [&](const tree::Node& n) {
       if (n.resolved.empty() || n.is_link || !installer::platform_ok(n, platform)) return;
       const installer::TarballRef ref = installer::tarball_ref_for(n);
-      if (early_linker && !inside_bundler(n)) {
+      if (early_linker && !inside_bundler(n) && !has_local_path_dependency(n)) {
         early_linker->placed(n.location(), ref, n.integrity, n.package.dist.shasum, n.version(), n.resolved);
       } else {
         wiring.packages().prefetch(ref, n.integrity, n.package.dist.shasum);

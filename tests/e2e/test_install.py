@@ -393,6 +393,27 @@ def yarn_lock_after_add_names_the_saved_spec_as_npm_does(ctx):
 
 
 @suite.test
+def package_with_a_folder_dependency_is_not_linked_early(ctx):
+    # local-inner depends on "file:./inner", a folder inside its own tarball. npm resolves it
+    # before anything is extracted, so it finds no package there (a link to an entry with no
+    # version). Linked while resolution went on, the folder could already be there and lade
+    # would read it, depending on timing: such a package waits for the install proper.
+    proj = ctx.project(pkg_json({"local-inner": "^1.0.0", "leaf": "^1.0.0"}))
+    npm_copy = proj.copy(ctx.sandbox, "npm")
+    # From a warm store, so that early linking is not outrun by resolution.
+    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
+    h.check_exit(r, 0, "install")
+    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    h.check(early is not None and int(early.group(1)) <= 1, "local-inner linked early (only leaf may be)", r)
+    h.check_exit(ctx.npm(["install", "--ignore-scripts"], npm_copy), 0, "npm install")
+    h.check_equal(proj.read_text("package-lock.json"), npm_copy.read_text("package-lock.json"),
+                  "package-lock.json (npm vs lade)", expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def bin_with_windows_line_ending_runs(ctx):
     # A "#!/usr/bin/env node\r\n" line would make the kernel look for "node\r".
     proj = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}))
