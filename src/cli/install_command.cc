@@ -1191,7 +1191,18 @@ int run_install(InstallRequest req) {
   // workspaces), as it is now (after `lade add`).
   lockfile::LockExtras extras = loaded_lock ? loaded.extras : lockfile::LockExtras{};
   extras.entries[root] = lockfile::entry_extras_from_json(lock_root_json ? *lock_root_json : project.package_json->content());
-  // The same for a workspace edited by `lade add -w` / `lade uninstall -w`: an uninstall that
+  // The same for every workspace, whose package.json npm reads from disk for its entry (an
+  // empty devDependencies in it is written as such)...
+  for (const auto& [_, folder] : workspaces) {
+    tree::Node* n = folder_node(ideal, folder);
+    if (!n) continue;
+    if (auto text = util::read_file(project.dir / folder / "package.json")) {
+      if (auto json = manifest::parse_json(*text, folder + "/package.json"); json && json->is_object()) {
+        extras.entries[n] = lockfile::entry_extras_from_json(*json);
+      }
+    }
+  }
+  // ... and for a workspace edited by `lade add -w` / `lade uninstall -w`: an uninstall that
   // takes its last devDependency leaves no devDependencies in package.json, nor in its entry.
   for (const WorkspaceAdd& w : workspace_adds) {
     if (tree::Node* n = folder_node(ideal, w.folder)) extras.entries[n] = lockfile::entry_extras_from_json(w.package_json->content());
