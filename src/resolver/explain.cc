@@ -147,7 +147,9 @@ std::string indent(const std::string& lines) {
 }
 
 std::string print_node(const NodeWhy& n) {
-  return n.name + "@" + n.version + (n.has_location ? "\n" + n.location : "");
+  // npm prints a package.json without a version (a workspace's, the project's) as it is:
+  // "@acme/expo@undefined".
+  return n.name + "@" + (n.version.empty() ? "undefined" : n.version) + (n.has_location ? "\n" + n.location : "");
 }
 
 std::string print_edge(const EdgeWhy& e, int depth, std::vector<std::string>& seen);

@@ -917,7 +917,10 @@ def peer_conflicts_are_explained_as_npm_explains_them(ctx):
     files = pkg_json({"host": "^2.0.0", "plugin-a": "^1.0.0"})
     # A project without a version reads "app@undefined" in npm's report.
     unversioned = {"package.json": {"name": "app", "dependencies": {"host": "^2.0.0", "plugin-a": "^1.0.0"}}}
-    for extra, files in (([], files), (["--force"], files), ([], unversioned)):
+    # So does a workspace without one, in the dependents' lines ("from w@undefined").
+    workspace = {"package.json": {"name": "app", "version": "1.0.0", "workspaces": ["w"]},
+                 "w/package.json": {"name": "w", "dependencies": {"host": "^2.0.0", "plugin-a": "^1.0.0"}}}
+    for extra, files in (([], files), (["--force"], files), ([], unversioned), ([], workspace)):
         ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
         r = ctx.lade(L.install + ["--package-lock-only"] + extra, ours)
         n = ctx.npm(["install", "--package-lock-only"] + extra, theirs)
