@@ -1196,11 +1196,7 @@ int run_install(InstallRequest req) {
   for (const auto& [_, folder] : workspaces) {
     tree::Node* n = folder_node(ideal, folder);
     if (!n) continue;
-    if (auto text = util::read_file(project.dir / folder / "package.json")) {
-      if (auto json = manifest::parse_json(*text, folder + "/package.json"); json && json->is_object()) {
-        extras.entries[n] = lockfile::entry_extras_from_json(*json);
-      }
-    }
+    if (auto json = read_options.read_link_target(folder)) extras.entries[n] = lockfile::entry_extras_from_json(*json);
   }
   // ... and for a workspace edited by `lade add -w` / `lade uninstall -w`: an uninstall that
   // takes its last devDependency leaves no devDependencies in package.json, nor in its entry.
