@@ -60,7 +60,7 @@ std::chrono::milliseconds since(Clock::time_point t) {
 /// stored beside the hidden lockfile, there is nothing to do.
 /// Settings from any layer (flags, environment, .npmrc files) change what an install leaves
 /// behind: `omit=dev` added to .npmrc takes the dev packages away.
-std::string install_fingerprint(const std::string& package_json, const std::string& lock,
+std::string install_fingerprint(std::string_view package_json, std::string_view lock,
                                 const InstallRequest& req, const registry::Settings& settings,
                                 const std::string& script_rules) {
   std::string flags = script_rules;
@@ -584,12 +584,10 @@ int run_install(InstallRequest req) {
   // `lade update` with no names resolves the whole tree anew: npm sets the lockfile and
   // node_modules aside for the ideal tree (they still tell what changes).
   const bool update_all = req.update && req.update_names.empty();
-  std::string lock_text;
-  bool have_lock = false;
-  if (auto t = util::read_file(lock_path)) {
-    lock_text = std::move(*t);
-    have_lock = true;
-  }
+  // Mapped, not read: when nothing changed, its bytes are only hashed and searched.
+  std::optional<util::MappedFile> lock_file;
+  if (auto m = util::MappedFile::open(lock_path)) lock_file = std::move(*m);
+  bool have_lock = lock_file.has_value();
 
   // ---- up to date? ----
   // A lockfile with entries marked extraneous is never up to date: npm drops them from any
@@ -619,7 +617,7 @@ int run_install(InstallRequest req) {
   const auto script_env = npm_config_env(*config_r, project.dir);
   const bool foreground_scripts = config_flag(*config_r, "foreground-scripts");
   if (req.command == Command::Install && !adding && !removing && !req.update && have_lock && !req.package_lock_only && !root_scripts_may_run && !has_dev_engines &&
-      !marks_extraneous(lock_text)) {
+      !marks_extraneous(lock_file->view())) {
     const auto t_check = Clock::now();
     auto stored = util::read_file(state_path);
     std::string expected;
@@ -634,7 +632,7 @@ int run_install(InstallRequest req) {
         known_nested.insert(nested_line.substr(pos, tab - pos));
         pos = tab + 1;
       }
-      expected = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_text, req,
+      expected = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_file->view(), req,
                                      config_r->settings(), scripts_rules.fingerprint) +
                  "\n" + installer::node_modules_digest(node_modules, &known_nested) + "\n" + nested_line;
     }
@@ -654,6 +652,9 @@ int run_install(InstallRequest req) {
       return 0;
     }
   }
+
+  std::string lock_text(have_lock ? lock_file->view() : std::string_view());
+  lock_file.reset();
 
   const std::string ci_needs_lockfile =
       "The `lade ci` command can only install with an existing package-lock.json or "

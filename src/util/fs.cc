@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <utility>
 #include <vector>
 
 namespace lade::util {
@@ -54,6 +56,46 @@ Result<std::string> read_file(const fs::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+Result<MappedFile> MappedFile::open(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    return make_error(errno_code(e), "cannot read " + path.string() + ": " + std::strerror(e));
+  }
+  struct stat st {};
+  MappedFile out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::close(fd);
+      out.mapped_ = static_cast<const char*>(p);
+      out.size_ = static_cast<size_t>(st.st_size);
+      return out;
+    }
+  }
+  ::close(fd);
+  auto text = LADE_TRY(read_file(path));
+  out.read_ = std::move(text);
+  return out;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : mapped_(std::exchange(other.mapped_, nullptr)), size_(std::exchange(other.size_, 0)), read_(std::move(other.read_)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (mapped_) ::munmap(const_cast<char*>(mapped_), size_);
+    mapped_ = std::exchange(other.mapped_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    read_ = std::move(other.read_);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (mapped_) ::munmap(const_cast<char*>(mapped_), size_);
 }
 
 bool mark_subdirectories_unrelated(const fs::path& dir) {

@@ -14,6 +14,29 @@ namespace fs = std::filesystem;
 /// Reads a whole file. Error code ENOENT when it does not exist.
 Result<std::string> read_file(const fs::path& path);
 
+/// A whole file's bytes, read-only, mapped from the page cache where the file is a regular one.
+/// Reading a big file into fresh memory costs a page fault per 4 KiB, and on some virtual
+/// machines each is tens of microseconds: 475 KB of lockfile took 3 ms to read, 0.2 ms to map.
+/// Other files (a pipe, an empty file) are read into memory of their own.
+class MappedFile {
+ public:
+  /// Error code ENOENT when the file does not exist.
+  static Result<MappedFile> open(const fs::path& path);
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::string_view view() const { return mapped_ ? std::string_view(mapped_, size_) : std::string_view(read_); }
+
+ private:
+  MappedFile() = default;
+  const char* mapped_ = nullptr;
+  size_t size_ = 0;
+  std::string read_;
+};
+
 /// Writes `contents` to a temp file beside `path`, fsyncs nothing (speed), then renames it over
 /// `path`: readers see the old file or the new one, never a torn one.
 Status write_file_atomic(const fs::path& path, std::string_view contents);

@@ -46,5 +46,26 @@ TEST_CASE("remove_all_parallel deletes a whole tree and follows no link", "[util
   remove_all_parallel(dir.path() / "never-was", 4);  // nothing there: nothing happens
 }
 
+TEST_CASE("MappedFile gives a file's bytes, mapped or read, and the errors read_file gives", "[util][fs]") {
+  TempDir dir = TempDir::create({}, "lade-fs-test-").value();
+  std::string big(300000, 'x');
+  for (size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+  REQUIRE(write_file_atomic(dir.path() / "big.json", big).ok());
+  REQUIRE(write_file_atomic(dir.path() / "empty.json", "").ok());
+  auto mapped = MappedFile::open(dir.path() / "big.json");
+  REQUIRE(mapped.ok());
+  CHECK(mapped->view() == big);
+  MappedFile moved = std::move(*mapped);
+  CHECK(moved.view() == big);
+  auto empty = MappedFile::open(dir.path() / "empty.json");
+  REQUIRE(empty.ok());
+  CHECK(empty->view().empty());
+  auto missing = MappedFile::open(dir.path() / "missing.json");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == "ENOENT");
+  // A folder opens but cannot be read: an error, as from read_file.
+  CHECK_FALSE(MappedFile::open(dir.path()).ok());
+}
+
 }  // namespace
 }  // namespace lade::util
