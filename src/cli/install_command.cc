@@ -291,6 +291,16 @@ std::vector<std::string> effective_omit(const InstallRequest& req) {
   return omit;
 }
 
+/// What an install leaves out: effective_omit, and the config files' `omit` unless the command
+/// line includes something.
+std::vector<std::string> install_omit(const InstallRequest& req, const registry::Settings& settings) {
+  std::vector<std::string> omit = effective_omit(req);
+  for (const auto& o : settings.omit) {
+    if (req.include.empty() && std::find(omit.begin(), omit.end(), o) == omit.end()) omit.push_back(o);
+  }
+  return omit;
+}
+
 /// Hands objects to the end of the process: exit reclaims their memory, nothing frees it.
 template <class... T>
 void leave_to_exit(std::unique_ptr<T>... objects) {
@@ -1132,7 +1142,7 @@ int run_install(InstallRequest req) {
     std::vector<std::string> warnings;
     auto st = installer::check_engines_and_platforms(
         ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
-        req.force || wiring.settings().force, warnings);
+        req.force || wiring.settings().force, req.package_lock_only, install_omit(req, wiring.settings()), warnings);
     for (const auto& w : warnings) reporter.warn(w);
     if (!st) return fail(st.error());
   }
@@ -1280,12 +1290,7 @@ int run_install(InstallRequest req) {
       iopts.old_tree_markers = {fs::relative(hidden_lock_path, project.dir).string(),
                                 fs::relative(state_path, project.dir).string()};
     }
-    iopts.omit = effective_omit(req);
-    for (const auto& o : wiring.settings().omit) {
-      if (req.include.empty() && std::find(iopts.omit.begin(), iopts.omit.end(), o) == iopts.omit.end()) {
-        iopts.omit.push_back(o);
-      }
-    }
+    iopts.omit = install_omit(req, wiring.settings());
     iopts.ignore_scripts = req.ignore_scripts || wiring.settings().ignore_scripts;
     iopts.script_policy = scripts_rules.policy;
     iopts.script_run.node_gyp = wiring.settings().node_gyp;

@@ -265,6 +265,22 @@ def omit_dev(ctx):
 
 
 @suite.test
+def omitted_packages_are_not_checked_for_platform(ctx):
+    # npm 11 checks engines and platforms of the packages it installs: a dev dependency built for
+    # another system does not stop an install that omits dev (nor a ci), and does stop one that
+    # keeps it.
+    proj = ctx.project(pkg_json({"leaf": "1.0.0"}, dev={"only-aix": "1.0.0"}))
+    r = ctx.lade(L.install + ["--omit=dev"], proj)
+    h.check_exit(r, 0, "install --omit=dev")
+    h.check_equal(h.versions_only(proj.tree()), {"node_modules/leaf": "1.0.0"}, "installed", r)
+    r = ctx.lade(L.ci + ["--omit=dev"], proj)
+    h.check_exit(r, 0, "ci --omit=dev")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci with dev")
+    h.check_output_contains(r, "EBADPLATFORM")
+
+
+@suite.test
 def ignore_scripts_and_scripts(ctx):
     marker = "node_modules/has-postinstall/postinstall-ran.txt"
     proj = ctx.project(pkg_json({"has-postinstall": "^1.0.0"}))
@@ -294,6 +310,25 @@ def package_lock_only(ctx):
                                              "node_modules/leaf"], "lockfile packages")
     h.check_equal([e["path"] for e in reg.log() if e.get("kind") == "tarball"], [],
                   "tarballs fetched for a lockfile-only run")
+
+
+@suite.test
+def bundled_package_for_another_platform_is_checked_only_in_a_complete_tree(ctx):
+    # npm opens a bundling package's tarball before its platform check only for
+    # --package-lock-only; a full install learns of the bundled packages when it unpacks them,
+    # and the tarball brings them whatever they were built for.
+    proj = ctx.project(pkg_json({"bundles-only-aix": "1.0.0"}))
+    r = ctx.lade(L.install + [L.package_lock_only], proj)
+    h.check_exit(r, 1, "lockfile-only: the bundled package is checked")
+    h.check_output_contains(r, "EBADPLATFORM")
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "full install")
+    h.check_equal(proj.installed_version("bundles-only-aix/node_modules/only-aix"), "1.0.0",
+                  "the bundled package, from the tarball", r)
+    # From the lockfile it is a package like any other: npm ci fails on it, and so does lade.
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci from that lockfile")
+    h.check_output_contains(r, "EBADPLATFORM")
 
 
 @suite.test
