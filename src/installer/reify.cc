@@ -902,7 +902,6 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     fs::path pkg_dir = project / n->location();
     fs::path bin_dir = (parent == root ? project : project / parent->location()) / "node_modules" / ".bin";
     std::error_code ec;
-    if (bin_dirs_made.insert(bin_dir.string()).second) fs::create_directories(bin_dir, ec);
     for (const auto& [bin_name, bin_path] : n->package.bin) {
       if (bin_name.empty() || bin_name.find("..") != std::string::npos) continue;
       fs::path target = (pkg_dir / bin_path).lexically_normal();
@@ -910,7 +909,12 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       auto rel_check = target.lexically_relative(pkg_dir).string();
       if (rel_check.empty() || rel_check.rfind("..", 0) == 0) continue;
       fs::path link = bin_dir / unscoped(bin_name);
+      // The name is taken even when its file is missing (bin-links' linkGently).
       if (!bins_linked.insert(link.string()).second) continue;
+      // A bin whose file the package does not have gets no link, as in npm.
+      fs::file_status status = fs::symlink_status(target, ec);
+      if (ec || !fs::exists(status)) continue;
+      if (bin_dirs_made.insert(bin_dir.string()).second) fs::create_directories(bin_dir, ec);
       // Whatever is there goes, but only looked for when the link cannot be made.
       const fs::path link_target = relative_link(bin_dir, target);
       undo.will_change_link(link);
@@ -920,7 +924,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         fs::create_symlink(link_target, link, ec);
       }
       // The store made it executable already, mostly: change the mode only when it is not.
-      fs::file_status status = fs::status(target, ec);
+      if (fs::is_symlink(status)) status = fs::status(target, ec);
       if (!ec && fs::exists(status) && (status.permissions() & kExec) != kExec) {
         fs::permissions(target, status.permissions() | kExec, ec);
       }

@@ -102,6 +102,25 @@ def workspace_folders_survive_ci_and_reinstall(ctx):
 
 
 @suite.test
+def bins_whose_files_are_missing_get_no_link(ctx):
+    # bin-links skips a bin whose file the package lacks (and no .bin folder is made for it
+    # alone); a registry package's bin with its file is linked as usual.
+    files = {
+        "package.json": pkg("root", workspaces=["ws/a"], dependencies={"loc": "file:./loc", "bin-string": "^1.0.0"}),
+        "ws/a/package.json": pkg("a", bin={"a-missing": "nope.js", "a-ok": "ok.js"}),
+        "ws/a/ok.js": "#!/usr/bin/env node\n",
+        "loc/package.json": pkg("loc", bin={"loc-missing": "bin/nope.js"}),
+    }
+    proj, other = same_as_npm(ctx, files, L.install, ["install", "--ignore-scripts"], "install")
+    bins = sorted(os.listdir(proj.path("node_modules", ".bin")))
+    h.check_equal(bins, sorted(os.listdir(other.path("node_modules", ".bin"))), "node_modules/.bin",
+                  expected_name="npm", actual_name="lade")
+    h.check("a-missing" not in bins and "loc-missing" not in bins and "a-ok" in bins,
+            "links for missing bins: %s" % bins)
+    same_installed_tree(proj, other, "install", None)
+
+
+@suite.test
 def add_to_a_workspace(ctx):
     files = workspaces_project()
     proj, other = same_as_npm(ctx, files, L.install + [L.package_lock_only],
