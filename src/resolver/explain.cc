@@ -45,6 +45,13 @@ std::string_view type_name(tree::EdgeType type) {
   return "prod";
 }
 
+/// arborist's Node#isProjectRoot: the root of its tree (a virtual root made for placing a peer
+/// set is one) or what the root links to.
+bool heads_its_tree(const Node* n) {
+  const Node* root = const_cast<Node*>(n)->root();
+  return n == root || (root && root->is_link && root->target == n);
+}
+
 class Explainer {
  public:
   explicit Explainer(const tree::Tree* tree) : tree_(tree) {}
@@ -77,8 +84,8 @@ class Explainer {
       dependents.push_back(via);
     } else {
       for (const Edge* in : n->edges_in()) {
-        // An invalid edge does not hold the node where it is.
-        if (!in->valid() && !(in->from() && in->from()->is_project_root)) continue;
+        // An invalid edge does not hold the node where it is, but the project's own are shown.
+        if (!in->valid() && !(in->from() && heads_its_tree(in->from()))) continue;
         dependents.push_back(in);
       }
     }

@@ -955,7 +955,12 @@ def peer_conflicts_are_explained_as_npm_explains_them(ctx):
     # So does a workspace without one, in the dependents' lines ("from w@undefined").
     workspace = {"package.json": {"name": "app", "version": "1.0.0", "workspaces": ["w"]},
                  "w/package.json": {"name": "w", "dependencies": {"host": "^2.0.0", "plugin-a": "^1.0.0"}}}
-    for extra, files in (([], files), (["--force"], files), ([], unversioned), ([], workspace)):
+    # A version of the project's own that does not exist: npm's "Found: host@undefined" names the
+    # project's dependency on it (a prod one, then a dev one).
+    missing = pkg_json({"host": "9.0.0", "plugin-a": "^1.0.0"})
+    missing_dev = pkg_json({"plugin-a": "^1.0.0"}, dev={"host": "9.0.0"})
+    for extra, files in (([], files), (["--force"], files), ([], unversioned), ([], workspace), ([], missing),
+                         ([], missing_dev)):
         ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
         r = ctx.lade(L.install + ["--package-lock-only"] + extra, ours)
         n = ctx.npm(["install", "--package-lock-only"] + extra, theirs)
