@@ -580,7 +580,7 @@ struct IdealTreeBuilder::Impl {
 
     /// arborist's explainPeerConflict(e, d). Empty when npm cannot show it: for a peer placed
     /// over a node its edge already had, arborist's explanation names no conflicting peer and
-    /// npm's printing of it fails (the warning is not shown).
+    /// npm's printing of it fails after the warning's heading line.
     std::optional<PeerConflict> peer_conflict(Edge* e, Node* d) {
       PeerConflict c;
       c.tree = &b.tree;
@@ -626,6 +626,8 @@ struct IdealTreeBuilder::Impl {
       e->peer_conflicted = true;
       if (auto c = peer_conflict(e, dep)) {
         b.stats.warnings.push_back("ERESOLVE overriding peer dependency\n" + explain_peer_conflict(*c, 2));
+      } else {
+        b.stats.warnings.push_back("ERESOLVE overriding peer dependency");
       }
     }
 

@@ -971,6 +971,23 @@ def peer_conflicts_are_explained_as_npm_explains_them(ctx):
 
 
 @suite.test
+def a_peer_override_npm_cannot_explain_prints_its_heading_alone(ctx):
+    # peerover-inner, below peerover-register, wants a peerover-core newer than the project's:
+    # npm places it over the project's anyway, and its explanation names no conflicting peer,
+    # so npm's printing of it fails after the heading line, which is all that shows.
+    files = pkg_json(dev={"peerover-register": "~1.9.0", "peerover-core": "~1.5.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--package-lock-only"], ours)
+    n = ctx.npm(["install", "--package-lock-only"], theirs)
+    h.check_exit(r, 0, "install")
+    h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the warning", r,
+                  expected_name="npm", actual_name="lade")
+    h.check_output_matches(r, r"warn.*ERESOLVE overriding peer dependency", "the heading")
+    h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile", r,
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,
     # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
