@@ -11,7 +11,10 @@
 namespace lade::store {
 
 /// Memory for a decompressed archive. Large buffers are mapped directly, so that their pages go
-/// back to the system when freed instead of lingering in the allocator's arenas.
+/// back to the system when freed instead of lingering in the allocator's arenas. Small ones
+/// (most tarballs) reuse one mapping per thread: its pages are touched once, not once per
+/// package (a fresh page is a fault, and on some virtual machines a fault costs tens of
+/// microseconds).
 class ByteBuffer {
  public:
   /// nullopt when the memory cannot be had.
@@ -25,10 +28,11 @@ class ByteBuffer {
   std::string_view view() const { return {data_, size_}; }
 
  private:
-  ByteBuffer(char* data, size_t size, bool mapped) : data_(data), size_(size), mapped_(mapped) {}
+  enum class Memory { kMapped, kThreadSlot };
+  ByteBuffer(char* data, size_t size, Memory memory) : data_(data), size_(size), memory_(memory) {}
   char* data_;
   size_t size_;
-  bool mapped_;
+  Memory memory_;
 };
 
 /// Shared by concurrent extractions: how many decompressed bytes may be held in memory at once.

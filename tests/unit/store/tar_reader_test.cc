@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include <catch2/catch.hpp>
 
 #include "reader_check.h"
@@ -489,6 +491,32 @@ TEST_CASE("tar reader agrees with libarchive on altered headers", "[store][tar]"
   }
   // Most altered archives are still ones lade reads itself: the comparison means something.
   CHECK(by_lade > kCases / 3);
+}
+
+TEST_CASE("ByteBuffer reuses a thread's small buffer and maps big ones apart", "[store][gunzip]") {
+  char* freed_first = nullptr;
+  {
+    auto a = ByteBuffer::allocate(300 * 1024);
+    REQUIRE(a);
+    std::memset(a->data(), 'x', a->size());
+    // Two at once: the second cannot share the first's memory.
+    auto b = ByteBuffer::allocate(1000);
+    REQUIRE(b);
+    CHECK(b->data() != a->data());
+    CHECK(b->size() == 1000);
+    freed_first = b->data();  // destroyed first, it becomes the thread's slot
+  }
+  auto again = ByteBuffer::allocate(700 * 1024);
+  REQUIRE(again);
+  CHECK(again->size() == 700 * 1024);
+  CHECK(again->data() == freed_first);
+  again->data()[again->size() - 1] = 'y';
+  auto big = ByteBuffer::allocate(3 * 1024 * 1024);
+  REQUIRE(big);
+  CHECK(big->data() != again->data());
+  big->data()[big->size() - 1] = 'z';
+  CHECK(big->view().back() == 'z');
+  CHECK(again->view().back() == 'y');
 }
 
 }  // namespace lade::store
