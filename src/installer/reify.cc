@@ -924,7 +924,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         fs::create_symlink(link_target, link, ec);
       }
       // The store made it executable already, mostly: change the mode only when it is not.
-      if (fs::is_symlink(status)) status = fs::status(target, ec);
+      if (fs::is_symlink(status)) {
+        status = fs::status(target, ec);
+      } else {
+        ec.clear();  // as fs::status would: the mode is fixed even when the link failed
+      }
       if (!ec && fs::exists(status) && (status.permissions() & kExec) != kExec) {
         fs::permissions(target, status.permissions() | kExec, ec);
       }

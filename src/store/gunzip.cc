@@ -3,7 +3,6 @@
 #include <libdeflate.h>
 #include <sys/mman.h>
 
-#include <cstdlib>
 #include <memory>
 #include <utility>
 
