@@ -634,10 +634,17 @@ util::Result<std::shared_ptr<const Packument>> Packument::parse(std::string text
   // Padded for simdjson's wide loads (a no-op when the caller left room).
   static_assert(kTextPadding >= simdjson::SIMDJSON_PADDING);
   text.reserve(text.size() + kTextPadding);
+  // Room for the compact document at once (it keeps a part of each version, so it is shorter
+  // than the full one): grown by doubling, it was copied into fresh memory at each step, and
+  // for a big document every fresh page is a fault (tens of microseconds on some virtual
+  // machines). The room left unused is never touched, and a big block's untouched pages take no
+  // memory; a small one is still trimmed to size below.
   std::string compact;
+  compact.reserve(text.size());
   LADE_TRY(packument->index_document(text, text.capacity(), compact, name_for_errors));
   std::string().swap(text);  // the full document goes before the compact one is copied
-  compact.shrink_to_fit();
+  constexpr size_t kTrimBelow = 256 * 1024;  // below the allocator's mmap threshold (main.cc)
+  if (compact.size() < kTrimBelow) compact.shrink_to_fit();
   packument->text_ = std::move(compact);
   return std::shared_ptr<const Packument>(std::move(packument));
 }

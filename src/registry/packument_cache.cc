@@ -347,12 +347,12 @@ util::Result<std::shared_ptr<const manifest::DocumentReader>> PackumentCache::st
   meta.compact = true;
   meta.index_size = index.size();
   fs::path path = path_for(meta.key);
-  std::string contents = render_header(meta);
-  contents.reserve(contents.size() + index.size() + packument.compact_text().size());
-  contents += index;
-  const size_t document_offset = contents.size();
-  contents += packument.compact_text();
-  const int fd = LADE_TRY(util::write_file_atomic_and_open(path, contents));
+  const std::string header = render_header(meta);
+  const size_t document_offset = header.size() + index.size();
+  // Written from where the pieces are: joined first, the compact document (megabytes for the
+  // biggest packuments) was copied into fresh memory, a page fault per 4 KiB.
+  const std::string_view pieces[] = {header, index, packument.compact_text()};
+  const int fd = LADE_TRY(util::write_file_atomic_and_open(path, pieces));
   set_mtime(path, now_());
   if (open_documents_->fetch_add(1) >= max_open_documents_) {
     --*open_documents_;

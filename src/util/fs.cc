@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <climits>
 #include <unistd.h>
 
 #include <dirent.h>
@@ -22,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -113,9 +116,9 @@ bool mark_subdirectories_unrelated(const fs::path& dir) {
 
 namespace {
 
-/// Writes `contents` beside `path` and renames it over `path`; the written file's descriptor
-/// is returned when `keep_open`, else -1.
-Result<int> replace_file(const fs::path& path, std::string_view contents, bool keep_open) {
+/// Writes `pieces`, one after the other, beside `path` and renames the file over `path`; the
+/// written file's descriptor is returned when `keep_open`, else -1.
+Result<int> replace_file(const fs::path& path, std::span<const std::string_view> pieces, bool keep_open) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   fs::path tmp = path;
@@ -125,9 +128,16 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
   if (fd < 0) {
     return make_error(errno_code(errno), "cannot write " + path.string() + ": " + std::strerror(errno));
   }
-  size_t off = 0;
-  while (off < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
+  // One writev for all pieces: the caller need not join them into new memory first.
+  std::vector<struct iovec> rest;
+  rest.reserve(pieces.size());
+  for (std::string_view piece : pieces) {
+    if (!piece.empty()) rest.push_back({const_cast<char*>(piece.data()), piece.size()});
+  }
+  size_t first = 0;
+  while (first < rest.size()) {
+    const int count = static_cast<int>(std::min<size_t>(rest.size() - first, IOV_MAX));
+    ssize_t n = ::writev(fd, rest.data() + first, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -135,7 +145,12 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
       ::unlink(tmp.c_str());
       return make_error(errno_code(e), "cannot write " + path.string() + ": " + std::strerror(e));
     }
-    off += static_cast<size_t>(n);
+    auto written = static_cast<size_t>(n);
+    while (first < rest.size() && written >= rest[first].iov_len) written -= rest[first++].iov_len;
+    if (written > 0) {
+      rest[first].iov_base = static_cast<char*>(rest[first].iov_base) + written;
+      rest[first].iov_len -= written;
+    }
   }
   if (!keep_open) ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -150,12 +165,12 @@ Result<int> replace_file(const fs::path& path, std::string_view contents, bool k
 }  // namespace
 
 Status write_file_atomic(const fs::path& path, std::string_view contents) {
-  LADE_TRY(replace_file(path, contents, false));
+  LADE_TRY(replace_file(path, std::span(&contents, 1), false));
   return {};
 }
 
-Result<int> write_file_atomic_and_open(const fs::path& path, std::string_view contents) {
-  return replace_file(path, contents, true);
+Result<int> write_file_atomic_and_open(const fs::path& path, std::span<const std::string_view> pieces) {
+  return replace_file(path, pieces, true);
 }
 
 Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {

@@ -2,6 +2,7 @@
 // File-system helpers that know nothing about npm: whole-file reads, atomic writes, temp dirs,
 // advisory locks.
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -41,10 +42,10 @@ class MappedFile {
 /// `path`: readers see the old file or the new one, never a torn one.
 Status write_file_atomic(const fs::path& path, std::string_view contents);
 
-/// write_file_atomic, keeping the file open: a read-only descriptor (close-on-exec; the caller
-/// closes it) of the file written. Reads through it see these contents even after another
-/// writer has replaced `path`.
-Result<int> write_file_atomic_and_open(const fs::path& path, std::string_view contents);
+/// write_file_atomic of `pieces` one after the other, keeping the file open: a read-only
+/// descriptor (close-on-exec; the caller closes it) of the file written. Reads through it see
+/// these contents even after another writer has replaced `path`.
+Result<int> write_file_atomic_and_open(const fs::path& path, std::span<const std::string_view> pieces);
 
 /// Tells the file system that the subdirectories of `dir` are unrelated trees (chattr +T,
 /// FS_TOPDIR_FL): ext2/3/4's Orlov allocator then spreads new subdirectories over block groups

@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace lade::util {
 namespace {
@@ -65,6 +69,33 @@ TEST_CASE("MappedFile gives a file's bytes, mapped or read, and the errors read_
   CHECK(missing.error().code == "ENOENT");
   // A folder opens but cannot be read: an error, as from read_file.
   CHECK_FALSE(MappedFile::open(dir.path()).ok());
+}
+
+TEST_CASE("write_file_atomic_and_open writes its pieces in order, however many", "[util][fs]") {
+  TempDir dir = TempDir::create({}, "lade-fs-test-").value();
+  // More pieces than one writev takes (IOV_MAX, 1024 here), empty ones among them, and one big
+  // enough that a write may stop part-way through it.
+  std::vector<std::string> owned;
+  for (int i = 0; i < 2500; ++i) owned.push_back(i % 7 == 0 ? std::string() : std::to_string(i) + ",");
+  owned.push_back(std::string(5 << 20, 'z'));
+  owned.push_back("end");
+  std::vector<std::string_view> pieces(owned.begin(), owned.end());
+  std::string joined;
+  for (const auto& piece : owned) joined += piece;
+  auto fd = write_file_atomic_and_open(dir.path() / "joined.txt", pieces);
+  REQUIRE(fd.ok());
+  CHECK(read_file(dir.path() / "joined.txt").value() == joined);
+  std::string through_fd(joined.size() + 1, '\0');
+  const ssize_t got = ::pread(*fd, through_fd.data(), through_fd.size(), 0);
+  ::close(*fd);
+  REQUIRE(got == static_cast<ssize_t>(joined.size()));
+  through_fd.resize(joined.size());
+  CHECK(through_fd == joined);
+  // No pieces at all: an empty file.
+  auto empty = write_file_atomic_and_open(dir.path() / "empty.txt", std::span<const std::string_view>());
+  REQUIRE(empty.ok());
+  ::close(*empty);
+  CHECK(read_file(dir.path() / "empty.txt").value().empty());
 }
 
 }  // namespace
