@@ -12,6 +12,7 @@
 #include "registry/registry_client.h"
 #include "registry/transfer_queue.h"
 #include "util/fs.h"
+#include "util/memory.h"
 
 namespace lade::cli {
 
@@ -171,7 +172,10 @@ class RegistryTarballs final : public installer::TarballSource {
     r.on_restart = [body] { body->clear(); };
     // Sized once: grown by doubling, the buffers of the downloads in flight held up to twice
     // their bytes (34 MB at the peak of a clean install of the medium fixture, heaptrack).
-    r.on_size = [body](uint64_t size) { body->reserve(size); };
+    r.on_size = [body](uint64_t size) {
+      body->reserve(size);
+      util::prefer_huge_pages(body->data(), size);
+    };
     client_.tarball(std::move(r), [body, done = std::move(done)](
                                       util::Result<registry::RegistryClient::TarballResult> result) {
       if (!result) {

@@ -12,6 +12,7 @@
 #include "registry/curl_library.h"
 #include "registry/npmrc.h"
 #include "util/fs.h"
+#include "util/memory.h"
 
 namespace lade::registry {
 
@@ -138,7 +139,10 @@ std::optional<uint64_t> body_size(const Response& response) {
 /// (manifest::Packument::kTextPadding).
 void reserve_body(Response& response) {
   constexpr size_t kPadding = 64;
-  if (auto n = body_size(response)) response.body.reserve(static_cast<size_t>(*n) + kPadding);
+  if (auto n = body_size(response)) {
+    response.body.reserve(static_cast<size_t>(*n) + kPadding);
+    util::prefer_huge_pages(response.body.data(), static_cast<size_t>(*n));
+  }
 }
 
 }  // namespace
