@@ -2,6 +2,9 @@
 
 #include <libdeflate.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 
 #include <memory>
 #include <utility>
@@ -12,13 +15,27 @@ namespace {
 // Up to this size a buffer is the thread's reusable slot; above it, a mapping of its own is
 // returned to the system as soon as it is freed. Clean install of the medium benchmark fixture
 // (1,033 tarballs, most of them below 1 MiB unpacked), three runs each: 73,000-77,000 ->
-// 70,000-74,000 page faults.
-constexpr size_t kSlotSize = size_t{1} << 20;
+// 70,000-74,000 page faults. The slot is one huge page, so it takes a single fault.
 constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kSlotSize = kHugePage;
 
+/// `size` bytes mapped from a huge page boundary, with huge pages asked for: an inflater fills
+/// the buffer from end to end, and a huge page is one page fault where 512 small ones were 512
+/// (tens of microseconds each on some virtual machines). Mapped where the kernel put it, a
+/// buffer began and ended inside huge pages, which stayed small. nullptr when out of memory.
 char* map_bytes(size_t size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+  const size_t padded = size + kHugePage;
+  void* p = ::mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (begin + kHugePage - 1) & ~uintptr_t{kHugePage - 1};
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t end = (aligned + size + page - 1) & ~uintptr_t{page - 1};
+  if (aligned > begin) ::munmap(p, aligned - begin);
+  if (begin + padded > end) ::munmap(reinterpret_cast<void*>(end), begin + padded - end);
+  // A hint, ignored where the kernel has no transparent huge pages.
+  (void)::madvise(reinterpret_cast<void*>(aligned), end - aligned, MADV_HUGEPAGE);
+  return reinterpret_cast<char*>(aligned);
 }
 
 /// The mapping a thread's small buffers live in while no buffer holds it.
@@ -44,8 +61,6 @@ std::optional<ByteBuffer> ByteBuffer::allocate(size_t size) {
   }
   char* p = map_bytes(size);
   if (p == nullptr) return std::nullopt;
-  // Fewer page faults while the inflater fills it (a hint; ignored where unsupported).
-  if (size >= kHugePage) (void)::madvise(p, size, MADV_HUGEPAGE);
   return ByteBuffer(p, size, Memory::kMapped);
 }
 

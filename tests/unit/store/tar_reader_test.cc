@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 
 #include "reader_check.h"
 #include "store/extract.h"
@@ -517,6 +518,15 @@ TEST_CASE("ByteBuffer reuses a thread's small buffer and maps big ones apart", "
   big->data()[big->size() - 1] = 'z';
   CHECK(big->view().back() == 'z');
   CHECK(again->view().back() == 'y');
+  // Both start on a huge page boundary, so that huge pages can back them from their first byte.
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  CHECK(reinterpret_cast<uintptr_t>(big->data()) % kHugePage == 0);
+  CHECK(reinterpret_cast<uintptr_t>(again->data()) % kHugePage == 0);
+  // A slot holds up to a huge page.
+  auto slot_sized = ByteBuffer::allocate(2 * 1024 * 1024);
+  REQUIRE(slot_sized);
+  slot_sized->data()[slot_sized->size() - 1] = 'w';
+  CHECK(slot_sized->view().back() == 'w');
 }
 
 }  // namespace lade::store
