@@ -83,8 +83,14 @@ class Transport {
 struct TransferOptions {
   /// Connections per host (npm's `maxsockets`); HTTP/2 streams share one connection.
   int max_host_connections = 15;
-  /// Transfers handed to curl at once; the rest wait in our queue.
-  int max_active_transfers = 256;
+  /// Transfers handed to curl at once; the rest wait in our queue. About a hundred cover the
+  /// registry's round trip (50 ms here) at full bandwidth; more only split it further, so the
+  /// big packuments that resolution waits on arrived later, and each transfer holds curl's
+  /// buffers. Clean installs, paired runs against 256: medium fixture 2.3-3.6 s against
+  /// 2.7-4.0 s (faster or equal in 7 of 7 pairs), peak RSS 86-113 against 100-130 MB;
+  /// alotta-files 3.8-4.0 against 4.0-4.4 s, 124-137 against 138-150 MB. 32 was slower
+  /// (4.0-4.8 s): then the round trips show.
+  int max_active_transfers = 96;
   /// npm's retry policy (make-fetch-happen + promise-retry): up to `retries` more attempts
   /// after 408, 420, 429, 5xx or a network error; the n-th retry waits
   /// min(retry_min_timeout * retry_factor^(n-1), retry_max_timeout).
