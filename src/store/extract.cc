@@ -425,7 +425,7 @@ namespace {
 class BudgetLease {
  public:
   BudgetLease(InflateBudget* budget, uint64_t bytes) : budget_(budget), bytes_(bytes) {
-    granted_ = budget_ ? budget_->try_acquire(bytes_) : bytes_ <= kDefaultInflateInMemory;
+    granted_ = budget_ ? budget_->acquire(bytes_) : bytes_ <= kDefaultInflateInMemory;
   }
   ~BudgetLease() {
     if (granted_ && budget_) budget_->release(bytes_);

@@ -84,17 +84,27 @@ ByteBuffer::~ByteBuffer() {
   }
 }
 
+bool InflateBudget::acquire(uint64_t bytes) {
+  if (bytes > total_) return false;
+  std::unique_lock lock(mu_);
+  returned_.wait(lock, [&] { return available_ >= bytes; });
+  available_ -= bytes;
+  return true;
+}
+
 bool InflateBudget::try_acquire(uint64_t bytes) {
-  uint64_t available = available_.load(std::memory_order_relaxed);
-  do {
-    if (bytes > available) return false;
-  } while (
-      !available_.compare_exchange_weak(available, available - bytes, std::memory_order_relaxed));
+  std::lock_guard lock(mu_);
+  if (bytes > available_) return false;
+  available_ -= bytes;
   return true;
 }
 
 void InflateBudget::release(uint64_t bytes) {
-  available_.fetch_add(bytes, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    available_ += bytes;
+  }
+  returned_.notify_all();
 }
 
 bool looks_like_gzip(std::string_view bytes) {

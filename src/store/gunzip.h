@@ -2,9 +2,10 @@
 // Whole-buffer gzip decompression (libdeflate): a tarball's compressed bytes are all in memory
 // once downloaded, and gzip's trailer states the decompressed size, so one call can inflate it
 // into a buffer of exactly that size -- several times faster than zlib's streaming inflate.
-#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -36,16 +37,23 @@ class ByteBuffer {
 };
 
 /// Shared by concurrent extractions: how many decompressed bytes may be held in memory at once.
-/// A tarball that does not fit is decompressed as a stream instead, which is slower but small.
+/// A tarball bigger than the whole budget is decompressed as a stream instead, which is slower
+/// but small; one that fits waits until the others have given back enough.
 class InflateBudget {
  public:
-  explicit InflateBudget(uint64_t bytes) : available_(bytes) {}
-  /// Takes `bytes` from the budget; false (nothing taken) when that would exceed it.
+  explicit InflateBudget(uint64_t bytes) : total_(bytes), available_(bytes) {}
+  /// Takes `bytes` from the budget, waiting for other holders to give back what it lacks; false
+  /// at once (nothing taken) when `bytes` exceed the whole budget.
+  bool acquire(uint64_t bytes);
+  /// Takes `bytes` only if the budget has them now.
   bool try_acquire(uint64_t bytes);
   void release(uint64_t bytes);
 
  private:
-  std::atomic<uint64_t> available_;
+  const uint64_t total_;
+  std::mutex mu_;
+  std::condition_variable returned_;
+  uint64_t available_;
 };
 
 /// Whether `bytes` start like a gzip stream, by libarchive's test (which decides the same).

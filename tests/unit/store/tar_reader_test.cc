@@ -8,6 +8,9 @@
 #include <cstring>
 
 #include <catch2/catch.hpp>
+#include <thread>
+#include <chrono>
+#include <atomic>
 #include <cstdint>
 
 #include "reader_check.h"
@@ -371,6 +374,24 @@ TEST_CASE("extract streams tarballs beyond the inflate budget through libarchive
   auto y = sb2.extract(tgz, kLade, options);
   CHECK(y.files == 1);
   CHECK(enough.try_acquire(1 << 20));  // all given back
+}
+
+TEST_CASE("an inflate budget makes a tarball that fits wait for the bytes others hold", "[store]") {
+  InflateBudget budget(100);
+  CHECK_FALSE(budget.acquire(101));  // never fits: the caller streams instead
+  REQUIRE(budget.acquire(70));
+  CHECK_FALSE(budget.try_acquire(40));
+  std::atomic<bool> granted{false};
+  std::thread waiter([&] {
+    granted = budget.acquire(40);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(granted.load());  // still waiting: 30 left
+  budget.release(70);
+  waiter.join();
+  CHECK(granted.load());
+  CHECK(budget.try_acquire(60));  // 100 - 40
+  CHECK_FALSE(budget.try_acquire(1));
 }
 
 TEST_CASE("extract frees the compressed bytes it was handed once they are inflated", "[store]") {
