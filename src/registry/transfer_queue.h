@@ -84,8 +84,8 @@ struct TransferOptions {
   /// Connections per host (npm's `maxsockets`); HTTP/2 streams share one connection.
   int max_host_connections = 15;
   /// Transfers handed to curl at once; the rest wait in our queue. About a hundred cover the
-  /// registry's round trip (50 ms here) at full bandwidth; more only split it further, so the
-  /// big packuments that resolution waits on arrived later, and each transfer holds curl's
+  /// registry's round trip (50 ms where measured) at full bandwidth. More only split it further:
+  /// the big packuments that resolution waits on arrived later, and each transfer holds curl's
   /// buffers. Clean installs, paired runs against 256: medium fixture 2.3-3.6 s against
   /// 2.7-4.0 s (faster or equal in 7 of 7 pairs), peak RSS 86-113 against 100-130 MB;
   /// alotta-files 3.8-4.0 against 4.0-4.4 s, 124-137 against 138-150 MB. 32 was slower
