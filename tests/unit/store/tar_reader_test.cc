@@ -539,15 +539,15 @@ TEST_CASE("ByteBuffer reuses a thread's small buffer and maps big ones apart", "
   big->data()[big->size() - 1] = 'z';
   CHECK(big->view().back() == 'z');
   CHECK(again->view().back() == 'y');
-  // Both start on a huge page boundary, so that huge pages can back them from their first byte.
+  // A big buffer starts on a huge page boundary, so that huge pages can back it from its first
+  // byte; so does one of exactly a huge page.
   constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
   CHECK(reinterpret_cast<uintptr_t>(big->data()) % kHugePage == 0);
-  CHECK(reinterpret_cast<uintptr_t>(again->data()) % kHugePage == 0);
-  // A slot holds up to a huge page.
-  auto slot_sized = ByteBuffer::allocate(2 * 1024 * 1024);
-  REQUIRE(slot_sized);
-  slot_sized->data()[slot_sized->size() - 1] = 'w';
-  CHECK(slot_sized->view().back() == 'w');
+  auto one_huge_page = ByteBuffer::allocate(2 * 1024 * 1024);
+  REQUIRE(one_huge_page);
+  CHECK(reinterpret_cast<uintptr_t>(one_huge_page->data()) % kHugePage == 0);
+  one_huge_page->data()[one_huge_page->size() - 1] = 'w';
+  CHECK(one_huge_page->view().back() == 'w');
 }
 
 }  // namespace lade::store
