@@ -9,6 +9,8 @@
 #include <memory>
 #include <utility>
 
+#include "util/memory.h"
+
 namespace lade::store {
 namespace {
 
@@ -19,7 +21,7 @@ namespace {
 // whole on the first tarball, and the peak RSS of installing the small benchmark fixture from
 // its lockfile went from 24 to 28 MB, above bun's 26.
 constexpr size_t kSlotSize = size_t{1} << 20;
-constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugePage = util::kHugePageSize;
 
 char* map_small_pages(size_t size) {
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -40,8 +42,7 @@ char* map_huge_pages(size_t size) {
   const uintptr_t end = (aligned + size + page - 1) & ~uintptr_t{page - 1};
   if (aligned > begin) ::munmap(p, aligned - begin);
   if (begin + padded > end) ::munmap(reinterpret_cast<void*>(end), begin + padded - end);
-  // A hint, ignored where the kernel has no transparent huge pages.
-  (void)::madvise(reinterpret_cast<void*>(aligned), end - aligned, MADV_HUGEPAGE);
+  util::prefer_huge_pages(reinterpret_cast<char*>(aligned), size);
   return reinterpret_cast<char*>(aligned);
 }
 

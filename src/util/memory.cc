@@ -7,7 +7,7 @@
 namespace lade::util {
 
 void prefer_huge_pages(void* data, size_t size) {
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  constexpr uintptr_t kHugePage = kHugePageSize;
   const auto begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
   const uintptr_t last = (begin + size) & ~(kHugePage - 1);

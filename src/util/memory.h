@@ -4,6 +4,9 @@
 
 namespace lade::util {
 
+/// The size of a transparent huge page on x86-64 and most arm64 kernels.
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
+
 /// Asks for huge pages (2 MiB) behind the whole huge pages that lie inside [data, data + size),
 /// for a block that is about to be filled from end to end (a response body of known length).
 /// The first write to a fresh 4 KiB page is a page fault, and on some virtual machines a fault
