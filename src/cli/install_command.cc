@@ -697,7 +697,21 @@ int run_install(InstallRequest req) {
     }
   }
 
-  auto wiring_r = Wiring::create(req, project, std::move(*config_r));
+  // npm's `--loglevel http` (and the levels above it) prints a line per request.
+  const std::string loglevel = req.loglevel.empty() ? config_r->settings().loglevel : req.loglevel;
+  std::function<void(const registry::TransferRecord&)> log_transfer;
+  if (loglevel == "http" || loglevel == "info" || loglevel == "verbose" || loglevel == "silly") {
+    log_transfer = [&reporter](const registry::TransferRecord& r) {
+      const std::string ms = std::to_string(r.elapsed.count()) + "ms";
+      const std::string retried = r.attempts > 1 ? " (attempt " + std::to_string(r.attempts) + ")" : "";
+      if (r.error.empty()) {
+        reporter.http("fetch GET " + std::to_string(r.status) + " " + std::string(r.url) + " " + ms + retried);
+      } else {
+        reporter.http("fetch GET " + std::string(r.url) + " failed after " + ms + retried + ": " + std::string(r.error));
+      }
+    };
+  }
+  auto wiring_r = Wiring::create(req, project, std::move(*config_r), std::move(log_transfer));
   if (!wiring_r) return fail(wiring_r.error());
   Wiring& wiring = **wiring_r;
   if (req.force || wiring.settings().force) reporter.warn("using --force Recommended protections disabled.");

@@ -108,7 +108,7 @@ void add_common_flags(CLI::App& app, lade::cli::InstallRequest& req, std::string
   }
   app.add_flag("--color{true},!--no-color", req.color, "Accepted for npm compatibility");
   app.add_flag("-y", req.npm_compat_ignored, "Accepted for npm compatibility (--yes)");
-  app.add_option("--loglevel", req.loglevel, "silent, error, warn, notice, info");
+  app.add_option("--loglevel", req.loglevel, "silent, error, warn, notice, http, info, verbose, silly");
   app.add_flag_callback("-q,--quiet", [&req] { req.loglevel = "warn"; }, "Same as --loglevel=warn");
   app.add_flag_callback("-d,--verbose", [&req] { req.loglevel = "verbose"; },
                         "Same as --loglevel=verbose");

@@ -274,8 +274,9 @@ util::Result<registry::Config> load_config(const InstallRequest& req, const Proj
   return registry::Config::load(std::move(in));
 }
 
-util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, const Project& project,
-                                                     registry::Config config) {
+util::Result<std::unique_ptr<Wiring>> Wiring::create(
+    const InstallRequest& req, const Project& project, registry::Config config,
+    std::function<void(const registry::TransferRecord&)> on_transfer_done) {
   std::unique_ptr<Wiring> w(new Wiring());
   w->impl_ = std::make_unique<Impl>();
   Impl& impl = *w->impl_;
@@ -286,8 +287,9 @@ util::Result<std::unique_ptr<Wiring>> Wiring::create(const InstallRequest& req, 
   // fewer documents held in memory at once than one parse per core.
   impl.metadata_pool = std::make_unique<util::ThreadPool>(std::max(1u, cores / 2));
   impl.pool = std::make_unique<util::ThreadPool>(cores);
-  impl.transport = std::make_unique<registry::TransferQueue>(
-      registry::TransferOptions::from_settings(impl.config->settings()));
+  auto transfer_options = registry::TransferOptions::from_settings(impl.config->settings());
+  transfer_options.on_transfer_done = std::move(on_transfer_done);
+  impl.transport = std::make_unique<registry::TransferQueue>(std::move(transfer_options));
   fs::path cache_dir = default_cache_dir(req);
   impl.cache = std::make_unique<registry::PackumentCache>(cache_dir);
   // npm 11 resolves with full packuments (license, funding... reach the lockfile from them).

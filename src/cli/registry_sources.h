@@ -1,6 +1,7 @@
 #pragma once
 // The one place where real network, cache and store objects are built and handed to the
 // resolver and the installer through their small interfaces.
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "installer/reify.h"
 #include "registry/npmrc.h"
 #include "registry/registry_client.h"
+#include "registry/transfer_queue.h"
 #include "resolver/packument_source.h"
 #include "store/store.h"
 #include "util/result.h"
@@ -31,8 +33,10 @@ util::Result<registry::Config> load_config(const InstallRequest& req, const Proj
 
 class Wiring {
  public:
-  static util::Result<std::unique_ptr<Wiring>> create(const InstallRequest& req, const Project& project,
-                                                      registry::Config config);
+  /// `on_transfer_done` is told of every HTTP request as it completes (for `--loglevel http`).
+  static util::Result<std::unique_ptr<Wiring>> create(
+      const InstallRequest& req, const Project& project, registry::Config config,
+      std::function<void(const registry::TransferRecord&)> on_transfer_done = {});
   ~Wiring();
 
   const registry::Settings& settings() const;

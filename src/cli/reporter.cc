@@ -43,6 +43,13 @@ void Reporter::warn(const std::string& message) {
   warn_locked(message);
 }
 
+void Reporter::http(const std::string& message) {
+  std::lock_guard lock(mu_);
+  if (silent_) return;
+  clear_progress();
+  std::fprintf(stderr, "lade http %s\n", message.c_str());
+}
+
 void Reporter::warn_locked(const std::string& message) {
   warnings_.push_back(message);
   if (silent_ || hide_warnings_) return;

@@ -39,6 +39,8 @@ class Reporter {
   /// A transient progress line (only on a terminal, never with --json or in CI).
   void progress(const std::string& phase, size_t done, size_t total);
   void warn(const std::string& message);
+  /// An `lade http ...` line (npm's loglevel http and above), e.g. "fetch GET 200 <url> 52ms".
+  void http(const std::string& message);
   /// npm's loglevel error (or silent): warnings are not printed.
   void hide_warnings() { hide_warnings_ = true; }
   /// npm's banner before a root project script it runs with the user's terminal:

@@ -193,6 +193,7 @@ struct TransferQueue::Transfer {
   Clock::time_point started{};      // this attempt was handed to curl
   Clock::time_point answered_at{};  // its response began
   Clock::time_point not_before{};
+  Clock::time_point submitted_at = Clock::now();
   char errbuf[CURL_ERROR_SIZE] = {};
   std::atomic<uint64_t>* bytes_counter = nullptr;
   const CurlLibrary* curl = nullptr;  // set by the loop before any handle exists
@@ -427,6 +428,20 @@ void TransferQueue::Loop::complete(std::unique_ptr<Transfer> t, Result<Response>
     done = std::move(t->done);
   }
   (result.ok() ? succeeded : failed)++;
+  // Cancelled transfers are not news: lade stopped them itself.
+  if (options.on_transfer_done && (result.ok() || result.error().code != "ECANCELED")) {
+    TransferRecord record;
+    record.url = t->request.url;
+    record.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t->submitted_at);
+    record.attempts = t->attempts;
+    if (result.ok()) {
+      record.status = result->status;
+      record.body_bytes = result->body_bytes;
+    } else {
+      record.error = result.error().message;
+    }
+    options.on_transfer_done(record);
+  }
   t.reset();  // free the handle before user code runs
   done(std::move(result));
 }
@@ -492,6 +507,7 @@ std::optional<std::chrono::milliseconds> TransferQueue::Loop::hedge_late() {
   for (Transfer* t : overdue) {
     auto twin = std::make_unique<Transfer>();
     twin->request = t->request;
+    twin->submitted_at = t->submitted_at;
     twin->attempts = t->attempts - 1;  // start() counts this attempt
     auto twins = std::make_shared<Twins>();
     twins->done = std::move(t->done);

@@ -72,6 +72,17 @@ struct Response {
 
 using Completion = std::function<void(util::Result<Response>)>;
 
+/// One request as it completed, for npm's `--loglevel http` lines.
+struct TransferRecord {
+  std::string_view url;
+  long status = 0;  // of the final response; 0 when it failed without one
+  /// From submit() to completion: queueing, retries and their waits included.
+  std::chrono::milliseconds elapsed{0};
+  uint64_t body_bytes = 0;
+  int attempts = 1;
+  std::string_view error;  // why it failed; empty when a response came
+};
+
 /// The seam between HTTP users and the network, so a fake can stand in for tests.
 class Transport {
  public:
@@ -118,6 +129,8 @@ struct TransferOptions {
   std::chrono::milliseconds hedge_min{30};
   double hedge_factor = 4;
   int hedge_max_active = 16;
+  /// Told of every request as it completes, on the network thread (keep it cheap).
+  std::function<void(const TransferRecord&)> on_transfer_done;
 
   /// npm's settings mapped to options: maxsockets, fetch-retries, fetch-retry-*, fetch-timeout,
   /// strict-ssl, cafile (ignored when unreadable, as npm does), ca, user-agent.

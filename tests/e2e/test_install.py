@@ -724,6 +724,30 @@ def node_version_is_remembered_per_executable(ctx):
 
 
 @suite.test(lade_only=True)
+def loglevel_http_prints_a_line_per_request(ctx):
+    # npm's `--loglevel http` prints "npm http fetch GET 200 <url> 52ms" for every request it
+    # makes; lade prints the same lines with its own name, on stderr, and none by default.
+    proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
+    quiet = ctx.lade(L.install, proj)
+    h.check_exit(quiet, 0, "install")
+    h.check("lade http" not in quiet.output, "no request lines by default", quiet)
+
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    shutil.rmtree(ctx.sandbox.lade_cache)
+    os.makedirs(ctx.sandbox.lade_cache)
+    r = ctx.lade(L.install + ["--loglevel", "http"], proj)
+    h.check_exit(r, 0, "install --loglevel http")
+    lines = [l for l in r.stderr.splitlines() if l.startswith("lade http ")]
+    base = ctx.registry.url.rstrip("/")
+    packument = re.compile(r"^lade http fetch GET 200 %s/leaf \d+ms$" % re.escape(base))
+    tarball = re.compile(r"^lade http fetch GET 200 %s/leaf/-/leaf-1\.1\.0\.tgz \d+ms$" % re.escape(base))
+    h.check(any(packument.match(l) for l in lines), "a line for the packument", r)
+    h.check(any(tarball.match(l) for l in lines), "a line for the tarball", r)
+    h.check("lade http" not in r.stdout, "request lines go to stderr, not stdout", r)
+
+
+@suite.test(lade_only=True)
 def no_network_no_libcurl(ctx):
     # libcurl and what it pulls in cost milliseconds and megabytes at start-up; lade loads it
     # only when a request is made. LD_DEBUG=files makes the dynamic loader name every library it

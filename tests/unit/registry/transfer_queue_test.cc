@@ -330,6 +330,53 @@ TEST_CASE("transfer queue: shutdown cancels what is pending", "[registry][transf
   queue.shutdown();  // idempotent
 }
 
+TEST_CASE("transfer queue: every completed request is recorded, cancelled ones are not",
+          "[registry][transfer]") {
+  LoopbackServer server;
+  server.on("/doc", {CannedResponse{200, {}, "twelve bytes", 60ms}});
+  server.on("/flaky", {CannedResponse{500, {}, "oops"}, CannedResponse{200, {}, "fine"}});
+  server.on("/slow", {CannedResponse{200, {}, "late", 5000ms}});
+  const std::string refused = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/pkg";
+  struct Seen {
+    std::string url;
+    long status;
+    std::chrono::milliseconds elapsed;
+    uint64_t bytes;
+    int attempts;
+    std::string error;
+  };
+  std::mutex mu;
+  std::vector<Seen> seen;
+  TransferOptions options = test_options();
+  options.on_transfer_done = [&](const TransferRecord& r) {
+    std::lock_guard lock(mu);
+    seen.push_back({std::string(r.url), r.status, r.elapsed, r.body_bytes, r.attempts, std::string(r.error)});
+  };
+  TransferQueue queue(options);
+  REQUIRE(get(queue.submit(request_for(server.url("/doc")))).ok());
+  REQUIRE(get(queue.submit(request_for(server.url("/flaky")))).ok());
+  REQUIRE_FALSE(get(queue.submit(request_for(refused))).ok());
+  auto cancelled = queue.submit(request_for(server.url("/slow")));
+  while (server.request_count("/slow") == 0) std::this_thread::sleep_for(5ms);
+  queue.shutdown();
+  REQUIRE_FALSE(get(std::move(cancelled)).ok());
+
+  std::lock_guard lock(mu);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].url == server.url("/doc"));
+  CHECK(seen[0].status == 200);
+  CHECK(seen[0].bytes == 12);
+  CHECK(seen[0].elapsed >= 60ms);  // from submit() to the end, the server's delay included
+  CHECK(seen[0].attempts == 1);
+  CHECK(seen[0].error.empty());
+  CHECK(seen[1].status == 200);
+  CHECK(seen[1].attempts == 2);
+  CHECK(seen[2].url == refused);
+  CHECK(seen[2].status == 0);
+  CHECK(seen[2].attempts == 3);
+  CHECK_THAT(seen[2].error, Catch::Contains(refused));
+}
+
 TEST_CASE("transfer queue: callbacks may submit follow-up requests", "[registry][transfer]") {
   LoopbackServer server;
   server.on("/a", {CannedResponse{200, {}, "/b"}});
