@@ -607,9 +607,12 @@ int run_install(InstallRequest req) {
   const bool root_scripts_may_run = !adding && !removing && !req.update && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
-  project.detect_node(default_cache_dir(req));
   auto config_r = load_config(req, project);
   if (!config_r) return fail(config_r.error());
+  // Remembered next to npm's default registry, with lade's other answers from the tools on
+  // this machine: not in the package cache, which a clean install starts without.
+  project.detect_node(config_r->settings().lade_cache);
+  if (!project.node_version.empty()) config_r->set_node_version("v" + project.node_version);
   if (req.loglevel.empty() && (config_r->settings().loglevel == "error" || config_r->settings().loglevel == "silent")) {
     reporter.hide_warnings();
   }

@@ -161,6 +161,32 @@ std::optional<std::string> Config::get(std::string_view key) const {
   return joined;
 }
 
+namespace {
+
+/// npm's user agent: `setting` (npm's user-agent) with its placeholders filled in, or npm's
+/// default, which names node only when its version is known.
+std::string render_user_agent(const std::optional<std::string>& setting, std::string_view lade_version,
+                              std::string_view node_version) {
+  std::string agent = setting                ? *setting
+                      : node_version.empty() ? "lade/{lade-version} {platform} {arch} workspaces/{workspaces}"
+                                             : "lade/{lade-version} node/{node-version} {platform} {arch} "
+                                               "workspaces/{workspaces}";
+  replace_all(agent, "{lade-version}", lade_version);
+  replace_all(agent, "{npm-version}", lade_version);
+  replace_all(agent, "{node-version}", node_version);
+  replace_all(agent, "{platform}", os_platform());
+  replace_all(agent, "{arch}", node_arch());
+  replace_all(agent, "{workspaces}", "false");
+  replace_all(agent, "{ci}", "");
+  return std::string(trim(agent));
+}
+
+}  // namespace
+
+void Config::set_node_version(std::string_view node_version) {
+  settings_.user_agent = render_user_agent(user_agent_setting_, lade_version_, node_version);
+}
+
 Result<Config> Config::load(ConfigInputs in) {
   Config config;
   config.env_ = in.env;
@@ -463,22 +489,14 @@ Result<Config> Config::load(ConfigInputs in) {
   pick_millis("fetch-timeout", s.fetch_timeout);
   pick_number("maxsockets", s.maxsockets, 1);
 
-  std::string agent = in.node_version.empty()
-                          ? "lade/{lade-version} {platform} {arch} workspaces/{workspaces}"
-                          : "lade/{lade-version} node/{node-version} {platform} {arch} "
-                            "workspaces/{workspaces}";
+  std::optional<std::string> agent;  // npm's default unless user-agent is set
   pick("user-agent", [&](const std::vector<std::string>& v) {
     agent = v.back();
     return true;
   });
-  replace_all(agent, "{lade-version}", in.lade_version);
-  replace_all(agent, "{npm-version}", in.lade_version);
-  replace_all(agent, "{node-version}", in.node_version);
-  replace_all(agent, "{platform}", os_platform());
-  replace_all(agent, "{arch}", node_arch());
-  replace_all(agent, "{workspaces}", "false");
-  replace_all(agent, "{ci}", "");
-  s.user_agent = std::string(trim(agent));
+  config.user_agent_setting_ = agent;
+  config.lade_version_ = in.lade_version;
+  s.user_agent = render_user_agent(agent, in.lade_version, in.node_version);
   s.npm_version = in.node.npm_version;
   // npm's run-script uses its own node-gyp for dependencies' scripts whatever `node-gyp` says.
   if (!in.node.npm_builtin_rc.empty()) {

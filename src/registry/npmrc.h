@@ -150,6 +150,9 @@ class Config {
   static util::Result<Config> load(ConfigInputs inputs);
 
   const Settings& settings() const { return settings_; }
+  /// Names node ("v20.1.0") in the user agent, for a version learned after loading: finding it
+  /// may take running node, and where the answer is remembered is itself a setting (`cache`).
+  void set_node_version(std::string_view node_version);
 
   /// `registry` with '/' at the end. When no layer sets it: npm's own answer to
   /// `npm config get registry`, remembered in <lade_cache>/npm-default-registry for 24 hours.
@@ -201,6 +204,8 @@ class Config {
   CommandRunner run_command_;
   std::function<std::chrono::system_clock::time_point()> now_;
   std::shared_ptr<RegistryFallback> fallback_;
+  std::optional<std::string> user_agent_setting_;  // npm's user-agent, when a layer sets it
+  std::string lade_version_;
 };
 
 }  // namespace lade::registry

@@ -682,7 +682,9 @@ def install_after_ci_updates_a_lockfile_ci_accepted(ctx):
 def node_version_is_remembered_per_executable(ctx):
     # Asking node for its version costs a process start on every install; lade keeps the answer
     # with the identity of the executable, and asks again of anything else (a script: version
-    # managers' shims pick a version per project behind one unchanging file).
+    # managers' shims pick a version per project behind one unchanging file). The answer is kept
+    # under npm's cache folder (~/.npm/_lade), not in the package cache: a clean install, which
+    # starts with an empty package cache, need not ask again.
     real_node = shutil.which("node")
     h.check(real_node, "node is on PATH (npm needs it too)")
     bin_dir = ctx.sandbox.new_dir("node-bin")
@@ -693,8 +695,10 @@ def node_version_is_remembered_per_executable(ctx):
     first = ctx.lade(L.install, proj, env={"PATH": path})
     h.check_exit(first, 0, "first install")
     h.check_output_contains(first, "EBADENGINE")
-    remembered = os.path.join(ctx.sandbox.lade_cache, "node-version")
+    remembered = os.path.join(ctx.sandbox.home, ".npm", "_lade", "node-version")
     h.check_exists(remembered, "the remembered version")
+    h.check(not os.path.exists(os.path.join(ctx.sandbox.lade_cache, "node-version")),
+            "nothing remembered in the package cache", first)
     with open(remembered) as f:
         line = f.read()
     identity, version = line.rstrip("\n").rsplit("\t", 1)

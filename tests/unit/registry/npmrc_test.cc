@@ -193,6 +193,24 @@ TEST_CASE("config: ${VAR} expansion in keys and values, ~ in paths", "[registry]
   CHECK(c.settings().user_agent == "agent/9.9.9 x");
 }
 
+TEST_CASE("config: the node version named in the user agent after loading", "[registry][npmrc]") {
+  Machine m;
+  ConfigInputs in = m.inputs();
+  in.lade_version = "9.9.9";
+  Config c = load(in);
+  CHECK(c.settings().user_agent.starts_with("lade/9.9.9 "));
+  CHECK(c.settings().user_agent.find("node/") == std::string::npos);
+  c.set_node_version("v20.1.0");
+  CHECK(c.settings().user_agent.starts_with("lade/9.9.9 node/v20.1.0 "));
+  CHECK(c.settings().user_agent.ends_with(" workspaces/false"));
+
+  // A user-agent setting keeps its own shape; only its placeholder is filled.
+  m.write(m.home / ".npmrc", "user-agent=x/{npm-version} n={node-version}\n");
+  Config set = load(in);
+  set.set_node_version("v22.0.0");
+  CHECK(set.settings().user_agent == "x/9.9.9 n=v22.0.0");
+}
+
 TEST_CASE("config: typed values, lists and invalid settings", "[registry][npmrc]") {
   Machine m;
   m.write(m.home / ".npmrc",
