@@ -177,22 +177,47 @@ class Measurement:
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
+def build_measurer(work: Path) -> Optional[Path]:
+    """Compiles bench/measure.cc (a C++ compiler is there wherever lade is built); None if not.
+
+    It spawns the command itself and reports its own wall time, peak RSS and CPU times. Python
+    and GNU time still start it, but outside the timed span: GNU time alone took about 6 ms
+    here, a quarter of an up-to-date install, on every tool's every run.
+    """
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if not compiler:
+        return None
+    exe = work / "measure"
+    try:
+        done = subprocess.run([compiler, "-std=c++20", "-O2", "-o", str(exe), str(BENCH_DIR / "measure.cc")],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return exe if done.returncode == 0 and exe.exists() else None
+
+
 def run_measured(cmd: list[str], cwd: Path, env: dict, log_path: Path,
-                 timeout: float) -> Measurement:
+                 timeout: float, measurer: Optional[Path] = None) -> Measurement:
     """Runs cmd in its own process group; output goes to log_path.
 
-    Wall time is taken from just before the fork to the moment wait4 returns. Peak RSS and CPU
-    times come from the wait4 rusage of the child, which on Linux covers the descendants it
-    waited for (ru_maxrss is the largest single process, as GNU time reports it). On timeout or
-    Ctrl-C the whole group is killed. The blocking wait4 runs in a helper thread so that the
-    main thread stays interruptible and no polling delay enters the measurement.
+    With `measurer` (see build_measurer) the figures are the ones it reports: wall time from
+    just before it spawns cmd to the moment it reaps it. Otherwise wall time is taken here, from
+    just before the fork to the moment wait4 returns, and peak RSS and CPU times come from the
+    wait4 rusage of the child, which on Linux covers the descendants it waited for (ru_maxrss
+    is the largest single process, as GNU time reports it). On timeout or Ctrl-C the whole
+    group is killed. The blocking wait4 runs in a helper thread so that the main thread stays
+    interruptible and no polling delay enters the measurement.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # ru_maxrss survives exec: a child forked from this Python process starts with Python's
-    # resident size (~20 MB) as its floor, which hides every tool's true peak below that. GNU
-    # time, when installed, forks the tool from a small process and reports its real peak.
+    # resident size (~20 MB) as its floor, which hides every tool's true peak below that. The
+    # measurer, or GNU time when installed, forks the tool from a small process instead.
+    report_file = log_path.with_suffix(".measure")
     rss_file = log_path.with_suffix(".rss")
-    if GNU_TIME:
+    if measurer:
+        report_file.unlink(missing_ok=True)
+        cmd = [str(measurer), str(report_file)] + cmd
+    elif GNU_TIME:
         rss_file.unlink(missing_ok=True)
         cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), "--"] + cmd
     with open(log_path, "wb") as log:
@@ -234,14 +259,20 @@ def run_measured(cmd: list[str], cwd: Path, env: dict, log_path: Path,
         # Stragglers (a forked helper that outlived its parent) must not disturb the next run.
         kill_group()
     usage = reaped["usage"]
-    max_rss_kb = usage.ru_maxrss
-    if GNU_TIME:
+    wall_s, max_rss_kb = reaped["end"] - start, usage.ru_maxrss
+    user_s, sys_s = usage.ru_utime, usage.ru_stime
+    if measurer:
+        try:
+            wall_ns, rss_kb, user_us, sys_us = (int(f) for f in report_file.read_text().split())
+            wall_s, max_rss_kb, user_s, sys_s = wall_ns / 1e9, rss_kb, user_us / 1e6, sys_us / 1e6
+        except (OSError, ValueError):
+            pass  # killed before it reported: keep the figures taken here
+    elif GNU_TIME:
         try:
             max_rss_kb = int(rss_file.read_text().split()[-1])
         except (OSError, ValueError, IndexError):
             pass  # killed before time wrote it: keep the (floored) figure from wait4
-    return Measurement(proc.returncode, reaped["end"] - start, max_rss_kb, usage.ru_utime,
-                       usage.ru_stime, timed_out)
+    return Measurement(proc.returncode, wall_s, max_rss_kb, user_s, sys_s, timed_out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -507,6 +538,9 @@ class Bench:
         self.records: list[dict] = []
         self.metadata_refreshes: dict[str, int] = {}  # "project/tool" -> count
         self.path_prefix = str(Path(args.tools_prefix or work / "tools") / "node_modules" / ".bin")
+        self.measurer = build_measurer(work)
+        print("timing: " + ("bench/measure.cc" if self.measurer else
+                            "GNU time" if GNU_TIME else "wait4 from Python") + " (see bench/README.md)")
 
     def env_for(self, tool: Tool, cache: Path) -> dict:
         env = dict(os.environ)
@@ -526,7 +560,8 @@ class Bench:
         cache.mkdir(parents=True, exist_ok=True)
         cmd = lane.tool.build_command(cache, lane.project)
         log = self.log_path(lane, label)
-        m = run_measured(cmd, lane.proj, self.env_for(lane.tool, cache), log, self.args.timeout)
+        m = run_measured(cmd, lane.proj, self.env_for(lane.tool, cache), log, self.args.timeout,
+                         self.measurer)
         self.redact.file(log)
         if m.timed_out:
             return m, f"timeout after {self.args.timeout:.0f} s", log
