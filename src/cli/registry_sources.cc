@@ -350,6 +350,7 @@ std::vector<std::pair<std::string, size_t>> Wiring::counters() const {
           {"packument_revalidated", s.packument_revalidated},
           {"tarball_requests", s.tarball_requests},
           {"requests_hedged", impl_->transport->stats().hedged},
+          {"tls_ca_bundle_fallbacks", impl_->transport->stats().ca_dir_fallbacks},
           {"bytes_received", s.bytes_received}};
 }
 

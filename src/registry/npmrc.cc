@@ -454,6 +454,9 @@ Result<Config> Config::load(ConfigInputs in) {
   pick_bool("legacy-bundling", legacy_bundling);
   if (global_style) s.install_strategy = "shallow";
   if (legacy_bundling) s.install_strategy = "nested";
+  for (auto [name, field] : {std::pair{"SSL_CERT_FILE", &s.ssl_cert_file}, std::pair{"SSL_CERT_DIR", &s.ssl_cert_dir}}) {
+    if (auto it = env.find(name); it != env.end() && !it->second.empty()) *field = it->second;
+  }
   if (auto it = env.find("NODE_ENV"); it != env.end() && it->second == "production") {
     s.omit = {"dev"};
   }

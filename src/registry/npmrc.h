@@ -62,6 +62,10 @@ struct Settings {
   bool strict_ssl = true;
   fs::path cafile;              // empty: none
   std::vector<std::string> ca;  // PEM certificates given inline
+  // Where the system's trusted CAs are, as OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR say (a
+  // bundle file; a folder of hashed links). Empty: where libcurl was built to look.
+  fs::path ssl_cert_file;
+  fs::path ssl_cert_dir;
 
   // Lockfile and package.json writing
   bool omit_lockfile_registry_resolved = false;

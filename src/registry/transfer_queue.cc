@@ -19,6 +19,7 @@ namespace lade::registry {
 using util::make_error;
 using util::Result;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -112,12 +113,20 @@ Failure classify(const CurlLibrary& curl, CURL* easy, CURLcode result) {
   }
 }
 
-/// The system CA bundle curl was built to use, read once so extra CAs can be added to it.
-std::string system_ca_bundle(const CurlLibrary& curl) {
-  const curl_version_info_data* info = curl.version_info(CURLVERSION_NOW);
-  if (!info || !info->cainfo) return {};
-  auto text = util::read_file(info->cainfo);
-  return text.ok() ? std::move(*text) : std::string{};
+/// Whether `dir` holds OpenSSL's hashed links ("9d04f354.0"): only then can a handshake find
+/// a CA in it (a plain folder of .pem files is read through the bundle instead).
+bool has_hashed_certificates(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t dot = name.find('.');
+    if (dot == 8 && dot + 1 < name.size() &&
+        std::all_of(name.begin(), name.begin() + 8, [](unsigned char c) { return std::isxdigit(c) != 0; }) &&
+        std::all_of(name.begin() + 9, name.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /// The body's size from its Content-Length; none when the body is encoded (a compressed body's
@@ -166,6 +175,8 @@ TransferOptions TransferOptions::from_settings(const Settings& s) {
   o.strict_ssl = s.strict_ssl;
   o.user_agent = s.user_agent;
   o.extra_ca_file = s.cafile;
+  o.system_ca_file = s.ssl_cert_file;
+  o.system_ca_dir = s.ssl_cert_dir;
   for (const auto& cert : s.ca) o.extra_ca_pem += cert + "\n";
   return o;
 }
@@ -190,6 +201,7 @@ struct TransferQueue::Transfer {
   bool consumer_stopped = false;  // on_data returned false
   bool body_started = false;
   bool answered = false;  // this attempt's response began
+  bool ca_dir_used = false;  // this attempt verifies the server against Loop::ca_dir
   Clock::time_point started{};      // this attempt was handed to curl
   Clock::time_point answered_at{};  // its response began
   Clock::time_point not_before{};
@@ -218,10 +230,21 @@ struct TransferQueue::Loop {
     if (!options.extra_ca_file.empty()) {
       if (auto text = util::read_file(options.extra_ca_file); text.ok()) extra_ca = std::move(*text);
     }
+    const curl_version_info_data* info = curl.version_info(CURLVERSION_NOW);
+    ca_file = options.system_ca_file;
+    if (ca_file.empty() && info && info->cainfo) ca_file = info->cainfo;
     if (!extra_ca.empty()) {
       // CURLOPT_CAINFO_BLOB replaces curl's CA file, so the system bundle goes in the blob too.
-      ca_blob = system_ca_bundle(curl);
-      if (ca_blob.find(extra_ca) == std::string::npos) ca_blob += "\n" + extra_ca;
+      // Extra CAs the bundle has already (a cafile that names the system bundle, as machines
+      // set up for other tools often do) change nothing: no blob.
+      std::string system;
+      if (auto text = util::read_file(ca_file); text.ok()) system = std::move(*text);
+      if (system.find(extra_ca) == std::string::npos) ca_blob = system + "\n" + extra_ca;
+    }
+    if (ca_blob.empty() && options.strict_ssl) {
+      fs::path dir = options.system_ca_dir;
+      if (dir.empty() && info && info->age >= CURLVERSION_SEVENTH && info->capath) dir = info->capath;
+      if (!dir.empty() && has_hashed_certificates(dir)) ca_dir = std::move(dir);
     }
     thread = std::thread([this] { run(); });
   }
@@ -276,6 +299,9 @@ struct TransferQueue::Loop {
   CURLM* multi = nullptr;
   CURLSH* share = nullptr;
   std::string ca_blob;
+  fs::path ca_file;  // the system's CA bundle
+  fs::path ca_dir;   // the system's CA folder of hashed links, when there is one; preferred
+  bool ca_dir_failed = false;  // a handshake failed against ca_dir (network thread only)
   std::thread thread;
 
   std::mutex mu;
@@ -290,7 +316,7 @@ struct TransferQueue::Loop {
   size_t next_wait = 0;
 
   std::atomic<uint64_t> submitted{0}, attempts{0}, retries{0}, succeeded{0}, failed{0},
-      bytes_received{0}, max_in_flight{0}, hedged{0};
+      bytes_received{0}, max_in_flight{0}, hedged{0}, ca_dir_fallbacks{0};
 };
 
 size_t TransferQueue::Loop::on_header(char* data, size_t size, size_t n, void* user) {
@@ -347,7 +373,7 @@ bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
   t->easy = easy;
   t->attempts++;
   t->response = Response{};
-  t->body_started = t->streaming = t->streamed_any = t->answered = false;
+  t->body_started = t->streaming = t->streamed_any = t->answered = t->ca_dir_used = false;
   t->started = Clock::now();
   t->errbuf[0] = '\0';
   t->bytes_counter = &bytes_received;
@@ -397,6 +423,13 @@ bool TransferQueue::Loop::start(std::unique_ptr<Transfer>& t) {
   } else if (!ca_blob.empty()) {
     curl_blob blob{ca_blob.data(), ca_blob.size(), CURL_BLOB_NOCOPY};
     curl.easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+  } else if (!ca_dir.empty() && !ca_dir_failed) {
+    curl.easy_setopt(easy, CURLOPT_CAINFO, nullptr);  // else OpenSSL parses the whole bundle first
+    curl.easy_setopt(easy, CURLOPT_CAPATH, ca_dir.c_str());
+    t->ca_dir_used = true;
+  } else if (!options.system_ca_file.empty() || ca_dir_failed) {
+    curl.easy_setopt(easy, CURLOPT_CAINFO, ca_file.c_str());
+    curl.easy_setopt(easy, CURLOPT_CAPATH, nullptr);
   }
 
   if (!t->request.client_cert_file.empty() && !t->request.client_key_file.empty()) {
@@ -561,6 +594,18 @@ void TransferQueue::Loop::finish(CURL* easy, CURLcode result) {
     return;
   }
 
+  if (result == CURLE_PEER_FAILED_VERIFICATION && t->ca_dir_used && !ca_file.empty()) {
+    // The CA folder may lack what the bundle has (hashed links not refreshed): from now on
+    // every handshake uses the bundle, this one first; not counted as an attempt.
+    curl.easy_cleanup(easy);
+    t->easy = nullptr;
+    ca_dir_failed = true;
+    ca_dir_fallbacks++;
+    t->attempts--;
+    t->not_before = {};
+    waiting.push_front(std::move(t));
+    return;
+  }
   std::string reason = t->errbuf[0] ? t->errbuf : curl.easy_strerror(result);
   Failure failure = classify(curl, easy, result);
   curl.easy_cleanup(easy);
@@ -719,6 +764,7 @@ TransferStats TransferQueue::stats() const {
   s.bytes_received = loop_->bytes_received;
   s.max_in_flight = loop_->max_in_flight;
   s.hedged = loop_->hedged;
+  s.ca_dir_fallbacks = loop_->ca_dir_fallbacks;
   return s;
 }
 

@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("LADE_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 FIXTURES_DIR = os.path.join(SOURCE_DIR, "fixtures")
 REGISTRY_SCRIPT = os.path.join(FIXTURES_DIR, "registry.py")
+TLS_DIR = os.path.join(FIXTURES_DIR, "tls")  # a test CA and a 127.0.0.1 certificate it signed
+TLS_CA = os.path.join(TLS_DIR, "ca.pem")
 
 # Token that the fixture registry requires for the @private scope (see FixtureRegistry).
 PRIVATE_SCOPE = "@private"
@@ -234,14 +237,18 @@ class FixtureRegistry:
     """
 
     def __init__(self, auth=None, mode="normal", gzip=True, etag=True, faults=(),
-                 bad_integrity=(), packages_dir=None, max_lifetime=1200, log_file=None):
+                 bad_integrity=(), packages_dir=None, max_lifetime=1200, log_file=None, tls=False):
         self.auth = {PRIVATE_SCOPE: PRIVATE_TOKEN} if auth is None else dict(auth)
         self.options = dict(mode=mode, gzip=gzip, etag=etag, faults=list(faults),
                             bad_integrity=list(bad_integrity), packages_dir=packages_dir,
-                            max_lifetime=max_lifetime, log_file=log_file)
+                            max_lifetime=max_lifetime, log_file=log_file, tls=tls)
         self.proc = None
         self.url = None
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers = [urllib.request.ProxyHandler({})]
+        if tls:  # HTTPS with a certificate of fixtures/tls/ca.pem
+            handlers.append(urllib.request.HTTPSHandler(
+                context=ssl.create_default_context(cafile=TLS_CA)))
+        self._opener = urllib.request.build_opener(*handlers)
 
     # ---- lifecycle
 
@@ -255,6 +262,8 @@ class FixtureRegistry:
             cmd.append("--no-gzip")
         if not o["etag"]:
             cmd.append("--no-etag")
+        if o["tls"]:
+            cmd.append("--tls")
         for scope, token in self.auth.items():
             cmd += ["--auth", "%s=%s" % (scope, token)]
         for f in o["faults"]:

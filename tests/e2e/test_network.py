@@ -4,6 +4,7 @@ and slow bodies, a registry without gzip/ETag, and auth tokens that must stay wi
 registry."""
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -172,6 +173,46 @@ def missing_token_is_e401(ctx):
     h.check_exit(r, "nonzero", "install of a token-protected package without a token")
     h.check_output_contains(r, "E401")
     h.check(all(e["authorization"] is None for e in reg.log()), "sent some Authorization", r)
+
+
+@suite.test(lade_only=True)
+def https_registry_trusted_through_the_system_ca_folder_or_bundle(ctx):
+    """Over HTTPS lade reads the system's CA folder of hashed links (a handshake then reads the
+    one certificate it needs, not the whole bundle); when the folder lacks the CA, the bundle
+    (SSL_CERT_FILE) is tried before giving up. `cafile` adds to whichever is used."""
+    tls = h.TLS_DIR
+    empty_global = ctx.sandbox.path("global-npmrc")
+    with open(empty_global, "w"):
+        pass  # the machine's global npmrc may name a cafile of its own
+
+    def install(reg, ssl_cert_dir, ssl_cert_file, npmrc=None):
+        shutil.rmtree(ctx.sandbox.lade_cache)  # every install asks the registry
+        os.makedirs(ctx.sandbox.lade_cache)
+        files = {".npmrc": npmrc} if npmrc else None
+        proj = ctx.project(app({"leaf": "^1.0.0"}, files))
+        env = {"SSL_CERT_DIR": os.path.join(tls, ssl_cert_dir),
+               "SSL_CERT_FILE": os.path.join(tls, ssl_cert_file),
+               "npm_config_globalconfig": empty_global}
+        return proj, ctx.lade(L.install + FAST_RETRY, proj, registry=reg, env=env, timeout=150)
+
+    with h.FixtureRegistry(tls=True) as reg:
+        h.check(reg.url.startswith("https://127.0.0.1:"), "the registry serves HTTPS: " + reg.url)
+        proj, r = install(reg, "ca-dir", "other-ca.pem")
+        h.check_exit(r, 0, "install trusting the CA through the folder")
+        h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
+
+        proj, r = install(reg, "other-ca-dir", "ca.pem")
+        h.check_exit(r, 0, "install trusting the CA through the bundle, the folder lacking it")
+        h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
+
+        proj, r = install(reg, "other-ca-dir", "other-ca.pem")
+        h.check_exit(r, "nonzero", "install with the CA in neither")
+        h.check_output_contains(r, "UNABLE_TO_GET_ISSUER_CERT_LOCALLY")
+        h.check_not_exists(proj.path("node_modules", "leaf"), "leaf installed without trust")
+
+        proj, r = install(reg, "other-ca-dir", "other-ca.pem", "cafile=%s\n" % h.TLS_CA)
+        h.check_exit(r, 0, "install trusting the CA through cafile")
+        h.check_equal(proj.installed_version("leaf"), "1.1.0", "leaf", r)
 
 
 @suite.test(lade_only=True)
