@@ -270,7 +270,6 @@ util::Result<registry::Config> load_config(const InstallRequest& req, const Proj
   in.node = registry::discover_node_install(in.env);
   in.run_command = registry::run_command;
   in.lade_version = LADE_VERSION;
-  in.node_version = project.node_version.empty() ? "" : "v" + project.node_version;
   return registry::Config::load(std::move(in));
 }
 

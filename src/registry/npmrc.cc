@@ -499,7 +499,7 @@ Result<Config> Config::load(ConfigInputs in) {
   });
   config.user_agent_setting_ = agent;
   config.lade_version_ = in.lade_version;
-  s.user_agent = render_user_agent(agent, in.lade_version, in.node_version);
+  s.user_agent = render_user_agent(agent, in.lade_version, "");
   s.npm_version = in.node.npm_version;
   // npm's run-script uses its own node-gyp for dependencies' scripts whatever `node-gyp` says.
   if (!in.node.npm_builtin_rc.empty()) {

@@ -45,9 +45,8 @@ struct ConfigInputs {
   /// Runs npm to learn its defaults (`npm config get registry|globalconfig`) when no setting says.
   /// Empty: never run anything (then a missing registry is an ENOREGISTRY error).
   CommandRunner run_command;
-  /// For the user agent.
+  /// For the user agent (node's version comes later: Config::set_node_version).
   std::string lade_version = "0.1.0";
-  std::string node_version;  // "v20.1.0"; empty when unknown (then the agent omits node/)
   /// The clock used for the 24h lifetime of the cached npm default registry.
   std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now;
 };
