@@ -185,12 +185,13 @@ struct CanPlaceDep {
 
 namespace {
 
-/// Whether what `e` leads to is installed from a tarball of its own (see Prefetcher::want): not
-/// for a peer, which a version already placed may meet, nor for what the dependent bundles.
-bool installs_own(const Edge& e) {
-  if (e.peer()) return false;
+/// How placement reaches what `e` leads to (see Reach): installed from a tarball of its own, or
+/// not (a peer, which a version already placed may meet; what the dependent bundles).
+Reach reach_of(const Edge& e) {
+  if (e.type() == tree::EdgeType::PeerOptional) return Reach::OptionalPeer;
+  if (e.peer()) return Reach::Peer;
   const auto& bundled = e.from()->package.bundle_dependencies;
-  return std::find(bundled.begin(), bundled.end(), e.name()) == bundled.end();
+  return std::find(bundled.begin(), bundled.end(), e.name()) == bundled.end() ? Reach::Installed : Reach::Peer;
 }
 
 /// The node and npm versions that picks are checked against, as npm-pick-manifest takes them.
@@ -868,7 +869,7 @@ struct IdealTreeBuilder::Impl {
       }
       // Fetch what the new node will need next while we carry on placing.
       for (Edge* e : placed->edges_out()) {
-        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec(), installs_own(*e));
+        if (!e->to() || !e->valid()) nodes.prefetch(e->name(), e->spec(), reach_of(*e));
       }
     }
     for (auto& child : pd.children) visit(*child);
@@ -924,7 +925,7 @@ struct IdealTreeBuilder::Impl {
       peer_source = it->second;
     }
     auto problems = problem_edges(node);
-    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec(), installs_own(*e));
+    for (Edge* e : problems) nodes.prefetch(e->name(), e->spec(), reach_of(*e));
     for (Edge* edge : problems) {
       if (fatal) return;
       if (edge->peer_conflicted) continue;

@@ -74,11 +74,11 @@ NodeSource::NodeSource(tree::Tree& tree, PackumentSource& source, PickOptions en
 
 NodeSource::~NodeSource() { prefetcher_->stop(); }
 
-void NodeSource::prefetch(const std::string& name, const std::string& spec, bool installed) {
+void NodeSource::prefetch(const std::string& name, const std::string& spec, Reach reach) {
   if (pins_) {
-    if (const auto& pin = pin_for(name, spec)) return prefetcher_->want(name, pin->spec, installed);
+    if (const auto& pin = pin_for(name, spec)) return prefetcher_->want(name, pin->spec, reach);
   }
-  prefetcher_->want(name, spec, installed);
+  prefetcher_->want(name, spec, reach);
 }
 
 const std::optional<SpecPin>& NodeSource::pin_for(const std::string& name, const std::string& spec) {

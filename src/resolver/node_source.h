@@ -65,7 +65,7 @@ class NodeSource {
   /// Specs to resolve instead of the ones dependencies declare (see SpecPin); none by default.
   void set_pins(SpecPins pins) { pins_ = std::move(pins); }
   /// See Prefetcher::want.
-  void prefetch(const std::string& name, const std::string& spec, bool installed = true);
+  void prefetch(const std::string& name, const std::string& spec, Reach reach = Reach::Installed);
   size_t manifests_fetched() const { return cache_.size(); }
   const std::filesystem::path& project_dir() const { return project_dir_; }
 

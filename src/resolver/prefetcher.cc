@@ -36,7 +36,7 @@ void Prefetcher::stop() {
   idle_.wait(lock, [this] { return active_ == 0; });
 }
 
-void Prefetcher::want(const std::string& name, const std::string& spec, bool installed) {
+void Prefetcher::want(const std::string& name, const std::string& spec, Reach reach) {
   // The same declaration comes up again and again (every dependent of `debug` declares one of
   // a few ranges): only the first is parsed (npm-package-arg's rules, the costly part here).
   {
@@ -44,7 +44,7 @@ void Prefetcher::want(const std::string& name, const std::string& spec, bool ins
     declared += '\0';
     declared += spec;
     declared += '\0';
-    declared += installed ? 'i' : 'p';
+    declared += static_cast<char>('0' + static_cast<int>(reach));
     std::lock_guard lock(mu_);
     if (stopped_ || !declared_.insert(std::move(declared)).second) return;
   }
@@ -56,12 +56,12 @@ void Prefetcher::want(const std::string& name, const std::string& spec, bool ins
   bool first_for_name = false, ready = false;
   {
     std::lock_guard lock(mu_);
-    auto [seen, first_time] = seen_.try_emplace(pkg + "@" + req->wanted, installed);
+    auto [seen, first_time] = seen_.try_emplace(pkg + "@" + req->wanted, reach);
     if (!first_time) {
-      // Seen before, as a peer only: now it will be installed after all, and so will what it
-      // depends on (expanded again to say so).
-      if (!installed || seen->second) return;
-      seen->second = true;
+      // Seen before, reached more narrowly (a peer that will be installed after all): what
+      // it depends on is expanded again to say so.
+      if (reach <= seen->second) return;
+      seen->second = reach;
     }
     ready = ready_.count(pkg) > 0;
     if (!ready) {
@@ -70,14 +70,14 @@ void Prefetcher::want(const std::string& name, const std::string& spec, bool ins
       auto same = std::find_if(it->second.begin(), it->second.end(),
                                [&](const Pending& p) { return p.wanted == req->wanted; });
       if (same != it->second.end()) {
-        same->installed = true;
+        same->reach = std::max(same->reach, reach);
       } else {
-        it->second.push_back(Pending{req->wanted, installed});
+        it->second.push_back(Pending{req->wanted, reach});
       }
     }
   }
   if (ready) {
-    expand(pkg, req->wanted, installed);
+    expand(pkg, req->wanted, reach);
   } else if (first_for_name) {
     std::weak_ptr<Prefetcher> weak = weak_from_this();
     source_.prefetch(pkg, [weak, pkg] {
@@ -99,10 +99,10 @@ void Prefetcher::on_ready(const std::string& package_name) {
       pending_by_name_.erase(it);
     }
   }
-  for (const auto& w : wanted) expand(package_name, w.wanted, w.installed);
+  for (const auto& w : wanted) expand(package_name, w.wanted, w.reach);
 }
 
-void Prefetcher::expand(const std::string& package_name, const std::string& wanted, bool installed) {
+void Prefetcher::expand(const std::string& package_name, const std::string& wanted, Reach reach) {
   auto packument = source_.packument(package_name);
   if (!packument) return;
   const PickIndex& index = indexes_->get(*packument);
@@ -110,15 +110,23 @@ void Prefetcher::expand(const std::string& package_name, const std::string& want
   if (!picked) return;
   auto m = (*packument)->shared_manifest((*picked)->version);
   if (!m) return;
+  const bool installed = reach == Reach::Installed;
   if (installed && on_picked_) on_picked_(**m);
-  // What the package bundles comes inside its tarball (and so does all that depends on).
-  const auto& bundled = (*m)->bundle_dependencies;
-  auto own = [&](const std::string& dep) {
-    return installed && std::find(bundled.begin(), bundled.end(), dep) == bundled.end();
-  };
-  for (const auto& [n, s] : (*m)->dependencies) want(n, s, own(n));
-  for (const auto& [n, s] : (*m)->optional_dependencies) want(n, s, own(n));
-  for (const auto& [n, s] : (*m)->peer_dependencies) want(n, s, false);
+  if (reach != Reach::OptionalPeer) {
+    // What the package bundles comes inside its tarball (and so does all that depends on).
+    const auto& bundled = (*m)->bundle_dependencies;
+    auto own = [&](const std::string& dep) {
+      return installed && std::find(bundled.begin(), bundled.end(), dep) == bundled.end() ? Reach::Installed
+                                                                                           : Reach::Peer;
+    };
+    for (const auto& [n, s] : (*m)->dependencies) want(n, s, own(n));
+    for (const auto& [n, s] : (*m)->optional_dependencies) want(n, s, own(n));
+  }
+  const auto& optional_peers = (*m)->optional_peers;
+  for (const auto& [n, s] : (*m)->peer_dependencies) {
+    const bool optional = std::find(optional_peers.begin(), optional_peers.end(), n) != optional_peers.end();
+    want(n, s, optional ? Reach::OptionalPeer : Reach::Peer);
+  }
 }
 
 }  // namespace lade::resolver

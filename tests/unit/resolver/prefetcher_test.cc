@@ -16,6 +16,7 @@
 using lade::manifest::Packument;
 using lade::resolver::PickIndexCache;
 using lade::resolver::Prefetcher;
+using lade::resolver::Reach;
 
 namespace {
 
@@ -61,8 +62,16 @@ class HeldSource : public lade::resolver::PackumentSource {
 class GraphSource : public lade::resolver::PackumentSource {
  public:
   explicit GraphSource(std::map<std::string, std::string> fields) : fields_(std::move(fields)) {}
-  void prefetch(const std::string&, std::function<void()> on_ready) override {
+  void prefetch(const std::string& name, std::function<void()> on_ready) override {
+    {
+      std::lock_guard lock(mu_);
+      requested_.insert(name);
+    }
     if (on_ready) on_ready();
+  }
+  std::set<std::string> requested() const {
+    std::lock_guard lock(mu_);
+    return requested_;
   }
   lade::util::Result<std::vector<BundledPackage>> bundled_packages(const lade::tree::Node&) override {
     return std::vector<BundledPackage>{};
@@ -80,6 +89,8 @@ class GraphSource : public lade::resolver::PackumentSource {
 
  private:
   std::map<std::string, std::string> fields_;
+  mutable std::mutex mu_;
+  std::set<std::string> requested_;
 };
 
 }  // namespace
@@ -130,10 +141,29 @@ TEST_CASE("prefetcher: tells of the versions picked for what will be installed, 
 
   // The peer turns out to be installed through a dependency after all: it and what it depends
   // on are told of then.
-  prefetcher->want("host", "^1.0.0", true);
+  prefetcher->want("host", "^1.0.0", Reach::Installed);
   CHECK(picked == std::set<std::string>{"app@1.0.0", "dep@1.0.0", "opt@1.0.0", "host@1.0.0", "host-dep@1.0.0"});
   // Wanted as a peer again: nothing new.
-  prefetcher->want("inside", "^1.0.0", false);
+  prefetcher->want("inside", "^1.0.0", Reach::Peer);
   CHECK(picked.count("inside@1.0.0") == 0);
+  prefetcher->stop();
+}
+
+TEST_CASE("prefetcher: follows a required peer's dependencies, only an optional peer's peers",
+          "[resolver][prefetch]") {
+  GraphSource source({
+      {"tool", R"("peerDependencies":{"host":"^1.0.0","runner":"^1.0.0"},)"
+               R"("peerDependenciesMeta":{"runner":{"optional":true}})"},
+      {"host", R"("dependencies":{"host-dep":"^1.0.0"})"},
+      {"runner", R"("dependencies":{"runner-dep":"^1.0.0"},"peerDependencies":{"runner-peer":"^1.0.0"})"},
+  });
+  auto prefetcher = std::make_shared<Prefetcher>(source, node20(), std::make_shared<PickIndexCache>());
+  prefetcher->want("tool", "^1.0.0");
+  // npm reads an optional peer's manifest into the peer set, and its peers, but installs it
+  // only when something else depends on it.
+  CHECK(source.requested() == std::set<std::string>{"tool", "host", "host-dep", "runner", "runner-peer"});
+  // Something else depends on it: then what it needs is fetched too.
+  prefetcher->want("runner", "^1.0.0", Reach::Installed);
+  CHECK(source.requested() == std::set<std::string>{"tool", "host", "host-dep", "runner", "runner-peer", "runner-dep"});
   prefetcher->stop();
 }
