@@ -337,29 +337,37 @@ std::string name_at(const std::string& loc) {
 }
 
 
-/// The package folders directly in the project's node_modules (and its @scope folders) that are
-/// neither installed by record nor wanted. Dot entries (.bin, the hidden lockfile, other
-/// tools' folders) are not packages.
+/// The package folders in the project's node_modules (and its @scope folders), and in the
+/// node_modules of each package folder in `kept`, that are neither installed by record nor
+/// wanted. Dot entries (.bin, the hidden lockfile, other tools' folders) are not packages.
 std::vector<std::string> unknown_package_folders(const fs::path& project, const InstalledTree& installed,
-                                                 const std::set<std::string>& wanted) {
+                                                 const std::set<std::string>& wanted,
+                                                 const std::vector<std::string>& kept) {
   std::vector<std::string> out;
-  std::error_code ec;
   auto consider = [&](const std::string& loc) {
     if (!installed.count(loc) && !wanted.count(loc)) out.push_back(loc);
   };
-  for (const auto& entry : fs::directory_iterator(project / "node_modules", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    if (name[0] == '@') {
-      std::error_code scope_ec;
-      for (const auto& scoped : fs::directory_iterator(entry.path(), scope_ec)) {
-        const std::string sub = scoped.path().filename().string();
-        if (!sub.empty() && sub[0] != '.') consider("node_modules/" + name + "/" + sub);
+  // `node_modules` is "node_modules/" or "<package location>/node_modules/".
+  auto look_in = [&](const std::string& node_modules) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(project / node_modules, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      if (name[0] == '@') {
+        std::error_code scope_ec;
+        for (const auto& scoped : fs::directory_iterator(entry.path(), scope_ec)) {
+          const std::string sub = scoped.path().filename().string();
+          if (!sub.empty() && sub[0] != '.') consider(node_modules + name + "/" + sub);
+        }
+        continue;
       }
-      continue;
+      consider(node_modules + name);
     }
-    consider("node_modules/" + name);
-  }
+  };
+  look_in("node_modules/");
+  // npm reads every node_modules folder of the tree on disk: a folder put into a package's own
+  // node_modules is as extraneous as one at the top.
+  for (const std::string& loc : kept) look_in(loc + "/node_modules/");
   return out;
 }
 
@@ -533,6 +541,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // What is installed now at the locations of changed packages (their bins go).
   std::vector<std::pair<std::string, const InstalledPackage*>> replaced;
   std::set<std::string> wanted_locations = kept_locations;
+  // Package folders the install leaves where they are (their nested node_modules are looked
+  // into for folders nobody knows).
+  std::vector<std::string> kept_folders;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
@@ -558,8 +569,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         if (same && p.complete && !n->is_link) linked_early.insert(n);
       } else if (same && !bin_links_missing(project, *n, options_.bin_links)) {
         report.unchanged++;
+        if (!n->is_link) kept_folders.push_back(loc);
         continue;
       } else if (same) {
+        if (!n->is_link) kept_folders.push_back(loc);
         // npm's diff takes a package whose bins are not all linked for changed (and installs it
         // again); its links are made again below, its files stay.
         report.changed++;
@@ -775,7 +788,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // Folders in node_modules that neither the hidden lockfile nor the ideal tree knows (put
   // there by hand or by another tool): npm finds them on disk and removes them as extraneous.
   if (!options_.only && !options_.node_modules_is_new && !fresh.absent("node_modules/x")) {
-    for (const std::string& loc : unknown_package_folders(project, installed, wanted_locations)) {
+    for (const std::string& loc : unknown_package_folders(project, installed, wanted_locations, kept_folders)) {
       InstalledPackage stray;
       std::string stray_version;
       if (auto text = util::read_file(project / loc / "package.json")) {

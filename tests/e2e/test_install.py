@@ -1616,6 +1616,23 @@ def install_notices_package_folders_changed_behind_its_back(ctx):
 
 
 @suite.test
+def install_removes_a_folder_put_into_a_nested_node_modules(ctx):
+    # npm reads every node_modules folder on disk: a package folder nobody installed is
+    # extraneous wherever it is, and goes.
+    proj = ctx.project(pkg_json({"uses-leaf-2": "^1.0.0", "leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check(proj.exists("node_modules/uses-leaf-2/node_modules/leaf"), "the fixture nests leaf@2")
+    proj.write("node_modules/uses-leaf-2/node_modules/stray/package.json", {"name": "stray", "version": "1.0.0"})
+    proj.write("node_modules/uses-leaf-2/node_modules/@s/stray/package.json", {"name": "@s/stray", "version": "1.0.0"})
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "second install")
+    h.check_not_exists(proj.path("node_modules/uses-leaf-2/node_modules/stray"), "the stray folder")
+    h.check_not_exists(proj.path("node_modules/uses-leaf-2/node_modules/@s/stray"), "the scoped stray folder")
+    h.check(proj.exists("node_modules/uses-leaf-2/node_modules/leaf/package.json"), "the nested leaf stays", r)
+    h.check_output_matches(r, r"removed 2 packages", "both counted")
+
+
+@suite.test
 def install_clears_package_folders_it_has_no_record_of(ctx):
     # node_modules is there but its hidden lockfile is not: every package is installed again, and
     # what is in the way (stale files, a folder's symlink, a bin pointing elsewhere) must go.
