@@ -117,6 +117,15 @@ bool marks_extraneous(std::string_view lock_text) {
   }
 }
 
+/// The digest of node_modules (installer::node_modules_digest), reading again only the folders
+/// changed since the last install wrote `listings_path`.
+std::string node_modules_digest_remembered(const fs::path& node_modules, const fs::path& listings_path,
+                                           const std::unordered_set<std::string>& known_nested) {
+  installer::FolderListings remembered;
+  if (auto text = util::read_file(listings_path)) remembered = installer::FolderListings::parse(*text);
+  return installer::node_modules_digest(node_modules, &known_nested, nullptr, &remembered);
+}
+
 /// npm trusts node_modules/.package-lock.json only while no package folder is newer than it
 /// (Shrinkwrap's assertNoNewer), and otherwise reads the folders themselves. A package folder
 /// changed since the hidden lockfile was written is taken for what its package.json says now:
@@ -570,6 +579,8 @@ int run_install(InstallRequest req) {
                                  : project.dir / "package-lock.json";
   const fs::path hidden_lock_path = node_modules / ".package-lock.json";
   const fs::path state_path = node_modules / ".lade-state";
+  // What the folders of node_modules listed when the state was written (FolderListings).
+  const fs::path listings_path = node_modules / ".lade-listings";
 
   // npm's update --save saves each direct dependency it looked at as `lade add name@spec`
   // would: the same range when it still says more than save-prefix + version, else that.
@@ -647,7 +658,7 @@ int run_install(InstallRequest req) {
       }
       expected = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_file->view(), req,
                                      config_r->settings(), scripts_rules.fingerprint) +
-                 "\n" + installer::node_modules_digest(node_modules, &known_nested) + "\n" + nested_line;
+                 "\n" + node_modules_digest_remembered(node_modules, listings_path, known_nested) + "\n" + nested_line;
     }
     if (stored && fs::exists(hidden_lock_path) &&
         (*stored == expected || stored->starts_with(expected + "\n"))) {
@@ -1470,7 +1481,10 @@ int run_install(InstallRequest req) {
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
       // The state file itself is part of the listing: write it once to exist, then for real.
+      // So are the listings, which are then written in place.
       (void)util::write_file_atomic(state_path, "");
+      const bool keep_listings = util::write_file_atomic(listings_path, "").ok();
+      installer::FolderListings listings;
       std::vector<std::string> nested;
       // A node_modules this install made from nothing holds a nested node_modules only where the
       // tree has one: no probe of each of a thousand package folders for one.
@@ -1487,11 +1501,20 @@ int run_install(InstallRequest req) {
       std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
                                            wiring.settings(), scripts_rules.fingerprint) +
                        "\n" +
-                       installer::node_modules_digest(node_modules, nested_in_tree ? &*nested_in_tree : nullptr, &nested) +
+                       installer::node_modules_digest(node_modules, nested_in_tree ? &*nested_in_tree : nullptr, &nested,
+                                                      nullptr, &listings) +
                        "\n";
       for (size_t i = 0; i < nested.size(); ++i) fp += (i ? "\t" : "") + nested[i];
       if (!summary.unreviewed_scripts.empty()) fp += "\n" + unreviewed_to_state(summary.unreviewed_scripts);
       (void)util::write_file_atomic(state_path, fp);
+      // Writing the state replaced an entry of node_modules, which set its change time: taken
+      // again now, its names being the ones just listed.
+      struct stat top {};
+      if (auto it = listings.folders.find(""); it != listings.folders.end() && ::stat(node_modules.c_str(), &top) == 0) {
+        it->second.ctime_sec = top.st_ctim.tv_sec;
+        it->second.ctime_nsec = top.st_ctim.tv_nsec;
+      }
+      if (keep_listings) (void)util::overwrite_file(listings_path, listings.serialize());
     }
   }
   if (reifier) reifier->finish();

@@ -61,6 +61,26 @@ Result<std::string> read_file(const fs::path& path) {
   return out;
 }
 
+Status overwrite_file(const fs::path& path, std::string_view contents) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    return make_error(errno_code(e), "cannot write " + path.string() + ": " + std::strerror(e));
+  }
+  while (!contents.empty()) {
+    const ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = n < 0 ? errno : EIO;
+      ::close(fd);
+      return make_error(errno_code(e), "cannot write " + path.string() + ": " + std::strerror(e));
+    }
+    contents.remove_prefix(static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return {};
+}
+
 Result<MappedFile> MappedFile::open(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -42,6 +42,11 @@ class MappedFile {
 /// `path`: readers see the old file or the new one, never a torn one.
 Status write_file_atomic(const fs::path& path, std::string_view contents);
 
+/// Writes `contents` over the file at `path`, which must exist, in place: its folder keeps its
+/// change time, as it gains no entry. A reader may see a torn file; for a cache that must be
+/// harmless.
+Status overwrite_file(const fs::path& path, std::string_view contents);
+
 /// write_file_atomic of `pieces` one after the other, keeping the file open: a read-only
 /// descriptor (close-on-exec; the caller closes it) of the file written. Reads through it see
 /// these contents even after another writer has replaced `path`.

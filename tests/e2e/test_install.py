@@ -1632,6 +1632,36 @@ def install_removes_a_folder_put_into_a_nested_node_modules(ctx):
     h.check_output_matches(r, r"removed 2 packages", "both counted")
 
 
+@suite.test(lade_only=True)
+def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
+    # The check reads again only the node_modules folders whose change time moved since the
+    # last install listed them (.lade-listings); an entry added anywhere moves it.
+    proj = ctx.project(pkg_json({"uses-leaf-2": "^1.0.0", "leaf": "^1.0.0", "bin-string": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check(proj.exists("node_modules/uses-leaf-2/node_modules/leaf"), "the fixture nests leaf@2")
+    h.check(proj.exists("node_modules/.lade-listings"), "the install keeps what node_modules listed")
+
+    def fast_path(what):
+        r = ctx.lade(L.install + ["--timing"], proj)
+        h.check_exit(r, 0, what)
+        return re.search(r"\n  check +\d+ ms\n", r.stdout + r.stderr) is not None, r
+
+    fast, r = fast_path("install with nothing changed")
+    h.check(fast, "nothing changed, but the install did not stop at the check", r)
+    for where in ("node_modules/stray", "node_modules/uses-leaf-2/node_modules/stray",
+                  "node_modules/.bin/stray"):
+        proj.write(where + "/package.json", {"name": "stray", "version": "1.0.0"})
+        fast, r = fast_path("install after adding " + where)
+        h.check(not fast, "%s added by hand, and the install found nothing to do" % where, r)
+        if where != "node_modules/.bin/stray":
+            h.check_not_exists(proj.path(where), where + " (extraneous)")
+        else:
+            shutil.rmtree(proj.path(where))
+            h.check_exit(ctx.lade(L.install, proj), 0, "install after removing the stray bin")
+        fast, r = fast_path("install after the one that set it right")
+        h.check(fast, "set right after %s, but the next install did not stop at the check" % where, r)
+
+
 @suite.test
 def install_clears_package_folders_it_has_no_record_of(ctx):
     # node_modules is there but its hidden lockfile is not: every package is installed again, and
