@@ -337,12 +337,12 @@ std::string name_at(const std::string& loc) {
 }
 
 
-/// The package folders in the project's node_modules (and its @scope folders), and in the
-/// node_modules of each package folder in `kept`, that are neither installed by record nor
-/// wanted. Dot entries (.bin, the hidden lockfile, other tools' folders) are not packages.
+/// The package folders in the project's node_modules (and its @scope folders) unless `top` is
+/// false, and in the node_modules of each package folder in `kept`, that are neither installed
+/// by record nor wanted. Dot entries (.bin, the hidden lockfile, other tools' folders) are not packages.
 std::vector<std::string> unknown_package_folders(const fs::path& project, const InstalledTree& installed,
                                                  const std::set<std::string>& wanted,
-                                                 const std::vector<std::string>& kept) {
+                                                 const std::vector<std::string>& kept, bool top = true) {
   std::vector<std::string> out;
   auto consider = [&](const std::string& loc) {
     if (!installed.count(loc) && !wanted.count(loc)) out.push_back(loc);
@@ -364,7 +364,7 @@ std::vector<std::string> unknown_package_folders(const fs::path& project, const 
       consider(node_modules + name);
     }
   };
-  look_in("node_modules/");
+  if (top) look_in("node_modules/");
   // npm reads every node_modules folder of the tree on disk: a folder put into a package's own
   // node_modules is as extraneous as one at the top.
   for (const std::string& loc : kept) look_in(loc + "/node_modules/");
@@ -544,6 +544,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // Package folders the install leaves where they are (their nested node_modules are looked
   // into for folders nobody knows).
   std::vector<std::string> kept_folders;
+  // Packages linked early whose place another version takes.
+  std::vector<std::string> replaced_early;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
@@ -567,6 +569,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         report.added_packages.push_back({n->name, n->version(), loc, {}});
         newly_added.insert(n);
         if (same && p.complete && !n->is_link) linked_early.insert(n);
+        if (!same) replaced_early.push_back(loc);
       } else if (same && !bin_links_missing(project, *n, options_.bin_links)) {
         report.unchanged++;
         if (!n->is_link) kept_folders.push_back(loc);
@@ -807,6 +810,16 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         report.removed_packages.push_back(std::move(nested));
       }
       undo.remove(loc);
+    }
+  }
+  // Making room for a package keeps its node_modules, where the tree's other packages are. A
+  // version linked early brought its bundled packages there from its tarball, which the tree
+  // does not have (another version bundles others): they go with it, unannounced, as they were
+  // never announced.
+  for (const std::string& loc : replaced_early) {
+    for (const std::string& bundled : unknown_package_folders(project, installed, wanted_locations, {loc}, false)) {
+      undo.remove(bundled);
+      remove_emptied_folders(project, bundled);
     }
   }
   for (Node* n : to_install) {

@@ -1632,6 +1632,26 @@ def install_removes_a_folder_put_into_a_nested_node_modules(ctx):
     h.check_output_matches(r, r"removed 2 packages", "both counted")
 
 
+@suite.test
+def package_replaced_during_resolution_leaves_no_bundled_folder_behind(ctx):
+    # swap-bundler 1.2.0 (bundling bundled-dep) is placed for aa-swap-user, then replaced by
+    # 0.1.0 for zz-swap-peer's peer. lade may have linked 1.2.0 already while it resolved; what
+    # its tarball bundled goes with it.
+    proj = ctx.project(pkg_json({"aa-swap-user": "1.0.0", "zz-swap-host": "1.0.0"}))
+    for attempt in range(3):
+        shutil.rmtree(proj.path("node_modules"), ignore_errors=True)
+        if proj.exists("package-lock.json"):
+            os.remove(proj.path("package-lock.json"))
+        r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+        h.check_exit(r, 0, "install, attempt %d" % attempt)
+        h.check_equal(proj.installed_version("swap-bundler"), "0.1.0", "swap-bundler", r)
+        h.check_equal(sorted(proj.lockfile()["packages"]), ["", "node_modules/aa-swap-user", "node_modules/swap-bundler",
+                                                           "node_modules/zz-swap-host", "node_modules/zz-swap-peer"],
+                      "the lockfile's packages", r)
+        h.check_not_exists(proj.path("node_modules/swap-bundler/node_modules"),
+                           "swap-bundler 1.2.0's bundled folder, attempt %d" % attempt)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
