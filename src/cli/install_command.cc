@@ -1030,6 +1030,7 @@ int run_install(InstallRequest req) {
     reporter.warn("install-strategy=linked (npm's isolated layout) is not supported yet: "
                   "installing hoisted, as install-strategy=hoisted does");
   }
+  ropts.complete = req.package_lock_only || req.dry_run;
   ropts.loaded_from_lockfile = loaded_lock || started_from_installed;
   // npm's loadVirtual({root}) always marks the flags suspect: a tree from a lockfile loses what
   // nothing depends on (entries npm wrote as extraneous) before it is installed or written.

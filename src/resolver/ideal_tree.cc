@@ -875,6 +875,11 @@ struct IdealTreeBuilder::Impl {
     for (auto& child : pd.children) visit(*child);
   }
 
+  /// What load_bundle took from tarballs during this build. npm's install (not `complete`)
+  /// opens bundles only after it resolved the tree: what these need is not resolved. (Bundled
+  /// packages a lockfile lists were there before the build, and are.)
+  std::unordered_set<Node*> unpacked_from_bundle;
+
   /// Adds the packages a node's tarball bundles as its children (arborist's crackOpen).
   void load_bundle(Node* node) {
     auto bundled = source.bundled_packages(*node);
@@ -895,6 +900,7 @@ struct IdealTreeBuilder::Impl {
       if (m.name.empty() || m.version.empty()) continue;
       Node* child = tree.create_node(name, std::move(m));
       child->from_lockfile = true;
+      unpacked_from_bundle.insert(child);
       tree.load_edges(child, false);
       if (Node* old = pit->second->child(name)) tree.detach(old);
       tree.attach(child, pit->second);
@@ -1000,6 +1006,7 @@ struct IdealTreeBuilder::Impl {
       while (!queue.empty()) {
         Node* node = pop();
         if (seen.count(node) || node->root() != root || node->is_external()) continue;
+        if (!options.complete && unpacked_from_bundle.count(node)) continue;
         seen.insert(node);
         build_dep_step(node);
         if (fatal) return *fatal;

@@ -55,6 +55,11 @@ struct ResolveOptions {
   /// #applyUserRequests queues them before the root, so their dependencies are placed before
   /// those of the other workspaces (which wait for the links to be resolved).
   std::vector<std::string> workspace_requests;
+  /// npm's `complete` (--package-lock-only, --dry-run): the tree is all there will be, so
+  /// what the bundled packages of a newly placed package need is resolved like the rest. An
+  /// install resolves as npm's does, which opens those bundles only after resolving: a
+  /// dependency such a bundled package lacks is left unmet.
+  bool complete = false;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
   /// npm's `save` option (false for ci, --no-save and update) and whether the user asked for a

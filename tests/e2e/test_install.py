@@ -1652,6 +1652,28 @@ def package_replaced_during_resolution_leaves_no_bundled_folder_behind(ctx):
                            "swap-bundler 1.2.0's bundled folder, attempt %d" % attempt)
 
 
+@suite.test
+def install_leaves_unmet_what_a_newly_bundled_package_lacks(ctx):
+    # npm's install resolves the tree first and opens bundles after, when it extracts them: what
+    # bnd-inner (bundled by bnd-host) needs and the bundle lacks stays unmet, even once bnd-user
+    # puts a bnd-leaf it does not accept at the top. --package-lock-only opens bundles while it
+    # resolves, and places a bnd-leaf 1 for it.
+    deps = {"bnd-host": "1.0.0", "bnd-user": "1.0.0"}
+    proj = ctx.project(pkg_json(deps))
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "install")
+    h.check_equal(sorted(proj.lockfile()["packages"]),
+                  ["", "node_modules/bnd-host", "node_modules/bnd-host/node_modules/bnd-inner",
+                   "node_modules/bnd-leaf", "node_modules/bnd-user"], "the lockfile's packages", r)
+    h.check_equal(proj.installed_version("bnd-leaf"), "2.0.0", "bnd-leaf at the top", r)
+    h.check_not_exists(proj.path("node_modules/bnd-host/node_modules/bnd-leaf"), "a bnd-leaf for bnd-inner")
+    lock_only = ctx.project(pkg_json(deps))
+    r = ctx.lade(L.install + ["--package-lock-only"], lock_only)
+    h.check_exit(r, 0, "install --package-lock-only")
+    h.check_equal(lock_only.lockfile()["packages"].get("node_modules/bnd-host/node_modules/bnd-leaf", {}).get("version"),
+                  "1.0.0", "the bnd-leaf locked for bnd-inner", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
