@@ -875,6 +875,65 @@ struct IdealTreeBuilder::Impl {
     for (auto& child : pd.children) visit(*child);
   }
 
+  /// npm's install computes the flags on the tree it resolved, where bundles are not opened
+  /// yet (see unpacked_from_bundle), and again once they are, without resetting them: a flag
+  /// stays only where both walks leave it. (A package the bundler's edge reached before its
+  /// bundled copy was there is not a peer's, for one.)
+  void calc_flags_as_npm_installs() {
+    Node* root = real_root();
+    if (!options.complete) {
+      for (Node* n : unpacked_from_bundle) {
+        Node* parent = n->parent();
+        if (parent && !unpacked_from_bundle.count(parent) && n->root() == root) opened_bundles.emplace_back(n, parent);
+      }
+    }
+    std::unordered_map<Node*, tree::DepFlags>& unopened = flags_before_bundles;
+    if (!opened_bundles.empty()) {
+      std::sort(opened_bundles.begin(), opened_bundles.end(), [](const auto& a, const auto& b) {
+        return a.first->location() < b.first->location();
+      });
+      for (auto& [n, parent] : opened_bundles) tree.detach(n);
+      tree::reset_dep_flags(tree);
+      tree::calc_dep_flags(tree);
+      for (Node* n : tree.inventory()) {
+        if (n->root() == root) unopened[n] = n->flags;
+      }
+      for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
+    }
+    tree::reset_dep_flags(tree);
+    tree::calc_dep_flags(tree);
+    for (const auto& [n, f] : unopened) {
+      n->flags.dev = n->flags.dev && f.dev;
+      n->flags.optional = n->flags.optional && f.optional;
+      n->flags.dev_optional = n->flags.dev_optional && f.dev_optional;
+      n->flags.peer = n->flags.peer && f.peer;
+      n->flags.extraneous = n->flags.extraneous && f.extraneous;
+    }
+  }
+
+  /// The tops of the bundles opened in this build, with their bundlers (see
+  /// calc_flags_as_npm_installs).
+  std::vector<std::pair<Node*, Node*>> opened_bundles;
+
+  /// What optional_set(failed) is in the tree npm's install resolved, bundles unopened: where it
+  /// prunes a failed optional package, before it opens them.
+  std::vector<Node*> optional_set_before_bundles(Node* failed) {
+    std::unordered_map<Node*, tree::DepFlags> now;
+    for (auto& [n, flags] : flags_before_bundles) {
+      now[n] = n->flags;
+      n->flags = flags;
+    }
+    for (auto& [n, parent] : opened_bundles) tree.detach(n);
+    std::vector<Node*> set = tree::optional_set(failed);
+    for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
+    for (auto& [n, flags] : now) n->flags = flags;
+    return set;
+  }
+
+  /// The flags of the tree as npm's install first computes them, bundles unopened (see
+  /// calc_flags_as_npm_installs); empty when no bundle was opened.
+  std::unordered_map<Node*, tree::DepFlags> flags_before_bundles;
+
   /// What load_bundle took from tarballs during this build. npm's install (not `complete`)
   /// opens bundles only after it resolved the tree: what these need is not resolved. (Bundled
   /// packages a lockfile lists were there before the build, and are.)
@@ -1017,8 +1076,7 @@ struct IdealTreeBuilder::Impl {
     }
 
     if (!options.loaded_from_lockfile || mutate_tree) {
-      tree::reset_dep_flags(tree);
-      tree::calc_dep_flags(tree);
+      calc_flags_as_npm_installs();
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
     }
@@ -1032,9 +1090,15 @@ struct IdealTreeBuilder::Impl {
 
     for (Node* failed : load_failures) {
       if (failed->root() != root) continue;
-      if (!failed->flags.optional) return with_wanted_by(failed->errors.front(), failed);
+      // npm prunes failed optional packages before it opens bundles: an edge from a bundled
+      // package does not make one required.
+      auto unopened = flags_before_bundles.find(failed);
+      const bool optional = unopened != flags_before_bundles.end() ? unopened->second.optional : failed->flags.optional;
+      if (!optional) return with_wanted_by(failed->errors.front(), failed);
       // An optional dependency that failed takes with it whatever only it needed.
-      for (Node* n : tree::optional_set(failed)) n->inert = true;
+      const std::vector<Node*> gone =
+          failed->flags.optional ? tree::optional_set(failed) : optional_set_before_bundles(failed);
+      for (Node* n : gone) n->inert = true;
     }
     stats.manifests_fetched = nodes.manifests_fetched();
     return {};

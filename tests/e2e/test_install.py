@@ -1674,6 +1674,41 @@ def install_leaves_unmet_what_a_newly_bundled_package_lacks(ctx):
                   "1.0.0", "the bnd-leaf locked for bnd-inner", r)
 
 
+@suite.test
+def install_flags_the_tree_it_resolved_before_opening_bundles(ctx):
+    # npm's install computes the lockfile's flags on the tree it resolved, bundles unopened:
+    # there bfl-host's edge to the bfl-shared it bundles reaches the root's peer bfl-shared 2,
+    # which is then no peer's alone. --package-lock-only opens the bundle first.
+    files = {"package.json": {"name": "p", "version": "1.0.0", "dependencies": {"bfl-host": "1.0.0"},
+                              "peerDependencies": {"bfl-shared": "2.0.0"}}}
+    proj = ctx.project(files)
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "install")
+    packages = proj.lockfile()["packages"]
+    h.check_equal(packages["node_modules/bfl-shared"].get("version"), "2.0.0", "bfl-shared at the top", r)
+    h.check_equal(packages["node_modules/bfl-shared"].get("peer"), None, "the top bfl-shared's peer flag", r)
+    h.check_equal(packages["node_modules/bfl-host/node_modules/bfl-shared"].get("inBundle"), True,
+                  "the bundled bfl-shared", r)
+    lock_only = ctx.project(files)
+    r = ctx.lade(L.install + ["--package-lock-only"], lock_only)
+    h.check_exit(r, 0, "install --package-lock-only")
+    h.check_equal(lock_only.lockfile()["packages"]["node_modules/bfl-shared"].get("peer"), True,
+                  "the top bfl-shared's peer flag with --package-lock-only", r)
+
+
+@suite.test
+def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
+    # bfo-host's optional bfo-missing@^5 does not exist. npm prunes it before it opens the
+    # bundle whose bfo-inner asks for the same without being optional: the install succeeds.
+    proj = ctx.project(pkg_json({"bfo-host": "1.0.0"}))
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "install")
+    h.check_equal(sorted(proj.lockfile()["packages"]),
+                  ["", "node_modules/bfo-host", "node_modules/bfo-host/node_modules/bfo-inner"],
+                  "the lockfile's packages", r)
+    h.check_not_exists(proj.path("node_modules/bfo-missing"), "bfo-missing")
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
