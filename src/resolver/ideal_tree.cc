@@ -465,6 +465,7 @@ struct IdealTreeBuilder::Impl {
     if (fatal) return;
     PeerConflict c;
     c.tree = &tree;
+    c.not_yet_in_tree = not_yet_in_npms_tree();
     c.edge = edge;
     c.current = edge->from()->resolve(edge->name());
     c.current_edge = current_edge;
@@ -585,6 +586,7 @@ struct IdealTreeBuilder::Impl {
     std::optional<PeerConflict> peer_conflict(Edge* e, Node* d) {
       PeerConflict c;
       c.tree = &b.tree;
+      c.not_yet_in_tree = b.not_yet_in_npms_tree();
       c.edge = e;
       c.dep = d;
       c.current = e->from()->resolve(e->name());
@@ -639,6 +641,7 @@ struct IdealTreeBuilder::Impl {
       if (!c) {
         c = PeerConflict{};
         c->tree = &b.tree;
+        c->not_yet_in_tree = b.not_yet_in_npms_tree();
         c->edge = t->edge;
         c->dep = t->dep;
         c->current = t->edge->from()->resolve(t->edge->name());
@@ -938,6 +941,9 @@ struct IdealTreeBuilder::Impl {
   /// opens bundles only after it resolved the tree: what these need is not resolved. (Bundled
   /// packages a lockfile lists were there before the build, and are.)
   std::unordered_set<Node*> unpacked_from_bundle;
+  const std::unordered_set<Node*>* not_yet_in_npms_tree() const {
+    return options.complete ? nullptr : &unpacked_from_bundle;
+  }
 
   /// Adds the packages a node's tarball bundles as its children (arborist's crackOpen).
   void load_bundle(Node* node) {

@@ -999,6 +999,27 @@ def peer_conflicts_are_explained_as_npm_explains_them(ctx):
 
 
 @suite.test
+def a_conflict_explained_before_bundles_are_opened_names_no_bundled_dependent(ctx):
+    # bxp-host's optional peer wants bxp-peer 1, the project has 3. bxp-inner, only in
+    # bxp-host's bundle, depends back on bxp-host. npm's install opens bundles after resolving,
+    # so its report does not list bxp-inner among bxp-host's dependents; --package-lock-only
+    # opens them while resolving, and its report does.
+    files = pkg_json({"bxp-host": ">=1.0.0"}, peerDependencies={"bxp-peer": ">=3.0.0"})
+    for extra in ([], ["--package-lock-only"]):
+        ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+        r = ctx.lade(L.install + extra, ours)
+        n = ctx.npm(["install"] + extra, theirs)
+        h.check_exit(r, 1, "install " + " ".join(extra))
+        h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the explanation " + " ".join(extra), r,
+                      expected_name="npm", actual_name="lade")
+        bundled_dependent = 'bxp-host@"<=1.2.0" from bxp-inner@0.2.0'
+        if extra:
+            h.check_output_contains(r, bundled_dependent)
+        else:
+            h.check(bundled_dependent not in r.stdout + r.stderr, "no bundled dependent before bundles open", r)
+
+
+@suite.test
 def a_peer_override_npm_cannot_explain_prints_its_heading_alone(ctx):
     # peerover-inner, below peerover-register, wants a peerover-core newer than the project's:
     # npm places it over the project's anyway, and its explanation names no conflicting peer,
