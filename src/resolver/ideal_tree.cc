@@ -879,9 +879,11 @@ struct IdealTreeBuilder::Impl {
   }
 
   /// npm's install computes the flags on the tree it resolved, where bundles are not opened
-  /// yet (see unpacked_from_bundle), and again once they are, without resetting them: a flag
-  /// stays only where both walks leave it. (A package the bundler's edge reached before its
-  /// bundled copy was there is not a peer's, for one.)
+  /// yet (see unpacked_from_bundle). Then it unpacks each bundler (shallowest first), loads
+  /// what the bundle holds (new nodes, every flag set) and walks again from that bundler,
+  /// clearing flags further but resetting none. (A package the bundler's edge reached before
+  /// its bundled copy was there is not a peer's, for one; and one the walks make neither dev
+  /// nor optional stays devOptional where a walk of the whole tree would find it dev.)
   void calc_flags_as_npm_installs() {
     Node* root = real_root();
     if (!options.complete) {
@@ -901,17 +903,22 @@ struct IdealTreeBuilder::Impl {
       for (Node* n : tree.inventory()) {
         if (n->root() == root) unopened[n] = n->flags;
       }
-      for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
+      std::vector<Node*> bundlers;
+      for (auto& [n, parent] : opened_bundles) {
+        tree.attach(n, parent);
+        if (std::find(bundlers.begin(), bundlers.end(), parent) == bundlers.end()) bundlers.push_back(parent);
+      }
+      for (Node* n : unpacked_from_bundle) {
+        if (n->root() == root) n->flags = tree::DepFlags{};
+      }
+      std::stable_sort(bundlers.begin(), bundlers.end(), [](Node* a, Node* b) {
+        return a->depth() != b->depth() ? a->depth() < b->depth() : a->location() < b->location();
+      });
+      for (Node* bundler : bundlers) tree::calc_dep_flags_from(bundler);
+      return;
     }
     tree::reset_dep_flags(tree);
     tree::calc_dep_flags(tree);
-    for (const auto& [n, f] : unopened) {
-      n->flags.dev = n->flags.dev && f.dev;
-      n->flags.optional = n->flags.optional && f.optional;
-      n->flags.dev_optional = n->flags.dev_optional && f.dev_optional;
-      n->flags.peer = n->flags.peer && f.peer;
-      n->flags.extraneous = n->flags.extraneous && f.extraneous;
-    }
   }
 
   /// The tops of the bundles opened in this build, with their bundlers (see

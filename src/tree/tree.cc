@@ -736,7 +736,11 @@ void reset_dep_flags(Tree& tree) {
 void calc_dep_flags(Tree& tree) {
   Node* root = tree.root();
   root->flags = DepFlags{false, false, false, false, false};
-  std::vector<Node*> queue{root};
+  calc_dep_flags_from(root);
+}
+
+void calc_dep_flags_from(Node* start) {
+  std::vector<Node*> queue{start};
   std::unordered_set<Node*> seen;
   while (!queue.empty()) {
     Node* node = queue.back();
@@ -783,7 +787,7 @@ void calc_dep_flags(Tree& tree) {
       if (changed) queue.push_back(to);
     }
   }
-  seen.erase(root);
+  seen.erase(start);
   for (Node* n : seen) {
     if (n->flags.dev_optional && (n->flags.dev || n->flags.optional)) n->flags.dev_optional = false;
   }

@@ -319,4 +319,9 @@ void reset_dep_flags(Tree& tree);
 /// arborist's calc-dep-flags: recomputes dev/optional/devOptional/peer/extraneous from the root.
 void calc_dep_flags(Tree& tree);
 
+/// arborist's calc-dep-flags from `start` without resetting it (calcDepFlags(node, false), as
+/// npm's reify runs it on each package whose bundle it unpacked): flags only go on being
+/// cleared, from what `start`, and what it reaches, have already.
+void calc_dep_flags_from(Node* start);
+
 }  // namespace lade::tree

@@ -1718,6 +1718,27 @@ def install_flags_the_tree_it_resolved_before_opening_bundles(ctx):
 
 
 @suite.test
+def flags_after_a_bundle_opens_go_on_from_the_ones_before(ctx):
+    # Bundles unopened, dvo-bundler's edge to the dvo-plugin it bundles reaches the project's
+    # dev dvo-plugin 1, which is then no dev's alone, and its optional peer dvo-target is
+    # reached both from dev and as an optional: devOptional. npm's walk from the opened
+    # bundler clears flags further but sets none back, so they stay so in its lockfile.
+    files = pkg_json({"dvo-bundler": "1.0.0"}, dev={"dvo-plugin": "1.0.0", "dvo-target": "*"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install")
+    h.check_exit(n, 0, "npm install")
+    packages = ours.lockfile()["packages"]
+    h.check_equal(packages["node_modules/dvo-target"].get("devOptional"), True, "dvo-target's devOptional", r)
+    h.check_equal(packages["node_modules/dvo-plugin"].get("dev"), None, "dvo-plugin's dev flag", r)
+    h.check_equal(packages["node_modules/dvo-bundler/node_modules/dvo-plugin"].get("inBundle"), True,
+                  "the bundled dvo-plugin", r)
+    h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile", r,
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
     # bfo-host's optional bfo-missing@^5 does not exist. npm prunes it before it opens the
     # bundle whose bfo-inner asks for the same without being optional: the install succeeds.
