@@ -915,6 +915,19 @@ struct IdealTreeBuilder::Impl {
         return a->depth() != b->depth() ? a->depth() < b->depth() : a->location() < b->location();
       });
       for (Node* bundler : bundlers) tree::calc_dep_flags_from(bundler);
+      std::vector<std::pair<Node*, tree::DepFlags>> after_bundles;
+      for (Node* n : tree.inventory()) after_bundles.emplace_back(n, n->flags);
+      tree::reset_dep_flags(tree);
+      tree::calc_dep_flags(tree);
+      for (auto& [n, flags] : after_bundles) {
+        const tree::DepFlags& whole = n->flags;
+        if (n->root() == root && (whole.dev != flags.dev || whole.optional != flags.optional ||
+                                  whole.dev_optional != flags.dev_optional || whole.peer != flags.peer ||
+                                  whole.extraneous != flags.extraneous)) {
+          stats.flags_change_on_reinstall = true;
+        }
+        n->flags = flags;
+      }
       return;
     }
     tree::reset_dep_flags(tree);

@@ -96,6 +96,11 @@ struct ResolveStats {
   /// What npm logs as warnings while it builds the tree (ERESOLVE overriding peer dependency),
   /// each a message of several lines.
   std::vector<std::string> warnings;
+  /// The flags are those npm's install gives a tree whose bundles it opened after resolving,
+  /// and a walk of the whole tree finds others. npm's next install reads the lockfile back and
+  /// makes that walk (loadVirtual's flagsSuspect), so it rewrites the lockfile though nothing
+  /// changed: that install is not one with nothing to do.
+  bool flags_change_on_reinstall = false;
 };
 
 /// The nodes of a tree loaded from a lockfile that npm's #initTree queues for a second look:

@@ -1736,6 +1736,20 @@ def flags_after_a_bundle_opens_go_on_from_the_ones_before(ctx):
                   "the bundled dvo-plugin", r)
     h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile", r,
                   expected_name="npm", actual_name="lade")
+    # npm's next install reads the lockfile back and flags the whole tree, bundle in place:
+    # dvo-plugin 1 and dvo-target are dev's alone then, and it rewrites the lockfile so.
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "second install")
+    h.check_equal(ours.lockfile()["packages"]["node_modules/dvo-target"].get("dev"), True,
+                  "dvo-target's dev flag after the second install", r)
+    h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"),
+                  "lockfile after the second install", r, expected_name="npm", actual_name="lade")
+    h.check_equal(ours.read_text("node_modules/.package-lock.json"), theirs.read_text("node_modules/.package-lock.json"),
+                  "hidden lockfile after the second install", r, expected_name="npm", actual_name="lade")
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "third install")
+    h.check_output_matches(r, r"up to date", "the third install")
 
 
 @suite.test
