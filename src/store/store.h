@@ -86,7 +86,7 @@ class TarballSink {
 /// tarballs unpacked side by side set the peak of an install: with 64 MiB, installing
 /// alotta-files from its lockfile with a cold cache peaked at 107-130 MB; with 32 MiB, 74-92 MB.
 /// A Storybook project (334 packages, a few of them 10-24 MB unpacked) peaked at 66-73 MB with
-/// 32 MiB and 56-60 MB with 24 MiB, in the same time. Not less: typescript's tarball unpacks
+/// 32 MiB and 56-64 MB with 24 MiB, in the same time. Not less: typescript's tarball unpacks
 /// to 23.7 MB, and one that does not fit is inflated by the slower streaming reader.
 inline constexpr uint64_t kStoreInflateBudget = uint64_t{24} << 20;
 
