@@ -920,12 +920,7 @@ struct IdealTreeBuilder::Impl {
       tree::reset_dep_flags(tree);
       tree::calc_dep_flags(tree);
       for (auto& [n, flags] : after_bundles) {
-        const tree::DepFlags& whole = n->flags;
-        if (n->root() == root && (whole.dev != flags.dev || whole.optional != flags.optional ||
-                                  whole.dev_optional != flags.dev_optional || whole.peer != flags.peer ||
-                                  whole.extraneous != flags.extraneous)) {
-          stats.flags_change_on_reinstall = true;
-        }
+        if (n->root() == root && n->flags != flags) stats.flags_change_on_reinstall = true;
         n->flags = flags;
       }
       return;

@@ -80,6 +80,7 @@ struct DepFlags {
   bool dev_optional = true;
   bool peer = true;
   bool extraneous = true;
+  bool operator==(const DepFlags&) const = default;
 };
 
 class Node {
