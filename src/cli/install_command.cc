@@ -1150,12 +1150,6 @@ int run_install(InstallRequest req) {
     builder.reset();
     wiring.forget_packuments();
   });
-  if (req.command == Command::Ci) {
-    // npm ci compares the tree an install would build with the lockfile alone.
-    VirtualTree virtual_tree = ci_virtual_tree.get();
-    if (!virtual_tree.status) return fail(virtual_tree.status.error());
-    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade"); !st) return fail(st.error());
-  }
   if (yarn_lock) lockfile::fill_from_yarn_lock(ideal, *yarn_lock, project.dir, wiring.default_registry());
 
   installer::InstallOptions iopts;
@@ -1174,6 +1168,13 @@ int run_install(InstallRequest req) {
         req.force || wiring.settings().force, req.package_lock_only, install_omit(req, wiring.settings()), warnings);
     for (const auto& w : warnings) reporter.warn(w);
     if (!st) return fail(st.error());
+  }
+  if (req.command == Command::Ci) {
+    // npm ci compares the tree an install would build with the lockfile alone, once that tree
+    // has passed the platform check above (which ends npm's buildIdealTree).
+    VirtualTree virtual_tree = ci_virtual_tree.get();
+    if (!virtual_tree.status) return fail(virtual_tree.status.error());
+    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade"); !st) return fail(st.error());
   }
   const bool scripts_run = !req.ignore_scripts && !wiring.settings().ignore_scripts && !scripts_rules.allow_all;
   // npm's strict-allow-scripts preflight: before anything is installed or written.

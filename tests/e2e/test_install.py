@@ -281,6 +281,21 @@ def omitted_packages_are_not_checked_for_platform(ctx):
 
 
 @suite.test
+def ci_checks_the_platform_before_the_lockfile_is_compared(ctx):
+    # npm ci builds the tree an install would, which ends with the platform check, and only then
+    # compares it with the lockfile: a package for another system is what it reports, even when
+    # the lockfile is out of date too.
+    proj = ctx.project(pkg_json({"leaf": "1.0.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install")
+    proj.write("package.json", pkg_json({"leaf": "1.0.0", "only-aix": "1.0.0"})["package.json"])
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci")
+    h.check_output_contains(r, "EBADPLATFORM")
+    h.check("in sync" not in r.output, "the lockfile comparison ran first", r)
+
+
+@suite.test
 def ignore_scripts_and_scripts(ctx):
     marker = "node_modules/has-postinstall/postinstall-ran.txt"
     proj = ctx.project(pkg_json({"has-postinstall": "^1.0.0"}))
