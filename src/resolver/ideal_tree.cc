@@ -1116,9 +1116,9 @@ struct IdealTreeBuilder::Impl {
       auto unopened = flags_before_bundles.find(failed);
       const bool optional = unopened != flags_before_bundles.end() ? unopened->second.optional : failed->flags.optional;
       if (!optional) return with_wanted_by(failed->errors.front(), failed);
-      // An optional dependency that failed takes with it whatever only it needed.
-      const std::vector<Node*> gone =
-          failed->flags.optional ? tree::optional_set(failed) : optional_set_before_bundles(failed);
+      // An optional dependency that failed takes with it whatever only it needed, in the tree
+      // before bundles were opened: a package a bundled one also needs goes too.
+      const std::vector<Node*> gone = optional_set_before_bundles(failed);
       for (Node* n : gone) n->inert = true;
     }
     stats.manifests_fetched = nodes.manifests_fetched();

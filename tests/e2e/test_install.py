@@ -1780,6 +1780,27 @@ def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
     h.check_not_exists(proj.path("node_modules/bfo-missing"), "bfo-missing")
 
 
+@suite.test
+def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ctx):
+    # ifo-opt (optional) needs leaf@99, which does not exist, and ifo-shared. npm prunes
+    # ifo-opt with what only it needs while bundles are still closed: ifo-shared goes too, and
+    # stays out after the bundled ifo-bundled turns up needing it. The lockfile lists it, as a
+    # required package, all the same.
+    files = pkg_json({"ifo-bundler": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install")
+    h.check_exit(n, 0, "npm install")
+    h.check_not_exists(ours.path("node_modules/ifo-shared"), "ifo-shared")
+    h.check_not_exists(ours.path("node_modules/ifo-opt"), "ifo-opt")
+    h.check_equal(ours.installed_version("ifo-bundler/node_modules/ifo-bundled"), "1.0.0", "the bundled package", r)
+    h.check_equal(ours.lockfile()["packages"]["node_modules/ifo-shared"].get("optional"), None,
+                  "ifo-shared's optional flag in the lockfile", r)
+    for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+        h.check_equal(ours.read_text(rel), theirs.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
