@@ -1274,6 +1274,7 @@ int run_install(InstallRequest req) {
   // ci deletes the old node_modules while it installs (see remove_old_node_modules).
   std::future<void> old_node_modules_removed;
   std::optional<installer::Reifier> reifier;
+  bool bundled_flags_taken_from_installed = false;
   if (!req.package_lock_only) {
     if (req.command == Command::Ci) {
       std::error_code ec;
@@ -1294,6 +1295,8 @@ int run_install(InstallRequest req) {
         auto actual = make_tree();
         lockfile::ReadOptions hidden_options;
         hidden_options.hidden = true;
+        // As npm's loadActual: the flags the entries record, walked on from the root (below).
+        hidden_options.keep_flags = !installed_record.from_disk();
         // npm loads the installed tree with the workspaces' package.json as they are now: what
         // a workspace no longer depends on is not reached from it (and stays, extraneous).
         if (!selected.empty()) hidden_options.read_link_target = read_options.read_link_target;
@@ -1313,6 +1316,10 @@ int run_install(InstallRequest req) {
             }
           }
           take_changed_folders_as_found(installed, project.dir, hidden_lock_path);
+          // The bundled packages of a bundler that stays are the installed ones, flagged as the
+          // installed tree flags them; npm's next install flags them again from the tree this one
+          // leaves, which may differ: not an install with nothing to do.
+          if (installer::take_bundled_flags_from_installed(ideal, *actual)) bundled_flags_taken_from_installed = true;
         }
       }
       // An install that stops half way must not look complete next time; one that fails before
@@ -1478,7 +1485,7 @@ int run_install(InstallRequest req) {
     // lockfile_problem_nodes); the next install, from the lockfile version 3 written now, adds it.
     const bool from_old_lockfile = loaded_lock && loaded.needs_inflate;
     if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
-        from_old_lockfile || resolve_stats.flags_change_on_reinstall) {
+        from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_flags_taken_from_installed) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

@@ -182,6 +182,59 @@ std::unordered_set<Node*> leave_out_optionals_not_for_here(tree::Tree& ideal, co
   return out;
 }
 
+namespace {
+
+/// arborist's Diff getAction is null: the installed package stays (bins are not looked at).
+bool stays_as_installed(const Node& ideal, const Node& installed) {
+  if (ideal.version() != installed.version()) return false;
+  if (ideal.integrity.empty() && installed.integrity.empty()) return ideal.resolved == installed.resolved;
+  return !ideal.integrity.empty() && ideal.integrity == installed.integrity;
+}
+
+/// Gives `ideal` (where it has them) the flags of `installed` and of everything inside it.
+bool copy_flags_of_subtree(Node& ideal, const Node& installed) {
+  bool changed = ideal.flags != installed.flags;
+  ideal.flags = installed.flags;
+  for (const auto& [name, child] : installed.children()) {
+    if (Node* counterpart = ideal.child(name); counterpart && !counterpart->is_link && !child->is_link) {
+      changed = copy_flags_of_subtree(*counterpart, *child) || changed;
+    }
+  }
+  return changed;
+}
+
+bool take_bundled_flags_below(Node& ideal, Node& installed) {
+  bool changed = false;
+  for (const auto& [name, child] : ideal.children()) {
+    Node* was = installed.child(name);
+    if (!was || child->is_link || was->is_link || !stays_as_installed(*child, *was)) continue;
+    // A package with a shrinkwrap is diffed as a whole (its shrinkwrap is read when unpacked).
+    if (child->package.has_shrinkwrap) continue;
+    if (!child->package.bundle_dependencies.empty()) {
+      for (const auto& [bundled_name, bundled] : was->children()) {
+        Node* counterpart = child->child(bundled_name);
+        if (counterpart && !counterpart->is_link && !bundled->is_link && bundled->in_bundle()) {
+          changed = copy_flags_of_subtree(*counterpart, *bundled) || changed;
+        }
+      }
+    }
+    changed = take_bundled_flags_below(*child, *was) || changed;
+  }
+  return changed;
+}
+
+}  // namespace
+
+bool take_bundled_flags_from_installed(tree::Tree& ideal, tree::Tree& installed) {
+  Node* root = installed.root();
+  if (!root || !ideal.root()) return false;
+  for (Node* n : installed.inventory()) {
+    if (n != root) n->flags.extraneous = true;
+  }
+  tree::calc_dep_flags(installed);
+  return take_bundled_flags_below(*ideal.root(), *root);
+}
+
 bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }
 
 bool platform_ok(const manifest::Manifest& pkg, const InstallOptions& options) {

@@ -1781,6 +1781,42 @@ def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
 
 
 @suite.test
+def a_bundler_that_stays_keeps_its_bundled_packages_as_installed(ctx):
+    # tbf-bundler, first reached only as the project's peer, is installed with its bundled
+    # tbf-inner, both peer. When package.json then makes it a prod dependency (through
+    # tbf-user), npm leaves the unchanged bundler in place and takes its bundled packages from
+    # node_modules, flagged as the installed tree (still without tbf-user) flags them: tbf-inner
+    # stays peer. The install after that flags it from the new tree, and writes it prod.
+    files = pkg_json(None, peerDependencies={"tbf-bundler": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    inner = "node_modules/tbf-bundler/node_modules/tbf-inner"
+
+    def both(what):
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, what)
+        h.check_exit(n, 0, "npm: " + what)
+        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
+                          expected_name="npm", actual_name="lade")
+        return r
+
+    r = both("first install")
+    h.check_equal(ours.lockfile()["packages"][inner].get("peer"), True, "tbf-inner at first", r)
+    changed = pkg_json({"tbf-user": "1.0.0"}, peerDependencies={"tbf-bundler": "1.0.0"})["package.json"]
+    ours.write("package.json", changed)
+    theirs.write("package.json", changed)
+    r = both("install after package.json changed")
+    packages = ours.lockfile()["packages"]
+    h.check_equal(packages["node_modules/tbf-bundler"].get("peer"), None, "tbf-bundler, now prod", r)
+    h.check_equal(packages[inner].get("peer"), True, "tbf-inner, as installed", r)
+    r = both("the install after")
+    h.check_equal(ours.lockfile()["packages"][inner].get("peer"), None, "tbf-inner, flagged again", r)
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "fourth install")
+    h.check_output_matches(r, r"up to date", "the fourth install")
+
+@suite.test
 def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ctx):
     # ifo-opt (optional) needs leaf@99, which does not exist, and ifo-shared. npm prunes
     # ifo-opt with what only it needs while bundles are still closed: ifo-shared goes too, and
