@@ -1485,7 +1485,8 @@ int run_install(InstallRequest req) {
     // lockfile_problem_nodes); the next install, from the lockfile version 3 written now, adds it.
     const bool from_old_lockfile = loaded_lock && loaded.needs_inflate;
     if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
-        from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_flags_taken_from_installed) {
+        from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_flags_taken_from_installed ||
+        resolve_stats.bundle_needs_left_unresolved) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

@@ -1121,8 +1121,26 @@ struct IdealTreeBuilder::Impl {
       const std::vector<Node*> gone = optional_set_before_bundles(failed);
       for (Node* n : gone) n->inert = true;
     }
+    stats.bundle_needs_left_unresolved = bundle_needs_left_unresolved();
     stats.manifests_fetched = nodes.manifests_fetched();
     return {};
+  }
+
+  /// A package opened from a bundle in this build whose own dependency is missing or invalid:
+  /// npm's next install reads it from the lockfile as any other and resolves that edge
+  /// (#problemEdges), edges to what the package bundles itself and optional peers aside.
+  bool bundle_needs_left_unresolved() {
+    Node* root = real_root();
+    for (Node* n : unpacked_from_bundle) {
+      if (n->root() != root || n->inert) continue;
+      const auto& bundles = n->package.bundle_dependencies;
+      for (const tree::Edge* e : n->edges_out()) {
+        if (e->type() == tree::EdgeType::PeerOptional) continue;
+        if (std::find(bundles.begin(), bundles.end(), e->name()) != bundles.end()) continue;
+        if (!e->to() || !e->valid()) return true;
+      }
+    }
+    return false;
   }
 };
 

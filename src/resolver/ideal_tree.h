@@ -101,6 +101,9 @@ struct ResolveStats {
   /// makes that walk (loadVirtual's flagsSuspect), so it rewrites the lockfile though nothing
   /// changed: that install is not one with nothing to do.
   bool flags_change_on_reinstall = false;
+  /// A package opened from a bundle while resolving needs what is not resolved (npm's install
+  /// opens bundles after resolving): npm's next install resolves it, so has work to do.
+  bool bundle_needs_left_unresolved = false;
 };
 
 /// The nodes of a tree loaded from a lockfile that npm's #initTree queues for a second look:

@@ -1711,6 +1711,28 @@ def install_leaves_unmet_what_a_newly_bundled_package_lacks(ctx):
 
 
 @suite.test
+def the_install_after_resolves_what_a_newly_bundled_package_lacks(ctx):
+    # npm's next install reads bnd-inner from the lockfile like any other package and resolves
+    # its unmet bnd-leaf, though nothing changed. Placed in bnd-host for a bundled package, that
+    # bnd-leaf counts as bundled: it is locked, but npm installs no bundled package of a bundler
+    # that stays.
+    files = pkg_json({"bnd-host": "1.0.0", "bnd-user": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    for what in ("first install", "second install"):
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, what)
+        h.check_exit(n, 0, "npm: " + what)
+        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), what, r,
+                      expected_name="npm", actual_name="lade")
+    h.check_equal(ours.lockfile()["packages"]["node_modules/bnd-host/node_modules/bnd-leaf"].get("inBundle"),
+                  True, "bnd-inner's bnd-leaf, locked", r)
+    h.check_not_exists(ours.path("node_modules/bnd-host/node_modules/bnd-leaf"), "bnd-inner's bnd-leaf")
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "third install")
+    h.check_output_matches(r, r"up to date", "the third install")
+
+@suite.test
 def install_flags_the_tree_it_resolved_before_opening_bundles(ctx):
     # npm's install computes the lockfile's flags on the tree it resolved, bundles unopened:
     # there bfl-host's edge to the bfl-shared it bundles reaches the root's peer bfl-shared 2,
