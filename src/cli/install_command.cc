@@ -91,11 +91,14 @@ std::string install_fingerprint(std::string_view package_json, std::string_view 
 
 /// What npm's lockfile leaves out after a full install: the packages bundled by one that was not
 /// installed (an optional package for another platform), since its reify never unpacks it.
-/// (With --package-lock-only they are written, as npm writes them.) Empty when nothing was
-/// left out.
-std::function<bool(const tree::Node&)> bundled_by_one_of(const std::unordered_set<const tree::Node*>& left_out) {
-  if (left_out.empty()) return {};
-  return [&left_out](const tree::Node& n) {
+/// Only those resolution took from the tarball (`opened`): with --package-lock-only they are
+/// written, as npm writes them, and so are those a lockfile listed, which npm knew of without
+/// unpacking. Empty when nothing was left out.
+std::function<bool(const tree::Node&)> bundled_by_one_of(const std::unordered_set<const tree::Node*>& left_out,
+                                                         const std::unordered_set<const tree::Node*>& opened) {
+  if (left_out.empty() || opened.empty()) return {};
+  return [&left_out, &opened](const tree::Node& n) {
+    if (!opened.count(&n)) return false;
     const tree::Node* bundler = const_cast<tree::Node&>(n).bundler();
     return bundler && left_out.count(bundler) > 0;
   };
@@ -1142,6 +1145,7 @@ int run_install(InstallRequest req) {
   for (const std::string& w : builder.stats().warnings) reporter.warn(w);
   auto resolve_time = since(t_resolve);
   const resolver::ResolveStats resolve_stats = builder.stats();
+  const std::unordered_set<const tree::Node*> opened_from_bundles = builder.opened_from_bundles();
   // What resolution read (packuments, their version indexes, manifests) is most of the memory
   // held at this point and nothing after it reads it: freed on the side (10-13 ms for the
   // medium benchmark fixture) while the packages are linked, so that the lockfile is written
@@ -1274,7 +1278,7 @@ int run_install(InstallRequest req) {
   // ci deletes the old node_modules while it installs (see remove_old_node_modules).
   std::future<void> old_node_modules_removed;
   std::optional<installer::Reifier> reifier;
-  bool bundled_flags_taken_from_installed = false;
+  bool bundled_taken_from_installed = false;
   if (!req.package_lock_only) {
     if (req.command == Command::Ci) {
       std::error_code ec;
@@ -1317,9 +1321,9 @@ int run_install(InstallRequest req) {
           }
           take_changed_folders_as_found(installed, project.dir, hidden_lock_path);
           // The bundled packages of a bundler that stays are the installed ones, flagged as the
-          // installed tree flags them; npm's next install flags them again from the tree this one
-          // leaves, which may differ: not an install with nothing to do.
-          if (installer::take_bundled_flags_from_installed(ideal, *actual)) bundled_flags_taken_from_installed = true;
+          // installed tree flags them; npm's next install takes them again from the tree this
+          // one leaves, which may differ: not an install with nothing to do.
+          if (installer::take_bundled_from_installed(ideal, *actual)) bundled_taken_from_installed = true;
         }
       }
       // An install that stops half way must not look complete next time; one that fails before
@@ -1347,7 +1351,7 @@ int run_install(InstallRequest req) {
       // ci writes no lockfile, but compares it with the one an install would write (below).
       if (save || req.command == Command::Ci) {
         lockfile::WriteOptions lock_options = wopts;
-        lock_options.exclude = bundled_by_one_of(not_installed);
+        lock_options.exclude = bundled_by_one_of(not_installed, opened_from_bundles);
         prebuilt_lock = lockfile::write_lockfile(ideal, lock_options);
       }
       lockfile::WriteOptions early = hopts;
@@ -1411,7 +1415,7 @@ int run_install(InstallRequest req) {
     }
   }
   const std::function<bool(const tree::Node&)> lock_exclude =
-      req.package_lock_only ? std::function<bool(const tree::Node&)>() : bundled_by_one_of(report.not_installed);
+      req.package_lock_only ? std::function<bool(const tree::Node&)>() : bundled_by_one_of(report.not_installed, opened_from_bundles);
   if (save) {
     if (prebuilt_lock && report.not_installed.size() != prebuilt_not_installed) prebuilt_lock.reset();
     lockfile::WriteOptions lock_options = wopts;
@@ -1485,7 +1489,7 @@ int run_install(InstallRequest req) {
     // lockfile_problem_nodes); the next install, from the lockfile version 3 written now, adds it.
     const bool from_old_lockfile = loaded_lock && loaded.needs_inflate;
     if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
-        from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_flags_taken_from_installed ||
+        from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_taken_from_installed ||
         resolve_stats.bundle_needs_left_unresolved) {
       std::error_code ec;
       fs::remove(state_path, ec);

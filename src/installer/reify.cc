@@ -191,19 +191,45 @@ bool stays_as_installed(const Node& ideal, const Node& installed) {
   return !ideal.integrity.empty() && ideal.integrity == installed.integrity;
 }
 
-/// Gives `ideal` (where it has them) the flags of `installed` and of everything inside it.
-bool copy_flags_of_subtree(Node& ideal, const Node& installed) {
-  bool changed = ideal.flags != installed.flags;
-  ideal.flags = installed.flags;
+/// A copy of `installed` and everything inside it, put under `parent` in `ideal`.
+void copy_subtree(tree::Tree& ideal, const Node& installed, Node* parent) {
+  Node* copy = ideal.create_node(installed.name, installed.package);
+  copy->resolved = installed.resolved;
+  copy->integrity = installed.integrity;
+  copy->flags = installed.flags;
+  copy->from_lockfile = true;
+  ideal.attach(copy, parent);
+  ideal.load_edges(copy, /*with_dev=*/false);
+  for (const auto& [_, child] : installed.children()) {
+    if (!child->is_link) copy_subtree(ideal, *child, copy);
+  }
+}
+
+bool same_package(const Node& a, const Node& b) {
+  return a.version() == b.version() && a.resolved == b.resolved && a.integrity == b.integrity &&
+         a.package_name() == b.package_name();
+}
+
+/// Gives `ideal` the flags of `installed` and of everything inside it; where the two hold
+/// different packages (or `ideal` none), the installed one is copied in its place.
+bool take_installed_subtree(tree::Tree& ideal, Node& bundler, Node* counterpart, const Node& installed) {
+  if (!counterpart || !same_package(*counterpart, installed)) {
+    if (counterpart) ideal.detach(counterpart);
+    copy_subtree(ideal, installed, &bundler);
+    return true;
+  }
+  bool changed = counterpart->flags != installed.flags;
+  counterpart->flags = installed.flags;
   for (const auto& [name, child] : installed.children()) {
-    if (Node* counterpart = ideal.child(name); counterpart && !counterpart->is_link && !child->is_link) {
-      changed = copy_flags_of_subtree(*counterpart, *child) || changed;
-    }
+    if (child->is_link) continue;
+    Node* inside = counterpart->child(name);
+    if (inside && inside->is_link) continue;
+    changed = take_installed_subtree(ideal, *counterpart, inside, *child) || changed;
   }
   return changed;
 }
 
-bool take_bundled_flags_below(Node& ideal, Node& installed) {
+bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed) {
   bool changed = false;
   for (const auto& [name, child] : ideal.children()) {
     Node* was = installed.child(name);
@@ -213,26 +239,25 @@ bool take_bundled_flags_below(Node& ideal, Node& installed) {
     if (!child->package.bundle_dependencies.empty()) {
       for (const auto& [bundled_name, bundled] : was->children()) {
         Node* counterpart = child->child(bundled_name);
-        if (counterpart && !counterpart->is_link && !bundled->is_link && bundled->in_bundle()) {
-          changed = copy_flags_of_subtree(*counterpart, *bundled) || changed;
-        }
+        if ((counterpart && counterpart->is_link) || bundled->is_link || !bundled->in_bundle()) continue;
+        changed = take_installed_subtree(tree, *child, counterpart, *bundled) || changed;
       }
     }
-    changed = take_bundled_flags_below(*child, *was) || changed;
+    changed = take_bundled_below(tree, *child, *was) || changed;
   }
   return changed;
 }
 
 }  // namespace
 
-bool take_bundled_flags_from_installed(tree::Tree& ideal, tree::Tree& installed) {
+bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed) {
   Node* root = installed.root();
   if (!root || !ideal.root()) return false;
   for (Node* n : installed.inventory()) {
     if (n != root) n->flags.extraneous = true;
   }
   tree::calc_dep_flags(installed);
-  return take_bundled_flags_below(*ideal.root(), *root);
+  return take_bundled_below(ideal, *ideal.root(), *root);
 }
 
 bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }

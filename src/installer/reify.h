@@ -168,11 +168,11 @@ std::unordered_set<tree::Node*> leave_out_optionals_not_for_here(tree::Tree& ide
                                                                  const InstallOptions& options);
 /// arborist's Diff for a package with bundled dependencies that the install leaves as it is,
 /// its ancestors too: the bundled packages are the ones installed in it, flagged as the
-/// installed tree flags them (npm moves those nodes into the ideal tree), whatever the
-/// lockfile's entries say. `installed` is the tree the hidden lockfile records, with the flags
-/// its entries give; they are walked on from its root first, as npm's loadActual does. Returns
-/// whether a flag of `ideal` changed.
-bool take_bundled_flags_from_installed(tree::Tree& ideal, tree::Tree& installed);
+/// installed tree flags them (npm moves those nodes into the ideal tree), whatever resolution
+/// or the lockfile's entries say. `installed` is the tree the hidden lockfile records, with the
+/// flags its entries give; they are walked on from its root first, as npm's loadActual does.
+/// Returns whether `ideal` changed.
+bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed);
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
 bool platform_ok(const manifest::Manifest& package, const InstallOptions& options);

@@ -1176,4 +1176,8 @@ IdealTreeBuilder::~IdealTreeBuilder() = default;
 
 util::Status IdealTreeBuilder::build() { return impl_->run(); }
 
+std::unordered_set<const tree::Node*> IdealTreeBuilder::opened_from_bundles() const {
+  return {impl_->unpacked_from_bundle.begin(), impl_->unpacked_from_bundle.end()};
+}
+
 }  // namespace lade::resolver

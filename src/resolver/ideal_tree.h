@@ -127,6 +127,9 @@ class IdealTreeBuilder {
   const ResolveStats& stats() const { return stats_; }
   /// Names of the root edges that ended up resolved (for `lade add`'s saved spec).
   bool tree_changed() const { return mutate_tree_; }
+  /// The packages this build took from bundling packages' tarballs (what npm's install learns
+  /// of only when it unpacks those), as opposed to bundled packages a lockfile listed.
+  std::unordered_set<const tree::Node*> opened_from_bundles() const;
 
  private:
   struct Impl;

@@ -347,6 +347,27 @@ def bundled_package_for_another_platform_is_checked_only_in_a_complete_tree(ctx)
 
 
 @suite.test
+def bundled_packages_of_an_optional_left_out_stay_locked_when_a_lockfile_lists_them(ctx):
+    # obx-native (aix only) is optional here. An install that resolves it never unpacks it, so
+    # knows nothing of what it bundles and locks none of it; --package-lock-only opens the
+    # tarball and locks obx-inner, and an install from that lockfile keeps it there.
+    files = pkg_json(None, optionalDependencies={"obx-native": "1.0.0"})
+    inner = "node_modules/obx-native/node_modules/obx-inner"
+    for mode in ("resolved", "from a lockfile"):
+        ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+        if mode == "from a lockfile":
+            h.check_exit(ctx.lade(L.install + [L.package_lock_only], ours), 0, "lade: lockfile only")
+            h.check_exit(ctx.npm(["install", "--package-lock-only"], theirs), 0, "npm: lockfile only")
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, "install, " + mode)
+        h.check_exit(n, 0, "npm install, " + mode)
+        h.check_equal(inner in ours.lockfile()["packages"], mode == "from a lockfile", "obx-inner locked, " + mode, r)
+        h.check_not_exists(ours.path("node_modules/obx-native"), "obx-native")
+        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile, " + mode,
+                      r, expected_name="npm", actual_name="lade")
+
+@suite.test
 def dry_run_writes_nothing(ctx):
     proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
     before = proj.read_text("package.json")
@@ -1730,6 +1751,28 @@ def the_install_after_resolves_what_a_newly_bundled_package_lacks(ctx):
     h.check_not_exists(ours.path("node_modules/bnd-host/node_modules/bnd-leaf"), "bnd-inner's bnd-leaf")
     r = ctx.lade(L.install + ["--ignore-scripts"], ours)
     h.check_exit(r, 0, "third install")
+    h.check_output_matches(r, r"up to date", "the third install")
+
+@suite.test
+def what_a_bundled_package_lacks_is_resolved_once_it_is_locked(ctx):
+    # sbx-inner 1.0.0, bundled by sbx-host, needs sbx-helper 1, which the project's sbx-helper 2
+    # does not satisfy. The first install leaves that unresolved; the second places sbx-helper 1
+    # in sbx-host (locked as bundled, so not installed), whose peer sbx-inner 1.1 conflicts
+    # with the bundled copy: npm warns and keeps it. The third has nothing to do.
+    files = pkg_json({"sbx-host": "1.0.0", "sbx-helper": "2.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    for what in ("first install", "second install", "third install"):
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, what)
+        h.check_exit(n, 0, "npm: " + what)
+        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
+                          expected_name="npm", actual_name="lade")
+        if what == "second install":
+            h.check_output_contains(r, 'peer sbx-inner@"1.1.x" from sbx-helper@1.0.0')
+    h.check_equal(ours.installed_version("sbx-host/node_modules/sbx-inner"), "1.0.0", "the bundled sbx-inner", r)
+    h.check_not_exists(ours.path("node_modules/sbx-host/node_modules/sbx-helper"), "sbx-helper 1 in sbx-host")
     h.check_output_matches(r, r"up to date", "the third install")
 
 @suite.test
