@@ -1169,7 +1169,9 @@ int run_install(InstallRequest req) {
     std::vector<std::string> warnings;
     auto st = installer::check_engines_and_platforms(
         ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
-        req.force || wiring.settings().force, req.package_lock_only, install_omit(req, wiring.settings()), warnings);
+        req.force || wiring.settings().force,
+        req.package_lock_only ? std::unordered_set<const tree::Node*>{} : opened_from_bundles,
+        install_omit(req, wiring.settings()), warnings);
     for (const auto& w : warnings) reporter.warn(w);
     if (!st) return fail(st.error());
   }
@@ -1178,7 +1180,7 @@ int run_install(InstallRequest req) {
     // has passed the platform check above (which ends npm's buildIdealTree).
     VirtualTree virtual_tree = ci_virtual_tree.get();
     if (!virtual_tree.status) return fail(virtual_tree.status.error());
-    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade"); !st) return fail(st.error());
+    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade", opened_from_bundles); !st) return fail(st.error());
   }
   const bool scripts_run = !req.ignore_scripts && !wiring.settings().ignore_scripts && !scripts_rules.allow_all;
   // npm's strict-allow-scripts preflight: before anything is installed or written.

@@ -272,16 +272,14 @@ bool platform_ok(const manifest::Manifest& pkg, const InstallOptions& options) {
 }
 
 util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions& options,
-                                         const std::string& node_version, bool engine_strict,
-                                         bool force, bool complete_tree, const std::vector<std::string>& omit,
-                                         std::vector<std::string>& warnings) {
+                                         const std::string& node_version, bool engine_strict, bool force,
+                                         const std::unordered_set<const tree::Node*>& not_yet_unpacked,
+                                         const std::vector<std::string>& omit, std::vector<std::string>& warnings) {
   if (force) return {};
   std::string current_node = node_version.empty() || node_version[0] == 'v' ? node_version : "v" + node_version;
   for (Node* n : ideal.inventory()) {
     if (n->flags.optional || n->is_link || omitted(*n, omit)) continue;
-    if (!complete_tree) {
-      if (const Node* bundler = n->bundler(); bundler && !bundler->from_lockfile) continue;
-    }
+    if (not_yet_unpacked.count(n)) continue;
     std::string id = n->package_name() + "@" + n->version();
     if (!engines_ok(n->package, current_node, options.npm_version)) {
       // What npm reports: the engines it checks, and the versions it checked them with.

@@ -181,13 +181,14 @@ bool platform_ok(const manifest::Manifest& package, const InstallOptions& option
 /// nor omitted (`omit`: dev, optional, peer) must
 /// suit this platform (EBADPLATFORM) and, with engine-strict, this node's version
 /// (EBADENGINE; otherwise a warning). `force` skips both. Packages that came out of a bundling
-/// package's tarball in this resolution are not checked unless `complete_tree`: npm opens such
-/// tarballs before this check only for --package-lock-only, and otherwise knows of their
-/// bundled packages once they are unpacked (a lockfile's bundled entries are checked).
+/// package's tarball in this resolution (`not_yet_unpacked`) are not checked: npm opens such
+/// tarballs before this check only for --package-lock-only (pass none then), and otherwise
+/// knows of their bundled packages once they are unpacked (a lockfile's bundled entries are
+/// checked).
 util::Status check_engines_and_platforms(tree::Tree& ideal, const InstallOptions& options,
-                                         const std::string& node_version, bool engine_strict,
-                                         bool force, bool complete_tree, const std::vector<std::string>& omit,
-                                         std::vector<std::string>& warnings);
+                                         const std::string& node_version, bool engine_strict, bool force,
+                                         const std::unordered_set<const tree::Node*>& not_yet_unpacked,
+                                         const std::vector<std::string>& omit, std::vector<std::string>& warnings);
 /// arborist's Diff filter for `install -w`: the root, the named workspaces' links and folders,
 /// and every node reachable from them through edges (links followed to their folders); with
 /// `include_root` (--include-workspace-root) also what the root's own edges reach.

@@ -36,11 +36,14 @@ std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
 }
 
 std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
-                                             const tree::Tree& ideal_tree) {
+                                             const tree::Tree& ideal_tree,
+                                             const std::unordered_set<const tree::Node*>& not_in_npms_tree) {
   // npm lists them in its inventory's order: what it read from the lockfile in the lockfile's
   // order (links after the rest), then what resolution placed, in the order it placed it.
   std::vector<std::pair<std::string, const tree::Node*>> keyed;
-  for (const tree::Node* n : ideal_tree.inventory()) keyed.emplace_back(n->location(), n);
+  for (const tree::Node* n : ideal_tree.inventory()) {
+    if (!not_in_npms_tree.count(n)) keyed.emplace_back(n->location(), n);
+  }
   std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
     const tree::Node &x = *a.second, &y = *b.second;
     if (x.from_lockfile != y.from_lockfile) return x.from_lockfile;
@@ -67,8 +70,9 @@ util::Error ci_lockfile_error(const std::vector<std::string>& mismatches,
 }
 
 util::Status check_ci_lockfile(const tree::Tree& virtual_tree, const tree::Tree& ideal_tree,
-                               std::string_view program) {
-  std::vector<std::string> errors = lockfile_mismatches(virtual_tree, ideal_tree);
+                               std::string_view program,
+                               const std::unordered_set<const tree::Node*>& not_in_npms_tree) {
+  std::vector<std::string> errors = lockfile_mismatches(virtual_tree, ideal_tree, not_in_npms_tree);
   if (errors.empty()) return {};
   return ci_lockfile_error(errors, program);
 }

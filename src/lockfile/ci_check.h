@@ -4,6 +4,7 @@
 // locations, in the same versions, as the lockfile alone (the virtual tree).
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "tree/tree.h"
@@ -21,13 +22,17 @@ std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
 
 /// The same for every node of `ideal_tree`, in lockfile key order.
 std::vector<std::string> lockfile_mismatches(const tree::Tree& virtual_tree,
-                                             const tree::Tree& ideal_tree);
+                                             const tree::Tree& ideal_tree,
+                                             const std::unordered_set<const tree::Node*>& not_in_npms_tree = {});
 
 /// The error `npm ci` stops with when there are mismatches (code EUSAGE; the caller appends
 /// the command's usage text, as npm does); OK otherwise. `program` names the command in the
 /// message ("npm" gives npm's words exactly).
+/// `not_in_npms_tree`: nodes of `ideal_tree` that npm's ci would not have there (what
+/// resolution took from tarballs of bundling packages, which npm opens only when unpacking).
 util::Status check_ci_lockfile(const tree::Tree& virtual_tree, const tree::Tree& ideal_tree,
-                               std::string_view program = "npm");
+                               std::string_view program = "npm",
+                               const std::unordered_set<const tree::Node*>& not_in_npms_tree = {});
 
 /// The message for a non-empty list of mismatches (see check_ci_lockfile).
 util::Error ci_lockfile_error(const std::vector<std::string>& mismatches,

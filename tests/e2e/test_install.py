@@ -368,6 +368,18 @@ def bundled_packages_of_an_optional_left_out_stay_locked_when_a_lockfile_lists_t
                       r, expected_name="npm", actual_name="lade")
 
 @suite.test
+def ci_names_no_bundled_package_npm_has_not_unpacked(ctx):
+    # npm ci compares the lockfile with a tree whose new bundling packages are still unopened:
+    # bundler is missing from the lockfile, the bundled-dep inside it is not named.
+    proj = ctx.project(pkg_json({"leaf": "1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    proj.write("package.json", pkg_json({"leaf": "1.0.0", "bundler": "1.0.0"})["package.json"])
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci")
+    h.check_output_contains(r, "Missing: bundler@1.0.0 from lock file")
+    h.check("bundled-dep" not in r.output, "the bundled package is named", r)
+
+@suite.test
 def dry_run_writes_nothing(ctx):
     proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
     before = proj.read_text("package.json")
