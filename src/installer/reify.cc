@@ -210,23 +210,30 @@ bool same_package(const Node& a, const Node& b) {
          a.package_name() == b.package_name();
 }
 
-/// Gives `ideal` the flags of `installed` and of everything inside it; where the two hold
-/// different packages (or `ideal` none), the installed one is copied in its place.
-bool take_installed_subtree(tree::Tree& ideal, Node& bundler, Node* counterpart, const Node& installed) {
-  if (!counterpart || !same_package(*counterpart, installed)) {
-    if (counterpart) ideal.detach(counterpart);
-    copy_subtree(ideal, installed, &bundler);
-    return true;
-  }
-  bool changed = counterpart->flags != installed.flags;
-  counterpart->flags = installed.flags;
+/// The same packages with the same flags, all the way down (links aside).
+bool same_subtree(const Node& ideal, const Node& installed) {
+  if (!same_package(ideal, installed) || ideal.flags != installed.flags) return false;
+  auto real_children = [](const Node& n) {
+    size_t count = 0;
+    for (const auto& [_, child] : n.children()) count += child->is_link ? 0 : 1;
+    return count;
+  };
+  if (real_children(ideal) != real_children(installed)) return false;
   for (const auto& [name, child] : installed.children()) {
     if (child->is_link) continue;
-    Node* inside = counterpart->child(name);
-    if (inside && inside->is_link) continue;
-    changed = take_installed_subtree(ideal, *counterpart, inside, *child) || changed;
+    const Node* inside = ideal.child(name);
+    if (!inside || inside->is_link || !same_subtree(*inside, *child)) return false;
   }
-  return changed;
+  return true;
+}
+
+/// npm moves the installed node, with everything inside it, to the ideal tree: whatever the
+/// ideal tree had there goes, down to packages resolution placed inside it.
+bool take_installed_subtree(tree::Tree& ideal, Node& bundler, Node* counterpart, const Node& installed) {
+  if (counterpart && same_subtree(*counterpart, installed)) return false;
+  if (counterpart) ideal.detach(counterpart);
+  copy_subtree(ideal, installed, &bundler);
+  return true;
 }
 
 bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed) {

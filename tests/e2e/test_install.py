@@ -1894,6 +1894,26 @@ def a_bundler_that_stays_keeps_its_bundled_packages_as_installed(ctx):
     h.check_output_matches(r, r"up to date", "the fourth install")
 
 @suite.test
+def a_bundler_that_stays_keeps_its_bundle_as_installed_whatever_was_placed_in_it(ctx):
+    # The second install resolves bpi-inner's unmet bpi-leaf 1 and places it inside bpi-inner
+    # (bpi-host's peer bpi-leaf 2 keeps it out of bpi-host). npm then puts the installed
+    # bpi-inner, with nothing inside it, in place of the one resolution filled: the lockfile
+    # stays as the first install wrote it, every time.
+    files = pkg_json({"bpi-host": "1.0.0", "bpi-leaf": "2.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    first = None
+    for what in ("first install", "second install", "third install"):
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, what)
+        h.check_exit(n, 0, "npm: " + what)
+        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
+                          expected_name="npm", actual_name="lade")
+        first = first or ours.read_text("package-lock.json")
+        h.check_equal(ours.read_text("package-lock.json"), first, what + ": the lockfile as first written", r)
+
+@suite.test
 def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ctx):
     # ifo-opt (optional) needs leaf@99, which does not exist, and ifo-shared. npm prunes
     # ifo-opt with what only it needs while bundles are still closed: ifo-shared goes too, and
