@@ -1146,6 +1146,27 @@ int run_install(InstallRequest req) {
   auto resolve_time = since(t_resolve);
   const resolver::ResolveStats resolve_stats = builder.stats();
   const std::unordered_set<const tree::Node*> opened_from_bundles = builder.opened_from_bundles();
+  installer::InstallOptions iopts;
+  iopts.project_dir = project.dir;
+  iopts.platform = platform.platform;
+  iopts.arch = platform.arch;
+  iopts.libc = platform.libc;
+  iopts.node_version = project.node_version;
+  iopts.npm_version = wiring.settings().npm_version;
+  iopts.node_modules_is_new = node_modules_was_absent;
+  iopts.bin_links = wiring.settings().bin_links;
+  // npm checks engines and platforms, and leaves out the optional packages this system cannot
+  // have, at the end of buildIdealTree: on the tree whose bundles are not opened yet.
+  util::Status platform_check;
+  std::vector<std::string> platform_warnings;
+  builder.as_npm_resolved([&] {
+    platform_check = installer::check_engines_and_platforms(
+        ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
+        req.force || wiring.settings().force,
+        req.package_lock_only ? std::unordered_set<const tree::Node*>{} : opened_from_bundles,
+        install_omit(req, wiring.settings()), platform_warnings);
+    if (platform_check) installer::leave_out_optionals_not_for_here(ideal, iopts);
+  });
   // What resolution read (packuments, their version indexes, manifests) is most of the memory
   // held at this point and nothing after it reads it: freed on the side (10-13 ms for the
   // medium benchmark fixture) while the packages are linked, so that the lockfile is written
@@ -1156,25 +1177,8 @@ int run_install(InstallRequest req) {
   });
   if (yarn_lock) lockfile::fill_from_yarn_lock(ideal, *yarn_lock, project.dir, wiring.default_registry());
 
-  installer::InstallOptions iopts;
-  iopts.project_dir = project.dir;
-  iopts.platform = platform.platform;
-  iopts.arch = platform.arch;
-  iopts.libc = platform.libc;
-  iopts.node_version = project.node_version;
-  iopts.npm_version = wiring.settings().npm_version;
-  iopts.node_modules_is_new = node_modules_was_absent;
-  iopts.bin_links = wiring.settings().bin_links;
-  {
-    std::vector<std::string> warnings;
-    auto st = installer::check_engines_and_platforms(
-        ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
-        req.force || wiring.settings().force,
-        req.package_lock_only ? std::unordered_set<const tree::Node*>{} : opened_from_bundles,
-        install_omit(req, wiring.settings()), warnings);
-    for (const auto& w : warnings) reporter.warn(w);
-    if (!st) return fail(st.error());
-  }
+  for (const auto& w : platform_warnings) reporter.warn(w);
+  if (!platform_check) return fail(platform_check.error());
   if (req.command == Command::Ci) {
     // npm ci compares the tree an install would build with the lockfile alone, once that tree
     // has passed the platform check above (which ends npm's buildIdealTree).

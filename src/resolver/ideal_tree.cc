@@ -936,16 +936,26 @@ struct IdealTreeBuilder::Impl {
   /// What optional_set(failed) is in the tree npm's install resolved, bundles unopened: where it
   /// prunes a failed optional package, before it opens them.
   std::vector<Node*> optional_set_before_bundles(Node* failed) {
+    std::vector<Node*> set;
+    as_npm_resolved([&] { set = tree::optional_set(failed); });
+    return set;
+  }
+
+  /// See IdealTreeBuilder::as_npm_resolved.
+  void as_npm_resolved(const std::function<void()>& fn) {
+    if (opened_bundles.empty()) {
+      fn();
+      return;
+    }
     std::unordered_map<Node*, tree::DepFlags> now;
     for (auto& [n, flags] : flags_before_bundles) {
       now[n] = n->flags;
       n->flags = flags;
     }
     for (auto& [n, parent] : opened_bundles) tree.detach(n);
-    std::vector<Node*> set = tree::optional_set(failed);
+    fn();
     for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
     for (auto& [n, flags] : now) n->flags = flags;
-    return set;
   }
 
   /// The flags of the tree as npm's install first computes them, bundles unopened (see
@@ -1175,6 +1185,8 @@ IdealTreeBuilder::IdealTreeBuilder(Tree& tree, PackumentSource& source, ResolveO
 IdealTreeBuilder::~IdealTreeBuilder() = default;
 
 util::Status IdealTreeBuilder::build() { return impl_->run(); }
+
+void IdealTreeBuilder::as_npm_resolved(const std::function<void()>& fn) { impl_->as_npm_resolved(fn); }
 
 std::unordered_set<const tree::Node*> IdealTreeBuilder::opened_from_bundles() const {
   return {impl_->unpacked_from_bundle.begin(), impl_->unpacked_from_bundle.end()};

@@ -380,6 +380,23 @@ def ci_names_no_bundled_package_npm_has_not_unpacked(ctx):
     h.check("bundled-dep" not in r.output, "the bundled package is named", r)
 
 @suite.test
+def platform_is_checked_before_a_bundle_makes_an_optional_package_required(ctx):
+    # only-aix is opb-user's optional dependency. The bundled opb-inner, once opb-host is
+    # unpacked, has a peer edge to it, and the lockfile then flags it required; npm checked
+    # platforms before that, found it optional and left it out: the install succeeds.
+    files = pkg_json({"opb-user": "1.0.0", "opb-host": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install")
+    h.check_exit(n, 0, "npm install")
+    h.check_not_exists(ours.path("node_modules/only-aix"), "only-aix")
+    h.check_equal(ours.lockfile()["packages"]["node_modules/only-aix"].get("optional"), None,
+                  "only-aix's optional flag in the lockfile", r)
+    for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+        h.check_equal(ours.read_text(rel), theirs.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+
+@suite.test
 def dry_run_writes_nothing(ctx):
     proj = ctx.project(pkg_json({"chain-a": "^1.0.0"}))
     before = proj.read_text("package.json")
