@@ -1012,7 +1012,10 @@ struct IdealTreeBuilder::Impl {
     if (opens_tarball && node->package.has_shrinkwrap && !node->resolved.empty()) {
       load_shrinkwrap(node);
     }
-    if (opens_tarball && !node->package.bundle_dependencies.empty() && node->errors.empty()) {
+    // Outside complete mode npm opens a bundle only when it unpacks the package, and one placed
+    // inside a bundle for a bundled package it never unpacks (the bundle brings what it has).
+    if (opens_tarball && !node->package.bundle_dependencies.empty() && node->errors.empty() &&
+        (options.complete || !node->in_dep_bundle())) {
       load_bundle(node);
     }
     std::vector<std::pair<Edge*, Node*>> tasks;

@@ -1805,6 +1805,25 @@ def what_a_bundled_package_lacks_is_resolved_once_it_is_locked(ctx):
     h.check_output_matches(r, r"up to date", "the third install")
 
 @suite.test
+def a_bundling_package_placed_inside_a_bundle_is_not_opened(ctx):
+    # The second install resolves nbb-mid's unmet nbb-sub 1 and places it inside nbb-host, where
+    # it counts as bundled: npm never unpacks it, so never learns of the nbb-leaf it bundles,
+    # and locks none.
+    files = pkg_json({"nbb-host": "1.0.0", "nbb-sub": "2.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    for what in ("first install", "second install"):
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, what)
+        h.check_exit(n, 0, "npm: " + what)
+        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), what, r,
+                      expected_name="npm", actual_name="lade")
+    packages = ours.lockfile()["packages"]
+    h.check_equal(packages["node_modules/nbb-host/node_modules/nbb-sub"].get("version"), "1.0.0", "nbb-sub 1, locked", r)
+    h.check("node_modules/nbb-host/node_modules/nbb-sub/node_modules/nbb-leaf" not in packages,
+            "what nbb-sub 1 bundles is locked", r)
+
+@suite.test
 def install_flags_the_tree_it_resolved_before_opening_bundles(ctx):
     # npm's install computes the lockfile's flags on the tree it resolved, bundles unopened:
     # there bfl-host's edge to the bfl-shared it bundles reaches the root's peer bfl-shared 2,
