@@ -28,6 +28,19 @@ def pkg_json(deps=None, dev=None, name="app", **extra):
     return {"package.json": d}
 
 
+def install_as_npm_does(ctx, ours, theirs, what, compare=("package-lock.json",)):
+    """`install --ignore-scripts` with lade in `ours` and with npm in `theirs`: both succeed and
+    leave the files `compare` byte for byte the same. Returns lade's result."""
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, what)
+    h.check_exit(n, 0, "npm: " + what)
+    for rel in compare:
+        h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
+                      expected_name="npm", actual_name="lade")
+    return r
+
+
 @suite.test
 def install_from_package_json(ctx):
     proj = ctx.project(pkg_json({"leaf": "^1.0.0", "bin-string": "^1.0.0", "bin-object": "^1.0.0",
@@ -358,14 +371,10 @@ def bundled_packages_of_an_optional_left_out_stay_locked_when_a_lockfile_lists_t
         if mode == "from a lockfile":
             h.check_exit(ctx.lade(L.install + [L.package_lock_only], ours), 0, "lade: lockfile only")
             h.check_exit(ctx.npm(["install", "--package-lock-only"], theirs), 0, "npm: lockfile only")
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, "install, " + mode)
-        h.check_exit(n, 0, "npm install, " + mode)
+        r = install_as_npm_does(ctx, ours, theirs, "install, " + mode)
         h.check_equal(inner in ours.lockfile()["packages"], mode == "from a lockfile", "obx-inner locked, " + mode, r)
         h.check_not_exists(ours.path("node_modules/obx-native"), "obx-native")
-        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile, " + mode,
-                      r, expected_name="npm", actual_name="lade")
+
 
 @suite.test
 def ci_names_no_bundled_package_npm_has_not_unpacked(ctx):
@@ -379,6 +388,7 @@ def ci_names_no_bundled_package_npm_has_not_unpacked(ctx):
     h.check_output_contains(r, "Missing: bundler@1.0.0 from lock file")
     h.check("bundled-dep" not in r.output, "the bundled package is named", r)
 
+
 @suite.test
 def platform_is_checked_before_a_bundle_makes_an_optional_package_required(ctx):
     # only-aix is opb-user's optional dependency. The bundled opb-inner, once opb-host is
@@ -386,15 +396,11 @@ def platform_is_checked_before_a_bundle_makes_an_optional_package_required(ctx):
     # platforms before that, found it optional and left it out: the install succeeds.
     files = pkg_json({"opb-user": "1.0.0", "opb-host": "1.0.0"})
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-    n = ctx.npm(["install", "--ignore-scripts"], theirs)
-    h.check_exit(r, 0, "install")
-    h.check_exit(n, 0, "npm install")
+    r = install_as_npm_does(ctx, ours, theirs, "install", ("package-lock.json", "node_modules/.package-lock.json"))
     h.check_not_exists(ours.path("node_modules/only-aix"), "only-aix")
     h.check_equal(ours.lockfile()["packages"]["node_modules/only-aix"].get("optional"), None,
                   "only-aix's optional flag in the lockfile", r)
-    for rel in ("package-lock.json", "node_modules/.package-lock.json"):
-        h.check_equal(ours.read_text(rel), theirs.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+
 
 @suite.test
 def dry_run_writes_nothing(ctx):
@@ -1769,18 +1775,14 @@ def the_install_after_resolves_what_a_newly_bundled_package_lacks(ctx):
     files = pkg_json({"bnd-host": "1.0.0", "bnd-user": "1.0.0"})
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
     for what in ("first install", "second install"):
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, what)
-        h.check_exit(n, 0, "npm: " + what)
-        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), what, r,
-                      expected_name="npm", actual_name="lade")
+        r = install_as_npm_does(ctx, ours, theirs, what)
     h.check_equal(ours.lockfile()["packages"]["node_modules/bnd-host/node_modules/bnd-leaf"].get("inBundle"),
                   True, "bnd-inner's bnd-leaf, locked", r)
     h.check_not_exists(ours.path("node_modules/bnd-host/node_modules/bnd-leaf"), "bnd-inner's bnd-leaf")
     r = ctx.lade(L.install + ["--ignore-scripts"], ours)
     h.check_exit(r, 0, "third install")
     h.check_output_matches(r, r"up to date", "the third install")
+
 
 @suite.test
 def what_a_bundled_package_lacks_is_resolved_once_it_is_locked(ctx):
@@ -1791,18 +1793,13 @@ def what_a_bundled_package_lacks_is_resolved_once_it_is_locked(ctx):
     files = pkg_json({"sbx-host": "1.0.0", "sbx-helper": "2.0.0"})
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
     for what in ("first install", "second install", "third install"):
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, what)
-        h.check_exit(n, 0, "npm: " + what)
-        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
-            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
-                          expected_name="npm", actual_name="lade")
+        r = install_as_npm_does(ctx, ours, theirs, what, ("package-lock.json", "node_modules/.package-lock.json"))
         if what == "second install":
             h.check_output_contains(r, 'peer sbx-inner@"1.1.x" from sbx-helper@1.0.0')
     h.check_equal(ours.installed_version("sbx-host/node_modules/sbx-inner"), "1.0.0", "the bundled sbx-inner", r)
     h.check_not_exists(ours.path("node_modules/sbx-host/node_modules/sbx-helper"), "sbx-helper 1 in sbx-host")
     h.check_output_matches(r, r"up to date", "the third install")
+
 
 @suite.test
 def a_bundling_package_placed_inside_a_bundle_is_not_opened(ctx):
@@ -1812,16 +1809,12 @@ def a_bundling_package_placed_inside_a_bundle_is_not_opened(ctx):
     files = pkg_json({"nbb-host": "1.0.0", "nbb-sub": "2.0.0"})
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
     for what in ("first install", "second install"):
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, what)
-        h.check_exit(n, 0, "npm: " + what)
-        h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), what, r,
-                      expected_name="npm", actual_name="lade")
+        r = install_as_npm_does(ctx, ours, theirs, what)
     packages = ours.lockfile()["packages"]
     h.check_equal(packages["node_modules/nbb-host/node_modules/nbb-sub"].get("version"), "1.0.0", "nbb-sub 1, locked", r)
     h.check("node_modules/nbb-host/node_modules/nbb-sub/node_modules/nbb-leaf" not in packages,
             "what nbb-sub 1 bundles is locked", r)
+
 
 @suite.test
 def install_flags_the_tree_it_resolved_before_opening_bundles(ctx):
@@ -1905,14 +1898,7 @@ def a_bundler_that_stays_keeps_its_bundled_packages_as_installed(ctx):
     inner = "node_modules/tbf-bundler/node_modules/tbf-inner"
 
     def both(what):
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, what)
-        h.check_exit(n, 0, "npm: " + what)
-        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
-            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
-                          expected_name="npm", actual_name="lade")
-        return r
+        return install_as_npm_does(ctx, ours, theirs, what, ("package-lock.json", "node_modules/.package-lock.json"))
 
     r = both("first install")
     h.check_equal(ours.lockfile()["packages"][inner].get("peer"), True, "tbf-inner at first", r)
@@ -1929,6 +1915,7 @@ def a_bundler_that_stays_keeps_its_bundled_packages_as_installed(ctx):
     h.check_exit(r, 0, "fourth install")
     h.check_output_matches(r, r"up to date", "the fourth install")
 
+
 @suite.test
 def a_bundler_that_stays_keeps_its_bundle_as_installed_whatever_was_placed_in_it(ctx):
     # The second install resolves bpi-inner's unmet bpi-leaf 1 and places it inside bpi-inner
@@ -1939,15 +1926,10 @@ def a_bundler_that_stays_keeps_its_bundle_as_installed_whatever_was_placed_in_it
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
     first = None
     for what in ("first install", "second install", "third install"):
-        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-        n = ctx.npm(["install", "--ignore-scripts"], theirs)
-        h.check_exit(r, 0, what)
-        h.check_exit(n, 0, "npm: " + what)
-        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
-            h.check_equal(ours.read_text(rel), theirs.read_text(rel), what + ": " + rel, r,
-                          expected_name="npm", actual_name="lade")
+        r = install_as_npm_does(ctx, ours, theirs, what, ("package-lock.json", "node_modules/.package-lock.json"))
         first = first or ours.read_text("package-lock.json")
         h.check_equal(ours.read_text("package-lock.json"), first, what + ": the lockfile as first written", r)
+
 
 @suite.test
 def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ctx):
@@ -1957,17 +1939,12 @@ def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ct
     # required package, all the same.
     files = pkg_json({"ifo-bundler": "1.0.0"})
     ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
-    n = ctx.npm(["install", "--ignore-scripts"], theirs)
-    h.check_exit(r, 0, "install")
-    h.check_exit(n, 0, "npm install")
+    r = install_as_npm_does(ctx, ours, theirs, "install", ("package-lock.json", "node_modules/.package-lock.json"))
     h.check_not_exists(ours.path("node_modules/ifo-shared"), "ifo-shared")
     h.check_not_exists(ours.path("node_modules/ifo-opt"), "ifo-opt")
     h.check_equal(ours.installed_version("ifo-bundler/node_modules/ifo-bundled"), "1.0.0", "the bundled package", r)
     h.check_equal(ours.lockfile()["packages"]["node_modules/ifo-shared"].get("optional"), None,
                   "ifo-shared's optional flag in the lockfile", r)
-    for rel in ("package-lock.json", "node_modules/.package-lock.json"):
-        h.check_equal(ours.read_text(rel), theirs.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
 
 
 @suite.test(lade_only=True)
