@@ -915,6 +915,8 @@ struct IdealTreeBuilder::Impl {
         return a->depth() != b->depth() ? a->depth() < b->depth() : a->location() < b->location();
       });
       for (Node* bundler : bundlers) tree::calc_dep_flags_from(bundler);
+      prune_bundled_metadeps();
+      std::erase_if(opened_bundles, [&](const auto& top) { return top.first->root() != root; });
       std::vector<std::pair<Node*, tree::DepFlags>> after_bundles;
       for (Node* n : tree.inventory()) after_bundles.emplace_back(n, n->flags);
       tree::reset_dep_flags(tree);
@@ -953,7 +955,9 @@ struct IdealTreeBuilder::Impl {
       n->flags = flags;
     }
     for (auto& [n, parent] : opened_bundles) tree.detach(n);
+    for (auto& [n, parent] : pruned_as_bundle_shadows) tree.attach(n, parent);
     fn();
+    for (auto& [n, parent] : pruned_as_bundle_shadows) tree.detach(n);
     for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
     for (auto& [n, flags] : now) n->flags = flags;
   }
@@ -998,6 +1002,70 @@ struct IdealTreeBuilder::Impl {
     }
   }
 
+  /// Bundlers placed in this build whose bundles are opened once resolution is over.
+  std::vector<Node*> bundlers_to_open;
+
+  /// npm's install (not `complete`) opens bundles when reify unpacks their packages, after the
+  /// tree is resolved: until then a bundler's edges to what it bundles reach whatever the tree
+  /// around it has, and placement sees them so. Shallowest first; a bundler that a shallower
+  /// bundle replaced, or placed inside one, is not opened.
+  void open_bundles_after_resolving() {
+    Node* root = real_root();
+    std::stable_sort(bundlers_to_open.begin(), bundlers_to_open.end(),
+                     [](Node* a, Node* b) { return a->depth() < b->depth(); });
+    for (Node* node : bundlers_to_open) {
+      if (node->root() != root || !node->errors.empty() || node->in_dep_bundle()) continue;
+      load_bundle(node);
+    }
+  }
+
+  /// What the packages around a bundler resolved for the names it now holds itself, which
+  /// arborist's reify prunes when nothing outside depends on it (#pruneBundledMetadeps).
+  /// Like npm, this marks every such package and what it reaches extraneous, then takes back
+  /// (and leaves not extraneous) each one that a package outside the set depends on.
+  std::vector<std::pair<Node*, Node*>> pruned_as_bundle_shadows;
+  void prune_bundled_metadeps() {
+    Node* root = real_root();
+    std::vector<Node*> shadowed;
+    std::unordered_set<Node*> in_set;
+    auto add = [&](Node* n) {
+      n->flags.extraneous = true;
+      if (in_set.insert(n).second) shadowed.push_back(n);
+    };
+    for (Node* bundler : bundlers_to_open) {
+      if (bundler->root() != root || !bundler->parent()) continue;
+      for (const auto& [name, child] : bundler->children()) {
+        if (Node* shadow = bundler->parent()->resolve(name)) add(shadow);
+      }
+    }
+    for (size_t i = 0; i < shadowed.size(); ++i) {
+      for (Edge* e : shadowed[i]->edges_out()) {
+        if (e->to()) add(e->to());
+      }
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (Node* shadow : shadowed) {
+        if (!in_set.count(shadow)) continue;
+        for (Edge* e : shadow->edges_in()) {
+          if (!in_set.count(e->from())) {
+            shadow->flags.extraneous = false;
+            in_set.erase(shadow);
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+    for (Node* shadow : shadowed) {
+      if (!in_set.count(shadow) || shadow->is_project_root || shadow->root() != root) continue;
+      if (Node* parent = shadow->parent()) {
+        pruned_as_bundle_shadows.emplace_back(shadow, parent);
+        tree.detach(shadow);
+      }
+    }
+  }
+
   /// Adds what a node's own npm-shrinkwrap.json locks as its subtree (arborist's crackOpen).
   void load_shrinkwrap(Node* node) {
     if (auto st = source.load_shrinkwrap(tree, *node); !st) {
@@ -1012,11 +1080,14 @@ struct IdealTreeBuilder::Impl {
     if (opens_tarball && node->package.has_shrinkwrap && !node->resolved.empty()) {
       load_shrinkwrap(node);
     }
-    // Outside complete mode npm opens a bundle only when it unpacks the package, and one placed
-    // inside a bundle for a bundled package it never unpacks (the bundle brings what it has).
-    if (opens_tarball && !node->package.bundle_dependencies.empty() && node->errors.empty() &&
-        (options.complete || !node->in_dep_bundle())) {
-      load_bundle(node);
+    // Outside complete mode npm opens a bundle only when it unpacks the package, once the tree
+    // is placed (open_bundles_after_resolving).
+    if (opens_tarball && !node->package.bundle_dependencies.empty() && node->errors.empty()) {
+      if (options.complete) {
+        load_bundle(node);
+      } else {
+        bundlers_to_open.push_back(node);
+      }
     }
     std::vector<std::pair<Edge*, Node*>> tasks;
     Node* peer_source = node;
@@ -1108,6 +1179,7 @@ struct IdealTreeBuilder::Impl {
       }
       if (!resolve_links()) break;
     }
+    open_bundles_after_resolving();
 
     if (!options.loaded_from_lockfile || mutate_tree) {
       calc_flags_as_npm_installs();

@@ -1947,6 +1947,26 @@ def what_a_failed_optional_alone_needed_goes_with_it_before_a_bundle_needs_it(ct
                   "ifo-shared's optional flag in the lockfile", r)
 
 
+@suite.test
+def a_bundle_is_closed_while_the_tree_is_placed(ctx):
+    # dbo-host@2.1.0 bundles dbo-shared@2.1.0. npm opens that bundle only when it unpacks the
+    # package, after placing the tree, so until then dbo-host's edge reaches the root's
+    # dbo-shared@2.1.0. That edge keeps dbo-host@0.1.0's optional peer dbo-shared@1 from
+    # replacing it: the peer is placed beside dbo-host@0.1.0, under dbo-mid.
+    # The pass that prunes what the opened bundle shadows then clears the extraneous flag
+    # of that peer (its dependent is outside the shadowed set), so the lockfile lists it as
+    # optional and peer rather than as extraneous.
+    files = pkg_json({"dbo-shared": "<=2.1.0"}, dev={"dbo-host": ">0.1.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = install_as_npm_does(ctx, ours, theirs, "install", ("package-lock.json", "node_modules/.package-lock.json"))
+    h.check_equal(ours.installed_version("dbo-shared"), "2.1.0", "the root's dbo-shared", r)
+    h.check_equal(ours.installed_version("dbo-mid/node_modules/dbo-shared"), "1.2.0", "the peer beside dbo-host@0.1.0", r)
+    h.check_equal(ours.installed_version("dbo-host/node_modules/dbo-shared"), "2.1.0", "the bundled dbo-shared", r)
+    entry = ours.lockfile()["packages"]["node_modules/dbo-mid/node_modules/dbo-shared"]
+    h.check_equal((entry.get("optional"), entry.get("peer"), entry.get("extraneous")), (True, True, None),
+                  "the peer's flags in the lockfile", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
