@@ -1029,6 +1029,7 @@ struct IdealTreeBuilder::Impl {
     std::vector<Node*> shadowed;
     std::unordered_set<Node*> in_set;
     auto add = [&](Node* n) {
+      if (n->is_project_root) return;
       n->flags.extraneous = true;
       if (in_set.insert(n).second) shadowed.push_back(n);
     };
@@ -1058,7 +1059,7 @@ struct IdealTreeBuilder::Impl {
       }
     }
     for (Node* shadow : shadowed) {
-      if (!in_set.count(shadow) || shadow->is_project_root || shadow->root() != root) continue;
+      if (!in_set.count(shadow) || shadow->root() != root) continue;
       if (Node* parent = shadow->parent()) {
         pruned_as_bundle_shadows.emplace_back(shadow, parent);
         tree.detach(shadow);

@@ -1967,6 +1967,24 @@ def a_bundle_is_closed_while_the_tree_is_placed(ctx):
                   "the peer's flags in the lockfile", r)
 
 
+@suite.test
+def what_a_new_bundle_shadows_is_pruned(ctx):
+    # pbm-host@1 needs pbm-leaf@1.1.0, installed beside it with pbm-sub. pbm-host@2 bundles
+    # pbm-leaf@1.0.0: once that bundle is open nothing needs the root's pbm-leaf or pbm-sub
+    # any more, and npm's reify prunes both (#pruneBundledMetadeps).
+    files = pkg_json({"pbm-host": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    h.check_equal(ours.installed_version("pbm-sub"), "1.0.0", "pbm-sub after the first install")
+    for proj in (ours, theirs):
+        proj.write("package.json", pkg_json({"pbm-host": "2.0.0"})["package.json"])
+    r = install_as_npm_does(ctx, ours, theirs, "install after pbm-host@2", both)
+    h.check_equal(ours.installed_version("pbm-host/node_modules/pbm-leaf"), "1.0.0", "the bundled pbm-leaf", r)
+    h.check_not_exists(ours.path("node_modules/pbm-leaf"), "the root's pbm-leaf")
+    h.check_not_exists(ours.path("node_modules/pbm-sub"), "pbm-sub")
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
