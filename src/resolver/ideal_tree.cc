@@ -1008,9 +1008,12 @@ struct IdealTreeBuilder::Impl {
   /// npm's install (not `complete`) opens bundles when reify unpacks their packages, after the
   /// tree is resolved: until then a bundler's edges to what it bundles reach whatever the tree
   /// around it has, and placement sees them so. Shallowest first; a bundler that a shallower
-  /// bundle replaced, or placed inside one, is not opened.
+  /// bundle replaced, or placed inside one, is not opened. (A bundler looked at again while
+  /// placing is listed once.)
   void open_bundles_after_resolving() {
     Node* root = real_root();
+    std::unordered_set<Node*> listed;
+    std::erase_if(bundlers_to_open, [&](Node* n) { return !listed.insert(n).second; });
     std::stable_sort(bundlers_to_open.begin(), bundlers_to_open.end(),
                      [](Node* a, Node* b) { return a->depth() < b->depth(); });
     for (Node* node : bundlers_to_open) {
