@@ -54,8 +54,7 @@ bool heads_its_tree(const Node* n) {
 
 class Explainer {
  public:
-  Explainer(const tree::Tree* tree, const std::unordered_set<Node*>* not_yet_in_tree)
-      : tree_(tree), not_yet_in_tree_(not_yet_in_tree) {}
+  explicit Explainer(const tree::Tree* tree) : tree_(tree) {}
 
   // `depth` is what the node's dependents are printed with (see print_node_whole): only what
   // is printed is explained, or a package with hundreds of dependents would take ages.
@@ -87,7 +86,6 @@ class Explainer {
       for (const Edge* in : n->edges_in()) {
         // An invalid edge does not hold the node where it is, but the project's own are shown.
         if (!in->valid() && !(in->from() && heads_its_tree(in->from()))) continue;
-        if (not_yet_in_tree_ && not_yet_in_tree_->count(in->from())) continue;
         dependents.push_back(in);
       }
     }
@@ -142,7 +140,6 @@ class Explainer {
 
  private:
   const tree::Tree* tree_;
-  const std::unordered_set<Node*>* not_yet_in_tree_;
 };
 
 // ---- printing (explain-dep) ----
@@ -227,7 +224,7 @@ std::string print_edge(const EdgeWhy& e, int depth, std::vector<std::string>& se
 }  // namespace
 
 std::string explain_peer_conflict(const PeerConflict& c, int depth) {
-  Explainer explainer(c.tree, c.not_yet_in_tree);
+  Explainer explainer(c.tree);
   std::vector<std::string> out;
   std::vector<std::string> seen;
   std::optional<NodeWhy> dep, current;

@@ -5,7 +5,6 @@
 // and for an "overriding peer dependency" warning (2 levels), made as arborist explains nodes
 // and edges (Node#explain, Edge#explain) and as npm prints them (explain-dep, explain-eresolve).
 #include <string>
-#include <unordered_set>
 
 #include "tree/tree.h"
 
@@ -29,9 +28,6 @@ struct PeerConflict {
   const tree::Edge* conflicting_peer_via = nullptr;
   /// When no current node is known, the current node of the conflicting peer.
   const tree::Node* conflicting_current = nullptr;
-  /// Packages npm's tree does not hold yet (bundled ones it unpacks only after resolving): what
-  /// they depend on is not among a node's dependents.
-  const std::unordered_set<tree::Node*>* not_yet_in_tree = nullptr;
 };
 
 /// explain-eresolve's explain(): "While resolving: ...", "Found: ...", "Could not resolve

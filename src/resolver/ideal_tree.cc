@@ -465,7 +465,6 @@ struct IdealTreeBuilder::Impl {
     if (fatal) return;
     PeerConflict c;
     c.tree = &tree;
-    c.not_yet_in_tree = not_yet_in_npms_tree();
     c.edge = edge;
     c.current = edge->from()->resolve(edge->name());
     c.current_edge = current_edge;
@@ -586,7 +585,6 @@ struct IdealTreeBuilder::Impl {
     std::optional<PeerConflict> peer_conflict(Edge* e, Node* d) {
       PeerConflict c;
       c.tree = &b.tree;
-      c.not_yet_in_tree = b.not_yet_in_npms_tree();
       c.edge = e;
       c.dep = d;
       c.current = e->from()->resolve(e->name());
@@ -641,7 +639,6 @@ struct IdealTreeBuilder::Impl {
       if (!c) {
         c = PeerConflict{};
         c->tree = &b.tree;
-        c->not_yet_in_tree = b.not_yet_in_npms_tree();
         c->edge = t->edge;
         c->dep = t->dep;
         c->current = t->edge->from()->resolve(t->edge->name());
@@ -966,13 +963,10 @@ struct IdealTreeBuilder::Impl {
   /// calc_flags_as_npm_installs); empty when no bundle was opened.
   std::unordered_map<Node*, tree::DepFlags> flags_before_bundles;
 
-  /// What load_bundle took from tarballs during this build. npm's install (not `complete`)
-  /// opens bundles only after it resolved the tree: what these need is not resolved. (Bundled
-  /// packages a lockfile lists were there before the build, and are.)
+  /// What load_bundle took from tarballs during this build. Outside complete mode they come
+  /// once placing is over: what these need is not resolved. (Bundled packages a lockfile lists
+  /// were there before the build, and are.)
   std::unordered_set<Node*> unpacked_from_bundle;
-  const std::unordered_set<Node*>* not_yet_in_npms_tree() const {
-    return options.complete ? nullptr : &unpacked_from_bundle;
-  }
 
   /// Adds the packages a node's tarball bundles as its children (arborist's crackOpen).
   void load_bundle(Node* node) {
@@ -1174,7 +1168,6 @@ struct IdealTreeBuilder::Impl {
       while (!queue.empty()) {
         Node* node = pop();
         if (seen.count(node) || node->root() != root || node->is_external()) continue;
-        if (!options.complete && unpacked_from_bundle.count(node)) continue;
         seen.insert(node);
         build_dep_step(node);
         if (fatal) return *fatal;
