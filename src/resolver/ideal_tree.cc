@@ -1023,40 +1023,24 @@ struct IdealTreeBuilder::Impl {
   std::vector<std::pair<Node*, Node*>> pruned_as_bundle_shadows;
   void prune_bundled_metadeps() {
     Node* root = real_root();
-    std::vector<Node*> shadowed;
-    std::unordered_set<Node*> in_set;
-    auto add = [&](Node* n) {
-      if (n->is_project_root) return;
-      n->flags.extraneous = true;
-      if (in_set.insert(n).second) shadowed.push_back(n);
-    };
+    std::vector<Node*> shadows;
     for (Node* bundler : bundlers_to_open) {
       if (bundler->root() != root || !bundler->parent()) continue;
       for (const auto& [name, child] : bundler->children()) {
-        if (Node* shadow = bundler->parent()->resolve(name)) add(shadow);
-      }
-    }
-    for (size_t i = 0; i < shadowed.size(); ++i) {
-      for (Edge* e : shadowed[i]->edges_out()) {
-        if (e->to()) add(e->to());
-      }
-    }
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (Node* shadow : shadowed) {
-        if (!in_set.count(shadow)) continue;
-        for (Edge* e : shadow->edges_in()) {
-          if (!in_set.count(e->from())) {
-            shadow->flags.extraneous = false;
-            in_set.erase(shadow);
-            changed = true;
-            break;
-          }
+        Node* shadow = bundler->parent()->resolve(name);
+        if (shadow && !shadow->is_project_root &&
+            std::find(shadows.begin(), shadows.end(), shadow) == shadows.end()) {
+          shadows.push_back(shadow);
         }
       }
     }
-    for (Node* shadow : shadowed) {
-      if (!in_set.count(shadow) || shadow->root() != root) continue;
+    std::vector<Node*> reached;
+    auto pruned = tree::gather_dep_set(
+        shadows, [](const Edge& e) { return !e.to()->is_project_root; }, &reached);
+    std::unordered_set<Node*> pruned_lookup(pruned.begin(), pruned.end());
+    for (Node* n : reached) n->flags.extraneous = pruned_lookup.count(n) > 0;
+    for (Node* shadow : pruned) {
+      if (shadow->root() != root) continue;
       if (Node* parent = shadow->parent()) {
         pruned_as_bundle_shadows.emplace_back(shadow, parent);
         tree.detach(shadow);

@@ -156,7 +156,8 @@ std::vector<Node*> optional_set(Node* node) {
 }
 
 std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
-                                  const std::function<bool(const Edge&)>& filter) {
+                                  const std::function<bool(const Edge&)>& filter,
+                                  std::vector<Node*>* reached) {
   std::vector<Node*> order(start.begin(), start.end());
   std::unordered_set<Node*> deps(start.begin(), start.end());
   for (size_t i = 0; i < order.size(); ++i) {
@@ -183,6 +184,7 @@ std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
   for (Node* n : order) {
     if (deps.count(n)) out.push_back(n);
   }
+  if (reached) *reached = std::move(order);
   return out;
 }
 

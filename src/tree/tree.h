@@ -301,9 +301,11 @@ class Tree {
 };
 
 /// The nodes reachable from `start` through edges passing `filter`, minus any also depended on
-/// from outside the set (arborist's gather-dep-set). Order: discovery order.
+/// from outside the set (arborist's gather-dep-set). Order: discovery order. `reached`, when
+/// given, receives every node the walk met, kept or not, in the same order.
 std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
-                                  const std::function<bool(const Edge&)>& filter);
+                                  const std::function<bool(const Edge&)>& filter,
+                                  std::vector<Node*>* reached = nullptr);
 
 /// arborist's optional-set: when optional `node` cannot be installed, what goes with it — the
 /// node, its dependents up to the optional edges that lead into the area, and whatever only
