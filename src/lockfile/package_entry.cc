@@ -98,11 +98,20 @@ Json meta_field(const Json& value, bool is_license) {
   return value;
 }
 
-bool is_registry_dependency(const tree::Node& node) {
-  const auto& in = node.edges_in();
-  if (in.empty()) return false;
-  return std::all_of(in.begin(), in.end(),
-                     [](const tree::Edge* e) { return is_registry_spec(e->spec()); });
+bool is_registry_dependency(const tree::Node& node, const std::function<bool(const tree::Node&)>& left_out) {
+  auto gone = [&](const tree::Node* from) {
+    for (const tree::Node* n = from; left_out && n; n = n->parent()) {
+      if (left_out(*n)) return true;
+    }
+    return false;
+  };
+  bool any = false;
+  for (const tree::Edge* e : node.edges_in()) {
+    if (gone(e->from())) continue;
+    if (!is_registry_spec(e->spec())) return false;
+    any = true;
+  }
+  return any;
 }
 
 Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOptions& options) {
@@ -131,7 +140,7 @@ Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOpt
   if (!node.integrity.empty()) meta["integrity"] = node.integrity;
   if (!node.is_project_root && node.in_bundle()) meta["inBundle"] = true;
 
-  if (!node.resolved.empty() && !(options.omit_registry_resolved && is_registry_dependency(node))) {
+  if (!node.resolved.empty() && !(options.omit_registry_resolved && is_registry_dependency(node, options.left_out))) {
     meta["resolved"] = node.resolved;
   }
 

@@ -2,6 +2,7 @@
 // One entry of a lockfile's "packages" map, to and from the tree: what npm's
 // Shrinkwrap.metaFromNode writes for a node, and what arborist's loadVirtual reads back from an
 // entry into a node.
+#include <functional>
 #include <string>
 
 #include "lockfile/lock_json.h"
@@ -25,6 +26,9 @@ EntryExtras entry_extras_from_json(const Json& package);
 struct EntryOptions {
   /// npm's omit-lockfile-registry-resolved: no "resolved" for registry dependencies.
   bool omit_registry_resolved = false;
+  /// Packages the written tree leaves out (with what they contain): their dependencies do not
+  /// count, as npm writes each lockfile from a tree they are no longer in.
+  std::function<bool(const tree::Node&)> left_out;
 };
 
 /// The lockfile entry for `node` (metaFromNode). Links give {resolved, link}; other nodes the
@@ -40,7 +44,9 @@ Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOpt
 Json package_fields(const manifest::Manifest& pkg);
 
 /// npm's node.isRegistryDependency: the node has edges in and every one has a registry spec.
-bool is_registry_dependency(const tree::Node& node);
+/// Edges from packages `left_out` (or inside one) are not there.
+bool is_registry_dependency(const tree::Node& node,
+                            const std::function<bool(const tree::Node&)>& left_out = nullptr);
 
 /// A Manifest from a lockfile entry (the package fields above; name from "name").
 manifest::Manifest manifest_from_entry(const Json& entry);

@@ -35,6 +35,7 @@ std::string write_lockfile(tree::Tree& tree, const WriteOptions& options) {
   };
   EntryOptions entry_options;
   entry_options.omit_registry_resolved = options.omit_registry_resolved;
+  entry_options.left_out = options.exclude;
 
   Json doc = Json::object();
   std::string name = root->package.name;
