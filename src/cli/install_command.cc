@@ -1083,6 +1083,17 @@ int run_install(InstallRequest req) {
   if (!wiring.settings().os.empty()) platform.platform = wiring.settings().os;
   if (!wiring.settings().cpu.empty()) platform.arch = wiring.settings().cpu;
   if (!wiring.settings().libc.empty()) platform.libc = wiring.settings().libc;
+  // npm's reify unpacks no package its diff leaves out: such a bundle stays closed.
+  {
+    installer::InstallOptions here = platform;
+    here.node_version = project.node_version;
+    here.npm_version = wiring.settings().npm_version;
+    ropts.left_out_here = [here, omit = install_omit(req, wiring.settings())](const tree::Node& n) {
+      if (installer::omitted(n, omit)) return true;
+      return n.flags.optional &&
+             !(installer::platform_ok(n, here) && installer::engines_ok(n.package, here.node_version, here.npm_version));
+    };
+  }
   // A node_modules made by this install is filled while resolution goes on (see
   // installer/early_link.h); not when some packages are left out anyway (omitted types, a
   // workspace selection), nor for `ci`, which removes node_modules after resolving.
@@ -1329,7 +1340,7 @@ int run_install(InstallRequest req) {
           // The bundled packages of a bundler that stays are the installed ones, flagged as the
           // installed tree flags them; npm's next install takes them again from the tree this
           // one leaves, which may differ: not an install with nothing to do.
-          if (installer::take_bundled_from_installed(ideal, *actual)) bundled_taken_from_installed = true;
+          if (installer::take_bundled_from_installed(ideal, *actual, install_omit(req, wiring.settings()))) bundled_taken_from_installed = true;
         }
       }
       // An install that stops half way must not look complete next time; one that fails before

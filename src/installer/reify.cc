@@ -236,11 +236,12 @@ bool take_installed_subtree(tree::Tree& ideal, Node& bundler, Node* counterpart,
   return true;
 }
 
-bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed) {
+bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed, const std::vector<std::string>& omit) {
   bool changed = false;
   for (const auto& [name, child] : ideal.children()) {
     Node* was = installed.child(name);
     if (!was || child->is_link || was->is_link || !stays_as_installed(*child, *was)) continue;
+    if (child->inert || omitted(*child, omit)) continue;
     // A package with a shrinkwrap is diffed as a whole (its shrinkwrap is read when unpacked).
     if (child->package.has_shrinkwrap) continue;
     if (!child->package.bundle_dependencies.empty()) {
@@ -250,21 +251,21 @@ bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed) {
         changed = take_installed_subtree(tree, *child, counterpart, *bundled) || changed;
       }
     }
-    changed = take_bundled_below(tree, *child, *was) || changed;
+    changed = take_bundled_below(tree, *child, *was, omit) || changed;
   }
   return changed;
 }
 
 }  // namespace
 
-bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed) {
+bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed, const std::vector<std::string>& omit) {
   Node* root = installed.root();
   if (!root || !ideal.root()) return false;
   for (Node* n : installed.inventory()) {
     if (n != root) n->flags.extraneous = true;
   }
   tree::calc_dep_flags(installed);
-  return take_bundled_below(ideal, *ideal.root(), *root);
+  return take_bundled_below(ideal, *ideal.root(), *root, omit);
 }
 
 bool platform_ok(const Node& node, const InstallOptions& options) { return platform_ok(node.package, options); }

@@ -171,8 +171,9 @@ std::unordered_set<tree::Node*> leave_out_optionals_not_for_here(tree::Tree& ide
 /// installed tree flags them (npm moves those nodes into the ideal tree), whatever resolution
 /// or the lockfile's entries say. `installed` is the tree the hidden lockfile records, with the
 /// flags its entries give; they are walked on from its root first, as npm's loadActual does.
-/// Returns whether `ideal` changed.
-bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed);
+/// A package the install leaves out (inert: an optional one that cannot go here; or one `omit`
+/// drops) does not stay: npm's diff takes it for absent. Returns whether `ideal` changed.
+bool take_bundled_from_installed(tree::Tree& ideal, tree::Tree& installed, const std::vector<std::string>& omit);
 /// True when `node` can be installed on this platform (npm-install-checks' checkPlatform).
 bool platform_ok(const tree::Node& node, const InstallOptions& options);
 bool platform_ok(const manifest::Manifest& package, const InstallOptions& options);

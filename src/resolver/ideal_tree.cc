@@ -1008,12 +1008,44 @@ struct IdealTreeBuilder::Impl {
     Node* root = real_root();
     std::unordered_set<Node*> listed;
     std::erase_if(bundlers_to_open, [&](Node* n) { return !listed.insert(n).second; });
+    if (bundlers_to_open.empty()) return;
+    const std::unordered_set<Node*> left_out = left_out_when_installed();
+    std::erase_if(bundlers_to_open, [&](Node* n) {
+      for (Node* at = n; at; at = at->parent()) {
+        if (left_out.count(at)) return true;
+      }
+      return false;
+    });
     std::stable_sort(bundlers_to_open.begin(), bundlers_to_open.end(),
                      [](Node* a, Node* b) { return a->depth() < b->depth(); });
     for (Node* node : bundlers_to_open) {
       if (node->root() != root || !node->errors.empty() || node->in_dep_bundle()) continue;
       load_bundle(node);
     }
+  }
+
+  /// What npm's reify does not install (it takes those packages for absent, and unpacks
+  /// nothing of them): each package options.left_out_here names in the tree as placed, bundles
+  /// unopened, with its optional set when it is optional.
+  std::unordered_set<Node*> left_out_when_installed() {
+    std::unordered_set<Node*> out;
+    if (!options.left_out_here) return out;
+    // The flags are computed for this question alone: what the tree keeps is decided later.
+    std::vector<std::pair<Node*, tree::DepFlags>> kept_flags;
+    for (Node* n : tree.inventory()) kept_flags.emplace_back(n, n->flags);
+    tree::reset_dep_flags(tree);
+    tree::calc_dep_flags(tree);
+    Node* root = real_root();
+    for (Node* n : tree.inventory()) {
+      if (n->root() != root || n->is_project_root || n->is_link || !options.left_out_here(*n)) continue;
+      if (!n->flags.optional) {
+        out.insert(n);
+        continue;
+      }
+      for (Node* m : tree::optional_set(n)) out.insert(m);
+    }
+    for (auto& [n, flags] : kept_flags) n->flags = flags;
+    return out;
   }
 
   /// What the packages around a bundler resolved for the names it now holds itself, which

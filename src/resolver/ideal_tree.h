@@ -60,6 +60,12 @@ struct ResolveOptions {
   /// install resolves as npm's does, which opens those bundles only after resolving: a
   /// dependency such a bundled package lacks is left unmet.
   bool complete = false;
+  /// Whether the install leaves a package out whatever else the tree holds: an optional one
+  /// this system cannot have (os, cpu, libc, engines), or one --omit drops. Asked of every node
+  /// once the tree is placed and its flags computed, before bundles are opened: npm never
+  /// unpacks such a package, nor anything only it needs (its optional set), so their bundles
+  /// stay closed. Empty: every package is installed.
+  std::function<bool(const tree::Node&)> left_out_here;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
   /// npm's `save` option (false for ci, --no-save and update) and whether the user asked for a

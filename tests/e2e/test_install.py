@@ -1985,6 +1985,34 @@ def what_a_new_bundle_shadows_is_pruned(ctx):
     h.check_not_exists(ours.path("node_modules/pbm-sub"), "pbm-sub")
 
 
+@suite.test
+def a_bundler_the_install_leaves_out_keeps_its_locked_bundle(ctx):
+    # hrz-plat (s390x only) is optional and needs hrz-host by the tag "latest"; hrz-outer
+    # bundles its own hrz-host, which the root's copy stood in for until that bundle was open.
+    # So the first install keeps the root's hrz-host (and its bundled hrz-leaf) with nothing
+    # installed depending on it: npm's hidden lockfile then records its "resolved" even where
+    # registry URLs are omitted. An install from that lockfile places hrz-host again (a tag
+    # is met only by a package with a tarball URL), finds it left out with hrz-plat, and never
+    # unpacks it: the locked hrz-leaf stays in the lockfile, now optional.
+    files = pkg_json({"hrz-outer": "1.0.0"}, optionalDependencies={"hrz-plat": "1.0.0"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    h.check_exists(ours.path("node_modules/hrz-host/node_modules/hrz-leaf"), "the bundled hrz-leaf")
+    for proj in (ours, theirs):
+        proj.write("package.json", pkg_json({"hrz-outer": "1.0.0", "leaf": "^1.0.0"},
+                                            optionalDependencies={"hrz-plat": "1.0.0"})["package.json"])
+    install_as_npm_does(ctx, ours, theirs, "install after adding leaf", both)
+    h.check_not_exists(ours.path("node_modules/hrz-host"), "hrz-host, left out with hrz-plat")
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile alone", both)
+    lock = ours.lockfile()["packages"]
+    h.check_equal(lock.get("node_modules/hrz-host/node_modules/hrz-leaf", {}).get("optional"), True,
+                  "the locked hrz-leaf, optional", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
