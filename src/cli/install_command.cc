@@ -903,10 +903,25 @@ int run_install(InstallRequest req) {
       VirtualTree out{make_tree(), {}};
       auto v = lockfile::read_lockfile(lock_text, lock_path.string(), *out.tree, project.manifest,
                                        read_options);
-      if (!v) out.status = v.take_error();
+      if (!v) {
+        out.status = v.take_error();
+      } else if (!out.tree->override_errors().empty()) {
+        out.status = out.tree->override_errors().front();
+      } else {
+        out.status = out.tree->assert_root_overrides();
+      }
       return out;
     });
   }
+  // npm ci loads the lockfile's tree before anything else, and any error there (an override
+  // that conflicts with a direct dependency, say) is its usage error.
+  std::optional<VirtualTree> ci_virtual;
+  auto ci_lockfile_unusable = [&]() -> std::optional<util::Error> {
+    if (req.command != Command::Ci) return std::nullopt;
+    if (!ci_virtual) ci_virtual = ci_virtual_tree.get();
+    if (ci_virtual->status) return std::nullopt;
+    return util::make_error("EUSAGE", ci_needs_lockfile + "\n" + ci_virtual->status.error().message);
+  };
   lockfile::LoadedLock loaded;
   bool loaded_lock = false;
   bool started_from_installed = false;
@@ -929,6 +944,7 @@ int run_install(InstallRequest req) {
       // npm ci takes a lockfile it cannot parse for none.
       return fail(util::make_error("EUSAGE", ci_needs_lockfile + "\n" + l.error().message));
     } else if (!l) {
+      if (auto unusable = ci_lockfile_unusable()) return fail(*unusable);
       return fail(l.error());
     } else {
       loaded = std::move(*l);
@@ -1152,7 +1168,10 @@ int run_install(InstallRequest req) {
   }
   auto builder_owner = std::make_unique<resolver::IdealTreeBuilder>(ideal, wiring.packuments(), ropts);
   resolver::IdealTreeBuilder& builder = *builder_owner;
-  if (auto st = builder.build(); !st) return fail(st.error());
+  if (auto st = builder.build(); !st) {
+    if (auto unusable = ci_lockfile_unusable()) return fail(*unusable);
+    return fail(st.error());
+  }
   for (const std::string& w : builder.stats().warnings) reporter.warn(w);
   auto resolve_time = since(t_resolve);
   const resolver::ResolveStats resolve_stats = builder.stats();
@@ -1193,9 +1212,8 @@ int run_install(InstallRequest req) {
   if (req.command == Command::Ci) {
     // npm ci compares the tree an install would build with the lockfile alone, once that tree
     // has passed the platform check above (which ends npm's buildIdealTree).
-    VirtualTree virtual_tree = ci_virtual_tree.get();
-    if (!virtual_tree.status) return fail(virtual_tree.status.error());
-    if (auto st = lockfile::check_ci_lockfile(*virtual_tree.tree, ideal, "lade", opened_from_bundles); !st) return fail(st.error());
+    if (auto unusable = ci_lockfile_unusable()) return fail(*unusable);
+    if (auto st = lockfile::check_ci_lockfile(*ci_virtual->tree, ideal, "lade", opened_from_bundles); !st) return fail(st.error());
   }
   const bool scripts_run = !req.ignore_scripts && !wiring.settings().ignore_scripts && !scripts_rules.allow_all;
   // npm's strict-allow-scripts preflight: before anything is installed or written.

@@ -122,6 +122,24 @@ def ci_with_a_lockfile_that_does_not_parse(ctx):
 
 
 @suite.test
+def ci_when_an_override_conflicts_with_a_direct_dependency(ctx):
+    # install says EOVERRIDE. npm ci meets the conflict while it loads the lockfile's tree, and
+    # reports anything that goes wrong there as its usage error.
+    proj = ctx.project(app({"leaf": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "install")
+    conflicting = app({"leaf": "1.0.0"})["package.json"]
+    conflicting["overrides"] = {"leaf": "1.1.0"}
+    proj.write("package.json", conflicting)
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 1, "install with the conflicting override")
+    h.check_output_contains(r, "EOVERRIDE")
+    r = ctx.lade(L.ci, proj)
+    h.check_exit(r, 1, "ci with the conflicting override")
+    h.check_output_contains(r, "EUSAGE")
+    h.check_output_matches(r, r"can only install with an existing package-lock\.json", "says what ci needs")
+
+
+@suite.test
 def node_modules_that_is_a_file_is_replaced(ctx):
     proj = ctx.project(app({"leaf": "^1.0.0"}))
     proj.write("node_modules", "not a folder\n")
