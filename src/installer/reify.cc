@@ -867,6 +867,16 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     std::error_code ec;
     fs::remove(project / loc.substr(0, loc.rfind('/')), ec);
   }
+  // npm retires a replaced package's whole folder and moves back only the nested packages that
+  // stay: when none does, the new folder has no node_modules. lade keeps that node_modules in
+  // place instead, so it goes once it is empty (rmdir: only then).
+  for (const auto& [loc, pkg] : replaced) {
+    std::error_code ec;
+    if (fs::symlink_status(project / loc, ec).type() == fs::file_type::symlink) continue;
+    const fs::path nested = project / loc / "node_modules";
+    fs::remove(nested / ".bin", ec);
+    fs::remove(nested, ec);
+  }
   // npm's linked layout, replaced by this tree: its store folder goes when nothing is left in it.
   if (left_linked_store) {
     std::error_code ec;

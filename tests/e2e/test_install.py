@@ -1986,6 +1986,22 @@ def what_a_new_bundle_shadows_is_pruned(ctx):
 
 
 @suite.test
+def a_replaced_package_keeps_no_empty_node_modules(ctx):
+    # rnm-host@1 gets leaf@2 nested below it (the root has leaf@1); rnm-host@2 needs nothing.
+    # npm retires the old folder whole and moves back only the nested packages that stay, so
+    # the new rnm-host has no node_modules folder at all.
+    files = pkg_json({"leaf": "^1.0.0", "rnm-host": "1.0.0"})
+    proj = ctx.project(files)
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_equal(proj.installed_version("rnm-host/node_modules/leaf"), "2.0.0", "the nested leaf")
+    proj.write("package.json", pkg_json({"leaf": "^1.0.0", "rnm-host": "2.0.0"})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install of rnm-host@2")
+    h.check_equal(proj.installed_version("rnm-host"), "2.0.0", "rnm-host", r)
+    h.check_not_exists(proj.path("node_modules/rnm-host/node_modules"), "rnm-host's emptied node_modules")
+
+
+@suite.test
 def a_bundler_the_install_leaves_out_keeps_its_locked_bundle(ctx):
     # hrz-plat (s390x only) is optional and needs hrz-host by the tag "latest"; hrz-outer
     # bundles its own hrz-host, which the root's copy stood in for until that bundle was open.
