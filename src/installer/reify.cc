@@ -9,6 +9,7 @@
 #include <cstring>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -561,7 +562,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::unordered_set<Node*> skipped;
   std::vector<Node*> wanted;
   std::set<std::string> kept_locations;  // outside `only`, left as they are
-  std::set<std::string> bundled_locations;
+  // Bundled packages, each with where its bundler is.
+  std::map<std::string, std::string> bundled_locations;
   std::vector<Node*> bundled_nodes;  // in path order, as `wanted`
   std::vector<Node*> unselected_folders;
   for (auto& [loc, n] : located) {
@@ -571,7 +573,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       continue;
     }
     if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
-      bundled_locations.insert(loc);
+      Node* bundler = n->bundler();
+      bundled_locations.emplace(loc, bundler ? bundler->location() : std::string());
       bundled_nodes.push_back(n);
       continue;
     }
@@ -841,7 +844,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   for (const auto& [loc, pkg] : installed) {
     if (loc.empty() || wanted_locations.count(loc)) continue;
     // A bundled package arrives with its bundler; one linked early in its place goes first.
-    if (bundled_locations.count(loc) && !pkg.early) continue;
+    // One whose bundler goes too is removed (and counted) as npm's diff does.
+    if (auto b = bundled_locations.find(loc);
+        b != bundled_locations.end() && !pkg.early && wanted_locations.count(b->second)) {
+      continue;
+    }
     // With a selection, only what the selected workspaces reached goes.
     if (options_.only && !pkg.in_selection) continue;
     // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the

@@ -2019,8 +2019,10 @@ def a_bundler_the_install_leaves_out_keeps_its_locked_bundle(ctx):
     for proj in (ours, theirs):
         proj.write("package.json", pkg_json({"hrz-outer": "1.0.0", "leaf": "^1.0.0"},
                                             optionalDependencies={"hrz-plat": "1.0.0"})["package.json"])
-    install_as_npm_does(ctx, ours, theirs, "install after adding leaf", both)
+    r = install_as_npm_does(ctx, ours, theirs, "install after adding leaf", both)
     h.check_not_exists(ours.path("node_modules/hrz-host"), "hrz-host, left out with hrz-plat")
+    # Both hrz-host and the hrz-leaf in its folder are removed, and npm counts both.
+    h.check_output_matches(r, r"added 1 package, and removed 2 packages", "the summary")
     for proj in (ours, theirs):
         shutil.rmtree(proj.path("node_modules"))
     r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile alone", both)
