@@ -532,6 +532,35 @@ void remove_emptied_folders(const fs::path& project, const std::string& loc) {
   }
 }
 
+/// The node_modules folders in and below a package folder that hold nothing (or an empty .bin),
+/// with the empty scope folders in them; deepest first. Links are not followed.
+void remove_emptied_node_modules(const fs::path& package_dir) {
+  std::error_code ec;
+  if (fs::symlink_status(package_dir, ec).type() != fs::file_type::directory) return;
+  const fs::path node_modules = package_dir / "node_modules";
+  if (fs::symlink_status(node_modules, ec).type() != fs::file_type::directory) return;
+  auto real_dirs = [&ec](const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (it->symlink_status(ec).type() == fs::file_type::directory) out.push_back(it->path());
+    }
+    ec.clear();
+    return out;
+  };
+  for (const fs::path& entry : real_dirs(node_modules)) {
+    const std::string name = entry.filename().string();
+    if (name == ".bin") continue;
+    if (name.starts_with('@')) {
+      for (const fs::path& scoped : real_dirs(entry)) remove_emptied_node_modules(scoped);
+      fs::remove(entry, ec);  // rmdir: only when empty
+    } else {
+      remove_emptied_node_modules(entry);
+    }
+  }
+  fs::remove(node_modules / ".bin", ec);
+  fs::remove(node_modules, ec);
+}
+
 std::string relative_link(const fs::path& from_dir, const fs::path& target) {
   // Lexically: a bin reached through a workspace link points through that link, as npm's does.
   fs::path to = target.lexically_normal();
@@ -874,16 +903,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     std::error_code ec;
     fs::remove(project / loc.substr(0, loc.rfind('/')), ec);
   }
-  // npm retires a replaced package's whole folder and moves back only the nested packages that
-  // stay: when none does, the new folder has no node_modules. lade keeps that node_modules in
-  // place instead, so it goes once it is empty (rmdir: only then).
-  for (const auto& [loc, pkg] : replaced) {
-    std::error_code ec;
-    if (fs::symlink_status(project / loc, ec).type() == fs::file_type::symlink) continue;
-    const fs::path nested = project / loc / "node_modules";
-    fs::remove(nested / ".bin", ec);
-    fs::remove(nested, ec);
-  }
+  // npm retires a replaced package's whole folder and moves back only the files of each nested
+  // package that stays, so no folder in there is left empty. lade keeps the nested packages in
+  // place instead, so the folders their removal emptied go now.
+  for (const auto& [loc, pkg] : replaced) remove_emptied_node_modules(project / loc);
   // npm's linked layout, replaced by this tree: its store folder goes when nothing is left in it.
   if (left_linked_store) {
     std::error_code ec;
