@@ -1192,19 +1192,24 @@ struct IdealTreeBuilder::Impl {
       }
       if (!resolve_links()) break;
     }
+    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose flags are suspect,
+    // loses what nothing depends on any more. npm's buildIdealTree does so before its reify
+    // opens any bundle: what only a bundle's opening would keep goes all the same.
+    if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
+      if (mutate_tree) {
+        tree::reset_dep_flags(tree);
+        tree::calc_dep_flags(tree);
+      }
+      for (Node* n : tree.inventory()) {
+        if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
+      }
+    }
     open_bundles_after_resolving();
 
     if (!options.loaded_from_lockfile || mutate_tree) {
       calc_flags_as_npm_installs();
     } else {
       root->flags = tree::DepFlags{false, false, false, false, false};
-    }
-    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose flags are suspect,
-    // loses what nothing depends on any more.
-    if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
-      for (Node* n : tree.inventory()) {
-        if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
-      }
     }
 
     for (Node* failed : load_failures) {

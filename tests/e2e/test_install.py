@@ -2031,6 +2031,29 @@ def a_bundler_the_install_leaves_out_keeps_its_locked_bundle(ctx):
                   "the locked hrz-leaf, optional", r)
 
 
+@suite.test
+def what_a_lockfile_left_extraneous_goes_before_bundles_open(ctx):
+    # The lockfile lists pxo-e as extraneous, and only pxo-s's optional peer reaches it.
+    # pxo-user needs pxo-host by a tag, which no locked package without a tarball URL meets,
+    # so pxo-host is placed again and its bundle (a pxo-s of its own) opened once installed.
+    # npm drops pxo-e while it builds the tree, before any bundle is opened; opening pxo-host
+    # takes the root's pxo-s back from the bundle's shadow with all it reaches, and must not
+    # bring pxo-e back with it.
+    files = pkg_json({"pxo-s": "1.0.0", "pxo-user": "1.0.0"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    for proj in (ours, theirs):
+        lock = proj.lockfile()
+        lock["packages"]["node_modules/pxo-e"] = {"version": "1.0.0", "extraneous": True, "license": "MIT"}
+        lock["packages"] = dict(sorted(lock["packages"].items()))
+        proj.write("package-lock.json", json.dumps(lock, indent=2) + "\n")
+        shutil.rmtree(proj.path("node_modules"))
+    r = install_as_npm_does(ctx, ours, theirs, "install from a lockfile with pxo-e extraneous", both)
+    h.check("node_modules/pxo-e" not in ours.lockfile()["packages"], "pxo-e is gone from the lockfile", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
