@@ -30,6 +30,7 @@ import os
 import random
 import re
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -659,6 +660,17 @@ def tool_env(lade_cache=None):
 
 COMMON_ARGS = ["--ignore-scripts", "--no-audit", "--no-fund"]
 
+# --vary-flags: each seed runs with one of these (chosen from the seed alone), on every step.
+FLAG_SETS = [[], [], ["--legacy-peer-deps"], ["--install-strategy=nested"],
+             ["--install-strategy=shallow"], ["--prefer-dedupe"], ["--omit=dev"],
+             ["--omit=optional"], ["--force"], ["--strict-peer-deps"],
+             ["--omit-lockfile-registry-resolved=false"]]
+
+
+def flags_for(seed, vary, extra):
+    chosen = random.Random(seed * 7919 + 17).choice(FLAG_SETS) if vary else []
+    return chosen + extra
+
 
 class Tools:
     def __init__(self, lade_bin, npm_bin):
@@ -666,11 +678,11 @@ class Tools:
         self.npm = npm_bin
         self.lade_is_npm = os.path.basename(lade_bin) in ("npm", "npm-cli.js")
 
-    def command(self, tool, cmd, registry_url, cache):
+    def command(self, tool, cmd, registry_url, cache, flags=()):
         if tool == "npm":
-            return ([self.npm, cmd] + COMMON_ARGS + ["--registry", registry_url, "--cache", cache],
-                    tool_env())
-        argv = [self.lade, cmd] + COMMON_ARGS + ["--registry", registry_url]
+            return ([self.npm, cmd] + COMMON_ARGS + list(flags) +
+                    ["--registry", registry_url, "--cache", cache], tool_env())
+        argv = [self.lade, cmd] + COMMON_ARGS + list(flags) + ["--registry", registry_url]
         if self.lade_is_npm:
             argv += ["--cache", cache]
         return argv, tool_env(lade_cache=cache)
@@ -776,7 +788,7 @@ def step_summary(step, cmd, n, l):
 # one case
 
 
-def run_case(seed, tools, procs, out_dir, keep):
+def run_case(seed, tools, procs, out_dir, keep, flags=()):
     """Returns (signature or None, report text, case dir kept or None, npm's outcome of each
     step)."""
     case = generate(seed)
@@ -820,7 +832,7 @@ def run_case(seed, tools, procs, out_dir, keep):
                     shutil.rmtree(os.path.join(projects[t], "node_modules"), ignore_errors=True)
             snaps = {}
             for t in ("npm", "lade"):
-                argv, env = tools.command(t, cmd, reg.url, caches[t])
+                argv, env = tools.command(t, cmd, reg.url, caches[t], flags)
                 r = procs.run(argv, projects[t], env)
                 for stream in ("stdout", "stderr"):
                     with open(os.path.join(logs, "%s-%s.%s" % (step, t, stream[3:])), "w") as f:
@@ -884,6 +896,11 @@ def main(argv=None):
                     help="print the case and the differences of a fresh run")
     ap.add_argument("--print-case", type=int, metavar="SEED",
                     help="print the generated case only (no tool runs)")
+    ap.add_argument("--vary-flags", action="store_true",
+                    help="run each seed with flags chosen from the seed (--legacy-peer-deps, "
+                    "--install-strategy=nested, --omit=dev, --force, ...)")
+    ap.add_argument("--extra-args", default="", metavar="ARGS",
+                    help="more arguments for both tools on every step")
     ap.add_argument("start", type=int, nargs="?")
     ap.add_argument("count", type=int, nargs="?")
     args = ap.parse_args(argv)
@@ -920,6 +937,7 @@ def main(argv=None):
             seeds[0], seeds[-1], args.jobs, args.npm, args.lade,
             " (npm on both sides)" if tools.lade_is_npm else "", out_dir), flush=True)
 
+    extra = shlex.split(args.extra_args)
     results = {}
     print_lock = threading.Lock()
     start = time.time()
@@ -927,7 +945,8 @@ def main(argv=None):
     def job(seed):
         t0 = time.time()
         try:
-            sig, text, _, outcome = run_case(seed, tools, procs, out_dir, args.keep)
+            sig, text, _, outcome = run_case(seed, tools, procs, out_dir, args.keep,
+                                             flags_for(seed, args.vary_flags, extra))
         except Interrupted:
             return
         except Exception as e:
@@ -936,8 +955,10 @@ def main(argv=None):
         with print_lock:
             if args.show is not None:
                 print("\n" + text.rstrip())
-            print("%d %s  (%.0fs; npm %s)" % (seed, "PASS" if sig is None else "DIFF " + sig,
-                                              time.time() - t0, " ".join(outcome) or "-"),
+            flags = flags_for(seed, args.vary_flags, extra)
+            print("%d %s  (%.0fs; npm %s%s)" % (seed, "PASS" if sig is None else "DIFF " + sig,
+                                                time.time() - t0, " ".join(outcome) or "-",
+                                                "; " + " ".join(flags) if flags else ""),
                   flush=True)
             if sig and sig.startswith("harness-error"):
                 print(h._indent(text), end="", flush=True)
