@@ -81,14 +81,19 @@ void Reporter::error(const util::Error& error) {
     // npm's error object: code, summary (the first line) and detail (the rest).
     const size_t nl = error.message.find('\n');
     nlohmann::json j = {{"error",
-                         {{"code", error.code},
+                         {{"code", error.code.empty() ? nlohmann::json() : nlohmann::json(error.code)},
                           {"summary", error.message.substr(0, nl)},
                           {"detail", nl == std::string::npos ? std::string() : error.message.substr(nl + 1)}}}};
     std::printf("%s\n", j.dump(2).c_str());
   }
   // npm's --silent (loglevel silent) prints nothing, errors included: the exit status tells.
   if (silent_) return;
-  std::fprintf(stderr, "lade: %s %s\n", error.code.c_str(), error.message.c_str());
+  // A few of npm's errors carry no code (an override naming no package, say): neither does ours.
+  if (error.code.empty()) {
+    std::fprintf(stderr, "lade: %s\n", error.message.c_str());
+  } else {
+    std::fprintf(stderr, "lade: %s %s\n", error.code.c_str(), error.message.c_str());
+  }
 }
 
 static std::string plural(size_t n, const char* word) {

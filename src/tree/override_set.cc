@@ -75,7 +75,8 @@ util::Status OverrideSet::build(OverrideSet& set, const Json& overrides) {
     auto spec = manifest::parse_spec(set.key_);
     if (!spec.ok()) return spec.take_error();
     if (spec->name.empty()) {
-      return util::make_error("EOVERRIDE", "Override without name: " + set.key_);
+      // npm's error carries no code.
+      return util::make_error("", "Override without name: " + set.key_);
     }
     set.name_ = spec->name;
     manifest::PackageSpec nameless = std::move(spec).value();

@@ -453,7 +453,7 @@ void Tree::refresh_override_spec(Edge* e) {
   for (const util::Error& known : override_errors_) {
     if (known.message == message) return;
   }
-  override_errors_.push_back(util::make_error("EOVERRIDE", std::move(message)));
+  override_errors_.push_back(util::make_error("", std::move(message)));  // npm's has no code
 }
 
 void Tree::add_edge_in(Node* node, Edge* e) {

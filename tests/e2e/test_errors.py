@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -137,6 +138,19 @@ def ci_when_an_override_conflicts_with_a_direct_dependency(ctx):
     h.check_exit(r, 1, "ci with the conflicting override")
     h.check_output_contains(r, "EUSAGE")
     h.check_output_matches(r, r"can only install with an existing package-lock\.json", "says what ci needs")
+
+
+@suite.test
+def an_override_naming_an_undeclared_dependency_has_no_code(ctx):
+    # npm's error for a "$name" no root dependency declares carries no code; a script that
+    # reads the code finds none in either tool.
+    files = app({"uses-leaf-1": "^1.0.0"})
+    files["package.json"]["overrides"] = {"leaf": "$nope"}
+    proj = ctx.project(files)
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 1, "install with the dangling reference")
+    h.check_output_contains(r, "Unable to resolve reference $nope")
+    h.check(not re.search(r"\bE[A-Z]{3,}\b", r.stdout + r.stderr), "no error code is printed", r)
 
 
 @suite.test

@@ -173,7 +173,7 @@ TEST_CASE("overrides: the more specific of two sets, and conflicts", "[tree][ove
 TEST_CASE("overrides: malformed keys and other shapes", "[tree][overrides]") {
   auto bad = OverrideSet::parse(Json::parse(R"({"./foo": "1.0.0"})"));
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().code == "EOVERRIDE");
+  CHECK(bad.error().code.empty());  // as npm's: no code
   CHECK(bad.error().message == "Override without name: ./foo");
 
   auto nested_bad = OverrideSet::parse(Json::parse(R"({"a": {"../x": "1"}})"));

@@ -149,7 +149,7 @@ TEST_CASE("tree overrides: a reference nothing declares is an error", "[tree][ov
   Node* a = add(t, root, pkg("a", "1.0.0", {{"leaf", "^1.0.0"}}));
   CHECK(a->edge_out("leaf")->spec() == "^1.0.0");
   REQUIRE(t.override_errors().size() == 1);
-  CHECK(t.override_errors()[0].code == "EOVERRIDE");
+  CHECK(t.override_errors()[0].code.empty());  // as npm's: no code
   CHECK(t.override_errors()[0].message == "Unable to resolve reference $nope");
 }
 
