@@ -876,11 +876,12 @@ struct IdealTreeBuilder::Impl {
   }
 
   /// npm's install computes the flags on the tree it resolved, where bundles are not opened
-  /// yet (see unpacked_from_bundle). Then it unpacks each bundler (shallowest first), loads
-  /// what the bundle holds (new nodes, every flag set) and walks again from that bundler,
-  /// clearing flags further but resetting none. (A package the bundler's edge reached before
-  /// its bundled copy was there is not a peer's, for one; and one the walks make neither dev
-  /// nor optional stays devOptional where a walk of the whole tree would find it dev.)
+  /// yet (see unpacked_from_bundle; run() has done that). Then it unpacks each bundler
+  /// (shallowest first), loads what the bundle holds (new nodes, every flag set) and walks
+  /// again from that bundler, clearing flags further but resetting none. (A package the
+  /// bundler's edge reached before its bundled copy was there is not a peer's, for one; and
+  /// one the walks make neither dev nor optional stays devOptional where a walk of the whole
+  /// tree would find it dev.)
   void calc_flags_as_npm_installs() {
     Node* root = real_root();
     if (!options.complete) {
@@ -889,43 +890,36 @@ struct IdealTreeBuilder::Impl {
         if (parent && !unpacked_from_bundle.count(parent) && n->root() == root) opened_bundles.emplace_back(n, parent);
       }
     }
+    if (opened_bundles.empty()) return;
+    // The flags of the tree as placed were computed before the bundles were opened (run()).
     std::unordered_map<Node*, tree::DepFlags>& unopened = flags_before_bundles;
-    if (!opened_bundles.empty()) {
-      std::sort(opened_bundles.begin(), opened_bundles.end(), [](const auto& a, const auto& b) {
-        return a.first->location() < b.first->location();
-      });
-      for (auto& [n, parent] : opened_bundles) tree.detach(n);
-      tree::reset_dep_flags(tree);
-      tree::calc_dep_flags(tree);
-      for (Node* n : tree.inventory()) {
-        if (n->root() == root) unopened[n] = n->flags;
-      }
-      std::vector<Node*> bundlers;
-      for (auto& [n, parent] : opened_bundles) {
-        tree.attach(n, parent);
-        if (std::find(bundlers.begin(), bundlers.end(), parent) == bundlers.end()) bundlers.push_back(parent);
-      }
-      for (Node* n : unpacked_from_bundle) {
-        if (n->root() == root) n->flags = tree::DepFlags{};
-      }
-      std::stable_sort(bundlers.begin(), bundlers.end(), [](Node* a, Node* b) {
-        return a->depth() != b->depth() ? a->depth() < b->depth() : a->location() < b->location();
-      });
-      for (Node* bundler : bundlers) tree::calc_dep_flags_from(bundler);
-      prune_bundled_metadeps();
-      std::erase_if(opened_bundles, [&](const auto& top) { return top.first->root() != root; });
-      std::vector<std::pair<Node*, tree::DepFlags>> after_bundles;
-      for (Node* n : tree.inventory()) after_bundles.emplace_back(n, n->flags);
-      tree::reset_dep_flags(tree);
-      tree::calc_dep_flags(tree);
-      for (auto& [n, flags] : after_bundles) {
-        if (n->root() == root && n->flags != flags) stats.flags_change_on_reinstall = true;
-        n->flags = flags;
-      }
-      return;
+    for (Node* n : tree.inventory()) {
+      if (n->root() == root && !unpacked_from_bundle.count(n)) unopened[n] = n->flags;
     }
+    std::sort(opened_bundles.begin(), opened_bundles.end(), [](const auto& a, const auto& b) {
+      return a.first->location() < b.first->location();
+    });
+    std::vector<Node*> bundlers;
+    for (auto& [n, parent] : opened_bundles) {
+      if (std::find(bundlers.begin(), bundlers.end(), parent) == bundlers.end()) bundlers.push_back(parent);
+    }
+    for (Node* n : unpacked_from_bundle) {
+      if (n->root() == root) n->flags = tree::DepFlags{};
+    }
+    std::stable_sort(bundlers.begin(), bundlers.end(), [](Node* a, Node* b) {
+      return a->depth() != b->depth() ? a->depth() < b->depth() : a->location() < b->location();
+    });
+    for (Node* bundler : bundlers) tree::calc_dep_flags_from(bundler);
+    prune_bundled_metadeps();
+    std::erase_if(opened_bundles, [&](const auto& top) { return top.first->root() != root; });
+    std::vector<std::pair<Node*, tree::DepFlags>> after_bundles;
+    for (Node* n : tree.inventory()) after_bundles.emplace_back(n, n->flags);
     tree::reset_dep_flags(tree);
     tree::calc_dep_flags(tree);
+    for (auto& [n, flags] : after_bundles) {
+      if (n->root() == root && n->flags != flags) stats.flags_change_on_reinstall = true;
+      n->flags = flags;
+    }
   }
 
   /// The tops of the bundles opened in this build, with their bundlers (see
@@ -1026,15 +1020,10 @@ struct IdealTreeBuilder::Impl {
 
   /// What npm's reify does not install (it takes those packages for absent, and unpacks
   /// nothing of them): each package options.left_out_here names in the tree as placed, bundles
-  /// unopened, with its optional set when it is optional.
+  /// unopened and flags as buildIdealTree leaves them, with its optional set when optional.
   std::unordered_set<Node*> left_out_when_installed() {
     std::unordered_set<Node*> out;
     if (!options.left_out_here) return out;
-    // The flags are computed for this question alone: what the tree keeps is decided later.
-    std::vector<std::pair<Node*, tree::DepFlags>> kept_flags;
-    for (Node* n : tree.inventory()) kept_flags.emplace_back(n, n->flags);
-    tree::reset_dep_flags(tree);
-    tree::calc_dep_flags(tree);
     Node* root = real_root();
     for (Node* n : tree.inventory()) {
       if (n->root() != root || n->is_project_root || n->is_link || !options.left_out_here(*n)) continue;
@@ -1044,7 +1033,6 @@ struct IdealTreeBuilder::Impl {
       }
       for (Node* m : tree::optional_set(n)) out.insert(m);
     }
-    for (auto& [n, flags] : kept_flags) n->flags = flags;
     return out;
   }
 
@@ -1192,25 +1180,25 @@ struct IdealTreeBuilder::Impl {
       }
       if (!resolve_links()) break;
     }
-    // arborist's #fixDepFlags: a tree from a lockfile that changed, or whose flags are suspect,
-    // loses what nothing depends on any more. npm's buildIdealTree does so before its reify
-    // opens any bundle: what only a bundle's opening would keep goes all the same.
+    // arborist's #fixDepFlags, at the end of npm's buildIdealTree (before its reify opens any
+    // bundle): the flags of a tree built from scratch or changed are computed anew, and a tree
+    // from a lockfile that changed, or whose flags are suspect, loses what is extraneous. The
+    // flags are not computed again after that pruning: what depended on a pruned package
+    // still counts, as in npm.
+    const bool flags_anew = !options.loaded_from_lockfile || mutate_tree;
+    if (flags_anew) {
+      tree::reset_dep_flags(tree);
+      tree::calc_dep_flags(tree);
+    } else {
+      root->flags = tree::DepFlags{false, false, false, false, false};
+    }
     if (options.loaded_from_lockfile && (mutate_tree || options.flags_suspect)) {
-      if (mutate_tree) {
-        tree::reset_dep_flags(tree);
-        tree::calc_dep_flags(tree);
-      }
       for (Node* n : tree.inventory()) {
         if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
       }
     }
     open_bundles_after_resolving();
-
-    if (!options.loaded_from_lockfile || mutate_tree) {
-      calc_flags_as_npm_installs();
-    } else {
-      root->flags = tree::DepFlags{false, false, false, false, false};
-    }
+    if (flags_anew) calc_flags_as_npm_installs();
 
     for (Node* failed : load_failures) {
       if (failed->root() != root) continue;

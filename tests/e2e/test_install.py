@@ -2054,6 +2054,34 @@ def what_a_lockfile_left_extraneous_goes_before_bundles_open(ctx):
     h.check("node_modules/pxo-e" not in ours.lockfile()["packages"], "pxo-e is gone from the lockfile", r)
 
 
+@suite.test
+def flags_are_not_computed_again_after_extraneous_packages_go(ctx):
+    # The lockfile has the root's dev fdx-p@1, and below fdx-w both fdx-x and fdx-p@2,
+    # extraneous: only fdx-x's optional peer reaches it. npm computes the flags with that copy
+    # still there, then drops it, and computes nothing again: the root's fdx-p, which fdx-x's
+    # peer edge reaches once the nested copy is gone, stays a dev dependency.
+    ours, theirs = (ctx.project(pkg_json({"fdx-w": "1.0.0"}), name=n) for n in ("lade", "npm"))
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    for proj in (ours, theirs):
+        lock = proj.lockfile()
+        packages = lock["packages"]
+        packages[""]["devDependencies"] = {"fdx-p": "1.0.0"}
+        packages["node_modules/fdx-w/node_modules/fdx-x"] = packages.pop("node_modules/fdx-x")
+        packages["node_modules/fdx-p"] = {"version": "1.0.0", "dev": True, "license": "MIT"}
+        packages["node_modules/fdx-w/node_modules/fdx-p"] = {
+            "version": "2.0.0", "extraneous": True, "license": "MIT"}
+        lock["packages"] = dict(sorted(packages.items()))
+        proj.write("package-lock.json", json.dumps(lock, indent=2) + "\n")
+        shutil.rmtree(proj.path("node_modules"))
+        proj.write("package.json", pkg_json({"fdx-w": "1.0.0", "leaf": "^1.0.0"},
+                                            dev={"fdx-p": "1.0.0"})["package.json"])
+    r = install_as_npm_does(ctx, ours, theirs, "install after adding leaf", both)
+    lock = ours.lockfile()["packages"]
+    h.check_equal(lock["node_modules/fdx-p"].get("dev"), True, "the root's fdx-p is dev", r)
+    h.check("node_modules/fdx-w/node_modules/fdx-p" not in lock, "the extraneous fdx-p is gone", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
