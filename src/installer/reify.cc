@@ -1029,6 +1029,20 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;
   for (Node* n : failed_to_arrive) leave_out_optional(n);
+  // npm makes the folder of every package it adds before it opens any bundle (its sparse
+  // tree). A package this resolution placed below a new bundler, which counts as bundled once
+  // the bundle is open but is not in the bundler's tarball, is never unpacked, and that folder
+  // stays there, empty. (One a lockfile lists as bundled is no addition of npm's: no folder.)
+  {
+    std::unordered_set<const Node*> unpacked(to_install.begin(), to_install.end());
+    for (Node* n : failed_to_arrive) unpacked.erase(n);
+    for (Node* n : bundled_nodes) {
+      const Node* bundler = n->bundler();
+      if (n->from_lockfile || !bundler || !unpacked.count(bundler) || skipped.count(n)) continue;
+      std::error_code ec;
+      fs::create_directories(project / n->location(), ec);  // nothing to do where the tarball had it
+    }
+  }
 
   // ---- bins ----
   auto link_start = Clock::now();

@@ -2082,6 +2082,28 @@ def flags_are_not_computed_again_after_extraneous_packages_go(ctx):
     h.check("node_modules/fdx-w/node_modules/fdx-p" not in lock, "the extraneous fdx-p is gone", r)
 
 
+@suite.test
+def a_package_placed_into_a_new_bundle_leaves_its_folder(ctx):
+    # ebd-host needs ebd-dep@2, placed below it (the root has ebd-dep@1). Once ebd-host's
+    # bundle is open, its bundled ebd-inner needs that copy too, which makes it bundled, and
+    # npm never unpacks it: the folder npm made for it before opening the bundle stays, empty.
+    # From the lockfile (ci) the copy is bundled from the start and gets no folder.
+    files = pkg_json({"ebd-dep": "1.0.0", "ebd-host": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    r = install_as_npm_does(ctx, ours, theirs, "install", both)
+    nested = "node_modules/ebd-host/node_modules/ebd-dep"
+    h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
+                  "a folder at " + nested + " (lade vs npm)", r)
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "ci")
+    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
+                  "after ci, a folder at " + nested + " (lade vs npm)", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
