@@ -1038,7 +1038,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     for (Node* n : failed_to_arrive) unpacked.erase(n);
     for (Node* n : bundled_nodes) {
       const Node* bundler = n->bundler();
-      if (n->from_lockfile || !bundler || !unpacked.count(bundler) || skipped.count(n)) continue;
+      if (n->from_lockfile || n->inert || omitted(*n, options_.omit)) continue;
+      if (!bundler || !unpacked.count(bundler)) continue;
       std::error_code ec;
       fs::create_directories(project / n->location(), ec);  // nothing to do where the tarball had it
     }
