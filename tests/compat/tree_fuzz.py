@@ -412,28 +412,23 @@ class Gen:
                       if not v.startswith("npm:"))
 
     def _mut_bump(self, root):
-        deps = self._registry_deps(root)
-        if not deps:
-            return None
-        d = self.rng.choice(deps)
-        old = root["dependencies"][d]
-        new = self.spec(d)
-        if new == old:
-            return None
-        root["dependencies"][d] = new
-        return "bump %s %r -> %r" % (d, old, new)
+        return self._respec(root, "bump", lambda d: self.spec(d))
 
     def _mut_narrow(self, root):
+        return self._respec(root, "narrow", lambda d: self.rng.choice(self.pkgs[d]["versions"]))
+
+    def _respec(self, root, what, new_spec):
+        """Gives one registry dependency of the root the spec `new_spec` picks for it."""
         deps = self._registry_deps(root)
         if not deps:
             return None
         d = self.rng.choice(deps)
         old = root["dependencies"][d]
-        new = self.rng.choice(self.pkgs[d]["versions"])
+        new = new_spec(d)
         if new == old:
             return None
         root["dependencies"][d] = new
-        return "narrow %s %r -> %r" % (d, old, new)
+        return "%s %s %r -> %r" % (what, d, old, new)
 
     def _mut_add(self, root):
         have = set(root.get("dependencies", {})) | set(root.get("devDependencies", {}))
