@@ -1196,6 +1196,9 @@ int run_install(InstallRequest req) {
         req.package_lock_only ? std::unordered_set<const tree::Node*>{} : opened_from_bundles,
         install_omit(req, wiring.settings()), platform_warnings);
     if (platform_check) installer::leave_out_optionals_not_for_here(ideal, iopts);
+    for (tree::Node* n : ideal.inventory()) {
+      if (n->in_dep_bundle()) iopts.bundled_as_resolved.insert(n);
+    }
   });
   // What resolution read (packuments, their version indexes, manifests) is most of the memory
   // held at this point and nothing after it reads it: freed on the side (10-13 ms for the

@@ -1032,13 +1032,15 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // npm makes the folder of every package it adds before it opens any bundle (its sparse
   // tree). A package this resolution placed below a new bundler, which counts as bundled once
   // the bundle is open but is not in the bundler's tarball, is never unpacked, and that folder
-  // stays there, empty. (One a lockfile lists as bundled is no addition of npm's: no folder.)
+  // stays there, empty. (One a lockfile lists as bundled is no addition of npm's, nor is one
+  // that was in a bundle already when resolution ended: no folder.)
   {
     std::unordered_set<const Node*> unpacked(to_install.begin(), to_install.end());
     for (Node* n : failed_to_arrive) unpacked.erase(n);
     for (Node* n : bundled_nodes) {
       const Node* bundler = n->bundler();
-      if (n->from_lockfile || n->inert || omitted(*n, options_.omit)) continue;
+      if (n->from_lockfile || options_.bundled_as_resolved.count(n)) continue;
+      if (n->inert || omitted(*n, options_.omit)) continue;
       if (!bundler || !unpacked.count(bundler)) continue;
       std::error_code ec;
       fs::create_directories(project / n->location(), ec);  // nothing to do where the tarball had it

@@ -98,6 +98,10 @@ struct InstallOptions {
   /// node_modules did not exist when this install began: whatever is in it, this install put
   /// there (no need to look for folders nobody knows).
   bool node_modules_is_new = false;
+  /// The packages that were in a dependency bundle when resolution ended, before the bundles
+  /// of packages placed anew were opened: npm's diff passes over those, and makes the folder of
+  /// every other package it adds (see Reifier::reify).
+  std::unordered_set<const tree::Node*> bundled_as_resolved;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// Files (relative to the project) that mark the old tree as complete, such as the hidden

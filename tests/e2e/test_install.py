@@ -2104,6 +2104,30 @@ def a_package_placed_into_a_new_bundle_leaves_its_folder(ctx):
                   "after ci, a folder at " + nested + " (lade vs npm)", r)
 
 
+@suite.test
+def a_package_a_bundle_held_when_resolution_ended_gets_no_folder(ctx):
+    # As above, but ebt-inner needs ebt-dep by the tag "latest", which only a package with a
+    # tarball URL meets. The lockfile omits the URLs, so ci places ebt-host's ebt-dep again,
+    # below the ebt-inner the lockfile bundled: it was in the bundle before any was opened,
+    # and npm makes no folder for it.
+    files = pkg_json({"ebt-dep": "1.0.0", "ebt-host": "1.0.0"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "install", both)
+    nested = "node_modules/ebt-host/node_modules/ebt-dep"
+    h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("inBundle"), True,
+                  "the lockfile's " + nested + ", bundled")
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "ci")
+    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
+                  "after ci, a folder at " + nested + " (lade vs npm)", r)
+    h.check_not_exists(ours.path(nested), "a folder at " + nested)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
