@@ -239,6 +239,27 @@ struct IdealTreeBuilder::Impl {
   std::vector<Node*> load_failures;
   std::unordered_set<Edge*> explicit_requests;
   std::optional<util::Error> fatal;
+
+  /// Replacements made so far, by folder and package@version put there.
+  std::unordered_map<std::string, size_t> replacements;
+  /// Some trees make npm replace packages back and forth for ever (two peer sets that each
+  /// replace a package the other needs): npm never ends. Rather than spin with it, the build
+  /// fails once one package has replaced another at the same place with the same version
+  /// more often than any tree that settles needs. True when it does.
+  bool replacing_in_circles(Node* target, const Node& placed) {
+    constexpr size_t kMostReplacementsOfOne = 64;
+    const std::string key = target->location() + '\0' + placed.name + '@' + placed.version();
+    if (++replacements[key] <= kMostReplacementsOfOne) return false;
+    if (fatal) return true;
+    const std::string where = target->is_project_root ? "the root" : target->location();
+    fatal = util::make_error(
+        "ERESOLVE", "unable to resolve dependency tree: placing " + placed.name + "@" + placed.version() +
+                        " in " + where + " replaced another version " + std::to_string(kMostReplacementsOfOne) +
+                        " times, and the tree never settles (npm loops on it without end)\n\n"
+                        "Fix the conflict between the peer dependencies that need " + placed.name +
+                        ", for example with an override of " + placed.name + " in package.json.");
+    return true;
+  }
   /// Links seen as the target of a processed node's edge, in the order met (arborist's
   /// #linkNodes): their folders are resolved once the queue runs dry.
   std::vector<Node*> link_nodes;
@@ -722,6 +743,10 @@ struct IdealTreeBuilder::Impl {
       b.stats.nodes_placed++;
       old_dep = target->child(name);
       if (old_dep) {
+        if (b.replacing_in_circles(target, *placed)) {
+          placed = nullptr;
+          return;
+        }
         replace_old_dep();
       } else {
         b.tree.attach(placed, target);

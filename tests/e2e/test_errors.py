@@ -108,6 +108,19 @@ def unknown_dist_tag_is_etarget(ctx):
     h.check_output_contains(r, "ETARGET", "leaf")
 
 
+@suite.test(lade_only=True)
+def a_tree_that_never_settles_is_eresolve(ctx):
+    # rpc-bravo needs rpc-foxtrot@2, whose optional peer brings rpc-xray@1.3; that one's peer
+    # wants rpc-foxtrot@1, which replaces the 2, which rpc-bravo wants back, and so on: npm
+    # replaces them in turn for ever (it never ends on this tree). lade stops and says why.
+    proj = ctx.project(app({"rpc-bravo": "1.0.0"}))
+    r = ctx.lade(L.install + ["--json"], proj, timeout=60)
+    h.check_exit(r, 1, "install of a tree that never settles")
+    h.check_equal(json.loads(r.stdout)["error"]["code"], "ERESOLVE", "the error code", r)
+    h.check_output_contains(r, "never settles", "rpc-")
+    h.check_not_exists(proj.path("node_modules"), "node_modules")
+
+
 @suite.test
 def ci_with_a_lockfile_that_does_not_parse(ctx):
     # npm ci takes a lockfile it cannot read for none (EUSAGE); install writes it anew.
