@@ -1189,6 +1189,7 @@ int run_install(InstallRequest req) {
   // have, at the end of buildIdealTree: on the tree whose bundles are not opened yet.
   util::Status platform_check;
   std::vector<std::string> platform_warnings;
+  util::Status ci_in_sync;
   builder.as_npm_resolved([&] {
     platform_check = installer::check_engines_and_platforms(
         ideal, iopts, project.node_version, req.engine_strict || wiring.settings().engine_strict,
@@ -1198,6 +1199,12 @@ int run_install(InstallRequest req) {
     if (platform_check) installer::leave_out_optionals_not_for_here(ideal, iopts);
     for (tree::Node* n : ideal.inventory()) {
       if (n->in_dep_bundle()) iopts.bundled_as_resolved.insert(n);
+    }
+    // npm ci compares the tree an install would build with the lockfile alone, once that tree
+    // has passed the platform check (which ends npm's buildIdealTree): before any bundle of a
+    // package placed anew is opened, which could take away what was placed below it.
+    if (req.command == Command::Ci && platform_check && !ci_lockfile_unusable()) {
+      ci_in_sync = lockfile::check_ci_lockfile(*ci_virtual->tree, ideal, "lade", opened_from_bundles);
     }
   });
   // What resolution read (packuments, their version indexes, manifests) is most of the memory
@@ -1213,10 +1220,8 @@ int run_install(InstallRequest req) {
   for (const auto& w : platform_warnings) reporter.warn(w);
   if (!platform_check) return fail(platform_check.error());
   if (req.command == Command::Ci) {
-    // npm ci compares the tree an install would build with the lockfile alone, once that tree
-    // has passed the platform check above (which ends npm's buildIdealTree).
     if (auto unusable = ci_lockfile_unusable()) return fail(*unusable);
-    if (auto st = lockfile::check_ci_lockfile(*ci_virtual->tree, ideal, "lade", opened_from_bundles); !st) return fail(st.error());
+    if (!ci_in_sync) return fail(ci_in_sync.error());
   }
   const bool scripts_run = !req.ignore_scripts && !wiring.settings().ignore_scripts && !scripts_rules.allow_all;
   // npm's strict-allow-scripts preflight: before anything is installed or written.

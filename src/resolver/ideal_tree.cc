@@ -971,9 +971,11 @@ struct IdealTreeBuilder::Impl {
       n->flags = flags;
     }
     for (auto& [n, parent] : opened_bundles) tree.detach(n);
+    for (auto& [n, parent] : displaced_by_bundles) tree.attach(n, parent);
     for (auto& [n, parent] : pruned_as_bundle_shadows) tree.attach(n, parent);
     fn();
     for (auto& [n, parent] : pruned_as_bundle_shadows) tree.detach(n);
+    for (auto& [n, parent] : displaced_by_bundles) tree.detach(n);
     for (auto& [n, parent] : opened_bundles) tree.attach(n, parent);
     for (auto& [n, flags] : now) n->flags = flags;
   }
@@ -981,6 +983,10 @@ struct IdealTreeBuilder::Impl {
   /// The flags of the tree as npm's install first computes them, bundles unopened (see
   /// calc_flags_as_npm_installs); empty when no bundle was opened.
   std::unordered_map<Node*, tree::DepFlags> flags_before_bundles;
+
+  /// What load_bundle took out of the tree to put a bundled package in its place, with where
+  /// it was: npm's buildIdealTree ends with it there (see as_npm_resolved).
+  std::vector<std::pair<Node*, Node*>> displaced_by_bundles;
 
   /// What load_bundle took from tarballs during this build. Outside complete mode they come
   /// once placing is over: what these need is not resolved. (Bundled packages a lockfile lists
@@ -1009,7 +1015,10 @@ struct IdealTreeBuilder::Impl {
       child->from_lockfile = true;
       unpacked_from_bundle.insert(child);
       tree.load_edges(child, false);
-      if (Node* old = pit->second->child(name)) tree.detach(old);
+      if (Node* old = pit->second->child(name)) {
+        tree.detach(old);
+        if (!unpacked_from_bundle.count(pit->second)) displaced_by_bundles.emplace_back(old, pit->second);
+      }
       tree.attach(child, pit->second);
       by_path[b.path] = child;
     }

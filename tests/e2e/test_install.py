@@ -2128,6 +2128,28 @@ def a_package_a_bundle_held_when_resolution_ended_gets_no_folder(ctx):
     h.check_not_exists(ours.path(nested), "a folder at " + nested)
 
 
+@suite.test
+def ci_compares_the_lockfile_with_the_tree_before_bundles_open(ctx):
+    # cnb-host bundles cnb-inner without the cnb-leaf it needs. Installed nested, the lockfile
+    # has the bundled cnb-inner and no cnb-leaf. In ci, cnb-host is placed again (the root asks
+    # for it by a tag, and the lockfile omits URLs), and the missing cnb-leaf below the locked
+    # cnb-inner is resolved too. npm compares that tree with the lockfile before it unpacks
+    # cnb-host, whose bundle would replace cnb-inner and take cnb-leaf away: the lockfile
+    # misses cnb-leaf, and ci fails.
+    files = pkg_json({"cnb-host": "latest"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\ninstall-strategy=nested\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "install", both)
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    n = ctx.npm(["ci", "--ignore-scripts"], theirs)
+    h.check_equal(r.returncode, n.returncode, "ci's exit status (lade vs npm)", r)
+    h.check_exit(r, 1, "ci")
+    h.check_output_contains(r, "EUSAGE", "Missing: cnb-leaf@1.0.0 from lock file")
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
