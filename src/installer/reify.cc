@@ -241,11 +241,13 @@ bool take_bundled_below(tree::Tree& tree, Node& ideal, Node& installed, const st
   bool changed = false;
   for (const auto& [name, child] : ideal.children()) {
     Node* was = installed.child(name);
-    if (!was || child->is_link || was->is_link || !stays_as_installed(*child, *was)) continue;
+    if (!was || child->is_link || was->is_link) continue;
     if (child->inert || omitted(*child, omit)) continue;
     // A package with a shrinkwrap is diffed as a whole (its shrinkwrap is read when unpacked).
     if (child->package.has_shrinkwrap) continue;
-    if (!child->package.bundle_dependencies.empty()) {
+    // npm's diff goes on below a package that changes: the packages in its folder that stay
+    // keep their folders, bundles included.
+    if (stays_as_installed(*child, *was) && !child->package.bundle_dependencies.empty()) {
       for (const auto& [bundled_name, bundled] : was->children()) {
         Node* counterpart = child->child(bundled_name);
         if ((counterpart && counterpart->is_link) || bundled->is_link || !bundled->in_bundle()) continue;

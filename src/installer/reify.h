@@ -170,8 +170,8 @@ bool engines_ok(const manifest::Manifest& package, const std::string& node_versi
 /// so what two such packages share goes with the second). Returns the nodes made inert.
 std::unordered_set<tree::Node*> leave_out_optionals_not_for_here(tree::Tree& ideal,
                                                                  const InstallOptions& options);
-/// arborist's Diff for a package with bundled dependencies that the install leaves as it is,
-/// its ancestors too: the bundled packages are the ones installed in it, flagged as the
+/// arborist's Diff for a package with bundled dependencies that the install leaves as it is
+/// (below a package that changes too: what stays in its folder stays): the bundled packages are the ones installed in it, flagged as the
 /// installed tree flags them (npm moves those nodes into the ideal tree), whatever resolution
 /// or the lockfile's entries say. `installed` is the tree the hidden lockfile records, with the
 /// flags its entries give; they are walked on from its root first, as npm's loadActual does.

@@ -2150,6 +2150,26 @@ def ci_compares_the_lockfile_with_the_tree_before_bundles_open(ctx):
     h.check_output_contains(r, "EUSAGE", "Missing: cnb-leaf@1.0.0 from lock file")
 
 
+@suite.test
+def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
+    # Installed nested, kbc-bundler sits in kbc-top's folder with its bundled kbc-inner, whose
+    # kbc-leaf the tarball lacks. Moving to kbc-top@1.1.0 changes kbc-top but not kbc-bundler:
+    # npm's diff goes on below kbc-top and takes kbc-bundler's bundle as installed, so the
+    # kbc-leaf that resolution found missing and placed below kbc-inner is dropped again.
+    files = pkg_json({"kbc-top": "1.0.0"})
+    files[".npmrc"] = "install-strategy=nested\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "install", both)
+    for proj in (ours, theirs):
+        proj.write("package.json", pkg_json({"kbc-top": "1.1.0"})["package.json"])
+    r = install_as_npm_does(ctx, ours, theirs, "install of kbc-top@1.1.0", both)
+    inner = "node_modules/kbc-top/node_modules/kbc-bundler/node_modules/kbc-inner"
+    h.check(inner in ours.lockfile()["packages"], "the bundled kbc-inner is locked", r)
+    h.check(inner + "/node_modules/kbc-leaf" not in ours.lockfile()["packages"],
+            "no kbc-leaf below the bundled kbc-inner", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
