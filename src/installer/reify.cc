@@ -607,6 +607,9 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       Node* bundler = n->bundler();
       bundled_locations.emplace(loc, bundler ? bundler->location() : std::string());
       bundled_nodes.push_back(n);
+      // One the install leaves out counts as absent, as npm's diff has it: npm detaches it
+      // before it records what is installed.
+      if (n->inert || omitted(*n, options_.omit)) skipped.insert(n);
       continue;
     }
     if (options_.only && !options_.only(*n)) {

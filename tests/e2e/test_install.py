@@ -2170,6 +2170,29 @@ def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
             "no kbc-leaf below the bundled kbc-inner", r)
 
 
+@suite.test
+def a_bundled_package_for_another_platform_is_not_recorded_as_installed(ctx):
+    # The lockfile lists a darwin-only ibd-mac in ibd-host's bundle (optional). The install
+    # leaves it out, and npm detaches it before it writes the hidden lockfile: that one lists
+    # only what is installed, while package-lock.json keeps it.
+    files = pkg_json({"ibd-host": "1.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    mac = "node_modules/ibd-host/node_modules/ibd-mac"
+    for proj in (ours, theirs):
+        lock = proj.lockfile()
+        lock["packages"][mac] = {"version": "1.0.0", "inBundle": True, "license": "MIT",
+                                 "optional": True, "os": ["darwin"]}
+        lock["packages"] = dict(sorted(lock["packages"].items()))
+        proj.write("package-lock.json", json.dumps(lock, indent=2) + "\n")
+        shutil.rmtree(proj.path("node_modules"))
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", both)
+    h.check(mac in ours.lockfile()["packages"], "package-lock.json keeps ibd-mac", r)
+    hidden = ours.read_json("node_modules/.package-lock.json")["packages"]
+    h.check(mac not in hidden, "the hidden lockfile leaves ibd-mac out", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
