@@ -1537,9 +1537,10 @@ int run_install(InstallRequest req) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {
-      // The state file itself is part of the listing: write it once to exist, then for real.
-      // So are the listings, which are then written in place.
-      (void)util::write_file_atomic(state_path, "");
+      // The state file itself is part of the listing: made empty first, then written in place
+      // (a new file would be a new entry of node_modules, and each new file there costs the
+      // file system a search for a free inode). So are the listings.
+      const bool keep_state = util::write_file_atomic(state_path, "").ok();
       const bool keep_listings = util::write_file_atomic(listings_path, "").ok();
       installer::FolderListings listings;
       std::vector<std::string> nested;
@@ -1563,9 +1564,9 @@ int run_install(InstallRequest req) {
                        "\n";
       for (size_t i = 0; i < nested.size(); ++i) fp += (i ? "\t" : "") + nested[i];
       if (!summary.unreviewed_scripts.empty()) fp += "\n" + unreviewed_to_state(summary.unreviewed_scripts);
-      (void)util::write_file_atomic(state_path, fp);
-      // Writing the state replaced an entry of node_modules, which set its change time: taken
-      // again now, its names being the ones just listed.
+      if (keep_state) (void)util::overwrite_file(state_path, fp);
+      // Should anything have changed an entry of node_modules since it was listed (setting its
+      // change time), the time is taken again now, its names being the ones just listed.
       struct stat top {};
       if (auto it = listings.folders.find(""); it != listings.folders.end() && ::stat(node_modules.c_str(), &top) == 0) {
         it->second.ctime_sec = top.st_ctim.tv_sec;
