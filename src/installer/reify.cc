@@ -984,8 +984,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       // A workspace or `file:` folder: a relative symlink to it.
       fs::path dest = project / n->location();
       // The target is a folder of the project's (realpath), or a package elsewhere in
-      // node_modules, which a dependency loop links to (its location).
-      const tree::Node* t = n->target;
+      // node_modules, which a dependency loop links to (its location). A link whose package
+      // was replaced while the tree was built (the new one in the same place) keeps the path
+      // it was made with, as npm's links do.
+      Node* t = n->target;
+      if (t && t->root() != n->root() && !n->realpath.empty()) t = nullptr;
       fs::path target = project / (t ? (t->realpath.empty() ? t->location() : t->realpath) : n->realpath);
       std::error_code ec;
       fs::create_directories(dest.parent_path(), ec);

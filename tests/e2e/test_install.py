@@ -2193,6 +2193,30 @@ def a_bundled_package_for_another_platform_is_not_recorded_as_installed(ctx):
     h.check(mac not in hidden, "the hidden lockfile leaves ibd-mac out", r)
 
 
+@suite.test
+def a_loop_link_to_a_package_placed_again_keeps_its_path(ctx):
+    # dlr-x@2 and dlr-y@1 need each other's other major, so the tree has a dependency loop: a
+    # link below node_modules/dlr-x back to it. In ci the root's dlr-x, asked for by a tag
+    # with no URL in the lockfile, is placed again; the link still leads to node_modules/dlr-x
+    # (it led lade to the project folder itself).
+    files = pkg_json({"dlr-x": "latest", "dlr-y": "1.0.0"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    both = ("package-lock.json", "node_modules/.package-lock.json")
+    install_as_npm_does(ctx, ours, theirs, "install", both)
+    link = "node_modules/dlr-x/node_modules/dlr-x/node_modules/dlr-x"
+    h.check(os.path.islink(ours.path(link)), link + " is a link")
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    h.check_exit(r, 0, "ci")
+    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_equal(os.readlink(ours.path(link)), os.readlink(theirs.path(link)),
+                  "where " + link + " leads (lade vs npm)", r)
+    h.check_equal(os.path.realpath(ours.path(link)), os.path.realpath(ours.path("node_modules/dlr-x")),
+                  "the folder " + link + " leads to", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
