@@ -41,6 +41,22 @@ def install_as_npm_does(ctx, ours, theirs, what, compare=("package-lock.json",))
     return r
 
 
+BOTH_LOCKFILES = ("package-lock.json", "node_modules/.package-lock.json")
+
+
+def twin_projects(ctx, files):
+    """The same project twice: (lade's, npm's)."""
+    return ctx.project(files, name="lade"), ctx.project(files, name="npm")
+
+
+def ci_in_both(ctx, ours, theirs):
+    """Removes node_modules from both projects, then runs `ci --ignore-scripts` with lade in
+    `ours` and with npm in `theirs`. Returns (lade's result, npm's result)."""
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    return ctx.lade(L.ci + ["--ignore-scripts"], ours), ctx.npm(["ci", "--ignore-scripts"], theirs)
+
+
 @suite.test
 def install_from_package_json(ctx):
     proj = ctx.project(pkg_json({"leaf": "^1.0.0", "bin-string": "^1.0.0", "bin-object": "^1.0.0",
@@ -2088,18 +2104,14 @@ def a_package_placed_into_a_new_bundle_leaves_its_folder(ctx):
     # bundle is open, its bundled ebd-inner needs that copy too, which makes it bundled, and
     # npm never unpacks it: the folder npm made for it before opening the bundle stays, empty.
     # From the lockfile (ci) the copy is bundled from the start and gets no folder.
-    files = pkg_json({"ebd-dep": "1.0.0", "ebd-host": "1.0.0"})
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    r = install_as_npm_does(ctx, ours, theirs, "install", both)
+    ours, theirs = twin_projects(ctx, pkg_json({"ebd-dep": "1.0.0", "ebd-host": "1.0.0"}))
+    r = install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     nested = "node_modules/ebd-host/node_modules/ebd-dep"
     h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
                   "a folder at " + nested + " (lade vs npm)", r)
-    for proj in (ours, theirs):
-        shutil.rmtree(proj.path("node_modules"))
-    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    r, n = ci_in_both(ctx, ours, theirs)
     h.check_exit(r, 0, "ci")
-    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_exit(n, 0, "npm ci")
     h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
                   "after ci, a folder at " + nested + " (lade vs npm)", r)
 
@@ -2112,17 +2124,14 @@ def a_package_a_bundle_held_when_resolution_ended_gets_no_folder(ctx):
     # and npm makes no folder for it.
     files = pkg_json({"ebt-dep": "1.0.0", "ebt-host": "1.0.0"})
     files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    install_as_npm_does(ctx, ours, theirs, "install", both)
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     nested = "node_modules/ebt-host/node_modules/ebt-dep"
     h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("inBundle"), True,
                   "the lockfile's " + nested + ", bundled")
-    for proj in (ours, theirs):
-        shutil.rmtree(proj.path("node_modules"))
-    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    r, n = ci_in_both(ctx, ours, theirs)
     h.check_exit(r, 0, "ci")
-    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_exit(n, 0, "npm ci")
     h.check_equal(os.path.isdir(ours.path(nested)), os.path.isdir(theirs.path(nested)),
                   "after ci, a folder at " + nested + " (lade vs npm)", r)
     h.check_not_exists(ours.path(nested), "a folder at " + nested)
@@ -2138,13 +2147,9 @@ def ci_compares_the_lockfile_with_the_tree_before_bundles_open(ctx):
     # misses cnb-leaf, and ci fails.
     files = pkg_json({"cnb-host": "latest"})
     files[".npmrc"] = "omit-lockfile-registry-resolved=true\ninstall-strategy=nested\n"
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    install_as_npm_does(ctx, ours, theirs, "install", both)
-    for proj in (ours, theirs):
-        shutil.rmtree(proj.path("node_modules"))
-    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
-    n = ctx.npm(["ci", "--ignore-scripts"], theirs)
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    r, n = ci_in_both(ctx, ours, theirs)
     h.check_equal(r.returncode, n.returncode, "ci's exit status (lade vs npm)", r)
     h.check_exit(r, 1, "ci")
     h.check_output_contains(r, "EUSAGE", "Missing: cnb-leaf@1.0.0 from lock file")
@@ -2158,12 +2163,11 @@ def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
     # kbc-leaf that resolution found missing and placed below kbc-inner is dropped again.
     files = pkg_json({"kbc-top": "1.0.0"})
     files[".npmrc"] = "install-strategy=nested\n"
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    install_as_npm_does(ctx, ours, theirs, "install", both)
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     for proj in (ours, theirs):
         proj.write("package.json", pkg_json({"kbc-top": "1.1.0"})["package.json"])
-    r = install_as_npm_does(ctx, ours, theirs, "install of kbc-top@1.1.0", both)
+    r = install_as_npm_does(ctx, ours, theirs, "install of kbc-top@1.1.0", BOTH_LOCKFILES)
     inner = "node_modules/kbc-top/node_modules/kbc-bundler/node_modules/kbc-inner"
     h.check(inner in ours.lockfile()["packages"], "the bundled kbc-inner is locked", r)
     h.check(inner + "/node_modules/kbc-leaf" not in ours.lockfile()["packages"],
@@ -2175,10 +2179,8 @@ def a_bundled_package_for_another_platform_is_not_recorded_as_installed(ctx):
     # The lockfile lists a darwin-only ibd-mac in ibd-host's bundle (optional). The install
     # leaves it out, and npm detaches it before it writes the hidden lockfile: that one lists
     # only what is installed, while package-lock.json keeps it.
-    files = pkg_json({"ibd-host": "1.0.0"})
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    install_as_npm_does(ctx, ours, theirs, "first install", both)
+    ours, theirs = twin_projects(ctx, pkg_json({"ibd-host": "1.0.0"}))
+    install_as_npm_does(ctx, ours, theirs, "first install", BOTH_LOCKFILES)
     mac = "node_modules/ibd-host/node_modules/ibd-mac"
     for proj in (ours, theirs):
         lock = proj.lockfile()
@@ -2187,7 +2189,7 @@ def a_bundled_package_for_another_platform_is_not_recorded_as_installed(ctx):
         lock["packages"] = dict(sorted(lock["packages"].items()))
         proj.write("package-lock.json", json.dumps(lock, indent=2) + "\n")
         shutil.rmtree(proj.path("node_modules"))
-    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", both)
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", BOTH_LOCKFILES)
     h.check(mac in ours.lockfile()["packages"], "package-lock.json keeps ibd-mac", r)
     hidden = ours.read_json("node_modules/.package-lock.json")["packages"]
     h.check(mac not in hidden, "the hidden lockfile leaves ibd-mac out", r)
@@ -2201,16 +2203,13 @@ def a_loop_link_to_a_package_placed_again_keeps_its_path(ctx):
     # (it led lade to the project folder itself).
     files = pkg_json({"dlr-x": "latest", "dlr-y": "1.0.0"})
     files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    both = ("package-lock.json", "node_modules/.package-lock.json")
-    install_as_npm_does(ctx, ours, theirs, "install", both)
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     link = "node_modules/dlr-x/node_modules/dlr-x/node_modules/dlr-x"
     h.check(os.path.islink(ours.path(link)), link + " is a link")
-    for proj in (ours, theirs):
-        shutil.rmtree(proj.path("node_modules"))
-    r = ctx.lade(L.ci + ["--ignore-scripts"], ours)
+    r, n = ci_in_both(ctx, ours, theirs)
     h.check_exit(r, 0, "ci")
-    h.check_exit(ctx.npm(["ci", "--ignore-scripts"], theirs), 0, "npm ci")
+    h.check_exit(n, 0, "npm ci")
     h.check_equal(os.readlink(ours.path(link)), os.readlink(theirs.path(link)),
                   "where " + link + " leads (lade vs npm)", r)
     h.check_equal(os.path.realpath(ours.path(link)), os.path.realpath(ours.path("node_modules/dlr-x")),
