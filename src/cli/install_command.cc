@@ -104,6 +104,19 @@ std::function<bool(const tree::Node&)> bundled_by_one_of(const std::unordered_se
   };
 }
 
+/// Whether some package in `tree` meets a dependency asked for by a dist-tag (or an alias to
+/// one), and will have no registry URL in a lockfile that omits them.
+bool meets_a_tag_by_url(tree::Tree& tree) {
+  for (tree::Node* n : tree.inventory()) {
+    for (const tree::Edge* e : n->edges_out()) {
+      const tree::Node* to = e->to();
+      if (!to || to->is_link || !e->valid() || !resolver::met_only_with_tarball_url(e->name(), e->spec())) continue;
+      if (lockfile::is_registry_dependency(*to)) return true;
+    }
+  }
+  return false;
+}
+
 /// Whether a lockfile's text has an entry marked `"extraneous": true`. A byte search: the
 /// lockfile is read before anything is parsed, and std::string::find stops at every quote of a
 /// 500 KB document (2.3 million instructions a search on the medium benchmark fixture).
@@ -1531,9 +1544,13 @@ int run_install(InstallRequest req) {
     // From an old lockfile npm leaves unresolved what npm 6 never recorded (a peer, see
     // lockfile_problem_nodes); the next install, from the lockfile version 3 written now, adds it.
     const bool from_old_lockfile = loaded_lock && loaded.needs_inflate;
+    // A lockfile without registry URLs leaves every dependency asked for by a dist-tag unmet
+    // when it is read again (only a package with a tarball URL meets a tag): the next install
+    // places those packages again.
+    const bool tags_unmet_on_reading = wiring.settings().omit_lockfile_registry_resolved && meets_a_tag_by_url(ideal);
     if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
         from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_taken_from_installed ||
-        resolve_stats.bundle_needs_left_unresolved) {
+        resolve_stats.bundle_needs_left_unresolved || tags_unmet_on_reading) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

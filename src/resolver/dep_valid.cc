@@ -39,6 +39,13 @@ bool plainly_registry(const std::string& spec) {
          !ends_with_icase(spec, ".tar.gz");
 }
 
+/// The registry spec names a dist-tag: neither empty, "*", a range nor a version.
+bool names_dist_tag(const std::string& spec, bool raw_empty) {
+  if (raw_empty || spec == "*") return false;
+  semver::Options loose{true, false};
+  return !semver::Range::shared(spec, loose) && !semver::Version::parse(spec, loose);
+}
+
 bool registry_spec_valid(const tree::Node& child, const std::string& spec, bool raw_empty) {
   // npm-package-arg reads an empty spec as "*"; one of white space only is the range "" (which,
   // unlike "*" here, leaves prereleases out).
@@ -114,6 +121,21 @@ bool dep_valid_in(const tree::Node& child, const std::string& raw_spec, const tr
   // A spec npm cannot read is satisfied by nothing.
   if (!requested) return false;
   return spec_valid(child, *requested, root);
+}
+
+bool met_only_with_tarball_url(const std::string& name, const std::string& raw_spec) {
+  std::string spec(semver::js::trim(raw_spec));
+  if (plainly_registry(spec)) return names_dist_tag(spec, raw_spec.empty());
+  auto requested = manifest::resolve_spec(name, spec, manifest::SpecOptions{});
+  if (!requested) return false;
+  if (requested->type == manifest::SpecType::kTag) {
+    return names_dist_tag(requested->fetch_spec.value_or(""), requested->raw_spec.empty());
+  }
+  if (requested->type == manifest::SpecType::kAlias && requested->sub_spec &&
+      requested->sub_spec->type == manifest::SpecType::kTag) {
+    return names_dist_tag(requested->sub_spec->fetch_spec.value_or(""), requested->sub_spec->raw_spec.empty());
+  }
+  return false;
 }
 
 bool dep_valid(const tree::Node& child, const std::string& raw_spec, const tree::Node& from) {

@@ -156,6 +156,10 @@ class IdealTreeBuilder {
 /// `from`'s folder (see spec_folder) inside `project_dir`.
 bool dep_valid_in(const tree::Node& child, const std::string& spec, const tree::Node& from,
                   const std::filesystem::path& project_dir);
+/// Whether only a package with a registry tarball URL satisfies `spec` (for the dependency
+/// `name`): a dist-tag, or an alias to one. npm takes any such package for it, whatever its
+/// version, and none without the URL (a lockfile that omits them).
+bool met_only_with_tarball_url(const std::string& name, const std::string& spec);
 /// dep_valid_in for a tree whose project root is "/" (paths only compared relative to it).
 bool dep_valid(const tree::Node& child, const std::string& spec, const tree::Node& from);
 /// The tree's dep-valid for a project in `project_dir`.

@@ -2216,6 +2216,22 @@ def a_loop_link_to_a_package_placed_again_keeps_its_path(ctx):
                   "the folder " + link + " leads to", r)
 
 
+@suite.test
+def a_tag_met_only_by_a_tarball_url_is_resolved_again_next_time(ctx):
+    # tgu-user needs tgu-x by the tag "latest"; the root's tgu-x@1 meets it at first, as any
+    # registry package meets a tag. The lockfile omits registry URLs, so when the next install
+    # reads it, that tgu-x meets the tag no more and tgu-x@2 is placed below tgu-user: that
+    # install is not one with nothing to do.
+    files = pkg_json({"tgu-user": "1.0.0", "tgu-x": "1.0.0"})
+    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "first install", BOTH_LOCKFILES)
+    r = install_as_npm_does(ctx, ours, theirs, "second install", BOTH_LOCKFILES)
+    h.check_equal(ours.installed_version("tgu-user/node_modules/tgu-x"), "2.0.0", "tgu-x below tgu-user", r)
+    r = install_as_npm_does(ctx, ours, theirs, "third install", BOTH_LOCKFILES)
+    h.check_output_matches(r, r"up to date", "the third install")
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the

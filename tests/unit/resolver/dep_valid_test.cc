@@ -46,3 +46,16 @@ TEST_CASE("dep_valid trims specs as JavaScript does; white space alone is not \"
   CHECK(release.valid("\u00a0^1.0.0"));
   CHECK_FALSE(release.valid("^2"));
 }
+
+TEST_CASE("met_only_with_tarball_url: dist-tags, and aliases to them", "[resolver][depvalid]") {
+  CHECK(resolver::met_only_with_tarball_url("a", "latest"));
+  CHECK(resolver::met_only_with_tarball_url("a", " next "));
+  CHECK(resolver::met_only_with_tarball_url("a", "npm:b@beta"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", ""));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "*"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "^1.2.0"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "1.2.3"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "npm:b@^2"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "file:../a"));
+  CHECK_FALSE(resolver::met_only_with_tarball_url("a", "github:user/a#main"));
+}
