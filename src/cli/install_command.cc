@@ -1197,6 +1197,7 @@ int run_install(InstallRequest req) {
   iopts.node_version = project.node_version;
   iopts.npm_version = wiring.settings().npm_version;
   iopts.node_modules_is_new = node_modules_was_absent;
+  iopts.bundles_opened = builder.bundles_opened();
   iopts.bin_links = wiring.settings().bin_links;
   // npm checks engines and platforms, and leaves out the optional packages this system cannot
   // have, at the end of buildIdealTree: on the tree whose bundles are not opened yet.

@@ -603,7 +603,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       if (options_.only && !options_.only(*n)) unselected_folders.push_back(n);
       continue;
     }
-    if (n->in_dep_bundle()) {  // arrives inside its bundler's tarball
+    if (n->in_dep_bundle() && !options_.bundles_opened.count(n)) {  // arrives inside its bundler's tarball
       Node* bundler = n->bundler();
       bundled_locations.emplace(loc, bundler ? bundler->location() : std::string());
       bundled_nodes.push_back(n);

@@ -102,6 +102,10 @@ struct InstallOptions {
   /// of packages placed anew were opened: npm's diff passes over those, and makes the folder of
   /// every other package it adds (see Reifier::reify).
   std::unordered_set<const tree::Node*> bundled_as_resolved;
+  /// The packages whose bundles resolution opened: npm unpacks each to read its bundle, also
+  /// one that a shallower bundle has since made bundled (it needs the package, and that
+  /// tarball does not hold it), which would otherwise be taken to arrive with it.
+  std::unordered_set<const tree::Node*> bundles_opened;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// Files (relative to the project) that mark the old tree as complete, such as the hidden

@@ -1026,12 +1026,16 @@ struct IdealTreeBuilder::Impl {
 
   /// Bundlers placed in this build whose bundles are opened once resolution is over.
   std::vector<Node*> bundlers_to_open;
+  /// Those of them whose bundles were opened.
+  std::unordered_set<const Node*> bundles_opened;
 
   /// npm's install (not `complete`) opens bundles when reify unpacks their packages, after the
   /// tree is resolved: until then a bundler's edges to what it bundles reach whatever the tree
-  /// around it has, and placement sees them so. Shallowest first; a bundler that a shallower
-  /// bundle replaced, or placed inside one, is not opened. (A bundler looked at again while
-  /// placing is listed once.)
+  /// around it has, and placement sees them so. Shallowest first. npm unpacks every bundler
+  /// its diff adds, to read the bundle: not one in a bundle already when resolution ended (the
+  /// diff passes over it), nor one that a shallower bundle replaced, but one that a shallower
+  /// bundle only made bundled (a bundled package needs it, the tarball does not hold it). (A
+  /// bundler looked at again while placing is listed once.)
   void open_bundles_after_resolving() {
     Node* root = real_root();
     std::unordered_set<Node*> listed;
@@ -1044,11 +1048,13 @@ struct IdealTreeBuilder::Impl {
       }
       return false;
     });
+    std::erase_if(bundlers_to_open, [](Node* n) { return n->in_dep_bundle(); });
     std::stable_sort(bundlers_to_open.begin(), bundlers_to_open.end(),
                      [](Node* a, Node* b) { return a->depth() < b->depth(); });
     for (Node* node : bundlers_to_open) {
-      if (node->root() != root || !node->errors.empty() || node->in_dep_bundle()) continue;
+      if (node->root() != root || !node->errors.empty()) continue;
       load_bundle(node);
+      bundles_opened.insert(node);
     }
   }
 
@@ -1306,5 +1312,7 @@ void IdealTreeBuilder::as_npm_resolved(const std::function<void()>& fn) { impl_-
 std::unordered_set<const tree::Node*> IdealTreeBuilder::opened_from_bundles() const {
   return {impl_->unpacked_from_bundle.begin(), impl_->unpacked_from_bundle.end()};
 }
+
+std::unordered_set<const tree::Node*> IdealTreeBuilder::bundles_opened() const { return impl_->bundles_opened; }
 
 }  // namespace lade::resolver

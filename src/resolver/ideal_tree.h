@@ -136,6 +136,9 @@ class IdealTreeBuilder {
   /// The packages this build took from bundling packages' tarballs (what npm's install learns
   /// of only when it unpacks those), as opposed to bundled packages a lockfile listed.
   std::unordered_set<const tree::Node*> opened_from_bundles() const;
+  /// The bundlers whose bundles this build opened once resolution was over (outside complete
+  /// mode): npm's reify unpacks each of them to read its bundle.
+  std::unordered_set<const tree::Node*> bundles_opened() const;
   /// Runs `fn` on the tree as npm's install has it when its buildIdealTree ends, which is where
   /// it checks platforms and engines and leaves out the optional packages this system cannot
   /// have: what came out of bundles opened while resolving detached, and every flag as computed

@@ -2232,6 +2232,22 @@ def a_tag_met_only_by_a_tarball_url_is_resolved_again_next_time(ctx):
     h.check_output_matches(r, r"up to date", "the third install")
 
 
+@suite.test
+def a_bundler_another_bundle_takes_in_is_unpacked_to_read_its_bundle(ctx):
+    # Installed nested, nbb-x has its own nbb-o beside the nbb-w its tarball bundles; that
+    # nbb-w needs nbb-o too, which makes nbb-o bundled once nbb-x is unpacked, though the
+    # tarball does not hold it. nbb-o bundles nbb-q: npm unpacks every bundler it adds to read
+    # its bundle, so nbb-o is installed there with its nbb-q.
+    files = pkg_json({"nbb-x": "1.0.0"})
+    files[".npmrc"] = "install-strategy=nested\n"
+    ours, theirs = twin_projects(ctx, files)
+    r = install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    inner = "nbb-x/node_modules/nbb-o"
+    h.check_equal(ours.installed_version(inner), theirs.installed_version(inner),
+                  "the " + inner + " installed (lade vs npm)", r)
+    h.check_equal(ours.installed_version(inner + "/node_modules/nbb-q"), "1.0.0", "its bundled nbb-q", r)
+
+
 @suite.test(lade_only=True)
 def up_to_date_check_sees_entries_added_after_the_last_install(ctx):
     # The check reads again only the node_modules folders whose change time moved since the
