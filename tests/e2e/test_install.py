@@ -44,8 +44,10 @@ def install_as_npm_does(ctx, ours, theirs, what, compare=("package-lock.json",))
 BOTH_LOCKFILES = ("package-lock.json", "node_modules/.package-lock.json")
 
 
-def twin_projects(ctx, files):
-    """The same project twice: (lade's, npm's)."""
+def twin_projects(ctx, files, npmrc=None):
+    """The same project twice, with `npmrc` as its .npmrc when given: (lade's, npm's)."""
+    if npmrc is not None:
+        files = dict(files, **{".npmrc": npmrc})
     return ctx.project(files, name="lade"), ctx.project(files, name="npm")
 
 
@@ -2122,9 +2124,8 @@ def a_package_a_bundle_held_when_resolution_ended_gets_no_folder(ctx):
     # tarball URL meets. The lockfile omits the URLs, so ci places ebt-host's ebt-dep again,
     # below the ebt-inner the lockfile bundled: it was in the bundle before any was opened,
     # and npm makes no folder for it.
-    files = pkg_json({"ebt-dep": "1.0.0", "ebt-host": "1.0.0"})
-    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"ebt-dep": "1.0.0", "ebt-host": "1.0.0"}),
+                                 npmrc="omit-lockfile-registry-resolved=true\n")
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     nested = "node_modules/ebt-host/node_modules/ebt-dep"
     h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("inBundle"), True,
@@ -2145,9 +2146,8 @@ def ci_compares_the_lockfile_with_the_tree_before_bundles_open(ctx):
     # cnb-inner is resolved too. npm compares that tree with the lockfile before it unpacks
     # cnb-host, whose bundle would replace cnb-inner and take cnb-leaf away: the lockfile
     # misses cnb-leaf, and ci fails.
-    files = pkg_json({"cnb-host": "latest"})
-    files[".npmrc"] = "omit-lockfile-registry-resolved=true\ninstall-strategy=nested\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"cnb-host": "latest"}),
+                                 npmrc="omit-lockfile-registry-resolved=true\ninstall-strategy=nested\n")
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     r, n = ci_in_both(ctx, ours, theirs)
     h.check_equal(r.returncode, n.returncode, "ci's exit status (lade vs npm)", r)
@@ -2161,9 +2161,8 @@ def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
     # kbc-leaf the tarball lacks. Moving to kbc-top@1.1.0 changes kbc-top but not kbc-bundler:
     # npm's diff goes on below kbc-top and takes kbc-bundler's bundle as installed, so the
     # kbc-leaf that resolution found missing and placed below kbc-inner is dropped again.
-    files = pkg_json({"kbc-top": "1.0.0"})
-    files[".npmrc"] = "install-strategy=nested\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"kbc-top": "1.0.0"}),
+                                 npmrc="install-strategy=nested\n")
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     for proj in (ours, theirs):
         proj.write("package.json", pkg_json({"kbc-top": "1.1.0"})["package.json"])
@@ -2201,9 +2200,8 @@ def a_loop_link_to_a_package_placed_again_keeps_its_path(ctx):
     # link below node_modules/dlr-x back to it. In ci the root's dlr-x, asked for by a tag
     # with no URL in the lockfile, is placed again; the link still leads to node_modules/dlr-x
     # (it led lade to the project folder itself).
-    files = pkg_json({"dlr-x": "latest", "dlr-y": "1.0.0"})
-    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"dlr-x": "latest", "dlr-y": "1.0.0"}),
+                                 npmrc="omit-lockfile-registry-resolved=true\n")
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     link = "node_modules/dlr-x/node_modules/dlr-x/node_modules/dlr-x"
     h.check(os.path.islink(ours.path(link)), link + " is a link")
@@ -2222,9 +2220,8 @@ def a_tag_met_only_by_a_tarball_url_is_resolved_again_next_time(ctx):
     # registry package meets a tag. The lockfile omits registry URLs, so when the next install
     # reads it, that tgu-x meets the tag no more and tgu-x@2 is placed below tgu-user: that
     # install is not one with nothing to do.
-    files = pkg_json({"tgu-user": "1.0.0", "tgu-x": "1.0.0"})
-    files[".npmrc"] = "omit-lockfile-registry-resolved=true\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"tgu-user": "1.0.0", "tgu-x": "1.0.0"}),
+                                 npmrc="omit-lockfile-registry-resolved=true\n")
     install_as_npm_does(ctx, ours, theirs, "first install", BOTH_LOCKFILES)
     r = install_as_npm_does(ctx, ours, theirs, "second install", BOTH_LOCKFILES)
     h.check_equal(ours.installed_version("tgu-user/node_modules/tgu-x"), "2.0.0", "tgu-x below tgu-user", r)
@@ -2238,9 +2235,8 @@ def a_bundler_another_bundle_takes_in_is_unpacked_to_read_its_bundle(ctx):
     # nbb-w needs nbb-o too, which makes nbb-o bundled once nbb-x is unpacked, though the
     # tarball does not hold it. nbb-o bundles nbb-q: npm unpacks every bundler it adds to read
     # its bundle, so nbb-o is installed there with its nbb-q.
-    files = pkg_json({"nbb-x": "1.0.0"})
-    files[".npmrc"] = "install-strategy=nested\n"
-    ours, theirs = twin_projects(ctx, files)
+    ours, theirs = twin_projects(ctx, pkg_json({"nbb-x": "1.0.0"}),
+                                 npmrc="install-strategy=nested\n")
     r = install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     inner = "nbb-x/node_modules/nbb-o"
     h.check_equal(ours.installed_version(inner), theirs.installed_version(inner),
