@@ -1049,7 +1049,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       const Node* bundler = n->bundler();
       if (n->from_lockfile || options_.bundled_as_resolved.count(n)) continue;
       if (n->inert || omitted(*n, options_.omit)) continue;
-      if (!bundler || !unpacked.count(bundler)) continue;
+      if (!bundler || !unpacked.count(bundler) || !options_.bundles_opened.count(bundler)) continue;
       std::error_code ec;
       fs::create_directories(project / n->location(), ec);  // nothing to do where the tarball had it
     }

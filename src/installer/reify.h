@@ -100,7 +100,8 @@ struct InstallOptions {
   bool node_modules_is_new = false;
   /// The packages that were in a dependency bundle when resolution ended, before the bundles
   /// of packages placed anew were opened: npm's diff passes over those, and makes the folder of
-  /// every other package it adds (see Reifier::reify).
+  /// every other package it adds (see Reifier::reify). Filled only when bundles_opened is not
+  /// empty: no package can have become bundled otherwise.
   std::unordered_set<const tree::Node*> bundled_as_resolved;
   /// The packages whose bundles resolution opened: npm unpacks each to read its bundle, also
   /// one that a shallower bundle has since made bundled (it needs the package, and that
@@ -175,8 +176,9 @@ bool engines_ok(const manifest::Manifest& package, const std::string& node_versi
 std::unordered_set<tree::Node*> leave_out_optionals_not_for_here(tree::Tree& ideal,
                                                                  const InstallOptions& options);
 /// arborist's Diff for a package with bundled dependencies that the install leaves as it is
-/// (below a package that changes too: what stays in its folder stays): the bundled packages are the ones installed in it, flagged as the
-/// installed tree flags them (npm moves those nodes into the ideal tree), whatever resolution
+/// (below a package that changes too: what stays in its folder stays): the bundled packages
+/// are the ones installed in it, flagged as the installed tree flags them (npm moves those
+/// nodes into the ideal tree), whatever resolution
 /// or the lockfile's entries say. `installed` is the tree the hidden lockfile records, with the
 /// flags its entries give; they are walked on from its root first, as npm's loadActual does.
 /// A package the install leaves out (inert: an optional one that cannot go here; or one `omit`
