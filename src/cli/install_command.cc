@@ -142,6 +142,17 @@ std::string node_modules_digest_remembered(const fs::path& node_modules, const f
   return installer::node_modules_digest(node_modules, &known_nested, nullptr, &remembered);
 }
 
+/// The version the package.json in a folder gives; none when there is no package there.
+std::optional<std::string> version_in_folder(const fs::path& folder) {
+  const fs::path file = folder / "package.json";
+  if (auto text = util::read_file(file)) {
+    if (auto doc = manifest::parse_json(*text, file.string()); doc && doc->is_object()) {
+      if (auto v = doc->find("version"); v != doc->end() && v->is_string()) return v->get<std::string>();
+    }
+  }
+  return std::nullopt;
+}
+
 /// npm trusts node_modules/.package-lock.json only while no package folder is newer than it
 /// (Shrinkwrap's assertNoNewer), and otherwise reads the folders themselves. A package folder
 /// changed since the hidden lockfile was written is taken for what its package.json says now:
@@ -162,13 +173,7 @@ void take_changed_folders_as_found(installer::InstalledTree& installed, const fs
       ++it;
       continue;
     }
-    std::optional<std::string> version;
-    const fs::path file = project / loc / "package.json";
-    if (auto text = util::read_file(file)) {
-      if (auto doc = manifest::parse_json(*text, file.string()); doc && doc->is_object()) {
-        if (auto v = doc->find("version"); v != doc->end() && v->is_string()) version = v->get<std::string>();
-      }
-    }
+    std::optional<std::string> version = version_in_folder(project / loc);
     if (!version) {
       it = installed.erase(it);  // no package there: whatever is in the folder goes
       continue;
@@ -1141,6 +1146,15 @@ int run_install(InstallRequest req) {
   if (node_modules_was_absent && !req.package_lock_only) {
     undo_new_node_modules.emplace([node_modules] { remove_new_node_modules(node_modules); });
     undo_on_failure = [node_modules] { remove_new_node_modules(node_modules); };
+  }
+  if (!req.package_lock_only && !req.dry_run) {
+    if (req.command == Command::Ci || node_modules_was_absent) {
+      ropts.unpacked_when_installed = [](const tree::Node&) { return true; };
+    } else {
+      ropts.unpacked_when_installed = [dir = project.dir](const tree::Node& n) {
+        return version_in_folder(dir / n.location()) != n.version();
+      };
+    }
   }
   std::unique_ptr<installer::EarlyLinker> early_linker;
   if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&

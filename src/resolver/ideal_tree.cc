@@ -1038,6 +1038,7 @@ struct IdealTreeBuilder::Impl {
   /// bundler looked at again while placing is listed once.)
   void open_bundles_after_resolving() {
     Node* root = real_root();
+    add_lockfile_bundlers_with_new_packages();
     std::unordered_set<Node*> listed;
     std::erase_if(bundlers_to_open, [&](Node* n) { return !listed.insert(n).second; });
     if (bundlers_to_open.empty()) return;
@@ -1055,6 +1056,24 @@ struct IdealTreeBuilder::Impl {
       if (node->root() != root || !node->errors.empty()) continue;
       load_bundle(node);
       bundles_opened.insert(node);
+    }
+  }
+
+  /// A bundler the lockfile placed is opened too when reify unpacks it and this build placed
+  /// a package below it: npm opens every bundler its diff adds or changes, and the tarball's
+  /// copy of a package replaces the one resolved (with no integrity of its own). When nothing
+  /// below it changed, the bundle would give back what the lockfile says: left closed.
+  void add_lockfile_bundlers_with_new_packages() {
+    if (!options.unpacked_when_installed) return;
+    Node* root = real_root();
+    for (Node* n : tree.inventory()) {
+      if (n->from_lockfile || n->root() != root || n->is_project_root || n->is_link) continue;
+      for (Node* at = n->parent(); at && !at->is_project_root; at = at->parent()) {
+        if (at->from_lockfile && !at->package.bundle_dependencies.empty() && !at->in_dep_bundle() &&
+            options.unpacked_when_installed(*at)) {
+          bundlers_to_open.push_back(at);
+        }
+      }
     }
   }
 

@@ -66,6 +66,11 @@ struct ResolveOptions {
   /// unpacks such a package, nor anything only it needs (its optional set), so their bundles
   /// stay closed. Empty: every package is installed.
   std::function<bool(const tree::Node&)> left_out_here;
+  /// Whether the install unpacks a package the tree had before this build (from the lockfile):
+  /// it is not installed as placed. npm's reify opens the bundle of every bundler it unpacks,
+  /// and what resolution placed anew in a bundle gives way to what the tarball holds. Empty:
+  /// none is unpacked (a bundle from the lockfile stays as the lockfile has it).
+  std::function<bool(const tree::Node&)> unpacked_when_installed;
   /// The tree was loaded from a lockfile: extraneous nodes are pruned after a change.
   bool loaded_from_lockfile = false;
   /// npm's `save` option (false for ci, --no-save and update) and whether the user asked for a

@@ -2156,6 +2156,33 @@ def ci_compares_the_lockfile_with_the_tree_before_bundles_open(ctx):
 
 
 @suite.test
+def a_package_resolved_into_a_locked_bundle_gives_way_to_the_tarballs_copy(ctx):
+    # obs-host bundles obs-kilo, and the root overrides obs-kilo below obs-host. Installed
+    # shallow, the lockfile's edge from the bundled obs-delta to obs-kilo does not count as met
+    # (its override set differs), so an install from the lockfile resolves obs-kilo again, from
+    # the registry. npm then unpacks obs-host and takes obs-kilo from its tarball: no integrity
+    # in either lockfile. (With node_modules in place, obs-host is not unpacked again.)
+    files = pkg_json({"obs-host": "^1.2.3"}, overrides={"obs-host": {"obs-kilo": "2.0.0"}})
+    ours, theirs = twin_projects(ctx, files, npmrc="install-strategy=shallow\n")
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    kilo = "node_modules/obs-host/node_modules/obs-kilo"
+    r, n = ci_in_both(ctx, ours, theirs)
+    h.check_exit(r, 0, "ci")
+    h.check_exit(n, 0, "npm ci")
+    hidden = json.loads(ours.read_text("node_modules/.package-lock.json"))["packages"]
+    h.check_equal(hidden[kilo].get("integrity"), None, "after ci, the integrity of " + kilo, r)
+    h.check_equal(ours.read_text("node_modules/.package-lock.json"),
+                  theirs.read_text("node_modules/.package-lock.json"), "ci: hidden lockfile", r,
+                  expected_name="npm", actual_name="lade")
+    for proj in (ours, theirs):
+        shutil.rmtree(proj.path("node_modules"))
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile alone", BOTH_LOCKFILES)
+    h.check_equal(ours.lockfile()["packages"][kilo].get("integrity"), None,
+                  "after an install from the lockfile, the integrity of " + kilo, r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
     # Installed nested, kbc-bundler sits in kbc-top's folder with its bundled kbc-inner, whose
     # kbc-leaf the tarball lacks. Moving to kbc-top@1.1.0 changes kbc-top but not kbc-bundler:
