@@ -332,6 +332,24 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
         lock_workspaces);
     recalc = recalc || out.root_mismatch;
   }
+  if (options.hidden && !recalc) {
+    // npm reads the hidden lockfile with the project's package.json as its root entry, and
+    // takes the recorded flags for suspect when the root's edges differ from what that
+    // declares: with legacy-peer-deps, the root's peerDependencies have none.
+    Json declared = Json::object();
+    const std::pair<const char*, const manifest::DependencyList*> lists[] = {
+        {"dependencies", &root_package.dependencies},
+        {"devDependencies", &root_package.dev_dependencies},
+        {"optionalDependencies", &root_package.optional_dependencies},
+        {"peerDependencies", &root_package.peer_dependencies}};
+    for (const auto& [key, list] : lists) {
+      for (const auto& [name, spec] : *list) declared[key][name] = spec;
+    }
+    if (root_package.peer_dependencies_meta.is_object()) {
+      declared["peerDependenciesMeta"] = root_package.peer_dependencies_meta;
+    }
+    recalc = !root_edges_match(declared, *root, workspaces);
+  }
   if (recalc) {
     reset_flags(tree);
     tree::calc_dep_flags(tree);

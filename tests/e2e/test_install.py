@@ -2183,6 +2183,24 @@ def a_package_resolved_into_a_locked_bundle_gives_way_to_the_tarballs_copy(ctx):
 
 
 @suite.test
+def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
+    # With legacy-peer-deps the root's peerDependencies make no edges, so npm finds the
+    # installed tree's root out of step with package.json and computes its flags again, from
+    # the edges. nbb-o, moved to devDependencies, stays installed, and its bundled nbb-q is
+    # written as the installed tree now flags it: dev.
+    files = pkg_json({"nbb-o": "1.0.0"}, peerDependencies={"leaf": "^1.0.0"})
+    ours, theirs = twin_projects(ctx, files, npmrc="legacy-peer-deps=true\n")
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    moved = pkg_json({}, dev={"nbb-o": "1.0.0"}, peerDependencies={"leaf": "^1.0.0"})["package.json"]
+    for proj in (ours, theirs):
+        proj.write("package.json", moved)
+    r = install_as_npm_does(ctx, ours, theirs, "install after moving nbb-o to devDependencies",
+                            BOTH_LOCKFILES)
+    inner = ours.lockfile()["packages"]["node_modules/nbb-o/node_modules/nbb-q"]
+    h.check_equal(inner.get("dev"), True, "the bundled nbb-q is dev", r)
+
+
+@suite.test
 def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
     # Installed nested, kbc-bundler sits in kbc-top's folder with its bundled kbc-inner, whose
     # kbc-leaf the tarball lacks. Moving to kbc-top@1.1.0 changes kbc-top but not kbc-bundler:
