@@ -900,9 +900,10 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       report.removed_packages.push_back({name_at(loc), pkg.version, loc, {}, 0, pkg.is_link});
     }
   }
-  // A scope folder whose last package went goes too (rmdir: only when it is empty).
+  // A scope folder whose last package went stays, empty, as npm leaves it; unless only
+  // packages linked early were in it: npm never made it (rmdir: only when it is empty).
   for (const auto& [loc, pkg] : installed) {
-    if (loc.empty() || wanted_locations.count(loc) || !in_node_modules(loc)) continue;
+    if (loc.empty() || !pkg.early || wanted_locations.count(loc) || !in_node_modules(loc)) continue;
     const std::string name = name_at(loc);
     if (name.empty() || name[0] != '@' || name.find('/') == std::string::npos) continue;
     std::error_code ec;

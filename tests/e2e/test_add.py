@@ -316,6 +316,18 @@ def uninstall_no_save_and_in_a_workspace(ctx):
 
 
 @suite.test
+def uninstall_leaves_the_emptied_scope_folder_as_npm_does(ctx):
+    # npm removes the package's folder and nothing above it: node_modules/@fx stays, empty.
+    base = {"package.json": text({"name": "app", "version": "1.0.0",
+                                  "dependencies": {"@fx/scoped-b": "^1.0.0", "leaf": "^1.0.0"}})}
+    proj, r = uninstall_same_as_npm(ctx, base, ["@fx/scoped-b"], "uninstall of the scope's last package")
+    h.check(os.path.isdir(proj.path("node_modules/@fx")), "node_modules/@fx is kept", r)
+    h.check_equal(os.listdir(proj.path("node_modules/@fx")), [], "what node_modules/@fx holds", r)
+    again = ctx.lade(L.install, proj)
+    h.check_output_contains(again, "up to date")
+
+
+@suite.test
 def update_resolves_packages_again_as_npm_does(ctx):
     # npm update leaves package.json alone and writes the lockfile: with names, every
     # dependency on them is resolved again wherever it is; without, the whole tree is.
