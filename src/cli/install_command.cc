@@ -117,6 +117,34 @@ bool meets_a_tag_by_url(tree::Tree& tree) {
   return false;
 }
 
+/// Whether the lockfile `lock_text`, read again as the next install reads it, leaves some
+/// dependency met otherwise than in `ideal`: npm's loadVirtual can leave a package with
+/// another override set than resolution gave it (see lockfile::read_lockfile), and the next
+/// install resolves what that set leaves unmet.
+bool met_otherwise_on_reading(tree::Tree& ideal, tree::Tree& again, std::string_view lock_text,
+                              const std::string& lock_name, const lockfile::ReadOptions& options) {
+  lockfile::ReadOptions read = options;
+  read.recompute_flags = true;
+  auto l = lockfile::read_lockfile(lock_text, lock_name, again, ideal.root()->package, read);
+  if (!l) return true;
+  std::unordered_map<std::string, tree::Node*> placed;
+  for (tree::Node* n : ideal.inventory()) {
+    if (n->root() == ideal.root()) placed.emplace(n->location(), n);
+  }
+  for (const auto& [loc, n] : l->nodes) {
+    auto it = placed.find(loc);
+    if (it == placed.end() || n->is_link || it->second->is_link) continue;
+    for (const tree::Edge* e : n->edges_out()) {
+      const tree::Edge* was = it->second->edge_out(e->name());
+      if (!was) continue;
+      const std::string to = e->to() ? e->to()->location() : std::string("-");
+      const std::string was_to = was->to() ? was->to()->location() : std::string("-");
+      if (e->valid() != was->valid() || to != was_to) return true;
+    }
+  }
+  return false;
+}
+
 /// Whether a lockfile's text has an entry marked `"extraneous": true`. A byte search: the
 /// lockfile is read before anything is parsed, and std::string::find stops at every quote of a
 /// 500 KB document (2.3 million instructions a search on the medium benchmark fixture).
@@ -1566,9 +1594,13 @@ int run_install(InstallRequest req) {
     // when it is read again (only a package with a tarball URL meets a tag): the next install
     // places those packages again.
     const bool tags_unmet_on_reading = wiring.settings().omit_lockfile_registry_resolved && meets_a_tag_by_url(ideal);
+    // Only overrides make the order the lockfile is read in matter.
+    const bool overrides_unsettled_on_reading =
+        ideal.root()->overrides && !lock_text.empty() &&
+        met_otherwise_on_reading(ideal, *make_tree(), lock_text, lock_path.string(), read_options);
     if (lock_root_settles_later || report.optional_script_failed || ci_lock_stale || partial || lock_root_differs ||
         from_old_lockfile || resolve_stats.flags_change_on_reinstall || bundled_taken_from_installed ||
-        resolve_stats.bundle_needs_left_unresolved || tags_unmet_on_reading) {
+        resolve_stats.bundle_needs_left_unresolved || tags_unmet_on_reading || overrides_unsettled_on_reading) {
       std::error_code ec;
       fs::remove(state_path, ec);
     } else if (auto pj = util::read_file(project.dir / "package.json"); pj || !fs::exists(project.dir / "package.json")) {

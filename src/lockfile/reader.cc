@@ -6,6 +6,7 @@
 #include "lockfile/resolution.h"
 #include "lockfile/v1_lock.h"
 #include "lockfile/workspaces.h"
+#include "util/collate.h"
 
 namespace lade::lockfile {
 namespace {
@@ -220,9 +221,22 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
   for (const auto& [loc, entry] : packages.get_ref<const Json::object_t&>()) {
     if (!loc.empty() && entry.is_object()) entries.push_back({&loc, &entry});
   }
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.location->size() < b.location->size();
-  });
+  // With overrides, the order matters: npm's loadVirtual adds the entries in the lockfile's
+  // order (localeCompare), each with its edges resolved against the tree so far, and edges
+  // move to the packages that come later. Every move can change the override set of the
+  // package an edge leaves (the set of one that was not reached yet is none), and npm keeps
+  // what those moves leave. Without overrides, the tree is the same whatever the order; its
+  // edges are resolved once, when every package is in place.
+  const bool in_npm_order = root->overrides != nullptr;
+  if (in_npm_order) {
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      return util::locale_less(*a.location, *b.location);
+    });
+  } else {
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      return a.location->size() < b.location->size();
+    });
+  }
 
   std::vector<std::pair<std::string, Node*>> order;  // loaded nodes, for the passes below
   std::vector<Entry> links;
@@ -260,6 +274,7 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
       node->realpath = loc;
       tree.attach_fs(node, fs_parent_for(loc, out.nodes, root));
     }
+    if (in_npm_order) tree.load_edges(node, /*with_dev=*/node->is_top());
     out.nodes[loc] = node;
     order.emplace_back(loc, node);
   }
@@ -308,9 +323,8 @@ util::Result<LoadedLock> read_lockfile(std::string_view text, std::string_view f
     order.emplace_back(loc, link);
   }
 
-  // Edges last: every node is in place, so each edge resolves once.
   for (const auto& [loc, node] : order) {
-    if (!node->is_link) tree.load_edges(node, /*with_dev=*/node->is_top());
+    if (!node->is_link && !in_npm_order) tree.load_edges(node, /*with_dev=*/node->is_top());
   }
 
   if (from_v1) assign_bundles(packages, order);

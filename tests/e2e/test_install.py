@@ -2201,6 +2201,26 @@ def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
 
 
 @suite.test
+def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
+    # npm reads the lockfile entry by entry. olo-v's nested olo-l takes over olo-v's edge only
+    # when it is read, after olo-v's nested olo-k, which nothing reaches yet: the top olo-l
+    # loses the override set it had through olo-v and ends with none. Its olo-w is then wanted
+    # as its own "^2.0.0", not as the override's "1": the next install nests olo-w@2.3.0 below
+    # it, and the one after has nothing to do.
+    files = pkg_json({"olo-j": "^2.0.0", "olo-k": "^2.0.0", "olo-l": "*"},
+                     overrides={"olo-w": "1", "olo-j": {"olo-v": "^1.0.0"}})
+    ours, theirs = twin_projects(ctx, files)
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    nested = "node_modules/olo-l/node_modules/olo-w"
+    h.check(nested not in ours.lockfile()["packages"], "no " + nested + " at first")
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", BOTH_LOCKFILES)
+    h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("version"), "2.3.0", nested, r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+    r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
+    h.check_output_contains(r, "up to date")
+
+
+@suite.test
 def a_bundler_that_stays_below_a_changed_package_keeps_its_bundle(ctx):
     # Installed nested, kbc-bundler sits in kbc-top's folder with its bundled kbc-inner, whose
     # kbc-leaf the tarball lacks. Moving to kbc-top@1.1.0 changes kbc-top but not kbc-bundler:
