@@ -503,8 +503,69 @@ def _weighted(rng, items):
     return items[-1][0]
 
 
+# --scopes: some packages of each case move into a scope (chosen by a second generator, so
+# that a seed gives the same case as without the option, names aside).
+SCOPE = "@fz/"
+SCOPED = False
+
+
+def scope_some(case):
+    rng = random.Random(case["seed"] * 7919 + 17)
+    names = list(case["packages"])
+    moved = {n: SCOPE + n for n in names if rng.random() < 0.4}
+    if not moved:
+        return case
+
+    def name(n):
+        return moved.get(n, n)
+
+    def deps(obj):
+        return {name(k): v for k, v in obj.items()}
+
+    def spec(v):
+        # aliases (npm:alpha@^1) and override references ($alpha) name packages too
+        if isinstance(v, str) and v.startswith("npm:"):
+            target, at, rest = v[4:].partition("@")
+            return "npm:" + name(target) + at + rest
+        if isinstance(v, str) and v.startswith("$"):
+            return "$" + name(v[1:])
+        return v
+
+    def overrides(ov):
+        if not isinstance(ov, dict):
+            return spec(ov)
+        return {(k if k == "." else name(k)): overrides(v) for k, v in ov.items()}
+
+    def manifest(m):
+        m = dict(m)
+        if "name" in m:
+            m["name"] = name(m["name"])
+        for key in ("dependencies", "devDependencies", "optionalDependencies",
+                    "peerDependencies", "peerDependenciesMeta"):
+            if key in m:
+                m[key] = {name(k): spec(v) for k, v in m[key].items()}
+        if "bundleDependencies" in m:
+            m["bundleDependencies"] = [name(n) for n in m["bundleDependencies"]]
+        if "overrides" in m:
+            m["overrides"] = overrides(m["overrides"])
+        return m
+
+    packages = {}
+    for n in sorted(names, key=name):
+        pkg = case["packages"][n]
+        meta = dict(pkg["meta"])
+        if "bundle" in meta:
+            meta["bundle"] = {v: deps(b) for v, b in meta["bundle"].items()}
+        packages[name(n)] = {"versions": {v: manifest(m) for v, m in pkg["versions"].items()},
+                             "meta": meta}
+    out = dict(case, packages=packages, root=manifest(case["root"]),
+               root2=manifest(case["root2"]), features=sorted(set(case["features"] + ["scoped"])))
+    return out
+
+
 def generate(seed):
-    return Gen(seed).build()
+    case = Gen(seed).build()
+    return scope_some(case) if SCOPED else case
 
 
 def dumps(obj):
@@ -894,12 +955,16 @@ def main(argv=None):
     ap.add_argument("--vary-flags", action="store_true",
                     help="run each seed with flags chosen from the seed (--legacy-peer-deps, "
                     "--install-strategy=nested, --omit=dev, --force, ...)")
+    ap.add_argument("--scopes", action="store_true",
+                    help="move some packages of each case into a scope (@fz/...)")
     ap.add_argument("--extra-args", default="", metavar="ARGS",
                     help="more arguments for both tools on every step")
     ap.add_argument("start", type=int, nargs="?")
     ap.add_argument("count", type=int, nargs="?")
     args = ap.parse_args(argv)
 
+    global SCOPED
+    SCOPED = args.scopes
     if args.print_case is not None:
         sys.stdout.write(describe_case(generate(args.print_case)))
         return 0
