@@ -556,7 +556,13 @@ void Tree::reload_named(Node* at, const std::string& name) {
   if (it == edges_by_name_.end()) return;
   std::vector<Edge*> edges = it->second;  // reload may not add edges, but be safe
   for (Edge* e : edges) {
-    if (e->from_->is_descendant_of(at)) reload_edge(e);
+    if (!e->from_->is_descendant_of(at)) continue;
+    // As arborist's _reloadNamedEdges: only an edge into `at`'s own folder of that name (never
+    // the project root's: npm compares "/node_modules/<name>" with a location that has no
+    // leading slash), or one that now resolves elsewhere. The others keep their override
+    // sets as they are.
+    const bool into_at = at != root_ && e->to_ && e->to_->parent_ == at && e->to_->name == name;
+    if (into_at || e->from_->resolve(name) != e->to_) reload_edge(e, /*hard=*/true);
   }
 }
 
