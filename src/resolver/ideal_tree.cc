@@ -1066,13 +1066,12 @@ struct IdealTreeBuilder::Impl {
   void add_lockfile_bundlers_with_new_packages() {
     if (!options.unpacked_when_installed) return;
     Node* root = real_root();
+    std::unordered_set<Node*> looked_at;  // the question may read the bundler's package.json
     for (Node* n : tree.inventory()) {
       if (n->from_lockfile || n->root() != root || n->is_project_root || n->is_link) continue;
       for (Node* at = n->parent(); at && !at->is_project_root; at = at->parent()) {
-        if (at->from_lockfile && !at->package.bundle_dependencies.empty() && !at->in_dep_bundle() &&
-            options.unpacked_when_installed(*at)) {
-          bundlers_to_open.push_back(at);
-        }
+        if (!at->from_lockfile || at->package.bundle_dependencies.empty() || !looked_at.insert(at).second) continue;
+        if (!at->in_dep_bundle() && options.unpacked_when_installed(*at)) bundlers_to_open.push_back(at);
       }
     }
   }
