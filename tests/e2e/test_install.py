@@ -2207,7 +2207,7 @@ def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
     # loses the override set it had through olo-v and ends with none. Its olo-w is then wanted
     # as its own "^2.0.0", not as the override's "1": the next install nests olo-w@2.3.0 below
     # it, and the one after has nothing to do.
-    files = pkg_json({"olo-j": "^2.0.0", "olo-k": "^2.0.0", "olo-l": "*"},
+    files = pkg_json({"olo-j": "^2.0.0", "olo-k": "^2.0.0", "olo-l": "^2.0.0"},
                      overrides={"olo-w": "1", "olo-j": {"olo-v": "^1.0.0"}})
     ours, theirs = twin_projects(ctx, files)
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
@@ -2218,6 +2218,31 @@ def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
     h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
     r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
     h.check_output_contains(r, "up to date")
+    if not L.is_npm_oracle():
+        # Read back now as npm reads it, the lockfile meets every dependency as the install
+        # did: lade vouches for the tree, and the next install has nothing to look at.
+        h.check(ours.exists("node_modules/.lade-state"), "the up-to-date state is written", r)
+
+
+@suite.test
+def an_edge_that_stays_put_keeps_its_override_set_while_the_lockfile_is_read(ctx):
+    # As above, with olo-l@3 wanting olo-w by the tag "latest" and a lockfile without registry
+    # URLs (no package meets a tag then). olo-l/node_modules/olo-w is read right after olo-l,
+    # while olo-l still has its set: the edge takes the override "1". npm reloads an edge of
+    # that name later only where it would resolve elsewhere, so this one keeps "1" after olo-l
+    # loses its set. Read so, the third lockfile meets each dependency as the third install
+    # did: that install vouches for the tree.
+    files = pkg_json({"olo-j": "^3.0.0", "olo-k": "^2.0.0", "olo-l": "^3.0.0"},
+                     overrides={"olo-w": "1", "olo-j": {"olo-v": "^2.0.0"}})
+    ours, theirs = twin_projects(ctx, files, npmrc="omit-lockfile-registry-resolved=true\n")
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    nested = "node_modules/olo-l/node_modules/olo-w"
+    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", BOTH_LOCKFILES)
+    h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("version"), "2.3.0", nested, r)
+    r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
+    h.check_output_contains(r, "up to date")
+    if not L.is_npm_oracle():
+        h.check(ours.exists("node_modules/.lade-state"), "the up-to-date state is written", r)
 
 
 @suite.test
