@@ -2200,16 +2200,13 @@ def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
     h.check_equal(inner.get("dev"), True, "the bundled nbb-q is dev", r)
 
 
-@suite.test
-def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
-    # npm reads the lockfile entry by entry. olo-v's nested olo-l takes over olo-v's edge only
-    # when it is read, after olo-v's nested olo-k, which nothing reaches yet: the top olo-l
-    # loses the override set it had through olo-v and ends with none. Its olo-w is then wanted
-    # as its own "^2.0.0", not as the override's "1": the next install nests olo-w@2.3.0 below
-    # it, and the one after has nothing to do.
-    files = pkg_json({"olo-j": "^2.0.0", "olo-k": "^2.0.0", "olo-l": "^2.0.0"},
-                     overrides={"olo-w": "1", "olo-j": {"olo-v": "^1.0.0"}})
-    ours, theirs = twin_projects(ctx, files)
+def olo_installs_three_times(ctx, major, npmrc=None):
+    """Installs the olo-* project for olo-j/olo-l@`major` three times with lade and with npm,
+    each leaving both lockfiles as npm's: the second nests olo-w@2.3.0 below olo-l, the third
+    has nothing to do and lade vouches for the tree (writes its up-to-date state)."""
+    files = pkg_json({"olo-j": "^%d.0.0" % major, "olo-k": "^2.0.0", "olo-l": "^%d.0.0" % major},
+                     overrides={"olo-w": "1", "olo-j": {"olo-v": "^%d.0.0" % (major - 1)}})
+    ours, theirs = twin_projects(ctx, files, npmrc)
     install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
     nested = "node_modules/olo-l/node_modules/olo-w"
     h.check(nested not in ours.lockfile()["packages"], "no " + nested + " at first")
@@ -2219,9 +2216,18 @@ def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
     r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
     h.check_output_contains(r, "up to date")
     if not L.is_npm_oracle():
-        # Read back now as npm reads it, the lockfile meets every dependency as the install
-        # did: lade vouches for the tree, and the next install has nothing to look at.
+        # Read back as npm reads it, the lockfile meets every dependency as the install did.
         h.check(ours.exists("node_modules/.lade-state"), "the up-to-date state is written", r)
+
+
+@suite.test
+def overrides_as_npm_leaves_them_after_reading_the_lockfile(ctx):
+    # npm reads the lockfile entry by entry. olo-v's nested olo-l takes over olo-v's edge only
+    # when it is read, after olo-v's nested olo-k, which nothing reaches yet: the top olo-l
+    # loses the override set it had through olo-v and ends with none. Its olo-w is then wanted
+    # as its own "^2.0.0", not as the override's "1": the next install nests olo-w@2.3.0 below
+    # it, and the one after has nothing to do.
+    olo_installs_three_times(ctx, 2)
 
 
 @suite.test
@@ -2232,17 +2238,7 @@ def an_edge_that_stays_put_keeps_its_override_set_while_the_lockfile_is_read(ctx
     # that name later only where it would resolve elsewhere, so this one keeps "1" after olo-l
     # loses its set. Read so, the third lockfile meets each dependency as the third install
     # did: that install vouches for the tree.
-    files = pkg_json({"olo-j": "^3.0.0", "olo-k": "^2.0.0", "olo-l": "^3.0.0"},
-                     overrides={"olo-w": "1", "olo-j": {"olo-v": "^2.0.0"}})
-    ours, theirs = twin_projects(ctx, files, npmrc="omit-lockfile-registry-resolved=true\n")
-    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
-    nested = "node_modules/olo-l/node_modules/olo-w"
-    r = install_as_npm_does(ctx, ours, theirs, "install from the lockfile", BOTH_LOCKFILES)
-    h.check_equal(ours.lockfile()["packages"].get(nested, {}).get("version"), "2.3.0", nested, r)
-    r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
-    h.check_output_contains(r, "up to date")
-    if not L.is_npm_oracle():
-        h.check(ours.exists("node_modules/.lade-state"), "the up-to-date state is written", r)
+    olo_installs_three_times(ctx, 3, npmrc="omit-lockfile-registry-resolved=true\n")
 
 
 @suite.test
