@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace lade::resolver {
@@ -21,8 +22,8 @@ struct NodeWhy {
   std::string location;
   bool has_while = false;
   std::string while_name, while_version;
-  std::vector<EdgeWhy> dependents;
-  std::vector<NodeWhy> links_in;
+  std::vector<std::shared_ptr<const EdgeWhy>> dependents;
+  std::vector<std::shared_ptr<const NodeWhy>> links_in;
 };
 
 /// Edge#explain's result.
@@ -30,8 +31,11 @@ struct EdgeWhy {
   std::string type, name, spec, raw_spec;
   bool overridden = false;
   bool bundled = false;
-  std::shared_ptr<NodeWhy> from;
+  std::shared_ptr<const NodeWhy> from;
 };
+
+using NodeWhyPtr = std::shared_ptr<const NodeWhy>;
+using EdgeWhyPtr = std::shared_ptr<const EdgeWhy>;
 
 std::string_view type_name(tree::EdgeType type) {
   switch (type) {
@@ -52,94 +56,89 @@ bool heads_its_tree(const Node* n) {
   return n == root || (root && root->is_link && root->target == n);
 }
 
+/// Explains as arborist does: whole chains of dependents, each node and edge once. The first
+/// explanation of each is kept in the tree and returned from then on, whatever edge it is asked
+/// through and however the tree changed (an edge's is dropped when the edge is reloaded).
 class Explainer {
  public:
   explicit Explainer(const tree::Tree* tree) : tree_(tree) {}
 
-  // `depth` is what the node's dependents are printed with (see print_node_whole): only what
-  // is printed is explained, or a package with hundreds of dependents would take ages.
-  NodeWhy node(const Node* n, const Edge* via, std::vector<const Node*> seen, int depth) {
-    Node* m = const_cast<Node*>(n);
-    if (n->is_project_root && !n->source_reference) {
-      NodeWhy root;
-      root.project_root = true;
-      return root;
-    }
-    NodeWhy why;
-    why.name = n->is_project_root || n->is_top() ? n->package_name() : n->name;
-    why.version = n->version();
-    if (const Node* r = m->root(); r && r->source_reference) {
-      why.has_while = true;
-      why.while_name = r->package.name;
-      why.while_version = r->package.version;
-    }
-    if (n->source_reference) return node(n->source_reference, via, std::move(seen), depth);
-    if (std::find(seen.begin(), seen.end(), n) != seen.end()) return why;
-    why.has_location = true;
-    why.location = n->location();
-    if (depth <= 0) return why;  // its dependents are not printed
-    seen.push_back(n);
-    std::vector<const Edge*> dependents;
-    if (via) {
-      dependents.push_back(via);
-    } else {
-      for (const Edge* in : n->edges_in()) {
-        // An invalid edge does not hold the node where it is, but the project's own are shown.
-        if (!in->valid() && !(in->from() && heads_its_tree(in->from()))) continue;
-        dependents.push_back(in);
-      }
-    }
-    const size_t shown = static_cast<size_t>((depth + 1) / 2);
-    for (size_t i = 0; i < dependents.size(); ++i) {
-      if (i < shown) {
-        why.dependents.push_back(edge(dependents[i], seen, depth));
-      } else {
-        why.dependents.push_back(named_only(dependents[i]));  // "N more (names)"
-      }
-    }
-    if (tree_) {
-      for (const Node* l : tree_->inventory()) {
-        if (l->is_link && l->target == n) why.links_in.push_back(node(l, via, seen, depth - 1));
-      }
-    }
+  NodeWhyPtr node(const Node* n, const Edge* via = nullptr, const std::vector<const Node*>& seen = {}) {
+    if (n->explanation.value) return std::static_pointer_cast<const NodeWhy>(n->explanation.value);
+    NodeWhyPtr why = explain_node(n, via, seen);
+    n->explanation.value = why;
     return why;
   }
 
-  /// An edge past the printed ones: only its dependent's name is shown.
-  static EdgeWhy named_only(const Edge* e) {
-    EdgeWhy why;
-    why.from = std::make_shared<NodeWhy>();
-    const Node* from = e->from();
-    if (!from || (from->is_project_root && !from->source_reference)) {
-      why.from->project_root = true;
-    } else {
-      const Node* f = from->source_reference ? from->source_reference : from;
-      if (f->is_project_root) {
-        why.from->project_root = true;
-      } else {
-        why.from->name = f->is_top() ? f->package_name() : f->name;
-      }
-    }
-    return why;
-  }
-
-  EdgeWhy edge(const Edge* e, const std::vector<const Node*>& seen, int depth) {
-    EdgeWhy why;
-    why.type = type_name(e->type());
-    why.name = e->name();
-    why.spec = e->spec();
-    why.raw_spec = e->raw_spec();
-    why.overridden = e->raw_spec() != e->spec();
+  EdgeWhyPtr edge(const Edge* e, const std::vector<const Node*>& seen = {}) {
+    if (e->explanation.value) return std::static_pointer_cast<const EdgeWhy>(e->explanation.value);
+    auto why = std::make_shared<EdgeWhy>();
+    why->type = type_name(e->type());
+    why->name = e->name();
+    why->spec = e->spec();
+    why->raw_spec = e->raw_spec();
+    why->overridden = e->raw_spec() != e->spec();
     if (const Node* from = e->from()) {
       const auto& bundled = from->package.bundle_dependencies;
-      why.bundled = std::find(bundled.begin(), bundled.end(), e->name()) != bundled.end();
-      why.from = std::make_shared<NodeWhy>(node(from, nullptr, seen, depth - 1));
+      why->bundled = std::find(bundled.begin(), bundled.end(), e->name()) != bundled.end();
+      why->from = node(from, nullptr, seen);
     }
+    e->explanation.value = why;
     return why;
   }
 
  private:
+  /// Node#_explain. A node met again on the way (a cycle) is explained without its place and
+  /// dependents, and that short form is what it keeps if this is its first explanation.
+  NodeWhyPtr explain_node(const Node* n, const Edge* via, std::vector<const Node*> seen) {
+    Node* m = const_cast<Node*>(n);
+    auto why = std::make_shared<NodeWhy>();
+    if (n->is_project_root && !n->source_reference) {
+      why->project_root = true;
+      return why;
+    }
+    why->name = n->is_project_root || n->is_top() ? n->package_name() : n->name;
+    why->version = n->version();
+    if (const Node* r = m->root(); r && r->source_reference) {
+      why->has_while = true;
+      why->while_name = r->package.name;
+      why->while_version = r->package.version;
+    }
+    if (n->source_reference) return node(n->source_reference, via, seen);
+    if (std::find(seen.begin(), seen.end(), n) != seen.end()) return why;
+    why->has_location = true;
+    why->location = n->location();
+    seen.push_back(n);
+    if (via) {
+      why->dependents.push_back(edge(via, seen));
+    } else {
+      for (const Edge* in : n->edges_in()) {
+        // An invalid edge does not hold the node where it is, but the project's own are shown.
+        if (!in->valid() && !(in->from() && heads_its_tree(in->from()))) continue;
+        why->dependents.push_back(edge(in, seen));
+      }
+    }
+    // A link is explained afresh each time (arborist calls its _explain, not explain).
+    for (const Node* l : links_to(n)) why->links_in.push_back(explain_node(l, via, seen));
+    return why;
+  }
+
+  const std::vector<const Node*>& links_to(const Node* n) {
+    if (!links_by_target_) {
+      links_by_target_.emplace();
+      if (tree_) {
+        for (const Node* l : tree_->inventory()) {
+          if (l->is_link && l->target) (*links_by_target_)[l->target].push_back(l);
+        }
+      }
+    }
+    static const std::vector<const Node*> kNone;
+    auto it = links_by_target_->find(n);
+    return it == links_by_target_->end() ? kNone : it->second;
+  }
+
   const tree::Tree* tree_;
+  std::optional<std::unordered_map<const Node*, std::vector<const Node*>>> links_by_target_;
 };
 
 // ---- printing (explain-dep) ----
@@ -165,13 +164,13 @@ std::string print_dependents(const NodeWhy& n, int depth, std::vector<std::strin
   if (n.dependents.empty() || depth <= 0) return "";
   const size_t max = static_cast<size_t>((depth + 1) / 2);
   std::vector<std::string> messages;
-  for (size_t i = 0; i < n.dependents.size() && i < max; ++i) messages.push_back(print_edge(n.dependents[i], depth, seen));
+  for (size_t i = 0; i < n.dependents.size() && i < max; ++i) messages.push_back(print_edge(*n.dependents[i], depth, seen));
   if (n.dependents.size() > max) {
     // The names of the first few that did not fit.
     size_t len = 0;
     std::vector<std::string> names;
     for (size_t i = max; i < n.dependents.size(); ++i) {
-      const auto& from = n.dependents[i].from;
+      const auto& from = n.dependents[i]->from;
       const std::string name = from && !from->project_root ? from->name : "the root project";
       len += name.size();
       if (len >= 50 && i < n.dependents.size() - 1) {
@@ -194,7 +193,7 @@ std::string print_node_whole(const NodeWhy& n, int depth, std::vector<std::strin
 std::string print_links_in(const NodeWhy& n, int depth, std::vector<std::string>& seen) {
   if (n.links_in.empty() || depth <= 0) return "";
   std::string all;
-  for (const auto& l : n.links_in) all += "\n" + print_node_whole(l, depth - 1, seen);
+  for (const auto& l : n.links_in) all += "\n" + print_node_whole(*l, depth - 1, seen);
   return indent(all);
 }
 
@@ -223,18 +222,33 @@ std::string print_edge(const EdgeWhy& e, int depth, std::vector<std::string>& se
 
 }  // namespace
 
-std::string explain_peer_conflict(const PeerConflict& c, int depth) {
+std::optional<std::string> explain_peer_conflict(const PeerConflict& c, int depth) {
   Explainer explainer(c.tree);
+  // Explained in arborist's order: each node keeps the first explanation it gets.
+  EdgeWhyPtr edge, current_edge;
+  NodeWhyPtr dep, current, conflicting_current, conflicting_peer;
+  if (c.source == PeerConflict::Source::kBuildIdealTree) {
+    if (c.current) current = explainer.node(c.current, c.current_via);
+    if (c.current_edge) current_edge = explainer.edge(c.current_edge);
+    if (c.edge) edge = explainer.edge(c.edge);
+  } else {
+    if (c.edge) edge = explainer.edge(c.edge);
+    if (c.dep) dep = explainer.node(c.dep, c.edge);
+    if (c.current) current = explainer.node(c.current, c.current_via);
+    if (c.unprintable_current) {
+      explainer.node(c.unprintable_current, c.unprintable_via);
+      return std::nullopt;
+    }
+  }
+  if (c.conflicting_current) conflicting_current = explainer.node(c.conflicting_current);
+  if (c.conflicting_peer) conflicting_peer = explainer.node(c.conflicting_peer, c.conflicting_peer_via);
+
   std::vector<std::string> out;
   std::vector<std::string> seen;
-  std::optional<NodeWhy> dep, current;
-  if (c.dep) dep = explainer.node(c.dep, c.edge, {}, 0);  // only for "While resolving"
-  if (c.current) current = explainer.node(c.current, c.current_via, {}, depth);
-  std::optional<NodeWhy> edge_from;
-  if (c.edge && c.edge->from()) edge_from = explainer.node(c.edge->from(), nullptr, {}, 0);
-  const NodeWhy* while_from = dep && dep->has_while ? &*dep
-                              : current && current->has_while ? &*current
-                              : edge_from && edge_from->has_while ? &*edge_from
+  const NodeWhy* edge_from = edge && edge->from ? edge->from.get() : nullptr;
+  const NodeWhy* while_from = dep && dep->has_while ? dep.get()
+                              : current && current->has_while ? current.get()
+                              : edge_from && edge_from->has_while ? edge_from
                                                                   : nullptr;
   // npm prints the project's fields as they are: a package.json without a version reads
   // "app@undefined".
@@ -244,17 +258,16 @@ std::string explain_peer_conflict(const PeerConflict& c, int depth) {
   }
   if (current) {
     out.push_back("Found: " + print_node_whole(*current, depth, seen));
-  } else if (c.conflicting_current) {
-    out.push_back("Found: " + print_node_whole(explainer.node(c.conflicting_current, nullptr, {}, depth), depth, seen));
-  } else if (c.current_edge) {
-    out.push_back("Found: " + print_edge(explainer.edge(c.current_edge, {}, depth), depth, seen));
-  } else if (c.edge) {
-    out.push_back("Found: " + print_edge(explainer.edge(c.edge, {}, depth), depth, seen));
+  } else if (conflicting_current) {
+    out.push_back("Found: " + print_node_whole(*conflicting_current, depth, seen));
+  } else if (current_edge) {
+    out.push_back("Found: " + print_edge(*current_edge, depth, seen));
+  } else if (edge) {
+    out.push_back("Found: " + print_edge(*edge, depth, seen));
   }
-  if (c.edge) out.push_back("\nCould not resolve dependency:\n" + print_edge(explainer.edge(c.edge, {}, depth), depth, seen));
-  if (c.conflicting_peer) {
-    out.push_back("\nConflicting peer dependency: " +
-                  print_node_whole(explainer.node(c.conflicting_peer, c.conflicting_peer_via, {}, depth), depth, seen));
+  if (edge) out.push_back("\nCould not resolve dependency:\n" + print_edge(*edge, depth, seen));
+  if (conflicting_peer) {
+    out.push_back("\nConflicting peer dependency: " + print_node_whole(*conflicting_peer, depth, seen));
   }
   std::string text;
   for (size_t i = 0; i < out.size(); ++i) text += (i ? "\n" : "") + out[i];

@@ -485,17 +485,18 @@ struct IdealTreeBuilder::Impl {
   void fail_peer_conflict(Edge* edge, Edge* current_edge) {
     if (fatal) return;
     PeerConflict c;
+    c.source = PeerConflict::Source::kBuildIdealTree;
     c.tree = &tree;
     c.edge = edge;
     c.current = edge->from()->resolve(edge->name());
     c.current_edge = current_edge;
-    fail_with(c, "unable to resolve dependency tree");
+    fail_with(explain_peer_conflict(c, 4).value_or(""), "unable to resolve dependency tree");
   }
 
   /// npm's ERESOLVE error: its summary, then the explanation and the advice.
-  void fail_with(const PeerConflict& conflict, const std::string& summary) {
+  void fail_with(const std::string& explanation, const std::string& summary) {
     if (fatal) return;
-    fatal = util::make_error("ERESOLVE", summary + "\n\n" + explain_peer_conflict(conflict, 4) + "\n\n" +
+    fatal = util::make_error("ERESOLVE", summary + "\n\n" + explanation + "\n\n" +
                                              eresolve_fix(options.strict_peer_deps));
   }
 
@@ -600,10 +601,10 @@ struct IdealTreeBuilder::Impl {
       return false;
     }
 
-    /// arborist's explainPeerConflict(e, d). Empty when npm cannot show it: for a peer placed
-    /// over a node its edge already had, arborist's explanation names no conflicting peer and
-    /// npm's printing of it fails after the warning's heading line.
-    std::optional<PeerConflict> peer_conflict(Edge* e, Node* d) {
+    /// arborist's explainPeerConflict(e, d). For a peer placed over a node its edge already
+    /// had, arborist's explanation names no conflicting peer, and npm's printing of it fails
+    /// after the warning's heading line (see PeerConflict::unprintable_current).
+    PeerConflict peer_conflict(Edge* e, Node* d) {
       PeerConflict c;
       c.tree = &b.tree;
       c.edge = e;
@@ -611,7 +612,8 @@ struct IdealTreeBuilder::Impl {
       c.current = e->from()->resolve(e->name());
       if (parent) {
         c.current_via = e;
-        if (current) return std::nullopt;
+        c.unprintable_current = current;
+        c.unprintable_via = edge;
         return c;
       }
       if (can_place_self && can_place_self->can_place_self != Place::Conflict) {
@@ -646,26 +648,25 @@ struct IdealTreeBuilder::Impl {
     /// says so with the tree as it is.
     void warn_peer_conflict(Edge* e) {
       e->peer_conflicted = true;
-      if (auto c = peer_conflict(e, dep)) {
-        b.stats.warnings.push_back("ERESOLVE overriding peer dependency\n" + explain_peer_conflict(*c, 2));
-      } else {
-        b.stats.warnings.push_back("ERESOLVE overriding peer dependency");
-      }
+      std::string warning = "ERESOLVE overriding peer dependency";
+      if (auto text = explain_peer_conflict(peer_conflict(e, dep), 2)) warning += "\n" + *text;
+      b.stats.warnings.push_back(std::move(warning));
     }
 
     /// arborist's failPeerConflict: the top of this peer group's placement fails.
     void fail_peer_conflict() {
       PlaceDep* t = top();
-      auto c = peer_conflict(t->edge, t->dep);
-      if (!c) {
-        c = PeerConflict{};
-        c->tree = &b.tree;
-        c->edge = t->edge;
-        c->dep = t->dep;
-        c->current = t->edge->from()->resolve(t->edge->name());
-        c->current_via = t->edge;
+      std::optional<std::string> text = explain_peer_conflict(peer_conflict(t->edge, t->dep), 4);
+      if (!text) {
+        PeerConflict c;
+        c.tree = &b.tree;
+        c.edge = t->edge;
+        c.dep = t->dep;
+        c.current = t->edge->from()->resolve(t->edge->name());
+        c.current_via = t->edge;
+        text = explain_peer_conflict(c, 4);
       }
-      b.fail_with(*c, "could not resolve");
+      b.fail_with(text.value_or(""), "could not resolve");
     }
 
     void run() {

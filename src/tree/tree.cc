@@ -373,6 +373,7 @@ void Tree::load_edges(Node* node, bool with_dev) {
 }
 
 void Tree::detach_edge(Edge* e) {
+  e->explanation.value.reset();
   if (e->to_) delete_edge_in(e->to_, e);
   auto& out = e->from_->edges_out_;
   out.erase(std::remove(out.begin(), out.end(), e), out.end());
@@ -383,6 +384,7 @@ void Tree::detach_edge(Edge* e) {
 }
 
 void Tree::reload_edge(Edge* e, bool hard) {
+  e->explanation.value.reset();
   if (e->detached_) return;
   bool overrides_changed = false;
   const OverrideSet* old_overrides = nullptr;

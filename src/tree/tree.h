@@ -28,6 +28,21 @@ std::string_view edge_type_name(EdgeType type);
 
 enum class EdgeError { None, Missing, PeerLocal, Invalid, Detached };
 
+/// What arborist remembers of a node's or an edge's first explanation (Node#explain,
+/// Edge#explain): every later report prints that one, however the tree changed since. The
+/// tree only holds it (resolver/explain makes it) and empties it where arborist does; a copy of
+/// a node or edge starts without one.
+class ExplanationSlot {
+ public:
+  ExplanationSlot() = default;
+  ExplanationSlot(const ExplanationSlot&) {}
+  ExplanationSlot& operator=(const ExplanationSlot&) {
+    value.reset();
+    return *this;
+  }
+  std::shared_ptr<const void> value;
+};
+
 class Edge {
  public:
   Node* from() const { return from_; }
@@ -56,6 +71,8 @@ class Edge {
 
   /// Set when a peer conflict was overridden (npm's peerConflicted).
   bool peer_conflicted = false;
+  /// Emptied when the edge is reloaded or detached.
+  mutable ExplanationSlot explanation;
 
  private:
   friend class Tree;
@@ -113,6 +130,7 @@ class Node {
   /// specific one). Set it by hand only before the node's edges are loaded (a copy of a node
   /// that carries its set along); afterwards the Tree keeps it current.
   const OverrideSet* overrides = nullptr;
+  mutable ExplanationSlot explanation;
 
   const std::string& package_name() const {
     return package.name.empty() ? name : package.name;

@@ -1126,6 +1126,28 @@ def a_peer_override_npm_cannot_explain_prints_its_heading_alone(ctx):
 
 
 @suite.test
+def a_later_peer_warning_shows_a_package_as_it_was_first_explained(ctx):
+    # With --force, fex-aplugin's peer conflict over fex-eslint is explained while fex-eslint
+    # has two dependents. fex-eu, which fex-eslint brings, adds a third before fex-parser's
+    # conflict is explained. arborist keeps a node's first explanation, so npm's second
+    # warning still lists two ("1 more (fex-import)"), not three.
+    files = pkg_json(dev={"fex-aplugin": "^6.0.0", "fex-eslint": "^9.0.0", "fex-import": "^2.0.0",
+                          "fex-parser": "^6.0.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--force"], ours)
+    n = ctx.npm(["install", "--force"], theirs)
+    h.check_exit(r, 0, "install --force")
+    h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the warnings", r,
+                  expected_name="npm", actual_name="lade")
+    text = "\n".join(eresolve_explanation(r))
+    h.check_equal(text.count("While resolving: fex-parser@6.0.0"), 1, "fex-parser's warning", r)
+    h.check("1 more (fex-import)" in text.split("While resolving: fex-parser@6.0.0")[1],
+            "fex-eslint's first explanation in fex-parser's warning", r)
+    h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile", r,
+                  expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def root_project_install_scripts_run_in_order(ctx):
     # npm install without packages named, and npm ci, run the root's own install scripts last,
     # in npm's order, also when nothing changed; not with --ignore-scripts, not for an add.
