@@ -1256,11 +1256,17 @@ struct IdealTreeBuilder::Impl {
         if (n->flags.extraneous && !n->is_project_root && n->root() == root) tree.detach(n);
       }
     }
+    // npm gives up on a package that failed to load at the end of buildIdealTree, before its
+    // reify opens any bundle: one that goes with a bundled package a bundle replaces counts.
+    std::unordered_set<const Node*> failed_in_tree;
+    for (Node* failed : load_failures) {
+      if (failed->root() == root) failed_in_tree.insert(failed);
+    }
     open_bundles_after_resolving();
     if (flags_anew) calc_flags_as_npm_installs();
 
     for (Node* failed : load_failures) {
-      if (failed->root() != root) continue;
+      if (!failed_in_tree.count(failed)) continue;
       // npm prunes failed optional packages before it opens bundles: an edge from a bundled
       // package does not make one required.
       auto unopened = flags_before_bundles.find(failed);

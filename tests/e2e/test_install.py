@@ -2205,6 +2205,33 @@ def a_package_resolved_into_a_locked_bundle_gives_way_to_the_tarballs_copy(ctx):
 
 
 @suite.test
+def a_missing_dependency_of_a_locked_bundled_package_fails_before_the_bundle_is_opened(ctx):
+    # etb-bundler bundles etb-inner, which wants an etb-gone 9 the registry lacks. The first
+    # install takes etb-inner from the tarball and resolves nothing for it. Once package.json
+    # changes, npm resolves etb-inner's missing dependency from the lockfile, and gives up
+    # (ETARGET) before its reify would unpack etb-bundler and replace etb-inner with the
+    # bundle's copy. lade used to unpack it first and carry on without the failed package.
+    ours, theirs = twin_projects(ctx, pkg_json({"etb-bundler": "^1.0.0", "etb-other": "1.0.0"}))
+    install_as_npm_does(ctx, ours, theirs, "install")
+    changed = pkg_json({"etb-bundler": "^1.0.0", "etb-other": "^1.0.0"})["package.json"]
+    for proj in (ours, theirs):
+        proj.write("package.json", changed)
+        shutil.rmtree(proj.path("node_modules"))
+    lock_before = ours.read_text("package-lock.json")
+    for command in (["install", "--ignore-scripts"], ["ci", "--ignore-scripts"]):
+        what = " ".join(command[:1])
+        r = ctx.lade(command, ours)
+        n = ctx.npm(command, theirs)
+        h.check_exit(n, 1, "npm " + what)
+        h.check_output_contains(n, "ETARGET")
+        h.check_exit(r, 1, what)
+        h.check_output_contains(r, "ETARGET")
+        h.check_output_contains(r, "No matching version found for etb-gone@^9.0.0")
+        h.check_not_exists(ours.path("node_modules/etb-bundler"), "etb-bundler installed by " + what)
+        h.check_equal(ours.read_text("package-lock.json"), lock_before, "lockfile after " + what, r)
+
+
+@suite.test
 def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
     # With legacy-peer-deps the root's peerDependencies make no edges, so npm finds the
     # installed tree's root out of step with package.json and computes its flags again, from
