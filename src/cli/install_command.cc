@@ -1223,11 +1223,13 @@ int run_install(InstallRequest req) {
   }
   auto builder_owner = std::make_unique<resolver::IdealTreeBuilder>(ideal, wiring.packuments(), ropts);
   resolver::IdealTreeBuilder& builder = *builder_owner;
-  if (auto st = builder.build(); !st) {
+  util::Status built = builder.build();
+  if (!built) {
     if (auto unusable = ci_lockfile_unusable()) return fail(*unusable);
-    return fail(st.error());
   }
+  // npm logs each warning as resolution meets it: those before an error are shown with it.
   for (const std::string& w : builder.stats().warnings) reporter.warn(w);
+  if (!built) return fail(built.error());
   auto resolve_time = since(t_resolve);
   const resolver::ResolveStats resolve_stats = builder.stats();
   const std::unordered_set<const tree::Node*> opened_from_bundles = builder.opened_from_bundles();

@@ -191,7 +191,9 @@ std::vector<Node*> gather_dep_set(const std::vector<Node*>& start,
 bool Node::can_replace(Node& other, const std::vector<std::string>& ignore_peers) {
   // arborist: other.canReplaceWith(this)
   if (name != other.name) return false;
-  if (package_name() != other.package_name()) return false;
+  // arborist's packageName is package.json's name or nothing: a package that failed to load
+  // has none, and no package can take its place.
+  if (package.name != other.package.name) return false;
   // Dependencies resolved under other rules would be wrong under these.
   if (!other.edges_out_.empty()) {
     bool same = overrides ? overrides->is_equal(other.overrides) : other.overrides == nullptr;

@@ -2232,6 +2232,32 @@ def a_missing_dependency_of_a_locked_bundled_package_fails_before_the_bundle_is_
 
 
 @suite.test
+def a_package_that_failed_to_load_is_not_replaced_by_a_peer(ctx):
+    # ldf-alone's only version is a deprecated prerelease, which "*" does not pick: its node
+    # fails to load (ETARGET). ldf-wants then brings that version as a peer. Its edge from the
+    # root would take it ("*" takes any version), but a package that failed to load has no
+    # package name in arborist, so nothing can replace it: a conflict, ERESOLVE for the
+    # project's own dependency. With --force npm warns, then stops with the ETARGET.
+    files = pkg_json({"ldf-alone": "*", "ldf-wants": "^2.0.0"})
+    for flags, code in (([], "ERESOLVE"), (["--force"], "ETARGET")):
+        ours, theirs = twin_projects(ctx, files)
+        what = " ".join(["install"] + flags)
+        r = ctx.lade(L.install + flags, ours)
+        n = ctx.npm(["install"] + flags, theirs)
+        h.check_exit(n, 1, "npm " + what)
+        h.check_output_contains(n, "code " + code)
+        h.check_exit(r, 1, what)
+        h.check_output_contains(r, code)
+        h.check_not_exists(ours.path("node_modules/ldf-alone"), "ldf-alone installed by " + what)
+        if flags:
+            h.check_output_matches(r, r"warn.*ERESOLVE overriding peer dependency", "the warning before the error")
+        else:
+            h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the explanation", r,
+                          expected_name="npm", actual_name="lade")
+            h.check_output_contains(r, "Found: ldf-alone@undefined")
+
+
+@suite.test
 def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
     # With legacy-peer-deps the root's peerDependencies make no edges, so npm finds the
     # installed tree's root out of step with package.json and computes its flags again, from
