@@ -629,6 +629,19 @@ void Tree::detach(Node* node) {
 void Tree::replace(Node* node, Node* old) {
   Node* parent = old->parent_;
   node->name = old->name;
+  // arborist moves old's children over one at a time while old is still in place. Each move
+  // reloads the edges from old's side to that child, which then find the next package of the
+  // name further up and hand it their override set (the more specific set wins). The set
+  // stays when the edges move on.
+  if (parent && root_ && root_->overrides) {
+    for (auto& [n, kid] : old->children_) {
+      Node* up = parent->resolve(n);
+      if (!up) continue;
+      for (Edge* e : kid->edges_in_) {
+        if (e->from_ == old || e->from_->is_descendant_of(old)) overrides_edge_in_added(up, e->overrides_);
+      }
+    }
+  }
   for (auto& [n, kid] : old->children_) {
     kid->parent_ = node;
     node->children_[n] = kid;

@@ -2275,6 +2275,30 @@ def legacy_peer_deps_reflags_the_installed_tree_when_the_root_has_peers(ctx):
     h.check_equal(inner.get("dev"), True, "the bundled nbb-q is dev", r)
 
 
+@suite.test
+def a_replaced_bundler_hands_its_override_set_to_the_package_above(ctx):
+    # rpo-golf 1.3.0, below rpo-yankee, bundles rpo-delta 1.1.0; rpo-yankee has rpo-delta
+    # 1.2.3 too. An override then replaces rpo-golf with 1.0.0. arborist moves the old copy's
+    # children over one at a time, and each move sends the old copy's edge up to rpo-yankee's
+    # rpo-delta, which takes rpo-golf's override set. With the same set on both, rpo-delta
+    # 1.2.3 can replace the copy moved below the new rpo-golf, which is deduplicated away.
+    for strategy in ("nested", "shallow"):
+        npmrc = "install-strategy=%s\n" % strategy
+        ours, theirs = twin_projects(ctx, pkg_json({"rpo-yankee": "^2.0.0"}), npmrc=npmrc)
+        install_as_npm_does(ctx, ours, theirs, strategy + ": install", BOTH_LOCKFILES)
+        overridden = pkg_json({"rpo-yankee": "^2.0.0"}, overrides={"rpo-golf": "1.0.0"})["package.json"]
+        for proj in (ours, theirs):
+            proj.write("package.json", overridden)
+        r = install_as_npm_does(ctx, ours, theirs, strategy + ": install with the override", BOTH_LOCKFILES)
+        packages = ours.lockfile()["packages"]
+        h.check_equal(packages["node_modules/rpo-yankee/node_modules/rpo-golf"]["version"], "1.0.0",
+                      strategy + ": rpo-golf", r)
+        h.check("node_modules/rpo-yankee/node_modules/rpo-golf/node_modules/rpo-delta" not in packages,
+                strategy + ": rpo-delta left below rpo-golf", r)
+        h.check_equal(ours.tree(), theirs.tree(), strategy + ": node_modules", r,
+                      expected_name="npm", actual_name="lade")
+
+
 def olo_installs_three_times(ctx, major, npmrc=None):
     """Installs the olo-* project for olo-j/olo-l@`major` three times with lade and with npm,
     each leaving both lockfiles as npm's: the second nests olo-w@2.3.0 below olo-l, the third
