@@ -637,7 +637,8 @@ void Tree::replace(Node* node, Node* old) {
     for (auto& [n, kid] : old->children_) {
       Node* up = parent->resolve(n);
       if (!up) continue;
-      for (Edge* e : kid->edges_in_) {
+      const std::vector<Edge*> edges_in = kid->edges_in_;  // handing a set over reloads edges
+      for (Edge* e : edges_in) {
         if (e->from_ == old || e->from_->is_descendant_of(old)) overrides_edge_in_added(up, e->overrides_);
       }
     }

@@ -1108,18 +1108,26 @@ def a_conflict_explained_before_bundles_are_opened_names_no_bundled_dependent(ct
             h.check(bundled_dependent not in r.stdout + r.stderr, "no bundled dependent before bundles open", r)
 
 
+def warned_as_npm_warns(ctx, files, args):
+    """`install <args>` with lade and with npm on the same project: lade succeeds, and its
+    ERESOLVE warnings read as npm's. Returns (lade's result, lade's project, npm's project)."""
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + args, ours)
+    n = ctx.npm(["install"] + args, theirs)
+    what = " ".join(["install"] + args)
+    h.check_exit(r, 0, what)
+    h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the warnings of " + what, r,
+                  expected_name="npm", actual_name="lade")
+    return r, ours, theirs
+
+
 @suite.test
 def a_peer_override_npm_cannot_explain_prints_its_heading_alone(ctx):
     # peerover-inner, below peerover-register, wants a peerover-core newer than the project's:
     # npm places it over the project's anyway, and its explanation names no conflicting peer,
     # so npm's printing of it fails after the heading line, which is all that shows.
     files = pkg_json(dev={"peerover-register": "~1.9.0", "peerover-core": "~1.5.0"})
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    r = ctx.lade(L.install + ["--package-lock-only"], ours)
-    n = ctx.npm(["install", "--package-lock-only"], theirs)
-    h.check_exit(r, 0, "install")
-    h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the warning", r,
-                  expected_name="npm", actual_name="lade")
+    r, ours, theirs = warned_as_npm_warns(ctx, files, ["--package-lock-only"])
     h.check_output_matches(r, r"warn.*ERESOLVE overriding peer dependency", "the heading")
     h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"), "lockfile", r,
                   expected_name="npm", actual_name="lade")
@@ -1133,12 +1141,7 @@ def a_later_peer_warning_shows_a_package_as_it_was_first_explained(ctx):
     # warning still lists two ("1 more (fex-import)"), not three.
     files = pkg_json(dev={"fex-aplugin": "^6.0.0", "fex-eslint": "^9.0.0", "fex-import": "^2.0.0",
                           "fex-parser": "^6.0.0"})
-    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
-    r = ctx.lade(L.install + ["--force"], ours)
-    n = ctx.npm(["install", "--force"], theirs)
-    h.check_exit(r, 0, "install --force")
-    h.check_equal(eresolve_explanation(r), eresolve_explanation(n), "the warnings", r,
-                  expected_name="npm", actual_name="lade")
+    r, ours, theirs = warned_as_npm_warns(ctx, files, ["--force"])
     text = "\n".join(eresolve_explanation(r))
     h.check_equal(text.count("While resolving: fex-parser@6.0.0"), 1, "fex-parser's warning", r)
     h.check("1 more (fex-import)" in text.split("While resolving: fex-parser@6.0.0")[1],
