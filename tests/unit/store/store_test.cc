@@ -307,8 +307,9 @@ TEST_CASE("Store builds beside a leftover build folder and leaves entries readab
   const std::string tgz = good_tarball();
   const std::string integrity = sha512_sri(tgz);
   std::string hex = util::hex_encode(util::digest(util::HashAlgorithm::Sha512, tgz));
-  // What an interrupted run building this very package leaves behind (or one building it now).
-  fs::path leftover = f.store.root() / "tmp" / ("extract-" + hex.substr(0, 32));
+  // What another process building this very package leaves behind when it is interrupted (or
+  // uses while it builds): its folder carries its own process id and count.
+  fs::path leftover = f.store.root() / "tmp" / ("extract-" + hex.substr(0, 32) + "-1-0");
   fs::create_directories(leftover / "package");
   REQUIRE(util::write_file_atomic(leftover / "package" / "half.js", "half").ok());
 
