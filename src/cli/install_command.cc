@@ -1397,7 +1397,19 @@ int run_install(InstallRequest req) {
       for (const auto& [_, folder] : workspaces) fs::remove_all(project.dir / folder / "node_modules", ec);
     }
     installer::InstalledTree installed;
-    if (early_linker) installed = early_linker->finish();
+    if (early_linker) {
+      // What is still waiting to be linked is linked now if the finished tree keeps it there.
+      std::unordered_map<std::string, const tree::Node*> placed;
+      for (const tree::Node* n : ideal.inventory()) placed.emplace(n->location(), n);
+      installed = early_linker->finish([&](const std::string& location, const installer::InstalledPackage& p) {
+        auto it = placed.find(location);
+        if (it == placed.end()) return false;
+        const tree::Node& n = *it->second;
+        return !n.is_link && !n.resolved.empty() && n.version() == p.version && n.resolved == p.resolved &&
+               n.integrity == p.integrity && installer::platform_ok(n, platform) && !inside_bundler(n) &&
+               !has_local_path_dependency(n);
+      });
+    }
     if (req.command != Command::Ci) {
       if (const auto& hidden = installed_record.text()) {
         auto actual = make_tree();

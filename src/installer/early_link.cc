@@ -31,6 +31,7 @@ struct EarlyLinker::State {
   std::mutex mu;
   std::condition_variable wake;
   bool stopped = false;         // guarded by mu
+  bool draining = false;        // finish(): what is pending is linked, nothing more is added; guarded by mu
   std::deque<Pending> pending;  // in the store, waiting to be linked; guarded by mu
   size_t complete = 0;          // guarded by mu
   InstalledTree linked;         // guarded by mu
@@ -38,31 +39,37 @@ struct EarlyLinker::State {
   void add(Pending p) {
     {
       std::lock_guard lock(mu);
-      if (stopped) return;
+      if (stopped || draining) return;
       pending.push_back(std::move(p));
     }
     wake.notify_one();
   }
 
-  /// A linking thread: takes packages from `pending` until finish().
+  /// A linking thread: takes packages from `pending` until finish(), then (draining) until
+  /// none is left.
   void run() {
     std::unique_lock lock(mu);
     for (;;) {
-      wake.wait(lock, [this] { return stopped || !pending.empty(); });
-      if (stopped) return;
-      Pending p = std::move(pending.front());
-      pending.pop_front();
-      p.entry.early = true;
-      p.entry.complete = false;
-      linked[p.location] = p.entry;
-      lock.unlock();
-      auto result = linker.link(p.stored_dir, project / p.location);
-      lock.lock();
-      if (result) {
-        linked[p.location].complete = true;
-        linked[p.location].binding_gyp = result->root_binding_gyp;
-        ++complete;
-      }
+      wake.wait(lock, [this] { return stopped || draining || !pending.empty(); });
+      if (stopped || (draining && pending.empty())) return;
+      link_next(lock);
+    }
+  }
+
+  /// Links the first pending package; `lock` holds `mu`, and is released while linking.
+  void link_next(std::unique_lock<std::mutex>& lock) {
+    Pending p = std::move(pending.front());
+    pending.pop_front();
+    p.entry.early = true;
+    p.entry.complete = false;
+    linked[p.location] = p.entry;
+    lock.unlock();
+    auto result = linker.link(p.stored_dir, project / p.location);
+    lock.lock();
+    if (result) {
+      linked[p.location].complete = true;
+      linked[p.location].binding_gyp = result->root_binding_gyp;
+      ++complete;
     }
   }
 };
@@ -101,10 +108,17 @@ void EarlyLinker::placed(const std::string& location, const TarballRef& ref,
                     });
 }
 
-InstalledTree EarlyLinker::finish() {
+InstalledTree EarlyLinker::finish(const Wanted& wanted) {
   finished_ = true;
   {
-    std::lock_guard lock(state_->mu);
+    std::unique_lock lock(state_->mu);
+    if (wanted) {
+      // Resolution is over, so the pool's threads are free: this one links along.
+      std::erase_if(state_->pending, [&](const State::Pending& p) { return !wanted(p.location, p.entry); });
+      state_->draining = true;
+      state_->wake.notify_all();
+      while (!state_->pending.empty()) state_->link_next(lock);
+    }
     state_->stopped = true;
     state_->pending.clear();
   }

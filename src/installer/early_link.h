@@ -7,6 +7,7 @@
 // (InstalledPackage::early): it keeps what the finished tree has at the same place, and removes
 // or replaces the rest, as for any node_modules.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,9 +35,13 @@ class EarlyLinker {
   void placed(const std::string& location, const TarballRef& ref, const std::string& integrity,
               const std::string& shasum, const std::string& version, const std::string& resolved);
 
-  /// Ends early linking: links not begun yet are dropped, those under way are waited for.
-  /// Returns the locations linked (or begun: `complete` false when that failed half way).
-  InstalledTree finish();
+  /// Ends early linking once resolution is done. Links not begun yet are made now, by the
+  /// linking threads and the caller's, when `wanted` says the finished tree has that package at
+  /// that location (the reifier would make the same link anyway); the rest are dropped. Links
+  /// under way are waited for. Returns the locations linked (or begun: `complete` false when
+  /// that failed half way).
+  using Wanted = std::function<bool(const std::string& location, const InstalledPackage& package)>;
+  InstalledTree finish(const Wanted& wanted = {});
 
   /// The install stops before reifying: waits for links under way, then removes node_modules.
   void abandon();

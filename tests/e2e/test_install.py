@@ -538,6 +538,26 @@ def package_with_a_folder_dependency_is_not_linked_early(ctx):
 
 
 @suite.test
+def what_waits_to_be_linked_when_resolution_ends_is_linked_early(ctx):
+    # From a warm store every package is ready as soon as it is placed, faster than one thread
+    # links: what is still waiting when resolution ends is linked then, by every thread, rather
+    # than left to the install proper (which waited for the link under way first).
+    names = ["cnb-leaf", "host", "hrz-leaf", "leaf", "licensed", "multi"]
+    proj = ctx.project(pkg_json({name: "^1.0.0" for name in names}))
+    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
+    h.check_exit(r, 0, "install")
+    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    # The last one placed may still be on its way out of the store when resolution ends (then
+    # the install proper links it).
+    h.check(early is not None and int(early.group(1)) >= len(names) - 1, "linked early", r)
+    for name in names:
+        h.check(proj.exists("node_modules/%s/package.json" % name), name + " installed", r)
+
+
+@suite.test
 def bin_with_windows_line_ending_runs(ctx):
     # A "#!/usr/bin/env node\r\n" line would make the kernel look for "node\r".
     proj = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}))
