@@ -379,9 +379,10 @@ bool inside_bundler(const tree::Node& node) {
 /// where npm finds nothing before the package is installed. Linked early, the folder would be
 /// there, depending on timing.
 bool has_local_path_dependency(const tree::Node& node) {
+  // As npm-package-arg's file specs: "~/" is a folder in the home directory; "~1.2.3" a range.
   auto local = [](const std::string& spec) {
     return spec.starts_with("file:") || spec.starts_with("link:") || spec.starts_with(".") || spec.starts_with("/") ||
-           spec.starts_with("~");
+           spec.starts_with("~/");
   };
   for (const auto* section : {&node.package.dependencies, &node.package.optional_dependencies}) {
     for (const auto& [_, spec] : *section) {

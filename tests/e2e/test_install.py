@@ -558,6 +558,24 @@ def what_waits_to_be_linked_when_resolution_ends_is_linked_early(ctx):
 
 
 @suite.test
+def packages_with_tilde_ranges_are_linked_early(ctx):
+    # "~1.0.0" is a range: only "~/" names a folder (in the home directory), which would keep a
+    # package from being linked while resolution goes on (see the test above).
+    proj = ctx.project(pkg_json({"tilde-range-b": "^1.0.0", "tilde-range-c": "^1.0.0"}))
+    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
+    h.check_exit(r, 0, "install")
+    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    # Of the four, three depend through a tilde range; the last one placed may still be on its
+    # way out of the store when resolution ends (then the install proper links it).
+    h.check(early is not None and int(early.group(1)) >= 3, "the packages with tilde ranges linked early", r)
+    for name in ["tilde-range-a", "tilde-range-b", "tilde-range-c", "leaf"]:
+        h.check(proj.exists("node_modules/%s/index.js" % name), name + " installed", r)
+
+
+@suite.test
 def bin_with_windows_line_ending_runs(ctx):
     # A "#!/usr/bin/env node\r\n" line would make the kernel look for "node\r".
     proj = ctx.project(pkg_json({"crlf-bin": "^1.0.0"}))
