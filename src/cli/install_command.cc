@@ -37,6 +37,7 @@
 #include "lockfile/package_entry.h"
 #include "lockfile/writer.h"
 #include "lockfile/yarn_lock.h"
+#include "manifest/spec.h"
 #include "resolver/ideal_tree.h"
 #include "resolver/node_source.h"
 #include "store/store.h"
@@ -379,11 +380,7 @@ bool inside_bundler(const tree::Node& node) {
 /// where npm finds nothing before the package is installed. Linked early, the folder would be
 /// there, depending on timing.
 bool has_local_path_dependency(const tree::Node& node) {
-  // As npm-package-arg's file specs: "~/" is a folder in the home directory; "~1.2.3" a range.
-  auto local = [](const std::string& spec) {
-    return spec.starts_with("file:") || spec.starts_with("link:") || spec.starts_with(".") || spec.starts_with("/") ||
-           spec.starts_with("~/");
-  };
+  auto local = [](const std::string& spec) { return manifest::is_file_spec(spec) || spec.starts_with("link:"); };
   for (const auto* section : {&node.package.dependencies, &node.package.optional_dependencies}) {
     for (const auto& [_, spec] : *section) {
       if (local(spec)) return true;

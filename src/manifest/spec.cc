@@ -77,16 +77,6 @@ bool has_port_number(std::string_view s) {
   return false;
 }
 
-/// /^(?:[.]|~[/]|[/]|[a-zA-Z]:)/ or a "file:" prefix.
-bool is_file_spec(std::string_view s) {
-  if (s.empty()) return false;
-  if (starts_with_icase(s, "file:")) return true;
-  if (s[0] == '.' || s[0] == '/') return true;
-  if (s.size() >= 2 && s[0] == '~' && s[1] == '/') return true;
-  return s.size() >= 2 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) &&
-         s[1] == ':';
-}
-
 bool is_alias_spec(std::string_view s) { return starts_with_icase(s, "npm:"); }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,6 +512,15 @@ std::string absolute_where(const std::filesystem::path& where) {
 }
 
 }  // namespace
+
+bool is_file_spec(std::string_view s) {
+  if (s.empty()) return false;
+  if (starts_with_icase(s, "file:")) return true;
+  if (s[0] == '.' || s[0] == '/') return true;
+  if (s.size() >= 2 && s[0] == '~' && s[1] == '/') return true;
+  return s.size() >= 2 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) &&
+         s[1] == ':';
+}
 
 std::string_view spec_type_name(SpecType type) {
   switch (type) {

@@ -72,6 +72,10 @@ struct SpecOptions {
   const SemverQueries* semver = nullptr;
 };
 
+/// A path or "file:" spec, as npm-package-arg tells them: /^(?:[.]|~[/]|[/]|[a-zA-Z]:)/ or a
+/// "file:" prefix ("~1.2.3" is a range, "~/x" a folder in the home directory).
+bool is_file_spec(std::string_view spec);
+
 /// Command-line form: "name", "name@spec", "@scope/name@spec", a path, a URL, a repository.
 /// Errors: EINVALIDPACKAGENAME, EINVALIDTAGNAME, EUNSUPPORTEDPROTOCOL, ERR_INVALID_URL and
 /// EINVALIDSPEC (npm's code-less errors: nested aliases, conflicting git attributes, ...).

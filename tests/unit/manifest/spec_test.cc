@@ -186,6 +186,17 @@ TEST_CASE("parse_spec and resolve_spec match npm-package-arg", "[manifest][spec]
   }
 }
 
+TEST_CASE("is_file_spec tells paths from ranges as npm-package-arg does", "[manifest][spec]") {
+  for (const char* spec : {"file:x", "FILE:x", "./x", "../x", ".x", "/abs", "~/x", "c:x", "Z:/x"}) {
+    INFO(spec);
+    CHECK(is_file_spec(spec));
+  }
+  for (const char* spec : {"~1.2.3", "~ 1.2", "~", "^1.0.0", "1.x", "latest", "npm:x@1", "ab:x", "", "github:u/r"}) {
+    INFO(spec);
+    CHECK_FALSE(is_file_spec(spec));
+  }
+}
+
 TEST_CASE("hosted git specs keep the host details", "[manifest][spec]") {
   auto spec = parse_spec("git+https://user:tok@github.com/npm/cli.git#dev", test_options());
   REQUIRE(spec.ok());
