@@ -79,6 +79,7 @@ EarlyLinker::EarlyLinker(PackageFetcher& packages, fs::path project_dir, size_t 
   std::error_code ec;
   fs::create_directory(state_->project / "node_modules", ec);
   util::mark_subdirectories_unrelated(state_->project / "node_modules");
+  state_->linker.stage_in(state_->project / "node_modules");
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
     threads_.emplace_back([state = state_] { state->run(); });
   }
@@ -125,6 +126,7 @@ InstalledTree EarlyLinker::finish(const Wanted& wanted) {
   state_->wake.notify_all();
   for (auto& t : threads_) t.join();  // each finishes the package it is linking
   threads_.clear();
+  state_->linker.remove_staging();
   std::lock_guard lock(state_->mu);
   return std::move(state_->linked);
 }

@@ -970,6 +970,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     std::error_code ec;
     fs::create_directory(project / "node_modules", ec);
     util::mark_subdirectories_unrelated(project / "node_modules");
+    linker.stage_in(project / "node_modules");
   }
   auto link_stored = [&](Node* n, const fs::path& dir) -> util::Status {
     if (gate.stopping()) return util::make_error("ECANCELED", "stopped by a signal");
@@ -1034,6 +1035,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     if (integrity_known) options_.while_linking(not_installed);
   }
   wait_for_pending();
+  linker.remove_staging();
   gate.checkpoint(undo);
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;

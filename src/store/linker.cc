@@ -421,9 +421,42 @@ class TreeLinker {
   LinkStats stats_;
 };
 
+Linker::~Linker() { remove_staging(); }
+
+void Linker::stage_in(const fs::path& node_modules) {
+  static std::atomic<unsigned> linkers{0};
+  util::remove_abandoned(node_modules, kStagingPrefix);
+  staging_root_ = node_modules.string();
+  if (!staging_root_.ends_with('/')) staging_root_ += '/';
+  staging_name_ = std::string(kStagingPrefix) + std::to_string(::getpid()) + "-" + std::to_string(linkers++) + "-";
+}
+
+void Linker::remove_staging() {
+  std::vector<fs::path> folders;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    folders.swap(staging_folders_);
+  }
+  for (const fs::path& folder : folders) {
+    if (::rmdir(folder.c_str()) != 0 && errno != ENOENT) {
+      std::error_code ec;  // a package that failed half way left its files
+      fs::remove_all(folder, ec);
+    }
+  }
+}
+
 util::Result<LinkStats> Linker::link(const fs::path& package_dir, const fs::path& dest) {
   Fd src(::open(package_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!src.ok()) return sys_error(errno, "cannot read " + package_dir.string());
+  if (!staging_root_.empty()) {
+    if (auto staged = link_staged(src.get(), dest)) return std::move(*staged);
+    // A staged walk that was given up read the package's top folder to its end.
+    if (::lseek(src.get(), 0, SEEK_SET) != 0) return sys_error(errno, "cannot read " + package_dir.string());
+  }
+  return link_in_place(src.get(), dest);
+}
+
+util::Result<LinkStats> Linker::link_in_place(int src, const fs::path& dest) {
   // Already there is fine: the files in it with the same names are replaced.
   if (int e = make_directories(dest.string()); e != 0 && e != EEXIST) {
     return sys_error(e, "cannot create " + dest.string());
@@ -431,13 +464,62 @@ util::Result<LinkStats> Linker::link(const fs::path& package_dir, const fs::path
   Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dst.ok()) return sys_error(errno, "cannot open " + dest.string());
 
-  TreeLinker tree(this, src.get(), dst.get(), dest.string());
+  TreeLinker tree(this, src, dst.get(), dest.string());
   // Only auto mode remembers anything per device pair.
   if (mode_ == LinkMode::Auto) LADE_TRY(tree.start_auto(sole_capable_mode()));
   LADE_TRY(tree.walk());
   std::lock_guard<std::mutex> lock(mu_);
   totals_ += tree.stats();
   return tree.stats();
+}
+
+std::optional<util::Result<LinkStats>> Linker::link_staged(int src, const fs::path& dest) {
+  const std::string& target = dest.string();
+  if (!target.starts_with(staging_root_) || target.size() == staging_root_.size()) return std::nullopt;
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) == 0 || errno != ENOENT) return std::nullopt;
+  // The folder the package goes in (node_modules, an @scope, a nested node_modules).
+  const size_t slash = target.find_last_of('/');
+  if (int e = make_directories(target.substr(0, slash)); e != 0 && e != EEXIST) return std::nullopt;
+
+  const size_t n = staged_++;
+  const fs::path folder = staging_root_ + staging_name_ + std::to_string(n / kPackagesPerStagingFolder);
+  if (n % kPackagesPerStagingFolder == 0 || ::access(folder.c_str(), F_OK) != 0) {
+    if (::mkdir(folder.c_str(), 0777) == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      staging_folders_.push_back(folder);
+    } else if (errno != EEXIST) {
+      return std::nullopt;
+    }
+  }
+  const fs::path built = folder / std::to_string(n);
+  if (::mkdir(built.c_str(), 0777) != 0) return std::nullopt;
+  auto discard = [&] {
+    std::error_code ec;
+    fs::remove_all(built, ec);
+  };
+  Fd dst(::open(built.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dst.ok()) {
+    discard();
+    return std::nullopt;
+  }
+  // Messages name the package's place, not the staging folder.
+  TreeLinker tree(this, src, dst.get(), target);
+  util::Status walked = mode_ == LinkMode::Auto ? tree.start_auto(sole_capable_mode()) : util::Status{};
+  if (walked) walked = tree.walk();
+  if (!walked) {
+    discard();
+    return util::Result<LinkStats>(walked.take_error());
+  }
+  // Something took the place meanwhile (a nested package made its parent folder): the files
+  // go in beside it, as for any folder already there.
+  if (::rename(built.c_str(), target.c_str()) != 0) {
+    discard();
+    return std::nullopt;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  totals_ += tree.stats();
+  return util::Result<LinkStats>(tree.stats());
 }
 
 std::optional<LinkMode> Linker::sole_capable_mode() const {

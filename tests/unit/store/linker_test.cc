@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "store/store.h"
 #include "tarball_builder.h"
@@ -70,6 +74,25 @@ struct LinkFixture {
     CHECK(fs::read_symlink(dest / "alias.js") == "lib/deep/a.js");
   }
 };
+
+/// Links `package` to node_modules/place(i) for i in [0, count), from 4 threads; the errors.
+std::vector<std::string> link_in_parallel(Linker& linker, const fs::path& package, const fs::path& node_modules,
+                                          int count, const std::function<fs::path(int)>& place) {
+  util::ThreadPool pool(4);
+  std::mutex mu;
+  std::vector<std::string> errors;
+  for (int i = 0; i < count; ++i) {
+    pool.post([&, i] {
+      auto r = linker.link(package, node_modules / place(i));
+      if (!r.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back(r.error().message);
+      }
+    });
+  }
+  pool.wait_idle();
+  return errors;
+}
 
 }  // namespace
 
@@ -294,21 +317,9 @@ TEST_CASE("Linker replaces files already at the destination", "[store]") {
 TEST_CASE("Linker links many packages in parallel from a thread pool", "[store]") {
   LinkFixture f;
   Linker linker(LinkMode::Auto);
-  util::ThreadPool pool(4);
   constexpr int kPackages = 40;
-  std::mutex mu;
-  std::vector<std::string> errors;
-  for (int i = 0; i < kPackages; ++i) {
-    pool.post([&, i] {
-      auto r = linker.link(f.package, f.node_modules / ("p" + std::to_string(i)));
-      if (!r.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        errors.push_back(r.error().message);
-      }
-    });
-  }
-  pool.wait_idle();
-  CHECK(errors.empty());
+  CHECK(link_in_parallel(linker, f.package, f.node_modules, kPackages, [](int i) { return "p" + std::to_string(i); })
+            .empty());
   CHECK(linker.totals().files() == 3 * kPackages);
   CHECK(linker.totals().symlinks == kPackages);
   f.check_tree(f.node_modules / "p17");
@@ -390,6 +401,81 @@ TEST_CASE("Linker reports a missing source", "[store]") {
   auto r = linker.link(dir.path() / "nope", dir.path() / "dest");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == "ENOENT");
+}
+
+namespace {
+
+/// The names in `dir` that start with the staging prefix.
+std::vector<std::string> staging_folders_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with(kStagingPrefix)) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("Linker builds new package folders in staging folders and renames them into place", "[store]") {
+  LinkFixture f;
+  fs::create_directories(f.node_modules);
+  Linker linker(LinkMode::Auto);
+  linker.stage_in(f.node_modules);
+  constexpr int kPackages = 40;
+  auto place = [](int i) {
+    // Top-level, scoped and nested places, all of them under node_modules. A nested package
+    // may make its parent's folder before the parent is renamed there.
+    if (i % 3 == 1) return fs::path("@scope") / ("p" + std::to_string(i));
+    if (i % 3 == 2) return fs::path("p" + std::to_string(i - 2)) / "node_modules" / ("q" + std::to_string(i));
+    return fs::path("p" + std::to_string(i));
+  };
+  CHECK(link_in_parallel(linker, f.package, f.node_modules, kPackages, place).empty());
+  CHECK(linker.totals().files() == 3 * kPackages);
+  for (int i = 0; i < kPackages; ++i) f.check_tree(f.node_modules / place(i));
+  // One staging folder for 16 new package folders at most, each empty once they moved out.
+  const auto staging = staging_folders_in(f.node_modules);
+  CHECK(!staging.empty());
+  CHECK(staging.size() <= (kPackages + Linker::kPackagesPerStagingFolder - 1) / Linker::kPackagesPerStagingFolder);
+  for (const auto& name : staging) CHECK(fs::is_empty(f.node_modules / name));
+  linker.remove_staging();
+  CHECK(staging_folders_in(f.node_modules).empty());
+}
+
+TEST_CASE("Linker staging: a folder already in place is linked into, and what is in it stays", "[store]") {
+  LinkFixture f;
+  const fs::path dest = f.node_modules / "p";
+  fs::create_directories(dest / "node_modules" / "q");
+  REQUIRE(util::write_file_atomic(dest / "extra.js", "kept").ok());
+  {
+    Linker linker(LinkMode::Auto);
+    linker.stage_in(f.node_modules);
+    REQUIRE(linker.link(f.package, dest).ok());
+    f.check_tree(dest);
+    CHECK(util::read_file(dest / "extra.js").value() == "kept");
+    CHECK(fs::is_directory(dest / "node_modules" / "q"));
+  }  // the destructor removes what staging made
+  CHECK(staging_folders_in(f.node_modules).empty());
+}
+
+TEST_CASE("Linker staging: folders left by installs no longer running are removed", "[store]") {
+  LinkFixture f;
+  // A pid above any pid_max (2^22) is no process; this one is.
+  const fs::path abandoned = f.node_modules / (std::string(kStagingPrefix) + "99999999-0-0");
+  const fs::path running = f.node_modules / (std::string(kStagingPrefix) + std::to_string(::getpid()) + "-9-0");
+  fs::create_directories(abandoned / "3" / "lib");
+  fs::create_directories(running / "5");
+  REQUIRE(util::write_file_atomic(abandoned / "3" / "lib" / "a.js", "half").ok());
+  Linker linker;
+  linker.stage_in(f.node_modules);
+  CHECK_FALSE(fs::exists(abandoned));
+  CHECK(fs::exists(running / "5"));
+  // Outside node_modules nothing is staged: the folder is made in place.
+  const fs::path outside = f.dir.path() / "project" / "packages" / "w" / "node_modules" / "p";
+  REQUIRE(linker.link(f.package, outside).ok());
+  f.check_tree(outside);
+  CHECK(staging_folders_in(f.node_modules) == std::vector<std::string>{running.filename().string()});
 }
 
 }  // namespace lade::store
