@@ -516,6 +516,19 @@ def yarn_lock_after_add_names_the_saved_spec_as_npm_does(ctx):
     h.check("shared@^1.1.0:" in proj.read_text("yarn.lock"), "yarn.lock keys the saved spec", r)
 
 
+def install_from_a_warm_store(ctx, proj):
+    """Installs `proj` once, removes node_modules and the lockfile, and installs it again with
+    --timing, from a warm store (early linking is then not outrun by resolution). Returns the
+    second run and its linked_early counter (None when it is missing)."""
+    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
+    shutil.rmtree(proj.path("node_modules"))
+    os.remove(proj.path("package-lock.json"))
+    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
+    h.check_exit(r, 0, "install")
+    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    return r, int(early.group(1)) if early else None
+
+
 @suite.test
 def package_with_a_folder_dependency_is_not_linked_early(ctx):
     # local-inner depends on "file:./inner", a folder inside its own tarball. npm resolves it
@@ -524,14 +537,8 @@ def package_with_a_folder_dependency_is_not_linked_early(ctx):
     # would read it, depending on timing: such a package waits for the install proper.
     proj = ctx.project(pkg_json({"local-inner": "^1.0.0", "leaf": "^1.0.0"}))
     npm_copy = proj.copy(ctx.sandbox, "npm")
-    # From a warm store, so that early linking is not outrun by resolution.
-    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
-    shutil.rmtree(proj.path("node_modules"))
-    os.remove(proj.path("package-lock.json"))
-    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
-    h.check_exit(r, 0, "install")
-    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
-    h.check(early is not None and int(early.group(1)) <= 1, "local-inner linked early (only leaf may be)", r)
+    r, early = install_from_a_warm_store(ctx, proj)
+    h.check(early is not None and early <= 1, "local-inner linked early (only leaf may be)", r)
     h.check_exit(ctx.npm(["install", "--ignore-scripts"], npm_copy), 0, "npm install")
     h.check_equal(proj.read_text("package-lock.json"), npm_copy.read_text("package-lock.json"),
                   "package-lock.json (npm vs lade)", expected_name="npm", actual_name="lade")
@@ -544,15 +551,10 @@ def what_waits_to_be_linked_when_resolution_ends_is_linked_early(ctx):
     # than left to the install proper (which waited for the link under way first).
     names = ["cnb-leaf", "host", "hrz-leaf", "leaf", "licensed", "multi"]
     proj = ctx.project(pkg_json({name: "^1.0.0" for name in names}))
-    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
-    shutil.rmtree(proj.path("node_modules"))
-    os.remove(proj.path("package-lock.json"))
-    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
-    h.check_exit(r, 0, "install")
-    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    r, early = install_from_a_warm_store(ctx, proj)
     # The last one placed may still be on its way out of the store when resolution ends (then
     # the install proper links it).
-    h.check(early is not None and int(early.group(1)) >= len(names) - 1, "linked early", r)
+    h.check(early is not None and early >= len(names) - 1, "linked early", r)
     for name in names:
         h.check(proj.exists("node_modules/%s/package.json" % name), name + " installed", r)
 
@@ -560,17 +562,13 @@ def what_waits_to_be_linked_when_resolution_ends_is_linked_early(ctx):
 @suite.test
 def packages_with_tilde_ranges_are_linked_early(ctx):
     # "~1.0.0" is a range: only "~/" names a folder (in the home directory), which would keep a
-    # package from being linked while resolution goes on (see the test above).
+    # package from being linked while resolution goes on (see
+    # package_with_a_folder_dependency_is_not_linked_early).
     proj = ctx.project(pkg_json({"tilde-range-b": "^1.0.0", "tilde-range-c": "^1.0.0"}))
-    h.check_exit(ctx.lade(L.install + [L.ignore_scripts], proj), 0, "first install")
-    shutil.rmtree(proj.path("node_modules"))
-    os.remove(proj.path("package-lock.json"))
-    r = ctx.lade(L.install + [L.ignore_scripts, "--timing"], proj)
-    h.check_exit(r, 0, "install")
-    early = re.search(r"linked_early\s+(\d+)", r.stdout + r.stderr)
+    r, early = install_from_a_warm_store(ctx, proj)
     # Of the four, three depend through a tilde range; the last one placed may still be on its
     # way out of the store when resolution ends (then the install proper links it).
-    h.check(early is not None and int(early.group(1)) >= 3, "the packages with tilde ranges linked early", r)
+    h.check(early is not None and early >= 3, "the packages with tilde ranges linked early", r)
     for name in ["tilde-range-a", "tilde-range-b", "tilde-range-c", "leaf"]:
         h.check(proj.exists("node_modules/%s/index.js" % name), name + " installed", r)
 
