@@ -1183,6 +1183,12 @@ int run_install(InstallRequest req) {
     }
   }
   std::unique_ptr<installer::EarlyLinker> early_linker;
+  // A registry package whose folder can be made while resolution goes on (and again when it
+  // ends, if the finished tree keeps it).
+  auto linkable_early = [&platform](const tree::Node& n) {
+    return !n.resolved.empty() && !n.is_link && installer::platform_ok(n, platform) && !inside_bundler(n) &&
+           !has_local_path_dependency(n);
+  };
   if (!req.package_lock_only && req.command != Command::Ci && selected.empty() &&
       effective_omit(req).empty() && wiring.settings().omit.empty() && node_modules_was_absent) {
     // Half the cores (one on two): more slowed the resolver down as much as they gained
@@ -1212,7 +1218,7 @@ int run_install(InstallRequest req) {
     ropts.on_placed = [&](const tree::Node& n) {
       if (n.resolved.empty() || n.is_link || !installer::platform_ok(n, platform)) return;
       const installer::TarballRef ref = installer::tarball_ref_for(n);
-      if (early_linker && !inside_bundler(n) && !has_local_path_dependency(n)) {
+      if (early_linker && linkable_early(n)) {
         early_linker->placed(n.location(), ref, n.integrity, n.package.dist.shasum, n.version(), n.resolved);
       } else {
         wiring.packages().prefetch(ref, n.integrity, n.package.dist.shasum);
@@ -1403,9 +1409,7 @@ int run_install(InstallRequest req) {
         auto it = placed.find(location);
         if (it == placed.end()) return false;
         const tree::Node& n = *it->second;
-        return !n.is_link && !n.resolved.empty() && n.version() == p.version && n.resolved == p.resolved &&
-               n.integrity == p.integrity && installer::platform_ok(n, platform) && !inside_bundler(n) &&
-               !has_local_path_dependency(n);
+        return linkable_early(n) && n.version() == p.version && n.resolved == p.resolved && n.integrity == p.integrity;
       });
     }
     if (req.command != Command::Ci) {
