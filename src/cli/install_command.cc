@@ -1259,10 +1259,13 @@ int run_install(InstallRequest req) {
         req.package_lock_only ? std::unordered_set<const tree::Node*>{} : opened_from_bundles,
         install_omit(req, wiring.settings()), platform_warnings);
     if (platform_check) installer::leave_out_optionals_not_for_here(ideal, iopts);
-    // Only below a bundle opened in this build can a package have become bundled since.
+    // Only below a bundle opened in this build can a package have become bundled since, or
+    // have its flags changed by one.
     if (!iopts.bundles_opened.empty()) {
+      const std::vector<std::string> omit = install_omit(req, wiring.settings());
       for (tree::Node* n : ideal.inventory()) {
         if (n->in_dep_bundle()) iopts.bundled_as_resolved.insert(n);
+        if (installer::omitted(*n, omit)) iopts.omitted_as_resolved.insert(n);
       }
     }
     // npm ci compares the tree an install would build with the lockfile alone, once that tree

@@ -628,7 +628,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       }
       continue;
     }
-    bool skip = omitted(*n, options_.omit);
+    bool skip = omitted(*n, options_.omit) || options_.omitted_as_resolved.count(n);
     if (!skip && n->parent() && skipped.count(n->parent())) skip = true;
     if (!skip && not_installable_here.count(n)) {
       report.skipped_optional++;

@@ -107,6 +107,11 @@ struct InstallOptions {
   /// one that a shallower bundle has since made bundled (it needs the package, and that
   /// tarball does not hold it), which would otherwise be taken to arrive with it.
   std::unordered_set<const tree::Node*> bundles_opened;
+  /// The packages `omit` leaves out by the flags they had before those bundles were opened:
+  /// npm's diff decides there, so one a bundled package reaches later (no longer dev, say) is
+  /// still left out. Filled only when bundles_opened is not empty; the packages' flags decide
+  /// otherwise.
+  std::unordered_set<const tree::Node*> omitted_as_resolved;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// Files (relative to the project) that mark the old tree as complete, such as the hidden

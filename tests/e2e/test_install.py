@@ -1953,6 +1953,27 @@ def flags_after_a_bundle_opens_go_on_from_the_ones_before(ctx):
 
 
 @suite.test
+def omit_leaves_out_what_was_dev_before_a_bundle_opened(ctx):
+    # Bundles unopened, ovb-devtool 1.2.0 is the project's dev dependency alone, and npm's diff
+    # leaves it out with --omit=dev. The bundled ovb-inner, which lacks the ovb-devtool 1.0.x
+    # it needs, reaches it once ovb-bundler is unpacked: the lockfile then has it as no dev's,
+    # but it stays out of node_modules and the hidden lockfile.
+    files = pkg_json({"ovb-bundler": "1.0.0"}, dev={"ovb-devtool": "^1.2.0"})
+    ours, theirs = ctx.project(files, name="lade"), ctx.project(files, name="npm")
+    r = ctx.lade(L.install + ["--omit=dev", "--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--omit=dev", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install --omit=dev")
+    h.check_exit(n, 0, "npm install --omit=dev")
+    h.check_not_exists(ours.path("node_modules/ovb-devtool"), "the omitted ovb-devtool 1.2.0")
+    h.check_equal(ours.lockfile()["packages"]["node_modules/ovb-devtool"].get("dev"), None,
+                  "ovb-devtool's dev flag once the bundle is open", r)
+    h.check_equal(ours.tree(), theirs.tree(), "tree", r, expected_name="npm", actual_name="lade")
+    for name in ("package-lock.json", "node_modules/.package-lock.json"):
+        h.check_equal(ours.read_text(name), theirs.read_text(name), name, r,
+                      expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
     # bfo-host's optional bfo-missing@^5 does not exist. npm prunes it before it opens the
     # bundle whose bfo-inner asks for the same without being optional: the install succeeds.
