@@ -629,33 +629,36 @@ void Tree::detach(Node* node) {
 void Tree::replace(Node* node, Node* old) {
   Node* parent = old->parent_;
   node->name = old->name;
-  // arborist moves old's children over one at a time while old is still in place. Each move
-  // reloads the edges from old's side to that child, which then find the next package of the
-  // name further up and hand it their override set (the more specific set wins). The set
-  // stays when the edges move on.
-  if (parent && root_ && root_->overrides) {
-    for (auto& [n, kid] : old->children_) {
-      Node* up = parent->resolve(n);
-      if (!up) continue;
-      const std::vector<Edge*> edges_in = kid->edges_in_;  // handing a set over reloads edges
-      for (Edge* e : edges_in) {
-        if (e->from_ == old || e->from_->is_descendant_of(old)) overrides_edge_in_added(up, e->overrides_);
-      }
-    }
-  }
-  for (auto& [n, kid] : old->children_) {
-    kid->parent_ = node;
+  // As arborist's Node.replace: old's children move into `node` one at a time, while `node` is
+  // not in the tree yet. Each child leaves the tree as it goes: the edges that reached it from
+  // old's side find the next package of the name further up (which takes their override
+  // sets), and it loses those edges' sets. In `node` it takes the sets of the edges that find
+  // it there, in the order the children move, the more specific set winning each time.
+  const std::vector<std::pair<std::string, Node*>> kids(old->children_.begin(), old->children_.end());
+  for (const auto& [n, kid] : kids) {
+    old->children_.erase(n);
+    kid->parent_ = nullptr;
+    reload_named(old, n);
     node->children_[n] = kid;
+    kid->parent_ = node;
+    reload_out_edges_of_subtree(kid);
+    reload_named(node, n);
   }
-  old->children_.clear();
+  // Then old leaves: the edges that reached it find nothing of the name (or a package further
+  // up), so old keeps no override set, and its own edges let go of their packages without
+  // taking a set away. Only then does `node` take its place.
+  if (parent) {
+    parent->children_.erase(old->name);
+    old->parent_ = nullptr;
+    reload_named(parent, old->name);
+  }
+  reload_out_edges_of_subtree(old);
   if (parent) {
     parent->children_[node->name] = node;
-    old->parent_ = nullptr;
     node->parent_ = parent;
+    reload_named(parent, node->name);
   }
   reload_out_edges_of_subtree(node);
-  reload_out_edges_of_subtree(old);
-  if (parent) reload_named(parent, node->name);
 }
 
 bool Tree::release_detached(Node* top) {

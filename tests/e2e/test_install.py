@@ -2359,6 +2359,29 @@ def a_replaced_bundler_hands_its_override_set_to_the_package_above(ctx):
                       expected_name="npm", actual_name="lade")
 
 
+@suite.test
+def a_package_moved_below_a_replacing_one_takes_override_sets_anew(ctx):
+    # Nested: krp-whiskey 2.3.0 holds krp-delta, krp-juliett, krp-papa and krp-sierra.
+    # krp-delta is the peer of both krp-sierras, one of them below krp-juliett, whose override
+    # makes krp-papa "1"; krp-delta keeps its krp-papa 2.0.1 below it. Then krp-whiskey
+    # 2.0.1 replaces 2.3.0. arborist moves the children over one at a time into the new
+    # copy, not yet in the tree: each loses the override sets of the edges that reached it
+    # and takes those that reach it there, in that order. krp-delta ends under krp-juliett's
+    # krp-papa rule, its krp-papa 2.0.1 is replaced, and krp-whiskey's krp-papa 1.2.0 serves.
+    def project(whiskey):
+        return pkg_json({"krp-whiskey": whiskey},
+                        overrides={"krp-juliett": {"krp-papa": "1"}, "krp-whiskey": "$krp-whiskey"})
+    ours, theirs = twin_projects(ctx, project("*"), npmrc="install-strategy=nested\n")
+    install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    below_delta = "node_modules/krp-whiskey/node_modules/krp-delta/node_modules/krp-papa"
+    h.check(below_delta in ours.lockfile()["packages"], "krp-papa below krp-delta at first")
+    for proj in (ours, theirs):
+        proj.write("package.json", project("~2.0.1")["package.json"])
+    r = install_as_npm_does(ctx, ours, theirs, "install krp-whiskey 2.0.1", BOTH_LOCKFILES)
+    h.check(below_delta not in ours.lockfile()["packages"], "no krp-papa below krp-delta", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
 def olo_installs_three_times(ctx, major, npmrc=None):
     """Installs the olo-* project for olo-j/olo-l@`major` three times with lade and with npm,
     each leaving both lockfiles as npm's: the second nests olo-w@2.3.0 below olo-l, the third
