@@ -80,6 +80,14 @@ void put_extras(Json& meta, const EntryExtras& extras) {
   }
 }
 
+/// Is `node` one of the packages `left_out`, or inside one?
+bool inside_left_out(const tree::Node& node, const std::function<bool(const tree::Node&)>& left_out) {
+  for (const tree::Node* n = &node; left_out && n; n = n->parent()) {
+    if (left_out(*n)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Json package_fields(const manifest::Manifest& pkg) {
@@ -99,15 +107,9 @@ Json meta_field(const Json& value, bool is_license) {
 }
 
 bool is_registry_dependency(const tree::Node& node, const std::function<bool(const tree::Node&)>& left_out) {
-  auto gone = [&](const tree::Node* from) {
-    for (const tree::Node* n = from; left_out && n; n = n->parent()) {
-      if (left_out(*n)) return true;
-    }
-    return false;
-  };
   bool any = false;
   for (const tree::Edge* e : node.edges_in()) {
-    if (gone(e->from())) continue;
+    if (inside_left_out(*e->from(), left_out)) continue;
     if (!is_registry_spec(e->spec())) return false;
     any = true;
   }
@@ -138,7 +140,10 @@ Json entry_from_node(tree::Node& node, const EntryExtras& extras, const EntryOpt
     meta["devDependencies"] = object_from_list(pkg.dev_dependencies);
   }
   if (!node.integrity.empty()) meta["integrity"] = node.integrity;
-  if (!node.is_project_root && node.in_bundle()) meta["inBundle"] = true;
+  // A package reached only from the packages left out may be bundled no longer.
+  std::function<bool(const tree::Node&)> gone;
+  if (options.left_out) gone = [&](const tree::Node& n) { return inside_left_out(n, options.left_out); };
+  if (!node.is_project_root && node.in_bundle(gone)) meta["inBundle"] = true;
 
   if (!node.resolved.empty() && !(options.omit_registry_resolved && is_registry_dependency(node, options.left_out))) {
     meta["resolved"] = node.resolved;

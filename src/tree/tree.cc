@@ -235,21 +235,22 @@ struct Node::BundlerWalk {
   }
 };
 
-Node* Node::bundler() {
+Node* Node::bundler(const std::function<bool(const Node&)>& gone) {
   BundlerWalk walk;
   walk.nodes_made = tree_->nodes_.size();
-  return find_bundler(walk);
+  return find_bundler(walk, gone);
 }
 
-Node* Node::find_bundler(BundlerWalk& walk) {
+Node* Node::find_bundler(BundlerWalk& walk, const std::function<bool(const Node&)>& gone) {
   if (!walk.meet(this)) return nullptr;  // a cycle: not bundled
   Node* parent = parent_;
   if (!parent) return nullptr;
-  if (Node* pb = parent->find_bundler(walk)) return pb;
+  if (Node* pb = parent->find_bundler(walk, gone)) return pb;
   const auto& bd = parent->package.bundle_dependencies;
   if (std::find(bd.begin(), bd.end(), name) != bd.end()) return parent;
   for (Edge* e : edges_in_) {
-    Node* eb = e->from()->find_bundler(walk);
+    if (gone && gone(*e->from())) continue;
+    Node* eb = e->from()->find_bundler(walk, gone);
     if (eb && eb == parent) return eb;
   }
   return nullptr;

@@ -174,9 +174,10 @@ class Node {
   /// Every edge into `other` (from outside other's own dep set) would be satisfied by this.
   bool can_replace(Node& other, const std::vector<std::string>& ignore_peers = {});
   bool satisfies(const Edge& edge) const { return edge.name() == name && edge.satisfied_by(*this); }
-  /// The package bundling this node, if any.
-  Node* bundler();
-  bool in_bundle() { return bundler() != nullptr; }
+  /// The package bundling this node, if any. Edges from packages `gone` accepts (a tree
+  /// without them) do not count.
+  Node* bundler(const std::function<bool(const Node&)>& gone = nullptr);
+  bool in_bundle(const std::function<bool(const Node&)>& gone = nullptr) { return bundler(gone) != nullptr; }
   /// Below a package that ships its own lockfile (npm-shrinkwrap.json): placed as it says.
   bool in_shrinkwrap() const;
   bool in_dep_bundle();
@@ -194,7 +195,7 @@ class Node {
   std::vector<Edge*> edges_in_;
   size_t slot_ = 0;  // index in Tree::nodes_
   struct BundlerWalk;
-  Node* find_bundler(BundlerWalk& walk);
+  Node* find_bundler(BundlerWalk& walk, const std::function<bool(const Node&)>& gone);
 };
 
 /// Decides whether a node satisfies a spec (npm's dep-valid). Injected so that tree/ does not

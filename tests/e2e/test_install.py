@@ -1974,6 +1974,21 @@ def omit_leaves_out_what_was_dev_before_a_bundle_opened(ctx):
 
 
 @suite.test
+def the_hidden_lockfile_bundles_nothing_through_a_package_left_out(ctx):
+    # hib-bundler's own hib-shared 1 is bundled in package-lock.json: the peer edge of hib-plat,
+    # which the bundled hib-inner reaches, makes it so. hib-plat is not for linux and is left
+    # out; npm takes it out of the tree before it writes the hidden lockfile, where hib-shared
+    # is then no bundled package.
+    ours, theirs = twin_projects(ctx, pkg_json({"hib-bundler": "1.0.0", "hib-plat": "2.0.0", "hib-shared": "2.0.0"}))
+    r = install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    shared = "node_modules/hib-bundler/node_modules/hib-shared"
+    h.check_equal(ours.lockfile()["packages"][shared].get("inBundle"), True, "hib-shared in package-lock.json", r)
+    hidden = json.loads(ours.read_text("node_modules/.package-lock.json"))["packages"]
+    h.check_equal(hidden[shared].get("inBundle"), None, "hib-shared in the hidden lockfile", r)
+    h.check_not_exists(ours.path("node_modules/hib-bundler/node_modules/hib-plat"), "hib-plat 1")
+
+
+@suite.test
 def optional_dependency_that_fails_stays_optional_whatever_a_bundle_needs(ctx):
     # bfo-host's optional bfo-missing@^5 does not exist. npm prunes it before it opens the
     # bundle whose bfo-inner asks for the same without being optional: the install succeeds.
