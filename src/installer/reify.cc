@@ -981,24 +981,12 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     return {};
   };
 
+  // Links are made once every package folder is in place: a link may go inside one (a
+  // dependency loop's), and a folder made for it would be in the way of the package's.
+  std::vector<Node*> links;
   for (Node* n : to_install) {
     if (n->is_link) {
-      // A workspace or `file:` folder: a relative symlink to it.
-      fs::path dest = project / n->location();
-      // The target is a folder of the project's (realpath), or a package elsewhere in
-      // node_modules, which a dependency loop links to (its location). A link whose package
-      // was replaced while the tree was built (the new one in the same place) keeps the path
-      // it was made with, as npm's links do.
-      Node* t = n->target;
-      if (t && t->root() != n->root() && !n->realpath.empty()) t = nullptr;
-      fs::path target = project / (t ? (t->realpath.empty() ? t->location() : t->realpath) : n->realpath);
-      std::error_code ec;
-      fs::create_directories(dest.parent_path(), ec);
-      fs::remove_all(dest, ec);
-      fs::create_directory_symlink(relative_link(dest.parent_path(), target), dest, ec);
-      if (ec) {
-        return util::make_error(util::errno_code(ec.value()), "cannot link " + dest.string() + ": " + ec.message());
-      }
+      links.push_back(n);
       continue;
     }
     if (fetch_first) {
@@ -1039,6 +1027,24 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   gate.checkpoint(undo);
   report.fetch_extract_time = since(fetch_start);
   if (first_error) return *first_error;
+  for (Node* n : links) {
+    // A workspace or `file:` folder: a relative symlink to it.
+    fs::path dest = project / n->location();
+    // The target is a folder of the project's (realpath), or a package elsewhere in
+    // node_modules, which a dependency loop links to (its location). A link whose package
+    // was replaced while the tree was built (the new one in the same place) keeps the path
+    // it was made with, as npm's links do.
+    Node* t = n->target;
+    if (t && t->root() != n->root() && !n->realpath.empty()) t = nullptr;
+    fs::path target = project / (t ? (t->realpath.empty() ? t->location() : t->realpath) : n->realpath);
+    std::error_code ec;
+    fs::create_directories(dest.parent_path(), ec);
+    fs::remove_all(dest, ec);
+    fs::create_directory_symlink(relative_link(dest.parent_path(), target), dest, ec);
+    if (ec) {
+      return util::make_error(util::errno_code(ec.value()), "cannot link " + dest.string() + ": " + ec.message());
+    }
+  }
   for (Node* n : failed_to_arrive) leave_out_optional(n);
   // npm makes the folder of every package it adds before it opens any bundle (its sparse
   // tree). A package this resolution placed below a new bundler, which counts as bundled once

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -141,6 +142,14 @@ int copy_file(const FileRef& f, uint64_t* copied) {
 void made_directory(const std::string& path) {
   constexpr std::string_view kPackages = "/node_modules";
   if (std::string_view(path).ends_with(kPackages)) util::mark_subdirectories_unrelated(path);
+}
+
+/// rename(2) that fails with EEXIST when `to` exists, even as an empty folder. File systems
+/// without RENAME_NOREPLACE get a plain rename. 0 or -1 and errno.
+int rename_unless_taken(const char* from, const char* to) {
+  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  return ::rename(from, to);
 }
 
 /// mkdir -p for the destination root: one mkdir when the parent exists (the usual case), no
@@ -512,8 +521,9 @@ std::optional<util::Result<LinkStats>> Linker::link_staged(int src, const fs::pa
     return util::Result<LinkStats>(walked.take_error());
   }
   // Something took the place meanwhile (a nested package made its parent folder): the files
-  // go in beside it, as for any folder already there.
-  if (::rename(built.c_str(), target.c_str()) != 0) {
+  // go in beside it, as for any folder already there. A plain rename would replace that
+  // folder while it is still empty, under the feet of whoever made it.
+  if (rename_unless_taken(built.c_str(), target.c_str()) != 0) {
     discard();
     return std::nullopt;
   }

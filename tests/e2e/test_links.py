@@ -3,6 +3,7 @@
 Git repositories are made in the sandbox (bare, with fixed dates so commit ids are stable) and
 reached with git+file:// URLs."""
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -478,6 +479,30 @@ def dependency_loop_is_linked_to_the_ancestor_as_npm_does(ctx):
         h.check_equal(ours.read_text("package-lock.json"), theirs.read_text("package-lock.json"),
                       "package-lock.json after " + " ".join(command), r, expected_name="npm", actual_name="lade")
         same_installed_tree(ours, theirs, " ".join(command), r)
+
+
+@suite.test
+def a_link_inside_a_package_folder_waits_for_the_folder(ctx):
+    # The loop's link goes inside loop-moss's folder, which the linking threads build apart
+    # and rename into place. Made meanwhile, the link's folders were in the way of that
+    # rename or went with an empty folder it replaced: now and then an install failed with
+    # ENOENT, or crashed. Bounded: 16 rounds of 4 concurrent `ci` runs.
+    files = {"package.json": {"name": "app", "version": "1.0.0", "dependencies": {"loop-pine": "^1.2.0-0"}}}
+    link = ("node_modules/loop-oscar/node_modules/loop-victor/node_modules/loop-moss/node_modules/"
+            "loop-oscar")
+    locked = ctx.project(files, name="locked")
+    h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], locked), 0, "install")
+    projects = []
+    for i in range(4):
+        proj = ctx.project(files, name="ci-%d" % i)
+        proj.write("package-lock.json", locked.read_text("package-lock.json"))
+        projects.append(proj)
+    with concurrent.futures.ThreadPoolExecutor(len(projects)) as pool:
+        for round_number in range(16):
+            for proj, r in zip(projects, pool.map(lambda p: ctx.lade(L.ci + ["--ignore-scripts"], p), projects)):
+                what = "ci, round %d" % (round_number + 1)
+                h.check_exit(r, 0, what)
+                h.check(os.path.islink(proj.path(link)), "no link at " + link + " after " + what, r)
 
 
 if __name__ == "__main__":
