@@ -1061,18 +1061,28 @@ struct IdealTreeBuilder::Impl {
   }
 
   /// A bundler the lockfile placed is opened too when reify unpacks it and this build placed
-  /// a package below it: npm opens every bundler its diff adds or changes, and the tarball's
-  /// copy of a package replaces the one resolved (with no integrity of its own). When nothing
-  /// below it changed, the bundle would give back what the lockfile says: left closed.
+  /// a package below it, or the lockfile lacks a package it bundles (nothing unpacked it
+  /// before: --omit left it out): npm opens every bundler its diff adds or changes, and the
+  /// tarball's copy of a package replaces the one resolved (with no integrity of its own).
+  /// Otherwise the bundle would give back what the lockfile says: left closed.
   void add_lockfile_bundlers_with_new_packages() {
     if (!options.unpacked_when_installed) return;
     Node* root = real_root();
     std::unordered_set<Node*> looked_at;  // the question may read the bundler's package.json
+    auto consider = [&](Node* at) {
+      if (!at->from_lockfile || at->package.bundle_dependencies.empty() || !looked_at.insert(at).second) return;
+      if (!at->in_dep_bundle() && options.unpacked_when_installed(*at)) bundlers_to_open.push_back(at);
+    };
     for (Node* n : tree.inventory()) {
-      if (n->from_lockfile || n->root() != root || n->is_project_root || n->is_link) continue;
-      for (Node* at = n->parent(); at && !at->is_project_root; at = at->parent()) {
-        if (!at->from_lockfile || at->package.bundle_dependencies.empty() || !looked_at.insert(at).second) continue;
-        if (!at->in_dep_bundle() && options.unpacked_when_installed(*at)) bundlers_to_open.push_back(at);
+      if (n->root() != root || n->is_project_root || n->is_link) continue;
+      if (!n->from_lockfile) {
+        for (Node* at = n->parent(); at && !at->is_project_root; at = at->parent()) consider(at);
+        continue;
+      }
+      if (n->is_top() || n->in_shrinkwrap()) continue;
+      const auto& bundled = n->package.bundle_dependencies;
+      if (std::any_of(bundled.begin(), bundled.end(), [&](const std::string& name) { return !n->child(name); })) {
+        consider(n);
       }
     }
   }
@@ -1263,7 +1273,9 @@ struct IdealTreeBuilder::Impl {
       if (failed->root() == root) failed_in_tree.insert(failed);
     }
     open_bundles_after_resolving();
-    if (flags_anew) calc_flags_as_npm_installs();
+    // What a bundle brings gets its flags from its bundler (npm's loadActual of the unpacked
+    // bundler), also in a tree the lockfile gave unchanged.
+    if (flags_anew || !bundles_opened.empty()) calc_flags_as_npm_installs();
 
     for (Node* failed : load_failures) {
       if (!failed_in_tree.count(failed)) continue;

@@ -1974,6 +1974,25 @@ def omit_leaves_out_what_was_dev_before_a_bundle_opened(ctx):
 
 
 @suite.test
+def a_bundle_left_closed_by_omit_is_opened_when_the_bundler_is_installed(ctx):
+    # --omit=optional leaves ocb-bundler out: nothing unpacks it, and the lockfile lists no
+    # bundled package of it. The next install adds it, and npm reads its bundle as it unpacks
+    # it: ocb-leaf joins both lockfiles.
+    ours, theirs = twin_projects(ctx, pkg_json(optionalDependencies={"ocb-bundler": "1.0.0"}))
+    for proj in (ours, theirs):
+        proj.write(".npmrc", "omit=optional\n")
+    install_as_npm_does(ctx, ours, theirs, "install --omit=optional")
+    leaf = "node_modules/ocb-bundler/node_modules/ocb-leaf"
+    h.check(leaf not in ours.lockfile()["packages"], "no " + leaf + " at first")
+    for proj in (ours, theirs):
+        os.remove(proj.path(".npmrc"))
+    r = install_as_npm_does(ctx, ours, theirs, "install", BOTH_LOCKFILES)
+    h.check_equal(ours.lockfile()["packages"].get(leaf, {}).get("inBundle"), True, leaf, r)
+    r = install_as_npm_does(ctx, ours, theirs, "install once more", BOTH_LOCKFILES)
+    h.check_output_contains(r, "up to date")
+
+
+@suite.test
 def the_hidden_lockfile_bundles_nothing_through_a_package_left_out(ctx):
     # hib-bundler's own hib-shared 1 is bundled in package-lock.json: the peer edge of hib-plat,
     # which the bundled hib-inner reaches, makes it so. hib-plat is not for linux and is left
