@@ -457,14 +457,17 @@ def git_dependency_is_prepared_unless_scripts_are_ignored(ctx):
     h.check_not_exists(plain.path("node_modules/gp/dist"), "dist without prepare")
 
 
+# loop-pine's project, and where its dependency loop is linked to an ancestor.
+LOOP_PROJECT = {"package.json": {"name": "app", "version": "1.0.0", "dependencies": {"loop-pine": "^1.2.0-0"}}}
+LOOP_LINK = "node_modules/loop-oscar/node_modules/loop-victor/node_modules/loop-moss/node_modules/loop-oscar"
+
+
 @suite.test
 def dependency_loop_is_linked_to_the_ancestor_as_npm_does(ctx):
     # loop-pine -> loop-moss -> loop-oscar 3 -> loop-pine 3 -> loop-victor, which nests
     # loop-oscar 2 and a loop-moss that needs loop-oscar 3: arborist links that moss's
     # loop-oscar to the hoisted copy (an ancestor) instead of nesting the loop again.
-    files = {"package.json": {"name": "app", "version": "1.0.0", "dependencies": {"loop-pine": "^1.2.0-0"}}}
-    link = ("node_modules/loop-oscar/node_modules/loop-victor/node_modules/loop-moss/node_modules/"
-            "loop-oscar")
+    files, link = LOOP_PROJECT, LOOP_LINK
     theirs = ctx.project(files, name="npm")
     h.check_exit(ctx.npm(["install", "--ignore-scripts"], theirs), 0, "npm install")
     for command in (L.install, L.ci):
@@ -484,12 +487,9 @@ def dependency_loop_is_linked_to_the_ancestor_as_npm_does(ctx):
 @suite.test
 def a_link_inside_a_package_folder_waits_for_the_folder(ctx):
     # The loop's link goes inside loop-moss's folder, which the linking threads build apart
-    # and rename into place. Made meanwhile, the link's folders were in the way of that
-    # rename or went with an empty folder it replaced: now and then an install failed with
-    # ENOENT, or crashed. Bounded: 16 rounds of 4 concurrent `ci` runs.
-    files = {"package.json": {"name": "app", "version": "1.0.0", "dependencies": {"loop-pine": "^1.2.0-0"}}}
-    link = ("node_modules/loop-oscar/node_modules/loop-victor/node_modules/loop-moss/node_modules/"
-            "loop-oscar")
+    # and rename into place. Made while they ran, the link raced that rename: now and then an
+    # install failed with ENOENT, or crashed. Bounded: 16 rounds of 4 concurrent `ci` runs.
+    files, link = LOOP_PROJECT, LOOP_LINK
     locked = ctx.project(files, name="locked")
     h.check_exit(ctx.lade(L.install + ["--ignore-scripts"], locked), 0, "install")
     projects = []
