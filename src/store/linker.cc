@@ -172,6 +172,53 @@ int make_directories(const std::string& path) {
 
 }  // namespace
 
+int merge_folder(int from, int to) {
+  if (::lseek(from, 0, SEEK_SET) != 0) return errno;
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  {
+    char buffer[8192];
+    for (;;) {
+      ssize_t n = ::getdents64(from, buffer, sizeof buffer);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      for (ssize_t pos = 0; pos < n;) {
+        const auto* ent = reinterpret_cast<const struct dirent64*>(buffer + pos);
+        pos += ent->d_reclen;
+        const char* name = ent->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+        entries.emplace_back(name, ent->d_type);
+      }
+    }
+  }
+  for (const auto& [name, type] : entries) {
+    const char* n = name.c_str();
+    if (::renameat2(from, n, to, n, RENAME_NOREPLACE) == 0) continue;
+    if (errno != EEXIST) return errno;
+    struct stat there {};
+    if (::fstatat(to, n, &there, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    bool folder = type == DT_DIR;
+    if (type == DT_UNKNOWN) {
+      struct stat here {};
+      if (::fstatat(from, n, &here, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+      folder = S_ISDIR(here.st_mode);
+    }
+    if (folder != S_ISDIR(there.st_mode)) return folder ? ENOTDIR : EISDIR;
+    if (!folder) {
+      if (::renameat(from, n, to, n) != 0) return errno;
+      continue;
+    }
+    Fd inner_from(::openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    Fd inner_to(::openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!inner_from.ok() || !inner_to.ok()) return errno;
+    if (int e = merge_folder(inner_from.get(), inner_to.get()); e != 0) return e;
+    if (::unlinkat(from, n, AT_REMOVEDIR) != 0) return errno;
+  }
+  return 0;
+}
+
 std::optional<LinkMode> parse_link_mode(std::string_view text) {
   if (text == "auto") return LinkMode::Auto;
   if (text == "reflink" || text == "clone") return LinkMode::Reflink;
@@ -520,16 +567,27 @@ std::optional<util::Result<LinkStats>> Linker::link_staged(int src, const fs::pa
     discard();
     return util::Result<LinkStats>(walked.take_error());
   }
-  // Something took the place meanwhile (a nested package made its parent folder): the files
-  // go in beside it, as for any folder already there. A plain rename would replace that
-  // folder while it is still empty, under the feet of whoever made it.
+  // Something took the place meanwhile, usually a nested package that made its parent's
+  // folder: the files go in beside it, as for any folder already there. A plain rename would
+  // replace that folder while it is still empty, under the feet of whoever made it.
   if (rename_unless_taken(built.c_str(), target.c_str()) != 0) {
-    discard();
-    return std::nullopt;
+    if (errno != EEXIST || !merge_into_place(dst.get(), target, built)) {
+      discard();
+      return std::nullopt;
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   totals_ += tree.stats();
   return util::Result<LinkStats>(tree.stats());
+}
+
+bool Linker::merge_into_place(int built_fd, const std::string& target, const fs::path& built) {
+  // O_NOFOLLOW: a symlink in the package's place is not followed out of node_modules; the
+  // caller links in place then, which refuses it.
+  Fd place(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!place.ok()) return false;
+  if (merge_folder(built_fd, place.get()) != 0) return false;
+  return ::rmdir(built.c_str()) == 0;
 }
 
 std::optional<LinkMode> Linker::sole_capable_mode() const {

@@ -51,6 +51,13 @@ struct LinkStats {
   LinkStats& operator+=(const LinkStats& other);
 };
 
+/// Moves every entry of the open folder `from` into the open folder `to`. A folder found in
+/// both is merged the same way and then removed from `from`; anything else in `to` under a
+/// name that `from` has is replaced; what `to` has under other names stays. The result is what
+/// linking into `to` would have made, for the price of a rename per entry. 0 or an errno
+/// (ENOTDIR or EISDIR when a folder meets something else).
+int merge_folder(int from, int to);
+
 /// Where a staging folder's name starts (then the process id): see Linker::stage_in.
 inline constexpr std::string_view kStagingPrefix = ".lade-staging-";
 
@@ -110,6 +117,10 @@ class Linker {
   /// nullopt when `dest` exists, or appeared meanwhile (then the caller links in place).
   std::optional<util::Result<LinkStats>> link_staged(int src, const fs::path& dest);
   util::Result<LinkStats> link_in_place(int src, const fs::path& dest);
+  /// A package built in `built` (open as `built_fd`) whose place `target` was taken by a
+  /// folder meanwhile: moves what was built into that folder, as link_in_place would have
+  /// linked it there. False when that cannot be done; `built` may then be half moved.
+  static bool merge_into_place(int built_fd, const std::string& target, const fs::path& built);
 
   const LinkMode mode_;
   mutable std::mutex mu_;

@@ -478,4 +478,49 @@ TEST_CASE("Linker staging: folders left by installs no longer running are remove
   CHECK(staging_folders_in(f.node_modules) == std::vector<std::string>{running.filename().string()});
 }
 
+TEST_CASE("merge_folder moves a built package into a folder that appeared in its place", "[store]") {
+  util::TempDir dir = util::TempDir::create({}, "lade-merge-test-").value();
+  const fs::path built = dir.path() / "built", place = dir.path() / "place";
+  fs::create_directories(built / "lib");
+  fs::create_directories(built / "node_modules" / "bundled");
+  fs::create_directories(place / "lib");
+  fs::create_directories(place / "node_modules" / "nested");
+  REQUIRE(util::write_file_atomic(built / "index.js", "new").ok());
+  REQUIRE(util::write_file_atomic(built / "lib" / "a.js", "a").ok());
+  REQUIRE(util::write_file_atomic(built / "node_modules" / "bundled" / "b.js", "b").ok());
+  REQUIRE(::symlink("lib/a.js", (built / "alias.js").c_str()) == 0);
+  REQUIRE(util::write_file_atomic(place / "index.js", "old").ok());
+  REQUIRE(util::write_file_atomic(place / "lib" / "kept.js", "kept").ok());
+
+  int from = ::open(built.c_str(), O_RDONLY | O_DIRECTORY);
+  int to = ::open(place.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE((from >= 0 && to >= 0));
+  CHECK(merge_folder(from, to) == 0);
+  ::close(from);
+  ::close(to);
+
+  CHECK(fs::is_empty(built));
+  CHECK(util::read_file(place / "index.js").value() == "new");
+  CHECK(util::read_file(place / "lib" / "a.js").value() == "a");
+  CHECK(util::read_file(place / "lib" / "kept.js").value() == "kept");
+  CHECK(util::read_file(place / "node_modules" / "bundled" / "b.js").value() == "b");
+  CHECK(fs::is_directory(place / "node_modules" / "nested"));
+  CHECK(fs::read_symlink(place / "alias.js") == "lib/a.js");
+}
+
+TEST_CASE("merge_folder refuses a folder where a file stands", "[store]") {
+  util::TempDir dir = util::TempDir::create({}, "lade-merge-test-").value();
+  const fs::path built = dir.path() / "built", place = dir.path() / "place";
+  fs::create_directories(built / "lib");
+  fs::create_directories(place);
+  REQUIRE(util::write_file_atomic(place / "lib", "a file").ok());
+  int from = ::open(built.c_str(), O_RDONLY | O_DIRECTORY);
+  int to = ::open(place.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE((from >= 0 && to >= 0));
+  CHECK(merge_folder(from, to) == ENOTDIR);
+  ::close(from);
+  ::close(to);
+  CHECK(util::read_file(place / "lib").value() == "a file");
+}
+
 }  // namespace lade::store
