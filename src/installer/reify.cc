@@ -507,6 +507,16 @@ void remove_bins_of(const fs::path& project, const std::string& loc, const Insta
   }
 }
 
+/// arborist's reify rebuilds the links it manages from the project on every install, changed
+/// or not: one in the project's node_modules, or one to a folder inside the project.
+bool rebuilt_every_install(const Node& node, const Node* root) {
+  if (!node.is_link) return false;
+  if (node.parent() == root && !node.inert) return true;
+  const Node* top = node.target;
+  while (top && top->fs_parent()) top = top->fs_parent();
+  return top == root;
+}
+
 /// npm's binsExist: a bin of `node` has no link in its folder's .bin (one lstat per bin).
 bool bin_links_missing(const fs::path& project, const Node& node, bool bin_links) {
   if (!bin_links || node.package.bin.empty() || node.is_link) return false;
@@ -667,6 +677,8 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   std::vector<std::string> kept_folders;
   // Packages linked early whose place another version takes.
   std::vector<std::string> replaced_early;
+  // Packages left in place whose bins are linked again (some link was missing).
+  std::unordered_set<Node*> bins_missing;
   for (Node* n : wanted) {
     std::string loc = n->location();
     wanted_locations.insert(loc);
@@ -699,6 +711,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         if (!n->is_link) kept_folders.push_back(loc);
         // npm's diff takes a package whose bins are not all linked for changed (and installs it
         // again); its links are made again below, its files stay.
+        bins_missing.insert(n);
         report.changed++;
         report.changed_packages.push_back({n->name, n->version(), loc, p.version});
         continue;
@@ -1071,12 +1084,22 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // bin-links never replaces a link it made in the same run); `wanted` is in that order.
   std::unordered_set<std::string> bins_linked;
   constexpr fs::perms kExec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+  // As npm's rebuild: the bins of what this install adds or changes, and of the links it
+  // rebuilds every time. A package left as it was keeps its links, and gets none back that
+  // another package took or that went with a removed package claiming the same name.
+  const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
+  std::vector<Node*> with_bins;
+  for (Node* n : wanted) {
+    if (installing.count(n) || bins_missing.count(n) || rebuilt_every_install(*n, root)) with_bins.push_back(n);
+  }
   // Bundled packages arrive inside their bundler, and npm links their bins too (into the
   // bundler's node_modules/.bin: rebuild-bundle is on by default).
-  std::vector<Node*> with_bins = wanted;
   for (Node* n : bundled_nodes) {
     Node* bundler = n->bundler();
-    if (bundler && !skipped.count(bundler) && !n->package.bin.empty()) with_bins.push_back(n);
+    if (bundler && !skipped.count(bundler) && (installing.count(bundler) || bins_missing.count(bundler)) &&
+        !n->package.bin.empty()) {
+      with_bins.push_back(n);
+    }
   }
   for (Node* n : with_bins) {
     if (!options_.bin_links) break;

@@ -937,6 +937,36 @@ def bins_of_removed_packages_go_with_them(ctx):
 
 
 @suite.test
+def only_added_and_changed_packages_get_their_bins_linked(ctx):
+    # npm's rebuild links the bins of what the install adds or changes. Two packages claim one
+    # bin name: the first in path order takes it. When that one goes, the link goes with it;
+    # the other, unchanged, does not take it back. Its link missing makes it changed at the next
+    # install, which links it again. A package added then takes the name from one left as it was,
+    # even though it sorts after it.
+    alpha, omega, yankee, zulu = (packed(ctx, name, "1.0.0", bin={"shared-cli": "cli.js"})
+                                  for name in ("alpha", "omega", "yankee", "zulu"))
+    proj = ctx.project(pkg_json({"alpha": "file:" + alpha, "omega": "file:" + omega}))
+    link = proj.path("node_modules/.bin/shared-cli")
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_equal(os.readlink(link), "../alpha/cli.js", "the bin, of the first in path order")
+    proj.write("package.json", pkg_json({"omega": "file:" + omega})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install without alpha")
+    h.check(not os.path.lexists(link), "the bin of the removed package was linked to omega", r)
+    proj.write("package.json", pkg_json({"omega": "file:" + omega, "zulu": "file:" + zulu})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with zulu")
+    h.check_output_matches(r, r"added 1 package, and changed 1 package", "omega, its link missing, is changed")
+    h.check_equal(os.readlink(link), "../omega/cli.js", "the bin, of the first of those installed", r)
+    proj.write("package.json", pkg_json({"omega": "file:" + omega, "yankee": "file:" + yankee,
+                                         "zulu": "file:" + zulu})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with yankee")
+    h.check_output_matches(r, r"added 1 package in", "only yankee is installed")
+    h.check_equal(os.readlink(link), "../yankee/cli.js", "the bin, of the package added", r)
+
+
+@suite.test
 def unknown_folders_in_node_modules_are_removed(ctx):
     # Not in the hidden lockfile, not wanted: npm finds them on disk and removes them.
     proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
