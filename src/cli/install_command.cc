@@ -218,7 +218,8 @@ void take_changed_folders_as_found(installer::InstalledTree& installed, const fs
 
 /// The package.json files of the folders the project links to (its workspaces and the `file:`
 /// folders it depends on): an up-to-date install also depends on them.
-std::string linked_package_jsons(const Project& project) {
+/// The folders the project links from its node_modules: workspaces and `file:` folders.
+std::vector<std::string> linked_folders(const Project& project) {
   std::vector<std::string> folders;
   if (auto ws = map_workspaces(project.dir, project.package_json->content())) {
     for (const auto& [_, folder] : *ws) folders.push_back(folder);
@@ -231,14 +232,31 @@ std::string linked_package_jsons(const Project& project) {
       if (parsed && parsed->type == manifest::SpecType::kDirectory) folders.push_back(*parsed->fetch_spec);
     }
   }
+  return folders;
+}
+
+std::string linked_package_jsons(const Project& project) {
   std::string out;
-  for (const auto& f : folders) {
+  for (const auto& f : linked_folders(project)) {
     out += f;
     out += '\0';
     if (auto t = util::read_file(project.dir / f / "package.json")) out += *t;
     out += '\0';
   }
   return out;
+}
+
+/// npm runs the scripts of the folders linked from the project on every install, even when
+/// nothing changed (see installer::kLinkEvents).
+bool linked_folders_have_scripts(const Project& project) {
+  for (const auto& f : linked_folders(project)) {
+    auto text = util::read_file(project.dir / f / "package.json");
+    if (!text) continue;
+    auto doc = manifest::Json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    if (installer::has_link_scripts(manifest::manifest_from_json(doc))) return true;
+  }
+  return false;
 }
 
 /// A `lade add -w <workspace>`: the workspace's package.json and what is added to it.
@@ -660,9 +678,12 @@ int run_install(InstallRequest req) {
   // ---- up to date? ----
   // A lockfile with entries marked extraneous is never up to date: npm drops them from any
   // tree it loads from a lockfile (see ResolveOptions::flags_suspect), and so does lade.
-  // npm runs the root project's install scripts even when nothing changed: with any, the whole
-  // install runs (it knows whether a config file says ignore-scripts).
-  const bool root_scripts_may_run = !adding && !removing && !req.update && !req.ignore_scripts && installer::has_root_install_scripts(project.manifest);
+  // npm runs the root project's install scripts even when nothing changed, and those of the
+  // folders it links: with any, the whole install runs (it knows whether a config file says
+  // ignore-scripts).
+  const bool root_scripts_may_run =
+      !adding && !removing && !req.update && !req.ignore_scripts &&
+      (installer::has_root_install_scripts(project.manifest) || linked_folders_have_scripts(project));
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
   auto config_r = load_config(req, project);

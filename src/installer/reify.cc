@@ -1198,11 +1198,16 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         }
       }
     }
-    // Then the linked folders (workspaces, `file:` folders) newly linked: npm also runs their
+    // Then the linked folders (workspaces, `file:` folders) newly linked, and those linked from
+    // the project even when unchanged (npm rebuilds them on every install): npm also runs their
     // `prepare`, in the folder as seen through the link; event by event here too.
-    for (const char* event : {"preinstall", "prepare", "install", "postinstall"}) {
-      for (Node* n : to_install) {
-        if (skipped.count(n) || !n->is_link || !n->target || n->target->is_project_root) continue;
+    std::vector<Node*> links;
+    for (Node* n : wanted) {
+      if (!n->is_link || !n->target || n->target->is_project_root || skipped.count(n)) continue;
+      if (installing.count(n) || rebuilt_every_install(*n, root)) links.push_back(n);
+    }
+    for (const char* event : kLinkEvents) {
+      for (Node* n : links) {
         LADE_TRY(run_script(n->target->package, event, project, project / n->location(), options_.script_run));
       }
     }

@@ -215,6 +215,15 @@ bool has_root_install_scripts(const manifest::Manifest& root) {
   return false;
 }
 
+bool has_link_scripts(const manifest::Manifest& package) {
+  for (const auto& [name, _] : package.scripts) {
+    for (const char* event : kLinkEvents) {
+      if (name == event) return true;
+    }
+  }
+  return false;
+}
+
 util::Status run_root_install_scripts(const manifest::Manifest& root, const fs::path& project_dir,
                                       ScriptRun how,
                                       const std::function<void(const std::string&, const std::string&)>& on_start) {

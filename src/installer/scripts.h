@@ -48,6 +48,10 @@ util::Status run_script(const manifest::Manifest& package, const std::string& ev
 inline constexpr const char* kRootInstallEvents[] = {"preinstall", "install",    "postinstall", "prepublish",
                                                      "preprepare", "prepare",    "postprepare"};
 bool has_root_install_scripts(const manifest::Manifest& root);
+/// The scripts npm runs in a linked folder (a workspace, a `file:` folder) when it links it, and
+/// on every install for the links it manages from the project; in this order.
+inline constexpr const char* kLinkEvents[] = {"preinstall", "prepare", "install", "postinstall"};
+bool has_link_scripts(const manifest::Manifest& package);
 /// Runs them in `project_dir`; `on_start(event, command)` is told before each one that exists
 /// (npm prints "> name@version event" and the command). Stops at the first that fails.
 util::Status run_root_install_scripts(const manifest::Manifest& root, const std::filesystem::path& project_dir,

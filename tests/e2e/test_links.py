@@ -122,6 +122,39 @@ def bins_whose_files_are_missing_get_no_link(ctx):
 
 
 @suite.test
+def linked_folders_run_their_scripts_on_every_install(ctx):
+    # npm's reify rebuilds the links it manages from the project on every install, changed or
+    # not: their preinstall, prepare, install and postinstall run, also when nothing changed.
+    log = 'node -e "require(\'fs\').appendFileSync(process.env.INIT_CWD + \'/log.txt\', process.argv[1] + \' \')" '
+    files = {
+        "package.json": pkg("root", workspaces=["packages/ws-a"],
+                            dependencies={"loc": "file:./loc", "leaf": "1.0.0"}),
+        "packages/ws-a/package.json": pkg("ws-a", scripts={"prepare": log + "ws-a-prepare",
+                                                            "postinstall": log + "ws-a-postinstall"}),
+        "loc/package.json": pkg("loc", scripts={"preinstall": log + "loc-preinstall"}),
+    }
+    proj = ctx.project(files)
+    runs = ["loc-preinstall", "ws-a-prepare", "ws-a-postinstall"]
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_equal(sorted(proj.read_text("log.txt").split()), sorted(runs), "scripts of the first install")
+    os.remove(proj.path("log.txt"))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with nothing to change")
+    h.check(os.path.exists(proj.path("log.txt")), "no script ran", r)
+    h.check_equal(sorted(proj.read_text("log.txt").split()), sorted(runs), "scripts when nothing changed", r)
+    os.remove(proj.path("log.txt"))
+    proj.write("package.json", pkg("root", workspaces=["packages/ws-a"],
+                                   dependencies={"loc": "file:./loc", "leaf": "1.1.0"}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install that changes leaf")
+    h.check_equal(sorted(proj.read_text("log.txt").split()), sorted(runs), "scripts when leaf changed", r)
+    os.remove(proj.path("log.txt"))
+    r = ctx.lade(L.install + ["--ignore-scripts"], proj)
+    h.check_exit(r, 0, "install --ignore-scripts")
+    h.check_not_exists(proj.path("log.txt"), "a script ran with --ignore-scripts")
+
+
+@suite.test
 def add_to_a_workspace(ctx):
     files = workspaces_project()
     proj, other = same_as_npm(ctx, files, L.install + [L.package_lock_only],
