@@ -84,6 +84,9 @@ def gen_versions(rng):
     return sorted(set(vs), key=semver_key)
 
 
+BIN_NAMES = ("fz-cli", "fz-tool", "fz-run")
+
+
 class Gen:
     """One case. Every random choice goes through self.rng in a fixed order, and nothing is
     iterated in set or hash order, so a seed always gives the same bytes."""
@@ -245,7 +248,17 @@ class Gen:
         if rng.random() < 0.07:
             pkg["meta"].setdefault("deprecated", {})[v] = "%s %s is deprecated" % (name, v)
             self.features.append("deprecated")
+        self.add_bin(m)
         return m
+
+    def add_bin(self, m):
+        """Some packages have a bin, from a few shared names so that packages contend for them
+        (and now and then a bin whose file the package lacks). Drawn from a generator of its
+        own: the rest of the case is what the seed gave before bins were added."""
+        r = random.Random("%d/%s/%s" % (self.seed, m["name"], m["version"]))
+        if r.random() < 0.3:
+            m["bin"] = {r.choice(BIN_NAMES): "index.js" if r.random() < 0.9 else "missing.js"}
+            self.features.append("bin")
 
     def make_cycle(self):
         rng = self.rng
