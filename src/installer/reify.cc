@@ -492,18 +492,49 @@ std::vector<ReportedPackage> packages_below(const fs::path& project, const std::
   return out;
 }
 
+/// Where a package's bins are linked: the .bin folder of the node_modules it is in.
+fs::path bin_folder_of(const fs::path& project, const std::string& loc) {
+  const size_t nm = loc.rfind("node_modules/");
+  if (nm == std::string::npos) return {};
+  return project / loc.substr(0, nm) / "node_modules" / ".bin";
+}
+
 /// Removes the .bin links of a package that goes or is replaced (arborist trashes its binPaths
 /// with it); the bins still wanted are linked again afterwards.
 void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg, UndoLog& undo) {
   if (pkg.bins.empty()) return;
-  const size_t nm = loc.rfind("node_modules/");
-  if (nm == std::string::npos) return;
-  const fs::path bin_dir = project / loc.substr(0, nm) / "node_modules" / ".bin";
+  const fs::path bin_dir = bin_folder_of(project, loc);
+  if (bin_dir.empty()) return;
   std::error_code ec;
   for (const std::string& bin : pkg.bins) {
     if (bin.empty() || bin.find("..") != std::string::npos) continue;
     undo.will_change_link(bin_dir / unscoped(bin));
     fs::remove(bin_dir / unscoped(bin), ec);
+  }
+}
+
+/// npm moves the shallowest packages it changes or removes aside before anything else, their
+/// bin links with them (arborist's retireShallowNodes). A link that is not there fails to move,
+/// and npm makes its .bin folder before it tries again: a package with a bin whose link is
+/// missing leaves that folder behind, empty when nothing else is linked there. `retired`: the
+/// locations of the packages changed or removed, each with the names of its bins.
+void make_bin_folders_of_retired(const fs::path& project,
+                                 const std::vector<std::pair<std::string, std::vector<std::string>>>& retired) {
+  std::unordered_set<std::string> locations;
+  for (const auto& [loc, _] : retired) locations.insert(loc);
+  constexpr std::string_view kNested = "/node_modules/";
+  for (const auto& [loc, bins] : retired) {
+    if (bins.empty()) continue;
+    // One inside another that moves aside goes with it.
+    bool inside = false;
+    for (size_t cut = loc.rfind(kNested); cut != std::string::npos && cut > 0 && !inside;
+         cut = loc.rfind(kNested, cut - 1)) {
+      inside = locations.count(loc.substr(0, cut)) > 0;
+    }
+    if (inside) continue;
+    const fs::path bin_dir = bin_folder_of(project, loc);
+    std::error_code ec;
+    if (!bin_dir.empty()) fs::create_directory(bin_dir, ec);  // its node_modules is there
   }
 }
 
@@ -884,6 +915,14 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   if (fetch_first) kept_->on_signal.emplace([&gate] { gate.stop_and_wait(); });
   for (const std::string& marker : options_.old_tree_markers) undo.remove(marker);
   for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo);
+  // The packages npm's diff changes or removes (see make_bin_folders_of_retired).
+  std::vector<std::pair<std::string, std::vector<std::string>>> retired;
+  for (const auto& [loc, pkg] : replaced) retired.emplace_back(loc, pkg->bins);
+  for (Node* n : bins_missing) {
+    std::vector<std::string> names;
+    for (const auto& [bin, _] : n->package.bin) names.push_back(bin);
+    retired.emplace_back(n->location(), std::move(names));
+  }
 
   // ---- remove what is no longer wanted, and the old copies of what changes ----
   static constexpr std::string_view kLinkedStore = "node_modules/.store/";
@@ -904,6 +943,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Entries removed already along with a removed parent are not there any more.
     remove_bins_of(project, loc, pkg, undo);
     undo.remove(loc);
+    if (!pkg.early) retired.emplace_back(loc, pkg.bins);
     if (pkg.early) remove_emptied_folders(project, loc);
     if (loc.starts_with(kLinkedStore)) left_linked_store = true;
     // A folder that holds packages but is none (npm's "linked" layout has one per package in
@@ -945,6 +985,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         }
       }
       remove_bins_of(project, loc, stray, undo);
+      retired.emplace_back(loc, stray.bins);
       report.removed++;
       report.removed_packages.push_back({name_at(loc), stray_version, loc, {}});
       // The packages inside it go too, and npm counts them.
@@ -955,6 +996,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       undo.remove(loc);
     }
   }
+  make_bin_folders_of_retired(project, retired);
   // Making room for a package keeps its node_modules, where the tree's other packages are. A
   // version linked early brought its bundled packages there from its tarball, which the tree
   // does not have (another version bundles others): they go with it, unannounced, as they were

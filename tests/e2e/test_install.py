@@ -967,6 +967,23 @@ def only_added_and_changed_packages_get_their_bins_linked(ctx):
 
 
 @suite.test
+def a_changed_package_whose_bin_was_never_linked_leaves_a_bin_folder(ctx):
+    # npm moves a package it changes or removes aside with its bin links. A link that is not
+    # there (the bin's file is missing from the package, so it never got one) fails to move, and
+    # npm makes the .bin folder before it tries again: the folder stays, empty.
+    alpha1 = packed(ctx, "alpha", "1.0.0", bin={"alpha-cli": "missing.js"})
+    alpha2 = packed(ctx, "alpha", "2.0.0")
+    proj = ctx.project(pkg_json({"alpha": "file:" + alpha1}))
+    h.check_exit(ctx.lade(L.install, proj), 0, "first install")
+    h.check_not_exists(proj.path("node_modules/.bin"), "a .bin folder for a bin without its file")
+    proj.write("package.json", pkg_json({"alpha": "file:" + alpha2})["package.json"])
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install of alpha 2")
+    h.check(os.path.isdir(proj.path("node_modules/.bin")), "no .bin folder after alpha 1 went", r)
+    h.check_equal(os.listdir(proj.path("node_modules/.bin")), [], "node_modules/.bin", r)
+
+
+@suite.test
 def unknown_folders_in_node_modules_are_removed(ctx):
     # Not in the hidden lockfile, not wanted: npm finds them on disk and removes them.
     proj = ctx.project(pkg_json({"leaf": "^1.0.0"}))
