@@ -216,8 +216,6 @@ void take_changed_folders_as_found(installer::InstalledTree& installed, const fs
   }
 }
 
-/// The package.json files of the folders the project links to (its workspaces and the `file:`
-/// folders it depends on): an up-to-date install also depends on them.
 /// The folders the project links from its node_modules: workspaces and `file:` folders.
 std::vector<std::string> linked_folders(const Project& project) {
   std::vector<std::string> folders;
@@ -235,6 +233,8 @@ std::vector<std::string> linked_folders(const Project& project) {
   return folders;
 }
 
+/// The package.json files of the folders the project links to (its workspaces and the `file:`
+/// folders it depends on): an up-to-date install also depends on them.
 std::string linked_package_jsons(const Project& project) {
   std::string out;
   for (const auto& f : linked_folders(project)) {
