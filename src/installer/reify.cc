@@ -1187,10 +1187,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   report.link_time = since(link_start);
   gate.checkpoint(undo);
 
+  // What npm's rebuild builds: what this install adds or changes, and the packages their
+  // bundles bring (rebuild-bundle is on by default).
+  std::vector<Node*> built = to_install;
+  for (Node* n : bundled_nodes) {
+    Node* bundler = n->bundler();
+    if (!skipped.count(n) && bundler && !skipped.count(bundler) && installing.count(bundler)) built.push_back(n);
+  }
   // npm's rebuild gives a package with a binding.gyp and no install or preinstall script the
   // install script `node-gyp rebuild`, and its lockfile entry "hasInstallScript" (also with
   // --ignore-scripts). Linking saw whether there is one; a stat for a package it did not link.
-  for (Node* n : to_install) {
+  for (Node* n : built) {
     if (skipped.count(n) || n->is_link || n->package.has_install_script) continue;
     if (auto seen = binding_gyp_seen.find(n); seen != binding_gyp_seen.end() && !seen->second) continue;
     if (linked_early.count(n)) {
@@ -1207,7 +1214,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   if (!options_.ignore_scripts) {
     auto scripts_start = Clock::now();
     std::vector<Node*> with_scripts;
-    for (Node* n : to_install) {
+    for (Node* n : built) {
       if (skipped.count(n) || n->is_link || !n->package.has_install_script) continue;
       if (!options_.allow_all_scripts && !options_.script_policy.empty() &&
           script_verdict(*n, options_.script_policy) == ScriptVerdict::kDenied) {

@@ -1321,6 +1321,25 @@ def packed(ctx, name, version, **fields):
 
 
 @suite.test
+def scripts_of_bundled_packages_run(ctx):
+    # npm's rebuild builds the packages a bundle brings too: inner, bundled in bundler's
+    # tarball, runs its install script (before bundler's postinstall: the deeper first).
+    log = 'node -e "require(\'fs\').appendFileSync(process.env.INIT_CWD + \'/log.txt\', process.argv[1] + \' \')" '
+    src = ctx.project({
+        "package.json": {"name": "bundler", "version": "1.0.0", "dependencies": {"inner": "1.0.0"},
+                         "bundleDependencies": ["inner"], "scripts": {"postinstall": log + "bundler-postinstall"}},
+        "node_modules/inner/package.json": {"name": "inner", "version": "1.0.0",
+                                            "scripts": {"install": log + "inner-install"}},
+    }, name="bundler-src")
+    h.check_exit(ctx.npm(["pack", "--pack-destination", ctx.sandbox.path()], src), 0, "npm pack")
+    proj = ctx.project(pkg_json({"bundler": "file:" + ctx.sandbox.path("bundler-1.0.0.tgz")}))
+    r = ctx.lade(L.install, proj)
+    h.check_exit(r, 0, "install with scripts")
+    h.check_equal(proj.read_text("log.txt").split(), ["inner-install", "bundler-postinstall"],
+                  "scripts run", r)
+
+
+@suite.test
 def dependency_scripts_run_event_by_event(ctx):
     # npm's rebuild runs every preinstall, then every install, then every postinstall: alpha's
     # postinstall (alpha needs zed) comes after zed's install, though alpha sorts first.
