@@ -233,14 +233,29 @@ std::vector<std::string> linked_folders(const Project& project) {
   return folders;
 }
 
+/// A folder the project links, with its package.json as read (empty when it has none).
+struct LinkedPackageJson {
+  std::string folder;
+  std::string text;
+};
+
+std::vector<LinkedPackageJson> read_linked_package_jsons(const Project& project) {
+  std::vector<LinkedPackageJson> out;
+  for (auto& f : linked_folders(project)) {
+    auto text = util::read_file(project.dir / f / "package.json");
+    out.push_back({std::move(f), text ? std::move(*text) : std::string()});
+  }
+  return out;
+}
+
 /// The package.json files of the folders the project links to (its workspaces and the `file:`
-/// folders it depends on): an up-to-date install also depends on them.
-std::string linked_package_jsons(const Project& project) {
+/// folders it depends on), joined: an up-to-date install also depends on them.
+std::string joined(const std::vector<LinkedPackageJson>& linked) {
   std::string out;
-  for (const auto& f : linked_folders(project)) {
-    out += f;
+  for (const auto& [folder, text] : linked) {
+    out += folder;
     out += '\0';
-    if (auto t = util::read_file(project.dir / f / "package.json")) out += *t;
+    out += text;
     out += '\0';
   }
   return out;
@@ -248,11 +263,9 @@ std::string linked_package_jsons(const Project& project) {
 
 /// npm runs the scripts of the folders linked from the project on every install, even when
 /// nothing changed (see installer::kLinkEvents).
-bool linked_folders_have_scripts(const Project& project) {
-  for (const auto& f : linked_folders(project)) {
-    auto text = util::read_file(project.dir / f / "package.json");
-    if (!text) continue;
-    auto doc = manifest::Json::parse(*text, nullptr, false);
+bool have_link_scripts(const std::vector<LinkedPackageJson>& linked) {
+  for (const auto& [_, text] : linked) {
+    auto doc = manifest::Json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) continue;
     if (installer::has_link_scripts(manifest::manifest_from_json(doc))) return true;
   }
@@ -681,9 +694,15 @@ int run_install(InstallRequest req) {
   // npm runs the root project's install scripts even when nothing changed, and those of the
   // folders it links: with any, the whole install runs (it knows whether a config file says
   // ignore-scripts).
+  // Read once, when first needed: the script check below and the up-to-date check use them.
+  std::optional<std::vector<LinkedPackageJson>> linked;
+  auto linked_package_jsons = [&]() -> const std::vector<LinkedPackageJson>& {
+    if (!linked) linked = read_linked_package_jsons(project);
+    return *linked;
+  };
   const bool root_scripts_may_run =
       !adding && !removing && !req.update && !req.ignore_scripts &&
-      (installer::has_root_install_scripts(project.manifest) || linked_folders_have_scripts(project));
+      (installer::has_root_install_scripts(project.manifest) || have_link_scripts(linked_package_jsons()));
   // devEngines is checked with the config loaded (below), also when nothing else changed.
   const bool has_dev_engines = project.package_json->content().contains("devEngines");
   auto config_r = load_config(req, project);
@@ -724,7 +743,7 @@ int run_install(InstallRequest req) {
         known_nested.insert(nested_line.substr(pos, tab - pos));
         pos = tab + 1;
       }
-      expected = install_fingerprint(project.package_json_text + linked_package_jsons(project), lock_file->view(), req,
+      expected = install_fingerprint(project.package_json_text + joined(linked_package_jsons()), lock_file->view(), req,
                                      config_r->settings(), scripts_rules.fingerprint) +
                  "\n" + node_modules_digest_remembered(node_modules, listings_path, known_nested) + "\n" + nested_line;
     }
@@ -1663,7 +1682,7 @@ int run_install(InstallRequest req) {
           }
         }
       }
-      std::string fp = install_fingerprint((pj ? *pj : std::string()) + linked_package_jsons(project), lock_text, req,
+      std::string fp = install_fingerprint((pj ? *pj : std::string()) + joined(read_linked_package_jsons(project)), lock_text, req,
                                            wiring.settings(), scripts_rules.fingerprint) +
                        "\n" +
                        installer::node_modules_digest(node_modules, nested_in_tree ? &*nested_in_tree : nullptr, &nested,
