@@ -206,23 +206,24 @@ util::Status run_install_scripts(const tree::Node& node, const fs::path& project
   return {};
 }
 
-bool has_root_install_scripts(const manifest::Manifest& root) {
-  for (const auto& [name, _] : root.scripts) {
-    for (const char* event : kRootInstallEvents) {
+namespace {
+
+/// `package` defines a script for one of `events`.
+template <size_t N>
+bool defines_any(const manifest::Manifest& package, const char* const (&events)[N]) {
+  for (const auto& [name, _] : package.scripts) {
+    for (const char* event : events) {
       if (name == event) return true;
     }
   }
   return false;
 }
 
-bool has_link_scripts(const manifest::Manifest& package) {
-  for (const auto& [name, _] : package.scripts) {
-    for (const char* event : kLinkEvents) {
-      if (name == event) return true;
-    }
-  }
-  return false;
-}
+}  // namespace
+
+bool has_root_install_scripts(const manifest::Manifest& root) { return defines_any(root, kRootInstallEvents); }
+
+bool has_link_scripts(const manifest::Manifest& package) { return defines_any(package, kLinkEvents); }
 
 util::Status run_root_install_scripts(const manifest::Manifest& root, const fs::path& project_dir,
                                       ScriptRun how,
