@@ -756,7 +756,7 @@ struct IdealTreeBuilder::Impl {
       if (edge->peer() && !placed->satisfies(*edge)) warn_peer_conflict(edge);
       if (edge->valid() && edge->to() && edge->to() != placed) prune_dedupable(edge->to(), false);
       Node* root = target->root();
-      for (Node* node : b.tree.query_name(name)) {
+      for (Node* node : b.tree.query_name(name, target)) {
         if (node->root() != root) continue;
         if (node->is_descendant_of(target) && !node->is_top()) {
           prune_dedupable(node, false);

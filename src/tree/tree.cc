@@ -701,12 +701,16 @@ std::vector<Node*> Tree::inventory() const {
   return out;
 }
 
-std::vector<Node*> Tree::query_name(std::string_view name) const {
-  // The resolver asks once per placement: only the matches are collected, not the inventory.
+std::vector<Node*> Tree::query_name(std::string_view name, Node* top) const {
+  // The resolver asks once per placement, about the folder it placed in: walking the whole
+  // tree each time made placement quadratic in the tree's size.
   std::vector<Node*> out;
-  walk_attached([&](Node* n) {
-    if (n->name == name) out.push_back(n);
-  });
+  if (!root_ || top->root() != root_) return out;
+  walk_attached(
+      [&](Node* n) {
+        if (n->name == name) out.push_back(n);
+      },
+      top);
   return out;
 }
 

@@ -247,8 +247,9 @@ class Tree {
 
   /// Every node attached under the root (including the root), in no particular order.
   std::vector<Node*> inventory() const;
-  /// Nodes attached under the root with this name.
-  std::vector<Node*> query_name(std::string_view name) const;
+  /// Nodes with this name at or below `top` (through parent and fs-parent links), in the
+  /// order inventory() walks them; none when `top` is not attached under the root.
+  std::vector<Node*> query_name(std::string_view name, Node* top) const;
 
   /// Sets the declared spec of an existing edge (override rules still apply on top of it).
   void set_edge_spec(Edge* edge, std::string spec);
@@ -292,12 +293,14 @@ class Tree {
   void overrides_edge_in_removed(Node* node, const OverrideSet* removed);
   void recalculate_out_edges_overrides(Node* node);
   void reload_named(Node* at, const std::string& name);
-  /// Calls visit(node) for every node attached under the root (the root first), in
-  /// inventory()'s order. A template: query_name walks the tree once per placement.
+  /// Calls visit(node) for `top` and every node below it (`top` first), in inventory()'s
+  /// order: a subtree is walked as the walk from the root meets it. A template: query_name
+  /// walks a subtree once per placement.
   template <class Visit>
-  void walk_attached(Visit&& visit) const {
-    if (!root_) return;
-    std::vector<Node*> stack{root_};
+  void walk_attached(Visit&& visit, Node* top = nullptr) const {
+    if (!top) top = root_;
+    if (!top) return;
+    std::vector<Node*> stack{top};
     while (!stack.empty()) {
       Node* n = stack.back();
       stack.pop_back();
