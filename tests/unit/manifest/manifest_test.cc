@@ -155,6 +155,69 @@ TEST_CASE("parse_json keeps key order and the last duplicate", "[manifest]") {
   CHECK(it.key() == "a");
 }
 
+/// Same values, same types (signed, unsigned, float), same key order, all the way down.
+bool same_document(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
+      if (i.key() != j.key() || !same_document(*i, *j)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t k = 0; k < a.size(); ++k) {
+      if (!same_document(a[k], b[k])) return false;
+    }
+    return true;
+  }
+  return a.dump() == b.dump();
+}
+
+TEST_CASE("parse_json builds the document nlohmann's parser builds", "[manifest]") {
+  std::string long_object = "{";
+  for (int i = 0; i < 40; ++i) long_object += "\"k" + std::to_string(i % 30) + "\": " + std::to_string(i) + ",";
+  long_object += "\"k3\": {\"x\": 1, \"x\": [2]}}";
+  const std::vector<std::string> texts = {
+      R"({"name": "a", "version": "1.0.0", "dependencies": {"b": "^1"}, "private": true, "x": null})",
+      R"([0, 1, -1, 18446744073709551615, -9223372036854775808, 9223372036854775808])",
+      R"([0.5, -0.0, 1e5, 1E-5, 1.7976931348623157e308, 5e-324, 123456789012345678901234567890])",
+      R"(["\u00e9\ud83d\ude00", "tab\there", "\"\\\/\b\f\n\r", "\u0000", "plain é"])",
+      R"({"a": {}, "b": [], "c": [[[{}]]], "": ""})",
+      R"({"dup": 1, "other": 2, "dup": {"inner": 1, "inner": 2}})",
+      long_object,
+      "  \n\t{\"spaces\" :  [ 1 , 2 ] }  \n",
+      "\"just a string\"",
+      "42",
+  };
+  for (const std::string& text : texts) {
+    INFO(text);
+    auto doc = parse_json(text, "t.json");
+    REQUIRE(doc.ok());
+    CHECK(same_document(*doc, Json::parse(text)));
+  }
+  // "-0" is the integer 0 (nlohmann keeps it signed, which nothing here asks about).
+  auto zero = parse_json("[-0]", "z.json");
+  REQUIRE(zero.ok());
+  CHECK((*zero)[0] == 0);
+  CHECK(zero->dump() == "[0]");
+  // Deeper than simdjson goes: read all the same.
+  const std::string deep = std::string(3000, '[') + std::string(3000, ']');
+  auto doc = parse_json(deep, "deep.json");
+  REQUIRE(doc.ok());
+  CHECK(same_document(*doc, Json::parse(deep)));
+}
+
+TEST_CASE("parse_json refuses what JSON.parse refuses", "[manifest]") {
+  for (const char* text : {"[\"\\ud800\"]", "[1] x", "{\"a\" 1}", "[01]", "[1.]", "{\"a\":1,}", "[\"\x01\"]"}) {
+    INFO(text);
+    auto doc = parse_json(text, "t.json");
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.error().code == "EJSONPARSE");
+  }
+}
+
 }  // namespace
 }  // namespace lade::manifest
 
