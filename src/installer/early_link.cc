@@ -105,6 +105,12 @@ void EarlyLinker::placed(const std::string& location, const TarballRef& ref,
   s.packages.ensure(ref, integrity, shasum,
                     [state = state_, location, entry](const util::Result<StoredRef>& stored) {
                       if (!stored) return;  // the reifier meets the same error and reports it
+                      // A tarball that brings packages of its own (a bundle) is left to the
+                      // reifier. Replaced later in resolution, its folder would be cleared
+                      // but not its node_modules: the bundled packages would stay, or be
+                      // merged into the folder of a package placed there since.
+                      std::error_code ec;
+                      if (fs::exists(stored->dir / "node_modules", ec)) return;
                       state->add(State::Pending{location, stored->dir, entry});
                     });
 }

@@ -30,8 +30,9 @@ class EarlyLinker {
 
   /// A registry package was placed at `location` ("node_modules/a/node_modules/b"): it is
   /// linked there once it is in the store. Only the first placement at a location is linked,
-  /// and a nested one only when the package that holds it was linked early too (whatever
-  /// replaces that package clears its folder, but not its node_modules).
+  /// and a nested one only when the package that holds it was placed here too (whatever
+  /// replaces that package clears its folder, but not its node_modules). A package whose
+  /// tarball has a node_modules folder (a bundle) is left to the reifier.
   void placed(const std::string& location, const TarballRef& ref, const std::string& integrity,
               const std::string& shasum, const std::string& version, const std::string& resolved);
 

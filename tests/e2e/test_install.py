@@ -2730,6 +2730,27 @@ def packages_linked_while_resolving_count_as_added(ctx):
 
 
 @suite.test
+def a_replaced_bundler_leaves_nothing_of_its_bundle(ctx):
+    # rbl-a places rbl-shared 1.0.0 (the latest tag), which bundles rbl-inner 1.0.0. rbl-c
+    # needs ^1.1.0: once rbl-c's other dependency has come (late), 1.1.0 replaces it, and
+    # when rbl-shared 1.1.0's own have come, rbl-inner 2.0.0 nests below it (the root has
+    # 1.0.0). The first rbl-shared's tarball comes after that, while resolution still waits
+    # for rbl-zzslow. npm never unpacks the replaced version: its bundled rbl-inner must not
+    # end up in the nested one's folder.
+    files = pkg_json({"rbl-a": "1.0.0", "rbl-c": "1.0.0", "rbl-inner": "1.0.0"})
+    ours, theirs = twin_projects(ctx, files)
+    # Every request is delayed: a request late enough is sent a second time.
+    for path, delay in (("/rbl-aslow", 0.5), ("/rbl-zslow", 1.0), ("/rbl-shared/-/rbl-shared-1.0.0.tgz", 1.5),
+                        ("/rbl-zzslow", 1.5)):
+        ctx.registry.fault(path=path, kind="delay", delay=delay)
+    r = install_as_npm_does(ctx, ours, theirs, "install")
+    h.check_equal(ours.installed_version("rbl-shared"), "1.1.0", "rbl-shared", r)
+    h.check_equal(ours.installed_version("rbl-shared/node_modules/rbl-inner"), "2.0.0",
+                  "rbl-inner below rbl-shared", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def optional_package_left_out_leaves_no_empty_folders(ctx):
     # opt-broken-nests has no tarball; its dependency leaf@2 nests under it (the root has leaf
     # 1) and may be linked while the rest is resolved. Left out, it takes that folder with it:
