@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -1142,6 +1143,20 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
         !n->package.bin.empty()) {
       with_bins.push_back(n);
     }
+  }
+  // npm's rebuild sorts its bin queue, bundled packages among the rest: shallower first, then
+  // by path as localeCompare orders it. Which of two packages claiming a name gets the link
+  // depends on it.
+  std::erase_if(with_bins, [](Node* n) { return n->package.bin.empty(); });
+  {
+    std::vector<std::tuple<int, std::string, Node*>> keyed;
+    keyed.reserve(with_bins.size());
+    for (Node* n : with_bins) keyed.emplace_back(n->depth(), n->location(), n);
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+      if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) < std::get<0>(b);
+      return util::locale_less(std::get<1>(a), std::get<1>(b));
+    });
+    for (size_t i = 0; i < keyed.size(); ++i) with_bins[i] = std::get<2>(keyed[i]);
   }
   for (Node* n : with_bins) {
     if (!options_.bin_links) break;

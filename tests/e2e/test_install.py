@@ -967,6 +967,18 @@ def only_added_and_changed_packages_get_their_bins_linked(ctx):
 
 
 @suite.test
+def a_bundled_package_takes_a_bin_name_in_path_order(ctx):
+    # bbo-host bundles bbo-alpha and has bbo-zed 2 nested beside it (the root has bbo-zed 1);
+    # both claim bbo-cli. npm's rebuild sorts its bin queue, bundled packages among the rest:
+    # bbo-alpha comes first and keeps the name.
+    ours, theirs = twin_projects(ctx, pkg_json({"bbo-host": "1.0.0", "bbo-zed": "1.0.0"}))
+    r = install_as_npm_does(ctx, ours, theirs, "install")
+    h.check_equal(os.readlink(ours.path("node_modules/bbo-host/node_modules/.bin/bbo-cli")),
+                  "../bbo-alpha/cli.js", "bbo-host's bin", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def a_changed_package_whose_bin_was_never_linked_leaves_a_bin_folder(ctx):
     # npm moves a package it changes or removes aside with its bin links. A link that is not
     # there (the bin's file is missing from the package, so it never got one) fails to move, and
