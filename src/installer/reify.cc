@@ -759,6 +759,65 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     }
     to_install.push_back(n);
   }
+  // What is installed and goes: not wanted any more, and not taken over by anything else.
+  auto goes = [&](const std::string& loc, const InstalledPackage& pkg) {
+    if (loc.empty() || wanted_locations.count(loc)) return false;
+    // A bundled package arrives with its bundler; one linked early in its place goes first.
+    // One whose bundler goes too is removed (and counted) as npm's diff does.
+    if (auto b = bundled_locations.find(loc);
+        b != bundled_locations.end() && !pkg.early && wanted_locations.count(b->second)) {
+      return false;
+    }
+    // With a selection, only what the selected workspaces reached goes.
+    if (options_.only && !pkg.in_selection) return false;
+    // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
+    // hidden lockfile lists them, but installing never deletes them.
+    return in_node_modules(loc);
+  };
+  // npm moves what it changes or removes aside first, bin links included (the links at the
+  // names of the old package's bins, whichever package they lead to). When what it adds or
+  // changes includes a bundler, it diffs again once the bundles are open: a package it left as
+  // it was counts as changed then if one of its bin links was moved aside that way, or went
+  // with a folder above it that moved. It is installed again and its bins are linked.
+  auto bundles = [](const Node* n) { return !n->is_project_root && !n->package.bundle_dependencies.empty(); };
+  const bool diffs_again = std::any_of(to_install.begin(), to_install.end(), bundles) ||
+                           std::any_of(bins_missing.begin(), bins_missing.end(), bundles);
+  // Those, whose files stay: only their bins are linked again.
+  std::unordered_set<Node*> changed_on_second_diff;
+  if (diffs_again && options_.bin_links) {
+    std::set<std::string> moved_folders;  // with a trailing slash
+    std::unordered_set<std::string> moved_links;  // "<node_modules folder>|<bin name>"
+    auto moved_aside = [&](const std::string& loc, const std::vector<std::string>& bins) {
+      moved_folders.insert(loc + "/");
+      const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+      for (const std::string& bin : bins) moved_links.insert(folder + "|" + unscoped(bin));
+    };
+    for (const auto& [loc, pkg] : replaced) moved_aside(loc, pkg->bins);
+    for (Node* n : bins_missing) moved_aside(n->location(), installed.at(n->location()).bins);
+    for (const auto& [loc, pkg] : installed) {
+      if (!pkg.early && goes(loc, pkg)) moved_aside(loc, pkg.bins);
+    }
+    const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
+    for (Node* n : wanted) {
+      if (n->is_link || n->package.bin.empty() || installing.count(n) || bins_missing.count(n)) continue;
+      const std::string loc = n->location();
+      auto it = installed.find(loc);
+      if (it == installed.end() || it->second.early) continue;
+      const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+      bool moved = std::any_of(n->package.bin.begin(), n->package.bin.end(), [&](const auto& bin) {
+        return moved_links.count(folder + "|" + unscoped(bin.first)) > 0;
+      });
+      for (size_t cut = loc.rfind("/node_modules/"); !moved && cut != std::string::npos && cut > 0;
+           cut = loc.rfind("/node_modules/", cut - 1)) {
+        moved = moved_folders.count(loc.substr(0, cut) + "/") > 0;
+      }
+      if (!moved) continue;
+      changed_on_second_diff.insert(n);
+      report.unchanged--;
+      report.changed++;
+      report.changed_packages.push_back({n->name, n->version(), loc, it->second.version});
+    }
+  }
   // A package linked early inside one that is now replaced by a link (a symlink takes the
   // folder's place, its node_modules included) must be linked again, behind the link.
   if (!linked_early.empty()) {
@@ -929,18 +988,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   static constexpr std::string_view kLinkedStore = "node_modules/.store/";
   bool left_linked_store = false;
   for (const auto& [loc, pkg] : installed) {
-    if (loc.empty() || wanted_locations.count(loc)) continue;
-    // A bundled package arrives with its bundler; one linked early in its place goes first.
-    // One whose bundler goes too is removed (and counted) as npm's diff does.
-    if (auto b = bundled_locations.find(loc);
-        b != bundled_locations.end() && !pkg.early && wanted_locations.count(b->second)) {
-      continue;
-    }
-    // With a selection, only what the selected workspaces reached goes.
-    if (options_.only && !pkg.in_selection) continue;
-    // Folders outside node_modules (workspaces, `file:` link targets) are the user's own: the
-    // hidden lockfile lists them, but installing never deletes them.
-    if (!in_node_modules(loc)) continue;
+    if (!goes(loc, pkg)) continue;
     // Entries removed already along with a removed parent are not there any more.
     remove_bins_of(project, loc, pkg, undo);
     undo.remove(loc);
@@ -1133,13 +1181,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
   std::vector<Node*> with_bins;
   for (Node* n : wanted) {
-    if (installing.count(n) || bins_missing.count(n) || rebuilt_every_install(*n, root)) with_bins.push_back(n);
+    if (installing.count(n) || bins_missing.count(n) || changed_on_second_diff.count(n) ||
+        rebuilt_every_install(*n, root)) {
+      with_bins.push_back(n);
+    }
   }
   // Bundled packages arrive inside their bundler, and npm links their bins too (into the
   // bundler's node_modules/.bin: rebuild-bundle is on by default).
   for (Node* n : bundled_nodes) {
     Node* bundler = n->bundler();
-    if (bundler && !skipped.count(bundler) && (installing.count(bundler) || bins_missing.count(bundler)) &&
+    if (bundler && !skipped.count(bundler) &&
+        (installing.count(bundler) || bins_missing.count(bundler) || changed_on_second_diff.count(bundler)) &&
         !n->package.bin.empty()) {
       with_bins.push_back(n);
     }

@@ -967,6 +967,32 @@ def only_added_and_changed_packages_get_their_bins_linked(ctx):
 
 
 @suite.test
+def an_added_bundler_gives_back_the_bin_links_a_changed_package_took_aside(ctx):
+    # npm moves a package it changes aside with the links at its bins' names, whichever
+    # package they lead to. When the install also adds a bundler, npm diffs again once the
+    # bundle is open: omega, left as it was, has lost its link by then, counts as changed, and
+    # gets its link back. (Without a bundler it stays without one: see
+    # only_added_and_changed_packages_get_their_bins_linked.)
+    alpha1 = packed(ctx, "alpha", "1.0.0", bin={"shared-cli": "cli.js"})
+    alpha2 = packed(ctx, "alpha", "2.0.0")
+    omega = packed(ctx, "omega", "1.0.0", bin={"shared-cli": "cli.js"})
+    ours, theirs = twin_projects(ctx, pkg_json({"alpha": "file:" + alpha1, "omega": "file:" + omega}))
+    install_as_npm_does(ctx, ours, theirs, "first install")
+    h.check_equal(os.readlink(ours.path("node_modules/.bin/shared-cli")), "../alpha/cli.js", "the bin")
+    second = pkg_json({"alpha": "file:" + alpha2, "bbo-host": "1.0.0", "omega": "file:" + omega})
+    for proj in (ours, theirs):
+        proj.write("package.json", second["package.json"])
+    r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+    n = ctx.npm(["install", "--ignore-scripts"], theirs)
+    h.check_exit(r, 0, "install with a bundler added")
+    h.check_exit(n, 0, "npm: install with a bundler added")
+    summary = lambda res: re.search(r"^(added|changed|removed|up to date).*? in ", res.stdout, re.M).group(0)
+    h.check_equal(summary(r), summary(n), "summary", r, expected_name="npm", actual_name="lade")
+    h.check_equal(os.readlink(ours.path("node_modules/.bin/shared-cli")), "../omega/cli.js", "the bin", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def a_bundled_package_takes_a_bin_name_in_path_order(ctx):
     # bbo-host bundles bbo-alpha and has bbo-zed 2 nested beside it (the root has bbo-zed 1);
     # both claim bbo-cli. npm's rebuild sorts its bin queue, bundled packages among the rest:
