@@ -1254,12 +1254,19 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   report.link_time = since(link_start);
   gate.checkpoint(undo);
 
-  // What npm's rebuild builds: what this install adds or changes, and the packages their
-  // bundles bring (rebuild-bundle is on by default).
+  // What npm's rebuild builds: what this install adds or changes (also a package whose files
+  // stay, changed because a bin link was missing: its scripts run again), and the packages
+  // their bundles bring (rebuild-bundle is on by default).
   std::vector<Node*> built = to_install;
+  for (Node* n : wanted) {
+    if (bins_missing.count(n) || changed_on_second_diff.count(n)) built.push_back(n);
+  }
   for (Node* n : bundled_nodes) {
     Node* bundler = n->bundler();
-    if (!skipped.count(n) && bundler && !skipped.count(bundler) && installing.count(bundler)) built.push_back(n);
+    if (!skipped.count(n) && bundler && !skipped.count(bundler) &&
+        (installing.count(bundler) || bins_missing.count(bundler) || changed_on_second_diff.count(bundler))) {
+      built.push_back(n);
+    }
   }
   // npm's rebuild gives a package with a binding.gyp and no install or preinstall script the
   // install script `node-gyp rebuild`, and its lockfile entry "hasInstallScript" (also with

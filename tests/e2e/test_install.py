@@ -967,6 +967,22 @@ def only_added_and_changed_packages_get_their_bins_linked(ctx):
 
 
 @suite.test
+def a_package_whose_bin_link_is_missing_runs_its_install_script_again(ctx):
+    # npm's diff takes a package whose bin link is missing for changed, and its rebuild runs
+    # the install scripts of what changed.
+    tool = packed(ctx, "alpha", "1.0.0", bin={"alpha-cli": "cli.js"},
+                  scripts={"install": "echo ran >> ../../ran.txt"})
+    ours, theirs = twin_projects(ctx, pkg_json({"alpha": "file:" + tool}))
+    for proj, run in ((ours, lambda p: ctx.lade(L.install, p)), (theirs, lambda p: ctx.npm(["install"], p))):
+        h.check_exit(run(proj), 0, "first install")
+        os.unlink(proj.path("node_modules/.bin/alpha-cli"))
+        r = run(proj)
+        h.check_exit(r, 0, "install with the bin link missing")
+        h.check_equal(proj.read_text("ran.txt"), "ran\nran\n", "the install script's runs", r)
+        h.check_exists(proj.path("node_modules/.bin/alpha-cli"), "the bin link, made again")
+
+
+@suite.test
 def an_added_bundler_gives_back_the_bin_links_a_changed_package_took_aside(ctx):
     # npm moves a package it changes aside with the links at its bins' names, whichever
     # package they lead to. When the install also adds a bundler, npm diffs again once the
