@@ -989,8 +989,8 @@ int run_install(InstallRequest req) {
                                        read_options);
       if (!v) {
         out.status = v.take_error();
-      } else if (!out.tree->override_errors().empty()) {
-        out.status = out.tree->override_errors().front();
+      } else if (const auto& rules_error = out.tree->override_rules_error()) {
+        out.status = *rules_error;
       } else {
         out.status = out.tree->assert_root_overrides();
       }

@@ -309,6 +309,7 @@ Node* Tree::create_root(manifest::Manifest package) {
       root_overrides_ = std::move(parsed).value();
       n->overrides = root_overrides_.get();
     } else {
+      override_rules_error_ = parsed.error();
       override_errors_.push_back(parsed.take_error());
     }
   }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -260,6 +261,10 @@ class Tree {
   /// or the spec parser's code), a `$name` reference that nothing declares (EOVERRIDE; npm
   /// gives no code). npm fails the install on either.
   const std::vector<util::Error>& override_errors() const { return override_errors_; }
+  /// The first of those met when the root was made, as npm's loadVirtual meets it: the root's
+  /// "overrides" do not parse. (npm resolves a `$name` reference only when an edge's spec is
+  /// read, later.)
+  const std::optional<util::Error>& override_rules_error() const { return override_rules_error_; }
   /// npm's assertRootOverrides: an override may not change the spec of one of the root's own
   /// dependencies (a `$name` reference to it is how to override those). EOVERRIDE.
   util::Status assert_root_overrides() const;
@@ -320,6 +325,7 @@ class Tree {
   std::unordered_map<std::string, std::vector<Edge*>> edges_by_name_;
   std::unique_ptr<OverrideSet> root_overrides_;
   std::vector<util::Error> override_errors_;
+  std::optional<util::Error> override_rules_error_;
 };
 
 /// The nodes reachable from `start` through edges passing `filter`, minus any also depended on

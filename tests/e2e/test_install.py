@@ -171,6 +171,26 @@ def ci_fails_when_lockfile_and_package_json_disagree(ctx):
 
 
 @suite.test
+def ci_fails_on_an_override_reference_nothing_declares_as_install_does(ctx):
+    # npm ci calls whatever goes wrong while it reads the lockfile's tree a usage error (EUSAGE,
+    # "can only install with an existing package-lock.json"). A `$name` override is resolved
+    # later, when a dependency's spec is read: orf-user 2, placed because the locked 1 no
+    # longer satisfies the root, depends on leaf with an empty spec, and the root no longer
+    # declares leaf. ci fails with the message install gives.
+    ours, theirs = twin_projects(ctx, pkg_json({"leaf": "^1.0.0", "orf-user": "^1.0.0"},
+                                               overrides={"leaf": "$leaf"}))
+    install_as_npm_does(ctx, ours, theirs, "first install")
+    for proj in (ours, theirs):
+        proj.write("package.json", pkg_json({"orf-user": "^2.0.0"}, overrides={"leaf": "$leaf"})["package.json"])
+    r, n = ci_in_both(ctx, ours, theirs)
+    h.check_exit(n, 1, "npm ci")
+    h.check_output_contains(n, "Unable to resolve reference $leaf")
+    h.check_exit(r, 1, "ci")
+    h.check_output_contains(r, "Unable to resolve reference $leaf")
+    h.check(not re.search(r"EUSAGE|can only install", r.output), "ci called it a usage error", r)
+
+
+@suite.test
 def ci_lists_what_the_lockfile_lacks_in_npm_order(ctx):
     # npm's validateLockfile walks the ideal tree's inventory: the lockfile's packages in its
     # order, then what resolution placed in the order it placed it (not alphabetically).
