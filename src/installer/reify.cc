@@ -9,6 +9,7 @@
 #include <cstring>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -502,13 +503,16 @@ fs::path bin_folder_of(const fs::path& project, const std::string& loc) {
 
 /// Removes the .bin links of a package that goes or is replaced (arborist trashes its binPaths
 /// with it); the bins still wanted are linked again afterwards.
-void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg, UndoLog& undo) {
+/// `keep(name)`, when given, spares a link.
+void remove_bins_of(const fs::path& project, const std::string& loc, const InstalledPackage& pkg, UndoLog& undo,
+                    const std::function<bool(const std::string&)>& keep = {}) {
   if (pkg.bins.empty()) return;
   const fs::path bin_dir = bin_folder_of(project, loc);
   if (bin_dir.empty()) return;
   std::error_code ec;
   for (const std::string& bin : pkg.bins) {
     if (bin.empty() || bin.find("..") != std::string::npos) continue;
+    if (keep && keep(bin)) continue;
     undo.will_change_link(bin_dir / unscoped(bin));
     fs::remove(bin_dir / unscoped(bin), ec);
   }
@@ -974,7 +978,49 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // the caller's cleanup instead, without waiting for downloads.)
   if (fetch_first) kept_->on_signal.emplace([&gate] { gate.stop_and_wait(); });
   for (const std::string& marker : options_.old_tree_markers) undo.remove(marker);
-  for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo);
+  // npm moves the shallowest packages it changes or removes aside whole, node_modules/.bin
+  // included, then moves back what did not change below them, each package with the links at
+  // its bins' names in the .bin folder it is in, whichever package they lead to
+  // (installed-package-contents lists a link that resolves). The link of a package removed or
+  // changed inside a folder that moved, at a name a package left there also claims, comes back
+  // as it was: it may lead nowhere now. (A changed package's bins are linked again anyway.)
+  std::set<std::string> retired_folders;  // with a trailing slash
+  for (const auto& [loc, _] : replaced) retired_folders.insert(loc + "/");
+  for (Node* n : bins_missing) retired_folders.insert(n->location() + "/");
+  for (const auto& [loc, pkg] : installed) {
+    if (!pkg.early && goes(loc, pkg)) retired_folders.insert(loc + "/");
+  }
+  auto inside_retired = [&](const std::string& loc) {
+    for (size_t cut = loc.rfind("/node_modules/"); cut != std::string::npos && cut > 0;
+         cut = loc.rfind("/node_modules/", cut - 1)) {
+      if (retired_folders.count(loc.substr(0, cut) + "/")) return true;
+    }
+    return false;
+  };
+  std::unordered_set<std::string> moved_back_bins;  // "<node_modules folder>|<bin name>"
+  {
+    const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
+    for (Node* n : wanted) {
+      if (n->is_link || n->package.bin.empty() || installing.count(n) || bins_missing.count(n) ||
+          changed_on_second_diff.count(n)) {
+        continue;
+      }
+      const std::string loc = n->location();
+      if (!inside_retired(loc)) continue;
+      const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+      for (const auto& [bin, _] : n->package.bin) moved_back_bins.insert(folder + "|" + unscoped(bin));
+    }
+  }
+  auto link_moved_back = [&](const std::string& loc) -> std::function<bool(const std::string&)> {
+    if (moved_back_bins.empty() || !inside_retired(loc)) return {};
+    const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+    return [&project, &moved_back_bins, folder, loc](const std::string& bin) {
+      if (!moved_back_bins.count(folder + "|" + unscoped(bin))) return false;
+      std::error_code ec;
+      return fs::exists(bin_folder_of(project, loc) / unscoped(bin), ec);  // resolves
+    };
+  };
+  for (const auto& [loc, pkg] : replaced) remove_bins_of(project, loc, *pkg, undo, link_moved_back(loc));
   // The packages npm's diff changes or removes (see make_bin_folders_of_retired).
   std::vector<std::pair<std::string, std::vector<std::string>>> retired;
   for (const auto& [loc, pkg] : replaced) retired.emplace_back(loc, pkg->bins);
@@ -990,7 +1036,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   for (const auto& [loc, pkg] : installed) {
     if (!goes(loc, pkg)) continue;
     // Entries removed already along with a removed parent are not there any more.
-    remove_bins_of(project, loc, pkg, undo);
+    remove_bins_of(project, loc, pkg, undo, link_moved_back(loc));
     undo.remove(loc);
     if (!pkg.early) retired.emplace_back(loc, pkg.bins);
     if (pkg.early) remove_emptied_folders(project, loc);

@@ -987,6 +987,24 @@ def only_added_and_changed_packages_get_their_bins_linked(ctx):
 
 
 @suite.test
+def a_package_left_in_a_changed_folder_brings_back_the_link_at_its_bin_name(ctx):
+    # mbk-host 1 has mbk-a 1 and mbk-b 1 nested, both claiming mbk-cli; mbk-a, first, has the
+    # link. mbk-host 2 keeps mbk-b only. npm moves mbk-host's folder aside whole, then moves
+    # mbk-b back with the link at its bin's name, still leading to mbk-a, which is gone.
+    first = pkg_json({"mbk-a": "2.0.0", "mbk-b": "2.0.0", "mbk-host": "1.0.0"})
+    ours, theirs = twin_projects(ctx, first)
+    install_as_npm_does(ctx, ours, theirs, "first install")
+    link = "node_modules/mbk-host/node_modules/.bin/mbk-cli"
+    h.check_equal(os.readlink(ours.path(link)), "../mbk-a/cli.js", "the bin")
+    for proj in (ours, theirs):
+        proj.write("package.json", pkg_json({"mbk-a": "2.0.0", "mbk-b": "2.0.0", "mbk-host": "2.0.0"})["package.json"])
+    r = install_as_npm_does(ctx, ours, theirs, "install with mbk-host 2")
+    h.check(os.path.islink(ours.path(link)), "the bin link was not brought back", r)
+    h.check_equal(os.readlink(ours.path(link)), "../mbk-a/cli.js", "the bin, brought back", r)
+    h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def a_package_whose_bin_link_is_missing_runs_its_install_script_again(ctx):
     # npm's diff takes a package whose bin link is missing for changed, and its rebuild runs
     # the install scripts of what changed.
