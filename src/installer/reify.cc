@@ -778,48 +778,59 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // hidden lockfile lists them, but installing never deletes them.
     return in_node_modules(loc);
   };
-  // npm moves what it changes or removes aside first, bin links included (the links at the
-  // names of the old package's bins, whichever package they lead to). When what it adds or
-  // changes includes a bundler, it diffs again once the bundles are open: a package it left as
-  // it was counts as changed then if one of its bin links was moved aside that way, or went
-  // with a folder above it that moved. It is installed again and its bins are linked.
-  auto bundles = [](const Node* n) { return !n->is_project_root && !n->package.bundle_dependencies.empty(); };
-  const bool diffs_again = std::any_of(to_install.begin(), to_install.end(), bundles) ||
-                           std::any_of(bins_missing.begin(), bins_missing.end(), bundles);
-  // Those, whose files stay: only their bins are linked again.
-  std::unordered_set<Node*> changed_on_second_diff;
-  if (diffs_again && options_.bin_links) {
-    std::set<std::string> moved_folders;  // with a trailing slash
-    std::unordered_set<std::string> moved_links;  // "<node_modules folder>|<bin name>"
-    auto moved_aside = [&](const std::string& loc, const std::vector<std::string>& bins) {
-      moved_folders.insert(loc + "/");
-      const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
-      for (const std::string& bin : bins) moved_links.insert(folder + "|" + unscoped(bin));
-    };
-    for (const auto& [loc, pkg] : replaced) moved_aside(loc, pkg->bins);
-    for (Node* n : bins_missing) moved_aside(n->location(), installed.at(n->location()).bins);
-    for (const auto& [loc, pkg] : installed) {
-      if (!pkg.early && goes(loc, pkg)) moved_aside(loc, pkg.bins);
+  // npm moves the shallowest packages it changes or removes aside before it reifies, whole
+  // (node_modules/.bin included), and the links at their bins' names with them, whichever
+  // package those lead to.
+  std::set<std::string> retired_folders;           // with a trailing slash
+  std::unordered_set<std::string> retired_links;  // "<node_modules folder>|<bin name>"
+  auto retire = [&](const std::string& loc, const std::vector<std::string>& bins) {
+    retired_folders.insert(loc + "/");
+    const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+    for (const std::string& bin : bins) retired_links.insert(folder + "|" + unscoped(bin));
+  };
+  for (const auto& [loc, pkg] : replaced) retire(loc, pkg->bins);
+  for (Node* n : bins_missing) retire(n->location(), installed.at(n->location()).bins);
+  for (const auto& [loc, pkg] : installed) {
+    if (!pkg.early && goes(loc, pkg)) retire(loc, pkg.bins);
+  }
+  auto inside_retired = [&](const std::string& loc) {
+    for (size_t cut = loc.rfind("/node_modules/"); cut != std::string::npos && cut > 0;
+         cut = loc.rfind("/node_modules/", cut - 1)) {
+      if (retired_folders.count(loc.substr(0, cut) + "/")) return true;
     }
+    return false;
+  };
+  // The packages the first diff leaves as they are, with bins (and a folder of their own).
+  std::vector<Node*> unchanged_with_bins;
+  {
     const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
     for (Node* n : wanted) {
       if (n->is_link || n->package.bin.empty() || installing.count(n) || bins_missing.count(n)) continue;
+      auto it = installed.find(n->location());
+      if (it != installed.end() && !it->second.early) unchanged_with_bins.push_back(n);
+    }
+  }
+  // When what npm adds or changes includes a bundler, it diffs again once the bundles are
+  // open: a package it left as it was counts as changed then if one of its bin links was
+  // moved aside, or went with a folder above it. It is installed again: its bins are linked
+  // and its scripts run (its files stay here).
+  auto bundles = [](const Node* n) { return !n->is_project_root && !n->package.bundle_dependencies.empty(); };
+  const bool diffs_again = std::any_of(to_install.begin(), to_install.end(), bundles) ||
+                           std::any_of(bins_missing.begin(), bins_missing.end(), bundles);
+  std::unordered_set<Node*> changed_on_second_diff;
+  if (diffs_again && options_.bin_links) {
+    for (Node* n : unchanged_with_bins) {
       const std::string loc = n->location();
-      auto it = installed.find(loc);
-      if (it == installed.end() || it->second.early) continue;
       const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
-      bool moved = std::any_of(n->package.bin.begin(), n->package.bin.end(), [&](const auto& bin) {
-        return moved_links.count(folder + "|" + unscoped(bin.first)) > 0;
-      });
-      for (size_t cut = loc.rfind("/node_modules/"); !moved && cut != std::string::npos && cut > 0;
-           cut = loc.rfind("/node_modules/", cut - 1)) {
-        moved = moved_folders.count(loc.substr(0, cut) + "/") > 0;
-      }
+      const bool moved = inside_retired(loc) ||
+                         std::any_of(n->package.bin.begin(), n->package.bin.end(), [&](const auto& bin) {
+                           return retired_links.count(folder + "|" + unscoped(bin.first)) > 0;
+                         });
       if (!moved) continue;
       changed_on_second_diff.insert(n);
       report.unchanged--;
       report.changed++;
-      report.changed_packages.push_back({n->name, n->version(), loc, it->second.version});
+      report.changed_packages.push_back({n->name, n->version(), loc, installed.at(loc).version});
     }
   }
   // A package linked early inside one that is now replaced by a link (a symlink takes the
@@ -978,38 +989,17 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   // the caller's cleanup instead, without waiting for downloads.)
   if (fetch_first) kept_->on_signal.emplace([&gate] { gate.stop_and_wait(); });
   for (const std::string& marker : options_.old_tree_markers) undo.remove(marker);
-  // npm moves the shallowest packages it changes or removes aside whole, node_modules/.bin
-  // included, then moves back what did not change below them, each package with the links at
-  // its bins' names in the .bin folder it is in, whichever package they lead to
-  // (installed-package-contents lists a link that resolves). The link of a package removed or
-  // changed inside a folder that moved, at a name a package left there also claims, comes back
-  // as it was: it may lead nowhere now. (A changed package's bins are linked again anyway.)
-  std::set<std::string> retired_folders;  // with a trailing slash
-  for (const auto& [loc, _] : replaced) retired_folders.insert(loc + "/");
-  for (Node* n : bins_missing) retired_folders.insert(n->location() + "/");
-  for (const auto& [loc, pkg] : installed) {
-    if (!pkg.early && goes(loc, pkg)) retired_folders.insert(loc + "/");
-  }
-  auto inside_retired = [&](const std::string& loc) {
-    for (size_t cut = loc.rfind("/node_modules/"); cut != std::string::npos && cut > 0;
-         cut = loc.rfind("/node_modules/", cut - 1)) {
-      if (retired_folders.count(loc.substr(0, cut) + "/")) return true;
-    }
-    return false;
-  };
+  // npm then moves back what did not change below the folders it moved aside, each package
+  // with the links at its bins' names in the .bin folder it is in, whichever package they lead
+  // to (installed-package-contents lists a link that resolves). The link of a package removed
+  // or changed inside a folder that moved, at a name a package left there also claims, comes
+  // back as it was: it may lead nowhere now. (A changed package's bins are linked again anyway.)
   std::unordered_set<std::string> moved_back_bins;  // "<node_modules folder>|<bin name>"
-  {
-    const std::unordered_set<Node*> installing(to_install.begin(), to_install.end());
-    for (Node* n : wanted) {
-      if (n->is_link || n->package.bin.empty() || installing.count(n) || bins_missing.count(n) ||
-          changed_on_second_diff.count(n)) {
-        continue;
-      }
-      const std::string loc = n->location();
-      if (!inside_retired(loc)) continue;
-      const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
-      for (const auto& [bin, _] : n->package.bin) moved_back_bins.insert(folder + "|" + unscoped(bin));
-    }
+  for (Node* n : unchanged_with_bins) {
+    const std::string loc = n->location();
+    if (changed_on_second_diff.count(n) || !inside_retired(loc)) continue;
+    const std::string folder = loc.substr(0, loc.rfind("node_modules/"));
+    for (const auto& [bin, _] : n->package.bin) moved_back_bins.insert(folder + "|" + unscoped(bin));
   }
   auto link_moved_back = [&](const std::string& loc) -> std::function<bool(const std::string&)> {
     if (moved_back_bins.empty() || !inside_retired(loc)) return {};
