@@ -728,8 +728,11 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       // layout links node_modules/a into node_modules/.store, which a hoisted tree removes).
       // As npm's diff: another version is a change whatever the integrity says (a lockfile
       // edited by hand), then the integrity decides, or without one the resolved URL.
+      // One that knows neither its integrity nor where it came from (a bundled copy) is not
+      // the package the tree now wants from the registry (npm's integrityMismatch).
+      const bool unknown_origin = p.integrity.empty() && p.resolved.empty() && !n->integrity.empty();
       bool same = n->is_link ? p.is_link && (p.link_target.empty() || p.link_target == n->realpath)
-                             : !p.is_link && p.version == n->version() &&
+                             : !p.is_link && p.version == n->version() && !unknown_origin &&
                                    (!n->integrity.empty() && !p.integrity.empty()
                                         ? p.integrity == n->integrity
                                         : p.resolved == n->resolved || p.resolved.empty() || n->resolved.empty());
@@ -1090,6 +1093,26 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     for (const std::string& bundled : unknown_package_folders(project, installed, wanted_locations, {loc}, false)) {
       undo.remove(bundled);
       remove_emptied_folders(project, bundled);
+    }
+  }
+  // A bundler that changes brings its whole bundle again: npm moves the old folder aside, so
+  // nothing of the old bundle stays where the new one is unpacked (files the new versions lack
+  // would). npm's second diff then counts a bundled package found in both as changed when its
+  // version differs or it has bins (their links went with the old folder).
+  {
+    std::unordered_set<std::string> replaced_locations;
+    for (const auto& [loc, _] : replaced) replaced_locations.insert(loc);
+    for (Node* n : bundled_nodes) {
+      const std::string loc = n->location();
+      auto bundler = bundled_locations.find(loc);
+      if (bundler == bundled_locations.end() || !replaced_locations.count(bundler->second)) continue;
+      auto it = installed.find(loc);
+      if (it == installed.end() || it->second.early) continue;
+      remove_bins_of(project, loc, it->second, undo);
+      undo.remove(loc);
+      if (skipped.count(n) || (it->second.version == n->version() && n->package.bin.empty())) continue;
+      report.changed++;
+      report.changed_packages.push_back({n->name, n->version(), loc, it->second.version});
     }
   }
   for (Node* n : to_install) {

@@ -1047,6 +1047,30 @@ def an_added_bundler_gives_back_the_bin_links_a_changed_package_took_aside(ctx):
 
 
 @suite.test
+def a_changed_bundler_leaves_nothing_of_its_old_bundle(ctx):
+    # npm moves a changed bundler's folder aside whole and unpacks the new one: rbx-inner 1's
+    # old-only.js does not stay in rbx-host 2's bundled rbx-inner 2. Its second diff counts the
+    # bundled package as changed. rbx-host 3 bundles nothing: its rbx-inner 2 comes from the
+    # registry, and the bundled copy of the same version in its place is changed too.
+    ours, theirs = twin_projects(ctx, pkg_json({"rbx-host": "1.0.0"}))
+    install_as_npm_does(ctx, ours, theirs, "first install")
+    summary = lambda res: re.search(r"^(added|changed|removed|up to date).*? in ", res.stdout, re.M).group(0)
+    for deps in ({"rbx-host": "2.0.0"}, {"rbx-host": "3.0.0", "rbx-inner": "1.0.0"}):
+        for proj in (ours, theirs):
+            proj.write("package.json", pkg_json(deps)["package.json"])
+        r = ctx.lade(L.install + ["--ignore-scripts"], ours)
+        n = ctx.npm(["install", "--ignore-scripts"], theirs)
+        h.check_exit(r, 0, "install %s" % deps)
+        h.check_exit(n, 0, "npm: install %s" % deps)
+        h.check_not_exists(ours.path("node_modules/rbx-host/node_modules/rbx-inner/old-only.js"),
+                           "a file of the old bundle")
+        h.check_equal(summary(r), summary(n), "summary", r, expected_name="npm", actual_name="lade")
+        for rel in ("package-lock.json", "node_modules/.package-lock.json"):
+            h.check_equal(ours.read_text(rel), theirs.read_text(rel), rel, r, expected_name="npm", actual_name="lade")
+        h.check_equal(ours.tree(), theirs.tree(), "node_modules", r, expected_name="npm", actual_name="lade")
+
+
+@suite.test
 def a_bundled_package_takes_a_bin_name_in_path_order(ctx):
     # bbo-host bundles bbo-alpha and has bbo-zed 2 nested beside it (the root has bbo-zed 1);
     # both claim bbo-cli. npm's rebuild sorts its bin queue, bundled packages among the rest:
