@@ -1306,6 +1306,7 @@ int run_install(InstallRequest req) {
       for (tree::Node* n : ideal.inventory()) {
         if (n->in_dep_bundle()) iopts.bundled_as_resolved.insert(n);
         if (installer::omitted(*n, omit)) iopts.omitted_as_resolved.insert(n);
+        iopts.identity_as_resolved[n->location()] = n->integrity.empty() ? n->version() : n->integrity;
       }
     }
     // npm ci compares the tree an install would build with the lockfile alone, once that tree

@@ -793,8 +793,15 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
   };
   for (const auto& [loc, pkg] : replaced) retire(loc, pkg->bins);
   for (Node* n : bins_missing) retire(n->location(), installed.at(n->location()).bins);
+  // One npm's first diff left as it was, which a bundle opened here made unneeded: npm deletes
+  // it after its second diff, without moving it aside first.
+  auto unneeded_since_a_bundle = [&](const std::string& loc, const InstalledPackage& pkg) {
+    auto resolved = options_.identity_as_resolved.find(loc);
+    return resolved != options_.identity_as_resolved.end() &&
+           resolved->second == (pkg.integrity.empty() ? pkg.version : pkg.integrity);
+  };
   for (const auto& [loc, pkg] : installed) {
-    if (!pkg.early && goes(loc, pkg)) retire(loc, pkg.bins);
+    if (!pkg.early && goes(loc, pkg) && !unneeded_since_a_bundle(loc, pkg)) retire(loc, pkg.bins);
   }
   auto inside_retired = [&](const std::string& loc) {
     for (size_t cut = loc.rfind("/node_modules/"); cut != std::string::npos && cut > 0;
@@ -1031,7 +1038,7 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
     // Entries removed already along with a removed parent are not there any more.
     remove_bins_of(project, loc, pkg, undo, link_moved_back(loc));
     undo.remove(loc);
-    if (!pkg.early) retired.emplace_back(loc, pkg.bins);
+    if (!pkg.early && !unneeded_since_a_bundle(loc, pkg)) retired.emplace_back(loc, pkg.bins);
     if (pkg.early) remove_emptied_folders(project, loc);
     if (loc.starts_with(kLinkedStore)) left_linked_store = true;
     // A folder that holds packages but is none (npm's "linked" layout has one per package in
@@ -1108,8 +1115,15 @@ util::Result<InstallReport> Reifier::reify(tree::Tree& ideal, const InstalledTre
       if (bundler == bundled_locations.end() || !replaced_locations.count(bundler->second)) continue;
       auto it = installed.find(loc);
       if (it == installed.end() || it->second.early) continue;
-      remove_bins_of(project, loc, it->second, undo);
-      undo.remove(loc);
+      // Only what the new tarball brings replaces the old copy; npm moves back one it lacks.
+      Node* bundler_node = n->bundler();
+      auto stored = bundler_node ? stored_dirs.find(bundler_node) : stored_dirs.end();
+      std::error_code ec;
+      if (stored != stored_dirs.end() &&
+          fs::exists(stored->second / fs::path(loc).lexically_relative(bundler->second), ec)) {
+        remove_bins_of(project, loc, it->second, undo);
+        undo.remove(loc);
+      }
       if (skipped.count(n) || (it->second.version == n->version() && n->package.bin.empty())) continue;
       report.changed++;
       report.changed_packages.push_back({n->name, n->version(), loc, it->second.version});

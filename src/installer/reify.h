@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -112,6 +113,11 @@ struct InstallOptions {
   /// still left out. Filled only when bundles_opened is not empty; the packages' flags decide
   /// otherwise.
   std::unordered_set<const tree::Node*> omitted_as_resolved;
+  /// Where each package was, with its integrity (its version when it has none), in the tree
+  /// before those bundles were opened: npm's first diff, which decides what it moves aside,
+  /// sees that tree; a package a bundle made unneeded goes only after its second diff. Filled
+  /// only when bundles_opened is not empty.
+  std::unordered_map<std::string, std::string> identity_as_resolved;
   /// Called with short progress lines ("fetched 12/80"); may be empty.
   std::function<void(size_t done, size_t total)> on_progress;
   /// Files (relative to the project) that mark the old tree as complete, such as the hidden
